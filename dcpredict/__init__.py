@@ -1,0 +1,62 @@
+"""dcpredict: test risk of pruned overparameterized least squares.
+
+A law of (Lambda, B) goes in (:class:`Law`), the distributional characterization (tau, gamma^2)
+is solved once, pruning rules act on it, and risks come out (:func:`predict`, :func:`predict_grid`).
+The simulator (:func:`simulate`) checks every prediction by Monte Carlo.  The mathematics is
+specified in THEORY.md (shared with the project) and in Chang, Li, Oymak, Thrampoulidis,
+"Provable Benefits of Overparameterization in Model Compression", AAAI 2021 (arXiv:2012.08749).
+
+Public names are imported lazily so that ``import dcpredict`` stays cheap.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from .law import Law
+
+__version__ = "0.1.0"
+
+RISK_FIELDS = ("dense", "magnitude", "hessian", "random", "oracle",
+               "magnitude_retrained", "hessian_retrained", "random_retrained")
+
+# public name -> module that defines it
+_LAZY = {
+    "predict": "theory",
+    "predict_grid": "theory",
+    "solve_dc": "theory",
+    "Prediction": "theory",
+    "PredictionGrid": "theory",
+    "DC": "theory",
+    "simulate": "simulation",
+    "simulate_sweep": "simulation",
+    "SimulationResult": "simulation",
+    "predict_correlated": "correlated",
+    "CorrelatedPrediction": "correlated",
+    "advise": "advisor",
+    "Advice": "advisor",
+}
+_SUBMODULES = ("random_features", "lemma1", "theory", "simulation", "correlated", "advisor", "figures",
+               "validation")
+
+__all__ = ["Law", "RISK_FIELDS", *_LAZY, *_SUBMODULES]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'dcpredict' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .theory import DC, Prediction, PredictionGrid, predict, predict_grid, solve_dc  # noqa: F401
+

@@ -1,0 +1,110 @@
+"""Argument checks shared by the whole package.
+
+Every public function validates its inputs with these helpers, so that bad input raises
+``ValueError`` whose message names the argument, the value received and what is allowed
+(the CLI turns that message into one line on stderr and exit status 2).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_real", "check_int", "check_array", "check_choice"]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_real(name: str, value: Any, *, lo: float | None = None, hi: float | None = None,
+               lo_open: bool = False, hi_open: bool = False, allow_inf: bool = False) -> float:
+    """Return ``value`` as a float, or raise ValueError naming ``name``, the value and the allowed range."""
+    allowed = _interval(lo, hi, lo_open, hi_open)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        try:
+            if isinstance(value, str):
+                raise TypeError
+            arr = np.asarray(value)
+            if arr.ndim != 0 or arr.dtype.kind not in "iuf":
+                raise TypeError
+            value = arr.item()
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a real number {allowed}; got {_fmt(value)}") from None
+    x = float(value)
+    if math.isnan(x) or (math.isinf(x) and not allow_inf):
+        raise ValueError(f"{name} must be a finite real number {allowed}; got {_fmt(value)}")
+    bad = ((lo is not None and (x <= lo if lo_open else x < lo))
+           or (hi is not None and (x >= hi if hi_open else x > hi)))
+    if bad:
+        raise ValueError(f"{name} must be {allowed}; got {_fmt(value)}")
+    return x
+
+
+def check_int(name: str, value: Any, *, lo: int | None = None, hi: int | None = None) -> int:
+    """Return ``value`` as an int (integral floats accepted), or raise ValueError."""
+    allowed = _interval(lo, hi, False, False)
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be an integer {allowed}; got {_fmt(value)}")
+    if isinstance(value, (numbers.Integral, np.integer)):
+        x = int(value)
+    elif isinstance(value, (numbers.Real, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        x = int(value)
+    else:
+        raise ValueError(f"{name} must be an integer {allowed}; got {_fmt(value)}")
+    if (lo is not None and x < lo) or (hi is not None and x > hi):
+        raise ValueError(f"{name} must be an integer {allowed}; got {_fmt(value)}")
+    return x
+
+
+def check_array(name: str, value: Any, *, ndim: int = 1, lo: float | None = None, lo_open: bool = False,
+                hi: float | None = None, hi_open: bool = False, min_size: int = 1) -> np.ndarray:
+    """Return a finite float64 array (a copy) with every entry in the allowed range, or raise ValueError."""
+    allowed = _interval(lo, hi, lo_open, hi_open)
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of real numbers; got {_fmt(value)}") from None
+    if ndim == 1 and arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-dimensional array; got shape {arr.shape}")
+    if arr.size < min_size:
+        raise ValueError(f"{name} must have at least {min_size} entries; got {arr.size}")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        i = int(np.flatnonzero(~finite.ravel())[0])
+        raise ValueError(f"{name} must contain only finite numbers; entry {i} is {float(arr.ravel()[i])!r}")
+    flat = arr.ravel()
+    if lo is not None:
+        bad = flat <= lo if lo_open else flat < lo
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{name} entries must be {allowed}; entry {i} is {float(flat[i])!r}")
+    if hi is not None:
+        bad = flat >= hi if hi_open else flat > hi
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{name} entries must be {allowed}; entry {i} is {float(flat[i])!r}")
+    return arr
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_fmt(value)}")
+    return value
+
+
+def _interval(lo, hi, lo_open, hi_open) -> str:
+    if lo is None and hi is None:
+        return "(any real)"
+    if hi is None:
+        return f"{'>' if lo_open else '>='} {lo:g}"
+    if lo is None:
+        return f"{'<' if hi_open else '<='} {hi:g}"
+    return f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
