@@ -1,0 +1,352 @@
+"""Non-asymptotic distributional characterization (DC) for a general covariance (THEORY.md section 6).
+
+For a finite linear Gaussian problem (the paper's Definition 1 with a general covariance, as used
+for Definitions 2 and 4): features x ~ N(0, Sigma) with Sigma (p x p) symmetric positive
+semi-definite, labels y = x^T beta + sigma z, n training samples, the least-squares estimate
+(min-norm if the effective dimension exceeds n, OLS below it, ridge with r > 0) is described by
+
+    beta_hat ~ (Sigma + tau I)^{-1} (Sigma beta + gamma Sigma^{1/2} g / sqrt(n)),   g ~ N(0, I_p),
+    tau:      r = tau (1 - tr(Sigma (Sigma + tau I)^{-1}) / n),
+    gamma^2 = (sigma^2 + tau^2 beta^T Sigma (Sigma + tau I)^{-2} beta)
+              / (1 - tr(Sigma^2 (Sigma + tau I)^{-2}) / n).
+
+:func:`predict_correlated` evaluates
+
+* the dense risk gamma^2 exactly from the eigendecomposition of Sigma (no sampling);
+* the risks of magnitude (|beta_hat_i|), Hessian (saliency Sigma_ii beta_hat_i^2) and random pruning
+  to s = round(alpha p) weights, by sampling the Gaussian vector above (vectorized over draws, seeded);
+  the risk of an estimate b is sigma^2 + (b - beta)^T Sigma (b - beta) (THEORY.md section 1);
+* retraining on fresh samples on the pruned support S (the paper's Definition 5): the S problem is
+  again a linear Gaussian problem with covariance Sigma_SS, the best linear predictor
+  beta_S = Sigma_SS^{-1} Sigma_S: beta and noise sigma^2 + beta^T Sigma beta - beta_S^T Sigma_SS beta_S;
+  its risk is its dense risk (same estimator, same ridge, n samples), averaged over the draws
+  (the support varies per draw);
+* the oracle ("train small"): the same construction on the s features of largest true saliency
+  Sigma_ii beta_i^2 (deterministic).
+
+Rank-deficient Sigma (e.g. the rank-one design of Lemma 1, THEORY.md section 5).  Eigenvalues
+below ``p * eps * lambda_max`` (the usual numerical-rank tolerance) are set to exactly 0; zero
+eigenvalues contribute nothing to either trace, so the effective dimension is rank(Sigma): with
+r = 0 the fit is OLS in the range of Sigma (tau = 0) when rank(Sigma) < n and min-norm (tau > 0)
+when rank(Sigma) > n.  The fitted vector never has a component in the null space of Sigma (the rows
+of X lie in the range of Sigma, and the min-norm / ridge solution lies in their span), so the
+coefficient of beta_hat along a zero eigenvalue is exactly 0, which is the limit tau -> 0 of
+lambda / (lambda + tau).  With r = 0 and rank(Sigma) = n (the interpolation threshold) every risk
+that involves this fit is reported as +inf, never nan.
+
+Diagonal Sigma = diag(lam), beta = B / sqrt(p), n = p / kappa gives exactly the equations that
+:func:`dcpredict.predict` solves for the empirical law ``Law.empirical(lam, B)`` (THEORY.md
+sections 1-2), so the dense risks agree to rounding; the sampled pruned risks differ from the
+threshold-rule limit of section 3 by the finite-size effect of keeping exactly the top s per draw.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.optimize import brentq
+
+from ._validate import check_array, check_int, check_real
+
+__all__ = ["predict_correlated", "CorrelatedPrediction", "solve_tau", "dense_risk_spectral",
+           "spectrum", "support_risk", "kept_count"]
+
+_RISK_FIELDS = ("dense", "magnitude", "hessian", "random", "oracle",
+                "magnitude_retrained", "hessian_retrained", "random_retrained")
+_SAMPLED = ("magnitude", "hessian", "random", "magnitude_retrained", "hessian_retrained", "random_retrained")
+
+#: Relative tolerance for the symmetry check of Sigma and for accepting slightly negative eigenvalues.
+SYM_TOL = 1e-10
+PSD_TOL = 1e-8
+#: Default number of draws averaged for the retrained risks (see predict_correlated).
+DEFAULT_RETRAIN_DRAWS = 100
+
+
+def kept_count(alpha: float, p: int) -> int:
+    """s = round(alpha p), at least 1 and at most p (the number of weights kept)."""
+    return int(min(p, max(1, round(alpha * p))))
+
+
+def spectrum(Sigma: np.ndarray, name: str = "Sigma") -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (clipped: numerically zero -> 0) and eigenvectors of a symmetric PSD matrix.
+
+    Eigenvalues below ``p * eps * lambda_max`` are set to 0 exactly; eigenvalues below
+    ``-PSD_TOL * lambda_max`` raise ValueError (the matrix is not positive semi-definite).
+    """
+    p = Sigma.shape[0]
+    lam, V = np.linalg.eigh(Sigma)
+    lam_max = float(max(lam.max(initial=0.0), 0.0))
+    if lam_max <= 0.0:
+        raise ValueError(f"{name} must be positive semi-definite and nonzero; its largest eigenvalue is "
+                         f"{float(lam.max()) if lam.size else 0.0!r}")
+    if lam.min() < -PSD_TOL * lam_max:
+        raise ValueError(f"{name} must be positive semi-definite; it has eigenvalue {float(lam.min())!r} "
+                         f"(largest {lam_max!r})")
+    tol = max(p, 1) * np.finfo(np.float64).eps * lam_max
+    lam = np.where(lam > tol, lam, 0.0)
+    return lam, V
+
+
+def solve_tau(lam: np.ndarray, n: int, ridge: float) -> float:
+    """tau >= 0 solving r = tau (1 - sum_k lam_k / (lam_k + tau) / n) (THEORY.md section 6).
+
+    ``lam`` are the eigenvalues of Sigma (zeros allowed: they contribute nothing).  Returns
+    ``math.inf`` at the interpolation threshold (r = 0 and rank = n), 0 for r = 0 and rank < n.
+    Root finding: brentq on a bracket where the function changes sign (xtol 1e-300, rtol 4 eps).
+    """
+    pos = lam[lam > 0.0]
+    rank = pos.size
+    if rank == 0:
+        return 0.0
+    if ridge == 0.0:
+        if rank < n:
+            return 0.0
+        if rank == n:
+            return math.inf
+
+        def h(t):
+            return 1.0 - np.sum(pos / (pos + t)) / n
+        lo = pos.min() * (rank - n) / n          # h(lo) <= 0
+        hi = pos.sum() / n                       # h(hi) >= 0
+        if h(lo) >= 0.0:
+            return float(lo)
+        return float(brentq(h, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
+
+    def g(t):
+        return t * (1.0 - np.sum(pos / (pos + t)) / n) - ridge
+    lo, hi = ridge, ridge + pos.sum() / n        # g(lo) <= 0 <= g(hi); g increasing where positive
+    if g(lo) >= 0.0:
+        return float(lo)
+    return float(brentq(g, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
+
+
+def dense_risk_spectral(lam: np.ndarray, energy: np.ndarray, sigma2: float, n: int,
+                        ridge: float) -> tuple[float, float]:
+    """(tau, gamma^2) of the vector-form DC from the eigenvalues ``lam`` of Sigma and the signal
+    energies ``energy_k = lam_k a_k^2`` (a = V^T beta).  gamma^2 is the exact dense risk of the DC;
+    +inf at the interpolation threshold."""
+    tau = solve_tau(lam, n, ridge)
+    if math.isinf(tau):
+        return tau, math.inf
+    m = lam > 0.0
+    lp, ep = lam[m], energy[m]
+    den = 1.0 - np.sum((lp / (lp + tau)) ** 2) / n
+    num = sigma2 + (tau ** 2 * np.sum(ep / (lp + tau) ** 2) if tau > 0.0 else 0.0)
+    if den <= 0.0:  # pragma: no cover - excluded by the root (den > 1 - tr/n = r/tau >= 0)
+        return tau, math.inf
+    return tau, float(num / den)
+
+
+def support_risk(Sigma: np.ndarray, beta: np.ndarray, sigma2: float, n: int, ridge: float,
+                 support: np.ndarray, signal: float | None = None) -> float:
+    """Risk of the estimator retrained with n fresh samples on the features ``support`` (THEORY.md
+    section 6; the paper's Definition 5): dense DC risk of the LGP with covariance Sigma_SS, the best
+    linear predictor beta_S = Sigma_SS^+ Sigma_S: beta and noise sigma^2 + beta^T Sigma beta -
+    beta_S^T Sigma_SS beta_S.  ``signal`` = beta^T Sigma beta may be passed to save work."""
+    idx = np.flatnonzero(support) if support.dtype == bool else np.asarray(support)
+    if signal is None:
+        signal = float(beta @ Sigma @ beta)
+    S_SS = Sigma[np.ix_(idx, idx)]
+    c = Sigma[idx] @ beta                           # Sigma_S: beta
+    mu, U = spectrum(S_SS, "Sigma_SS") if np.any(S_SS) else (np.zeros(idx.size), np.eye(idx.size))
+    cu = U.T @ c
+    m = mu > 0.0
+    energy = np.zeros_like(mu)
+    energy[m] = cu[m] ** 2 / mu[m]                 # lam_k a_k^2 with a = U^T beta_S
+    explained = float(energy.sum())
+    noise = sigma2 + max(0.0, signal - explained)
+    return dense_risk_spectral(mu, energy, noise, n, ridge)[1]
+
+
+@dataclass(frozen=True)
+class CorrelatedPrediction:
+    """Risks of a finite correlated problem from the vector-form DC (THEORY.md section 6).
+
+    Fields ``dense, magnitude, hessian, random, oracle, magnitude_retrained, hessian_retrained,
+    random_retrained`` (floats, same names as :class:`dcpredict.Prediction`).  ``dense`` and
+    ``oracle`` are exact; the others are means over ``draws`` samples of the DC vector (the
+    retrained ones over ``retrain_draws`` of them), with standard errors in ``stderr``
+    (0.0 for the exact fields).  Infinite risks (interpolation threshold) are +inf.
+    """
+    dense: float
+    magnitude: float
+    hessian: float
+    random: float
+    oracle: float
+    magnitude_retrained: float
+    hessian_retrained: float
+    random_retrained: float
+    stderr: dict[str, float]
+    p: int
+    n: int
+    s: int
+    alpha: float
+    sigma2: float
+    ridge: float
+    draws: int
+    retrain_draws: int
+    seed: int | None
+    tau: float
+    gamma2: float
+    rank: int
+    signal: float = field(default=math.nan)   # beta^T Sigma beta (risk of the zero predictor minus sigma^2)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {k: getattr(self, k) for k in _RISK_FIELDS}
+        out["stderr"] = dict(self.stderr)
+        for k in ("p", "n", "s", "alpha", "sigma2", "ridge", "draws", "retrain_draws", "seed", "tau",
+                  "gamma2", "rank", "signal"):
+            out[k] = getattr(self, k)
+        return out
+
+    def summary(self) -> str:
+        lines = [f"non-asymptotic DC (THEORY.md sec. 6): p={self.p} (rank {self.rank}), n={self.n}, "
+                 f"alpha={self.alpha:g} (s={self.s}), sigma2={self.sigma2:g}, ridge={self.ridge:g}",
+                 f"tau={self.tau:.6g}, gamma2={self.gamma2:.6g}, beta'Sigma beta={self.signal:.6g}, "
+                 f"draws={self.draws} (retrain {self.retrain_draws}), seed={self.seed}"]
+        for k in _RISK_FIELDS:
+            se = self.stderr.get(k, 0.0)
+            tail = "  (exact)" if se == 0.0 else f"  +- {se:.3g}"
+            lines.append(f"  {k:<20s} {getattr(self, k):.6g}{tail}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _mean_se(values: np.ndarray) -> tuple[float, float]:
+    v = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(v)):
+        return math.inf, math.inf
+    if v.size < 2:
+        return float(v.mean()), math.inf
+    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size))
+
+
+def _top_mask(score: np.ndarray, s: int) -> np.ndarray:
+    """Boolean mask (draws x p) of the s largest entries of each row."""
+    d, p = score.shape
+    mask = np.zeros((d, p), dtype=bool)
+    if s >= p:
+        mask[:] = True
+        return mask
+    idx = np.argpartition(-score, s - 1, axis=1)[:, :s]
+    np.put_along_axis(mask, idx, True, axis=1)
+    return mask
+
+
+def predict_correlated(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: float, ridge: float = 0.0,
+                       draws: int = 400, seed: int | None = 0,
+                       retrain_draws: int | None = None) -> CorrelatedPrediction:
+    """Risks of dense, pruned, retrained and oracle least squares for a finite problem with covariance
+    Sigma (THEORY.md section 6; the paper's Definitions 2, 4 and 5).
+
+    Parameters
+    ----------
+    Sigma : array (p, p)
+        Feature covariance, symmetric (within 1e-10 relative; it is symmetrized) and positive
+        semi-definite (rank deficiency allowed, see the module docstring).
+    beta : array (p,)
+        True weights (the actual vector, not B / sqrt(p)).
+    sigma2 : float >= 0
+        Label noise variance.
+    n : int >= 1
+        Training samples.
+    alpha : float in (0, 1]
+        Fraction of weights kept, s = round(alpha p) (at least 1).
+    ridge : float >= 0
+        r of the ridge estimator; 0 gives min-norm (rank > n) / OLS (rank < n).
+    draws : int >= 2
+        Samples of the DC vector for the pruned risks.
+    seed : int >= 0 or None
+        Seed of ``numpy.random.default_rng`` (the same seed gives the same numbers).
+    retrain_draws : int or None
+        How many of the draws (the first ones) are used for the retrained risks, each of which costs
+        one eigendecomposition of an s x s matrix (about 20 ms at s = 400 on one core); default
+        ``min(draws, 100)`` (their standard error is reported; the spread of the retrained risk
+        over supports is small, so 100 draws usually give a relative error well below 1 %).
+
+    Returns
+    -------
+    CorrelatedPrediction
+    """
+    S = check_array("Sigma", Sigma, ndim=2)
+    p = S.shape[0]
+    if S.shape != (p, p):
+        raise ValueError(f"Sigma must be a square matrix; got shape {S.shape}")
+    scale = float(np.abs(S).max())
+    asym = float(np.abs(S - S.T).max())
+    if asym > SYM_TOL * max(scale, 1e-300):
+        raise ValueError(f"Sigma must be symmetric; max |Sigma - Sigma^T| is {asym!r} "
+                         f"(allowed {SYM_TOL:g} x max |Sigma|)")
+    S = 0.5 * (S + S.T)
+    b = check_array("beta", beta)
+    if b.shape != (p,):
+        raise ValueError(f"beta must have length p = {p} to match Sigma; got {b.size}")
+    s2 = check_real("sigma2", sigma2, lo=0.0)
+    n = check_int("n", n, lo=1)
+    a = check_real("alpha", alpha, lo=0.0, hi=1.0, lo_open=True)
+    r = check_real("ridge", ridge, lo=0.0)
+    draws = check_int("draws", draws, lo=2)
+    if seed is not None:
+        seed = check_int("seed", seed, lo=0)
+    rd = (min(draws, DEFAULT_RETRAIN_DRAWS) if retrain_draws is None
+          else check_int("retrain_draws", retrain_draws, lo=2, hi=draws))
+
+    lam, V = spectrum(S)
+    rank = int(np.count_nonzero(lam))
+    coef_true = V.T @ b                       # beta in the eigenbasis
+    energy = lam * coef_true ** 2
+    signal = float(energy.sum())
+    tau, gamma2 = dense_risk_spectral(lam, energy, s2, n, r)
+    s = kept_count(a, p)
+    diag = np.diagonal(S).copy()
+
+    rng = np.random.default_rng(seed)
+    G = rng.standard_normal((draws, p))
+    U = rng.random((draws, p))                # keys of the random supports
+    m = lam > 0.0
+    finite = math.isfinite(gamma2)
+    # beta_hat in the eigenbasis, per draw; zero along the null space of Sigma
+    E = np.zeros((draws, p))
+    if finite:
+        t = tau
+        E[:, m] = (lam[m] * coef_true[m] + math.sqrt(gamma2 / n) * np.sqrt(lam[m]) * G[:, m]) / (lam[m] + t)
+    else:
+        # interpolation threshold: the noise term dominates; only its direction decides the supports
+        E[:, m] = G[:, m] / np.sqrt(lam[m])
+    Bhat = E @ V.T                            # draws x p
+    masks = {"magnitude": _top_mask(np.abs(Bhat), s),
+             "hessian": _top_mask(diag * Bhat ** 2, s),
+             "random": _top_mask(U, s)}
+
+    stderr: dict[str, float] = {"dense": 0.0, "oracle": 0.0}
+    values: dict[str, float] = {"dense": gamma2}
+    for rule, mask in masks.items():
+        if finite:
+            diff_e = (np.where(mask, Bhat, 0.0) - b) @ V
+            risks = s2 + (diff_e ** 2) @ lam
+            values[rule], stderr[rule] = _mean_se(risks)
+        else:
+            values[rule], stderr[rule] = math.inf, math.inf
+    cache: dict[bytes, float] = {}
+
+    def risk_on(mask_row: np.ndarray) -> float:
+        key = np.packbits(mask_row).tobytes()
+        if key not in cache:
+            cache[key] = support_risk(S, b, s2, n, r, mask_row, signal)
+        return cache[key]
+
+    for rule, mask in masks.items():
+        risks = np.array([risk_on(mask[i]) for i in range(rd)])
+        values[f"{rule}_retrained"], stderr[f"{rule}_retrained"] = _mean_se(risks)
+    sal = diag * b ** 2
+    order = np.argsort(-sal, kind="stable")[:s]
+    oracle_mask = np.zeros(p, dtype=bool)
+    oracle_mask[order] = True
+    values["oracle"] = support_risk(S, b, s2, n, r, oracle_mask, signal)
+    return CorrelatedPrediction(**{k: float(values[k]) for k in _RISK_FIELDS}, stderr=stderr, p=p, n=n, s=s,
+                                alpha=a, sigma2=s2, ridge=r, draws=draws, retrain_draws=rd, seed=seed,
+                                tau=float(tau), gamma2=float(gamma2), rank=rank, signal=signal)
