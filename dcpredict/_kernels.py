@@ -1,0 +1,421 @@
+"""Numba kernels of the theory engine (private: use :mod:`dcpredict.theory`).
+
+Everything here works on a law given as parallel float64 arrays ``lam, b, w`` (atoms of the law
+of (Lambda, B), THEORY.md section 1) and returns plain numbers or arrays.  All root finders are
+bracketing (Brent's method) and stop when the bracket is narrower than ``rtol * |root|``, so a
+returned root is certified to that relative tolerance.
+
+Equation references: THEORY.md sections 2-4; the paper (Chang, Li, Oymak, Thrampoulidis, AAAI 2021)
+eqs. (8)-(10) for the DC and (12)-(16) for the pruning risks, Definition 5 for retraining.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TINY = 1e-300
+_MAXITER = 400
+
+# objective selectors for the shared Brent solver
+_OBJ_TAU = 0
+_OBJ_KEEP = 1
+
+# layout of the per-point output vectors
+N_RISKS = 8          # dense, magnitude, hessian, random, oracle, magnitude_rt, hessian_rt, random_rt
+N_AUX = 20
+# aux: 0 t_mag, 1 t_hess, 2 res_mag, 3 res_hess,
+#      4.. 4 retrained problems (oracle, magnitude, hessian, random) x (kappa_S, sigma2_S, tau_S, gamma2_S)
+
+
+@njit(cache=True)
+def _Phi(x):
+    return 0.5 * math.erfc(-x / _SQRT2)
+
+
+@njit(cache=True)
+def _Q(x):
+    return 0.5 * math.erfc(x / _SQRT2)
+
+
+@njit(cache=True)
+def _phi(x):
+    return math.exp(-0.5 * x * x) * _INV_SQRT2PI
+
+
+@njit(cache=True)
+def _uphi(u):
+    if abs(u) > 60.0:
+        return 0.0
+    return u * _phi(u)
+
+
+# ---------------------------------------------------------------------------- tau (THEORY.md s.2)
+@njit(cache=True)
+def _k_tau(tau, lam, w, kappa, ridge):
+    """k(tau) = 1 - kappa E[Lambda/(Lambda+tau)] - r/tau, written without cancellation.
+
+    k is strictly increasing on tau > 0; its root is the tau of the DC (eq. 8 of the paper with
+    xi = 1/tau when r = 0).
+    """
+    s = 0.0
+    for i in range(lam.size):
+        s += w[i] * (tau / (lam[i] + tau))
+    val = (1.0 - kappa) + kappa * s
+    if ridge > 0.0:
+        val -= ridge / tau
+    return val
+
+
+@njit(cache=True)
+def _keep_prob(t, m, v, scale, w):
+    """P(kept) = sum_k w_k P(|X_k| > t * scale_k) for X_k ~ N(m_k, v_k^2) (v_k = 0: deterministic)."""
+    total = 0.0
+    for k in range(m.size):
+        te = t * scale[k]
+        if v[k] > 0.0:
+            total += w[k] * (_Q((te - m[k]) / v[k]) + _Phi((-te - m[k]) / v[k]))
+        elif abs(m[k]) > te:
+            total += w[k]
+    return total
+
+
+@njit(cache=True)
+def _objective(which, x, a0, a1, a2, a3, s0, s1):
+    if which == _OBJ_TAU:
+        return _k_tau(x, a0, a1, s0, s1)
+    # keep-probability minus alpha, decreasing in x
+    return _keep_prob(x, a0, a1, a2, a3) - s0
+
+
+@njit(cache=True)
+def _brent(which, xa, xb, fa, fb, rtol, a0, a1, a2, a3, s0, s1):
+    """Brent's method on a sign-changing bracket [xa, xb] (scipy's brentq algorithm).
+
+    Returns (root, bracket_width, iterations).  On return the root lies in an interval of width
+    bracket_width <= rtol*|root| + 1e-300 that contains a sign change of the objective.
+    """
+    xpre, xcur, fpre, fcur = xa, xb, fa, fb
+    if fpre == 0.0:
+        return xpre, 0.0, 0
+    if fcur == 0.0:
+        return xcur, 0.0, 0
+    xblk = 0.0
+    fblk = 0.0
+    spre = 0.0
+    scur = 0.0
+    for it in range(_MAXITER):
+        if fpre != 0.0 and fcur != 0.0 and ((fpre < 0.0) != (fcur < 0.0)):
+            xblk = xpre
+            fblk = fpre
+            spre = xcur - xpre
+            scur = spre
+        if abs(fblk) < abs(fcur):
+            xpre = xcur
+            xcur = xblk
+            xblk = xpre
+            fpre = fcur
+            fcur = fblk
+            fblk = fpre
+        delta = 0.5 * (_TINY + rtol * abs(xcur))
+        sbis = 0.5 * (xblk - xcur)
+        if fcur == 0.0:
+            return xcur, 0.0, it
+        if abs(sbis) < delta:
+            return xcur, abs(xblk - xcur), it
+        if abs(spre) > delta and abs(fcur) < abs(fpre):
+            if xpre == xblk:
+                stry = -fcur * (xcur - xpre) / (fcur - fpre)
+            else:
+                dpre = (fpre - fcur) / (xpre - xcur)
+                dblk = (fblk - fcur) / (xblk - xcur)
+                stry = -fcur * (fblk * dblk - fpre * dpre) / (dblk * dpre * (fblk - fpre))
+            if 2.0 * abs(stry) < min(abs(spre), 3.0 * abs(sbis) - delta):
+                spre = scur
+                scur = stry
+            else:
+                spre = sbis
+                scur = sbis
+        else:
+            spre = sbis
+            scur = sbis
+        xpre = xcur
+        fpre = fcur
+        if abs(scur) > delta:
+            xcur += scur
+        else:
+            xcur += delta if sbis > 0.0 else -delta
+        fcur = _objective(which, xcur, a0, a1, a2, a3, s0, s1)
+    return xcur, abs(xblk - xcur), _MAXITER
+
+
+@njit(cache=True)
+def solve_tau(lam, w, kappa, ridge, rtol):
+    """tau of THEORY.md s.2: r = tau (1 - kappa E[Lambda/(Lambda+tau)]); tau = 0 for OLS (r = 0, kappa <= 1).
+
+    Returns (tau, residual k(tau), bracket width).  Brackets: r = 0, kappa > 1: [0, kappa E[Lambda]]
+    (k(0) = 1 - kappa < 0); r > 0: [r, r + kappa E[Lambda]] (k(r) < 0 and k(r + kappa E Lambda) >= 0).
+    """
+    if ridge == 0.0 and kappa <= 1.0:
+        return 0.0, 0.0, 0.0
+    mean_lam = 0.0
+    for i in range(lam.size):
+        mean_lam += w[i] * lam[i]
+    lo = ridge
+    hi = ridge + kappa * mean_lam
+    flo = (1.0 - kappa) if ridge == 0.0 else _k_tau(lo, lam, w, kappa, ridge)
+    fhi = _k_tau(hi, lam, w, kappa, ridge)
+    tau, width, _ = _brent(_OBJ_TAU, lo, hi, flo, fhi, rtol, lam, w, lam, w, kappa, ridge)
+    return tau, _k_tau(tau, lam, w, kappa, ridge), width
+
+
+@njit(cache=True)
+def gamma2(lam, b, w, kappa, ridge, sigma2, tau):
+    """gamma^2 of THEORY.md s.2 (paper eq. 9), which is the dense test risk; inf at the interpolation threshold.
+
+    The denominator 1 - kappa E[c^2] is evaluated as r/tau + kappa E[c (1 - c)] (equal at the root,
+    since 1 - kappa E[c] = r/tau), which is free of cancellation near kappa = 1.
+    """
+    if tau == 0.0:
+        den = 1.0 - kappa
+        if den <= 0.0:
+            return math.inf
+        return sigma2 / den
+    num = 0.0
+    dsum = 0.0
+    for i in range(lam.size):
+        d = lam[i] + tau
+        num += w[i] * lam[i] * b[i] * b[i] / (d * d)
+        dsum += w[i] * lam[i] / (d * d)
+    den = kappa * tau * dsum
+    if ridge > 0.0:
+        den += ridge / tau
+    return (sigma2 + tau * tau * num) / den
+
+
+@njit(cache=True)
+def _dense(lam, b, w, kappa, ridge, sigma2, rtol):
+    tau, _, _ = solve_tau(lam, w, kappa, ridge, rtol)
+    return tau, gamma2(lam, b, w, kappa, ridge, sigma2, tau)
+
+
+# ---------------------------------------------------------------------------- pruning (THEORY.md s.3)
+@njit(cache=True)
+def _threshold(m, v, scale, w, alpha, rtol, keep):
+    """Threshold t with P(|X| > t * scale) = alpha; writes per-atom keep probabilities into ``keep``.
+
+    Deterministic atoms (v = 0) make P a step function; at a step the atoms whose score equals
+    the threshold are kept with the fraction that makes the kept mass exactly alpha.
+    Returns (t, residual P(kept) - alpha).
+    """
+    n = m.size
+    p0 = _keep_prob(0.0, m, v, scale, w)
+    if p0 <= alpha:
+        t = 0.0
+    else:
+        hi = 0.0
+        for k in range(n):
+            cand = (abs(m[k]) + 40.0 * v[k]) / scale[k]
+            if cand > hi:
+                hi = cand
+        if hi <= 0.0:
+            hi = 1.0
+        fhi = _keep_prob(hi, m, v, scale, w) - alpha
+        for _ in range(200):
+            if fhi <= 0.0:
+                break
+            hi *= 2.0
+            fhi = _keep_prob(hi, m, v, scale, w) - alpha
+        t, _, _ = _brent(_OBJ_KEEP, 0.0, hi, p0 - alpha, fhi, rtol, m, v, scale, w, alpha, 0.0)
+    # per-atom keep probabilities at t, with ties among deterministic atoms filled fractionally
+    base = 0.0
+    tie_mass = 0.0
+    for k in range(n):
+        te = t * scale[k]
+        if v[k] > 0.0:
+            keep[k] = _Q((te - m[k]) / v[k]) + _Phi((-te - m[k]) / v[k])
+            base += w[k] * keep[k]
+        elif abs(abs(m[k]) - te) <= 1e-10 * max(te, 1e-300):
+            keep[k] = -1.0  # tie marker
+            tie_mass += w[k]
+        elif abs(m[k]) > te:
+            keep[k] = 1.0
+            base += w[k]
+        else:
+            keep[k] = 0.0
+    frac = 0.0
+    if tie_mass > 0.0:
+        frac = min(1.0, max(0.0, (alpha - base) / tie_mass))
+    total = base
+    for k in range(n):
+        if keep[k] < 0.0:
+            keep[k] = frac
+            total += w[k] * frac
+    return t, total - alpha
+
+
+@njit(cache=True)
+def _pruned_sq_error(b, m, v, te, keep):
+    """E[(b - X 1{|X| > te})^2] for X ~ N(m, v^2) (THEORY.md s.3); deterministic atoms use ``keep``."""
+    d = b - m
+    if v == 0.0:
+        return keep * d * d + (1.0 - keep) * b * b
+    u1 = (te - m) / v
+    u0 = (-te - m) / v
+    q1 = _Q(u1)
+    p0 = _Phi(u0)
+    f1 = _phi(u1)
+    f0 = _phi(u0)
+    pk = q1 + p0
+    return (b * b * (1.0 - pk)
+            + d * d * q1 - 2.0 * d * v * f1 + v * v * (_uphi(u1) + q1)
+            + d * d * p0 + 2.0 * d * v * f0 + v * v * (p0 - _uphi(u0)))
+
+
+@njit(cache=True)
+def _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, out, j):
+    """Risk of least squares refit on a support of kept mass ``mass`` (THEORY.md s.4, Definition 5).
+
+    The S problem: ratio alpha kappa, noise sigma^2 + E[Lambda B^2 1{not kept}], atoms
+    (lam_k, sqrt(alpha) b_k) with weights mass_k / alpha.  Writes (kappa_S, sigma2_S, tau_S, gamma2_S)
+    into out[j:j+4] and returns gamma2_S (the risk).
+    """
+    n = lam.size
+    ws = np.empty(n)
+    bs = np.empty(n)
+    total = 0.0
+    for k in range(n):
+        total += mass[k]
+    s2 = sigma2
+    sa = math.sqrt(alpha)
+    for k in range(n):
+        s2 += (w[k] - mass[k]) * lam[k] * b[k] * b[k]
+        ws[k] = mass[k] / total
+        bs[k] = sa * b[k]
+    if s2 < sigma2:
+        s2 = sigma2
+    ks = alpha * kappa
+    tau, g2 = _dense(lam, bs, ws, ks, ridge, s2, rtol)
+    out[j] = ks
+    out[j + 1] = s2
+    out[j + 2] = tau
+    out[j + 3] = g2
+    return g2
+
+
+@njit(cache=True)
+def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, tau, g2, rtol, risks, aux):
+    """All eight risks at one (kappa, alpha) from the solved dense DC (tau, gamma^2).
+
+    risks: dense, magnitude, hessian, random, oracle, magnitude_retrained, hessian_retrained,
+    random_retrained.  aux: thresholds, their residuals and the four retrained problems.
+    """
+    n = lam.size
+    m = np.empty(n)
+    v = np.empty(n)
+    ones = np.ones(n)
+    hscale = np.empty(n)
+    keep_m = np.empty(n)
+    keep_h = np.empty(n)
+    mass = np.empty(n)
+    infinite = not math.isfinite(g2)
+    for k in range(n):
+        c = lam[k] / (lam[k] + tau)
+        hscale[k] = 1.0 / math.sqrt(lam[k])
+        if infinite:
+            # interpolation threshold: X/gamma -> c sqrt(kappa/Lambda) H, which fixes the kept sets
+            m[k] = 0.0
+            v[k] = c * math.sqrt(kappa / lam[k])
+        else:
+            m[k] = c * b[k]
+            v[k] = c * math.sqrt(kappa * g2 / lam[k])
+    t_m, r_m = _threshold(m, v, ones, w, alpha, rtol, keep_m)
+    t_h, r_h = _threshold(m, v, hscale, w, alpha, rtol, keep_h)
+    aux[0] = t_m
+    aux[1] = t_h
+    aux[2] = r_m
+    aux[3] = r_h
+    risks[0] = g2
+    if infinite:
+        risks[1] = math.inf
+        risks[2] = math.inf
+        risks[3] = math.inf
+        aux[0] = math.inf
+        aux[1] = math.inf
+    else:
+        em = sigma2
+        eh = sigma2
+        er = sigma2
+        for k in range(n):
+            em += w[k] * lam[k] * _pruned_sq_error(b[k], m[k], v[k], t_m, keep_m[k])
+            eh += w[k] * lam[k] * _pruned_sq_error(b[k], m[k], v[k], t_h * hscale[k], keep_h[k])
+            d = b[k] - m[k]
+            er += w[k] * lam[k] * ((1.0 - alpha) * b[k] * b[k] + alpha * (d * d + v[k] * v[k]))
+        risks[1] = em
+        risks[2] = eh
+        risks[3] = er
+    # oracle: fill the support by decreasing true saliency lam * b^2 (order is precomputed)
+    remaining = alpha
+    for k in range(n):
+        mass[k] = 0.0
+    for i in range(n):
+        k = order[i]
+        take = min(w[k], remaining)
+        mass[k] = take
+        remaining -= take
+        if remaining <= 0.0:
+            break
+    risks[4] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, aux, 4)
+    for k in range(n):
+        mass[k] = w[k] * keep_m[k]
+    risks[5] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, aux, 8)
+    for k in range(n):
+        mass[k] = w[k] * keep_h[k]
+    risks[6] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, aux, 12)
+    for k in range(n):
+        mass[k] = w[k] * alpha
+    risks[7] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, aux, 16)
+
+
+@njit(cache=True)
+def predict_point(lam, b, w, order, kappa, alpha, sigma2, ridge, rtol):
+    """One (kappa, alpha): returns (risks[8], aux[N_AUX], dc[4] = tau, k(tau), bracket width, gamma^2)."""
+    tau, res, width = solve_tau(lam, w, kappa, ridge, rtol)
+    g2 = gamma2(lam, b, w, kappa, ridge, sigma2, tau)
+    risks = np.empty(N_RISKS)
+    aux = np.empty(N_AUX)
+    _point(lam, b, w, order, kappa, alpha, sigma2, ridge, tau, g2, rtol, risks, aux)
+    dc = np.empty(4)
+    dc[0] = tau
+    dc[1] = res
+    dc[2] = width
+    dc[3] = g2
+    return risks, aux, dc
+
+
+@njit(cache=True, parallel=True)
+def predict_grid(lam, b, w, order, kappas, alphas, sigma2, ridge, rtol):
+    """All (kappa, alpha) pairs, parallel over the grid (prange).
+
+    Returns risks (nk, na, 8), aux (nk, na, N_AUX) and dc (nk, 4); the DC is solved once per kappa.
+    """
+    nk = kappas.size
+    na = alphas.size
+    dc = np.empty((nk, 4))
+    for i in prange(nk):
+        tau, res, width = solve_tau(lam, w, kappas[i], ridge, rtol)
+        dc[i, 0] = tau
+        dc[i, 1] = res
+        dc[i, 2] = width
+        dc[i, 3] = gamma2(lam, b, w, kappas[i], ridge, sigma2, tau)
+    risks = np.empty((nk, na, N_RISKS))
+    aux = np.empty((nk, na, N_AUX))
+    for ij in prange(nk * na):
+        i = ij // na
+        j = ij % na
+        _point(lam, b, w, order, kappas[i], alphas[j], sigma2, ridge, dc[i, 0], dc[i, 3], rtol,
+               risks[i, j], aux[i, j])
+    return risks, aux, dc

@@ -1,0 +1,205 @@
+"""High-precision path: the equations of THEORY.md sections 2-4 solved with mpmath at 50 digits.
+
+This module is deliberately written apart from the compiled kernels (plain formulas, its own
+bracketing root finder, the direct forms of tau's equation and of gamma^2's denominator) so that
+agreement between the two is evidence that both are right.  Private; reached through
+``dcpredict.predict(..., precision="mp")`` and ``dcpredict.solve_dc(..., precision="mp")``.
+"""
+from __future__ import annotations
+
+import mpmath as mp
+
+from .law import Law
+
+DPS = 50
+_TOL = mp.mpf(10) ** -(DPS - 8)
+
+
+def _root(f, lo, hi, flo, fhi):
+    """Illinois regula falsi with bisection safeguard on a sign-change bracket; returns (root, width)."""
+    if flo == 0:
+        return lo, mp.mpf(0)
+    if fhi == 0:
+        return hi, mp.mpf(0)
+    if (flo > 0) == (fhi > 0):
+        raise ArithmeticError("no sign change in the bracket")
+    side = 0
+    for it in range(2000):
+        width = hi - lo
+        x = (lo + hi) / 2 if it % 4 == 3 else (lo * fhi - hi * flo) / (fhi - flo)
+        if not (lo < x < hi):
+            x = (lo + hi) / 2
+        fx = f(x)
+        if fx == 0:
+            return x, mp.mpf(0)
+        if (fx > 0) == (flo > 0):
+            lo, flo = x, fx
+            if side == -1:
+                fhi /= 2
+            side = -1
+        else:
+            hi, fhi = x, fx
+            if side == 1:
+                flo /= 2
+            side = 1
+        if hi - lo <= _TOL * max(abs(lo), abs(hi)) or hi - lo == width:
+            break
+    return (lo + hi) / 2, hi - lo
+
+
+def _Q(x):
+    return mp.erfc(x / mp.sqrt(2)) / 2
+
+
+def _Phi(x):
+    return mp.erfc(-x / mp.sqrt(2)) / 2
+
+
+def _phi(x):
+    return mp.exp(-x * x / 2) / mp.sqrt(2 * mp.pi)
+
+
+def _atoms(lam, b, w):
+    return [mp.mpf(float(x)) for x in lam], [mp.mpf(float(x)) for x in b], [mp.mpf(float(x)) for x in w]
+
+
+def _tau(lam, w, kappa, ridge):
+    if ridge == 0 and kappa <= 1:
+        return mp.mpf(0), mp.mpf(0), mp.mpf(0)
+
+    def k(tau):
+        return 1 - kappa * mp.fsum(wi * li / (li + tau) for li, wi in zip(lam, w)) - ridge / tau
+
+    mean_lam = mp.fsum(wi * li for li, wi in zip(lam, w))
+    if ridge == 0:
+        lo, flo = mp.mpf(0), 1 - kappa
+    else:
+        lo = ridge
+        flo = k(lo)
+    hi = ridge + kappa * mean_lam
+    tau, width = _root(k, lo, hi, flo, k(hi))
+    return tau, k(tau), width
+
+
+def _gamma2(lam, b, w, kappa, ridge, sigma2, tau):
+    c = [li / (li + tau) for li in lam]
+    den = 1 - kappa * mp.fsum(wi * ci ** 2 for ci, wi in zip(c, w))
+    if den <= 0:
+        return mp.inf
+    num = sigma2 + tau ** 2 * mp.fsum(wi * li * bi ** 2 / (li + tau) ** 2 for li, bi, wi in zip(lam, b, w))
+    return num / den
+
+
+def solve_dc(law: Law, kappa: float, sigma2: float, ridge: float):
+    with mp.workdps(DPS):
+        lam, b, w = _atoms(law.lam, law.b, law.weights)
+        kappa, sigma2, ridge = mp.mpf(kappa), mp.mpf(sigma2), mp.mpf(ridge)
+        tau, res, width = _tau(lam, w, kappa, ridge)
+        return tau, res, width, _gamma2(lam, b, w, kappa, ridge, sigma2, tau)
+
+
+def _keep(t, m, v, scale, w):
+    total = mp.mpf(0)
+    for mk, vk, sk, wk in zip(m, v, scale, w):
+        te = t * sk
+        if vk > 0:
+            total += wk * (_Q((te - mk) / vk) + _Phi((-te - mk) / vk))
+        elif abs(mk) > te:
+            total += wk
+    return total
+
+
+def _threshold(m, v, scale, w, alpha):
+    p0 = _keep(mp.mpf(0), m, v, scale, w)
+    if p0 <= alpha:
+        t = mp.mpf(0)
+    else:
+        hi = max((abs(mk) + 40 * vk) / sk for mk, vk, sk in zip(m, v, scale)) or mp.mpf(1)
+        while _keep(hi, m, v, scale, w) > alpha:
+            hi *= 2
+        t, _ = _root(lambda x: _keep(x, m, v, scale, w) - alpha, mp.mpf(0), hi, p0 - alpha,
+                     _keep(hi, m, v, scale, w) - alpha)
+    keep, base, tie = [], mp.mpf(0), mp.mpf(0)
+    for mk, vk, sk, wk in zip(m, v, scale, w):
+        te = t * sk
+        if vk > 0:
+            keep.append(_Q((te - mk) / vk) + _Phi((-te - mk) / vk))
+            base += wk * keep[-1]
+        elif abs(abs(mk) - te) <= mp.mpf("1e-10") * max(te, mp.mpf("1e-300")):
+            keep.append(None)
+            tie += wk
+        else:
+            keep.append(mp.mpf(1) if abs(mk) > te else mp.mpf(0))
+            base += wk * keep[-1]
+    frac = min(mp.mpf(1), max(mp.mpf(0), (alpha - base) / tie)) if tie > 0 else mp.mpf(0)
+    keep = [frac if k is None else k for k in keep]
+    return t, mp.fsum(wk * kk for wk, kk in zip(w, keep)) - alpha, keep
+
+
+def _sq_error(b, m, v, te, keep):
+    d = b - m
+    if v == 0:
+        return keep * d ** 2 + (1 - keep) * b ** 2
+    u1, u0 = (te - m) / v, (-te - m) / v
+    pk = _Q(u1) + _Phi(u0)
+    return (b ** 2 * (1 - pk)
+            + d ** 2 * _Q(u1) - 2 * d * v * _phi(u1) + v ** 2 * (u1 * _phi(u1) + _Q(u1))
+            + d ** 2 * _Phi(u0) + 2 * d * v * _phi(u0) + v ** 2 * (_Phi(u0) - u0 * _phi(u0)))
+
+
+def _refit(lam, b, w, mass, kappa, alpha, ridge, sigma2):
+    total = mp.fsum(mass)
+    s2 = sigma2 + mp.fsum((wk - mk) * lk * bk ** 2 for lk, bk, wk, mk in zip(lam, b, w, mass))
+    ws = [mk / total for mk in mass]
+    bs = [mp.sqrt(alpha) * bk for bk in b]
+    ks = alpha * kappa
+    tau, _, _ = _tau(lam, ws, ks, ridge)
+    g2 = _gamma2(lam, bs, ws, ks, ridge, s2, tau)
+    return [ks, s2, tau, g2]
+
+
+def predict_point(law: Law, order, kappa: float, alpha: float, sigma2: float, ridge: float):
+    """Same outputs as :func:`dcpredict._kernels.predict_point`, as lists of mpf at 50 digits."""
+    with mp.workdps(DPS):
+        lam, b, w = _atoms(law.lam, law.b, law.weights)
+        kappa, alpha, sigma2, ridge = (mp.mpf(kappa), mp.mpf(alpha), mp.mpf(sigma2), mp.mpf(ridge))
+        tau, res, width = _tau(lam, w, kappa, ridge)
+        g2 = _gamma2(lam, b, w, kappa, ridge, sigma2, tau)
+        infinite = g2 == mp.inf
+        c = [lk / (lk + tau) for lk in lam]
+        if infinite:
+            m = [mp.mpf(0)] * len(lam)
+            v = [ck * mp.sqrt(kappa / lk) for ck, lk in zip(c, lam)]
+        else:
+            m = [ck * bk for ck, bk in zip(c, b)]
+            v = [ck * mp.sqrt(kappa * g2 / lk) for ck, lk in zip(c, lam)]
+        hscale = [1 / mp.sqrt(lk) for lk in lam]
+        t_m, r_m, keep_m = _threshold(m, v, [mp.mpf(1)] * len(lam), w, alpha)
+        t_h, r_h, keep_h = _threshold(m, v, hscale, w, alpha)
+        if infinite:
+            mag = hes = rnd = mp.inf
+            t_m = t_h = mp.inf
+        else:
+            mag = sigma2 + mp.fsum(wk * lk * _sq_error(bk, mk, vk, t_m, kk)
+                                   for lk, bk, wk, mk, vk, kk in zip(lam, b, w, m, v, keep_m))
+            hes = sigma2 + mp.fsum(wk * lk * _sq_error(bk, mk, vk, t_h * hk, kk)
+                                   for lk, bk, wk, mk, vk, hk, kk in zip(lam, b, w, m, v, hscale, keep_h))
+            rnd = sigma2 + mp.fsum(wk * lk * ((1 - alpha) * bk ** 2 + alpha * ((bk - mk) ** 2 + vk ** 2))
+                                   for lk, bk, wk, mk, vk in zip(lam, b, w, m, v))
+        mass = [mp.mpf(0)] * len(lam)
+        remaining = alpha
+        for k in order:
+            take = min(w[k], remaining)
+            mass[k] = take
+            remaining -= take
+            if remaining <= 0:
+                break
+        problems = [
+            _refit(lam, b, w, mass, kappa, alpha, ridge, sigma2),
+            _refit(lam, b, w, [wk * kk for wk, kk in zip(w, keep_m)], kappa, alpha, ridge, sigma2),
+            _refit(lam, b, w, [wk * kk for wk, kk in zip(w, keep_h)], kappa, alpha, ridge, sigma2),
+            _refit(lam, b, w, [wk * alpha for wk in w], kappa, alpha, ridge, sigma2),
+        ]
+        risks = [g2, mag, hes, rnd] + [pr[3] for pr in problems]
+        aux = [t_m, t_h, r_m, r_h] + [x for pr in problems for x in pr]
+        return risks, aux, [tau, res, width, g2]

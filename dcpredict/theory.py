@@ -1,0 +1,295 @@
+"""Asymptotic risk predictions: the DC of the fitted model and the risks of every pruning rule.
+
+A :class:`~dcpredict.law.Law` of (Lambda, B) goes in; the distributional characterization (DC) of
+the min-norm / OLS / ridge solution, the pair (tau, gamma^2) of THEORY.md section 2 (the paper's
+eqs. 8-10, Theorem 1), is solved once per kappa; pruning rules act on it (section 3, eqs. 12-16) and
+risks come out, with and without retraining on fresh samples (section 4, Definition 5).
+
+Double precision runs in compiled kernels (:mod:`dcpredict._kernels`); ``precision="mp"`` solves the
+same equations with mpmath at 50 significant digits (:mod:`dcpredict._mp`), which the tests use to
+certify the double-precision results.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import RISK_FIELDS
+from ._validate import check_array, check_choice, check_real
+from .law import Law
+
+__all__ = ["DC", "Prediction", "PredictionGrid", "RetrainedProblem", "solve_dc", "predict", "predict_grid",
+           "RISK_FIELDS", "DEFAULT_RTOL"]
+
+DEFAULT_RTOL = 1e-12
+RETRAINED_RULES = ("oracle", "magnitude", "hessian", "random")
+
+
+def _check_common(law: Any, kappa: Any, sigma2: Any, ridge: Any, rtol: Any) -> tuple[Law, float, float, float, float]:
+    if not isinstance(law, Law):
+        raise ValueError(f"law must be a dcpredict.Law; got {type(law).__name__}")
+    return (law,
+            check_real("kappa", kappa, lo=0.0, lo_open=True),
+            check_real("sigma2", sigma2, lo=0.0),
+            check_real("ridge", ridge, lo=0.0),
+            check_real("rtol", rtol, lo=1e-15, hi=1e-3))
+
+
+def _regime(kappa: float, ridge: float) -> str:
+    if ridge > 0.0:
+        return "ridge"
+    if kappa > 1.0:
+        return "min-norm"
+    return "ols" if kappa < 1.0 else "interpolation"
+
+
+def _arrays(law: Law) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Writable float64 copies of the atoms (one compiled signature for every kernel)."""
+    return np.array(law.lam), np.array(law.b), np.array(law.weights)
+
+
+def _saliency_order(law: Law) -> np.ndarray:
+    """Atom order for the oracle: decreasing true saliency lam * b^2, ties by atom index."""
+    return np.argsort(-(law.lam * law.b ** 2), kind="stable").astype(np.int64)
+
+
+# ------------------------------------------------------------------------------ result objects
+@dataclass(frozen=True)
+class DC:
+    """Distributional characterization of the dense fit (THEORY.md s.2).
+
+    ``tau`` solves r = tau (1 - kappa E[Lambda/(Lambda + tau)]) (0 for OLS); ``gamma2`` is eq. (9), the
+    dense test risk (inf at the interpolation threshold kappa = 1, r = 0).  ``tau_residual`` is
+    the value of 1 - kappa E[Lambda/(Lambda+tau)] - r/tau at the returned tau and ``tau_bracket`` the
+    width of the final sign-change bracket (<= rtol * tau).
+    """
+    law: Law
+    kappa: float
+    sigma2: float
+    ridge: float
+    tau: float
+    gamma2: float
+    tau_residual: float
+    tau_bracket: float
+    precision: str = "double"
+
+    @property
+    def regime(self) -> str:
+        return _regime(self.kappa, self.ridge)
+
+    @property
+    def shrinkage(self) -> np.ndarray:
+        """c(Lambda) = Lambda / (Lambda + tau) per atom."""
+        return self.law.lam / (self.law.lam + self.tau)
+
+    def coordinate_law(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of sqrt(p) beta_hat_i per atom (eq. 10): X ~ N(c b, c^2 kappa gamma^2 / lam)."""
+        c = self.shrinkage
+        return c * self.law.b, c * np.sqrt(self.kappa * self.gamma2 / self.law.lam)
+
+
+@dataclass(frozen=True)
+class RetrainedProblem:
+    """The least-squares problem on a support S (THEORY.md s.4): ratio, noise, and its DC."""
+    kappa: float
+    sigma2: float
+    tau: float
+    gamma2: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted test risks at one (kappa, alpha), with the inputs and the solved quantities.
+
+    Risks are floats, ``inf`` where the risk diverges (r = 0 at kappa = 1, or a refit at alpha kappa = 1).
+    ``threshold_*`` are the limit thresholds t of the magnitude rule (|X| > t) and the Hessian rule
+    (sqrt(Lambda) |X| > t); ``residual_*`` is P(kept) - alpha at the returned threshold.
+    ``retrained`` maps oracle/magnitude/hessian/random to the refit problem on the kept support.
+    """
+    law: Law
+    kappa: float
+    alpha: float
+    sigma2: float
+    ridge: float
+    dense: float
+    magnitude: float
+    hessian: float
+    random: float
+    oracle: float
+    magnitude_retrained: float
+    hessian_retrained: float
+    random_retrained: float
+    dc: DC
+    threshold_magnitude: float
+    threshold_hessian: float
+    residual_magnitude: float
+    residual_hessian: float
+    retrained: dict[str, RetrainedProblem] = field(repr=False)
+    precision: str = "double"
+
+    def risks(self) -> dict[str, float]:
+        """The eight risks as a dict (keys RISK_FIELDS)."""
+        return {name: getattr(self, name) for name in RISK_FIELDS}
+
+    def best(self) -> tuple[str, float]:
+        """The rule with the lowest predicted risk among the pruned/small models (dense excluded)."""
+        cands = {k: v for k, v in self.risks().items() if k != "dense"}
+        name = min(cands, key=lambda k: cands[k])
+        return name, cands[name]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Inputs, risks and solved quantities as plain JSON-ready values."""
+        out: dict[str, Any] = {"kappa": self.kappa, "alpha": self.alpha, "sigma2": self.sigma2, "ridge": self.ridge}
+        out.update(self.risks())
+        out.update({"tau": self.dc.tau, "gamma2": self.dc.gamma2, "regime": self.dc.regime,
+                    "threshold_magnitude": self.threshold_magnitude, "threshold_hessian": self.threshold_hessian})
+        return out
+
+    def summary(self) -> str:
+        """A readable table of the prediction (statsmodels-style)."""
+        d = self.dc
+        lines = [
+            "dcpredict prediction (asymptotic DC, THEORY.md)",
+            "=" * 62,
+            f"law: {self.law!r}",
+            f"kappa = p/n = {self.kappa:g}   alpha = s/p = {self.alpha:g}   sigma2 = {self.sigma2:g}   ridge = {self.ridge:g}",
+            f"regime: {d.regime}   tau = {d.tau:.12g}   gamma^2 = {d.gamma2:.12g}   precision: {self.precision}",
+            f"thresholds: magnitude t = {self.threshold_magnitude:.8g}, Hessian t = {self.threshold_hessian:.8g}",
+            "-" * 62,
+            f"{'model':<24}{'test risk':>16}{'vs dense':>12}",
+            "-" * 62,
+        ]
+        for name in RISK_FIELDS:
+            val = getattr(self, name)
+            rel = val / d.gamma2 if np.isfinite(d.gamma2) and d.gamma2 > 0 else float("nan")
+            rel_s = f"{rel:>12.4f}" if np.isfinite(rel) else f"{'-':>12}"
+            lines.append(f"{name:<24}{val:>16.10g}{rel_s}")
+        lines.append("=" * 62)
+        name, val = self.best()
+        lines.append(f"lowest risk at s = alpha p: {name} ({val:.6g})")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+@dataclass(frozen=True)
+class PredictionGrid:
+    """Risks over a (kappa, alpha) grid: every risk field is an array of shape (len(kappas), len(alphas))."""
+    law: Law
+    kappas: np.ndarray
+    alphas: np.ndarray
+    sigma2: float
+    ridge: float
+    dense: np.ndarray
+    magnitude: np.ndarray
+    hessian: np.ndarray
+    random: np.ndarray
+    oracle: np.ndarray
+    magnitude_retrained: np.ndarray
+    hessian_retrained: np.ndarray
+    random_retrained: np.ndarray
+    tau: np.ndarray
+    gamma2: np.ndarray
+    threshold_magnitude: np.ndarray
+    threshold_hessian: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.kappas.size, self.alphas.size)
+
+    def records(self) -> list[dict[str, float]]:
+        """One dict per grid point (kappa-major), with kappa, alpha, tau, gamma2 and the eight risks."""
+        out = []
+        for i, k in enumerate(self.kappas):
+            for j, a in enumerate(self.alphas):
+                rec = {"kappa": float(k), "alpha": float(a), "tau": float(self.tau[i]), "gamma2": float(self.gamma2[i])}
+                rec.update({name: float(getattr(self, name)[i, j]) for name in RISK_FIELDS})
+                out.append(rec)
+        return out
+
+
+# ------------------------------------------------------------------------------ API
+def solve_dc(law: Law, *, kappa: float, sigma2: float, ridge: float = 0.0, precision: str = "double",
+             rtol: float = DEFAULT_RTOL) -> DC:
+    """Solve the DC (tau, gamma^2) of the dense min-norm / OLS / ridge fit (THEORY.md s.2, eqs. 8-9)."""
+    law, kappa, sigma2, ridge, rtol = _check_common(law, kappa, sigma2, ridge, rtol)
+    precision = check_choice("precision", precision, ("double", "mp"))
+    if precision == "mp":
+        from . import _mp
+        tau, res, width, g2 = _mp.solve_dc(law, kappa, sigma2, ridge)
+        return DC(law, kappa, sigma2, ridge, float(tau), float(g2), float(res), float(width), "mp")
+    from . import _kernels as K
+    lam, b, w = _arrays(law)
+    tau, res, width = K.solve_tau(lam, w, kappa, ridge, rtol)
+    g2 = K.gamma2(lam, b, w, kappa, ridge, sigma2, tau)
+    return DC(law, kappa, sigma2, ridge, float(tau), float(g2), float(res), float(width))
+
+
+def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float = 0.0,
+            precision: str = "double", rtol: float = DEFAULT_RTOL) -> Prediction:
+    """Predicted test risks of the dense fit and of every pruning rule at one (kappa, alpha).
+
+    Parameters
+    ----------
+    law : Law
+        Law of (Lambda, B) (THEORY.md s.1).
+    kappa : float
+        Overparameterization ratio p/n, > 0.  With ridge = 0: OLS for kappa < 1, min-norm for kappa > 1,
+        infinite dense risk at kappa = 1.
+    alpha : float
+        Fraction of weights kept, in (0, 1].
+    sigma2 : float
+        Label noise variance, >= 0.
+    ridge : float
+        Ridge penalty r >= 0 of (X^T X / n + r I)^{-1} X^T y / n.
+    precision : {"double", "mp"}
+        "mp" solves the same equations with mpmath at 50 digits (slow; for certification).
+    rtol : float
+        Relative width of the final bracket of every root (default 1e-12).
+
+    Returns
+    -------
+    Prediction
+        ``dense`` (eq. 9), ``magnitude``/``hessian`` (threshold rules, eqs. 12-16), ``random``,
+        ``oracle`` (train small on the s features of largest true saliency) and the fresh-sample
+        retrained risks after magnitude, Hessian and random pruning (Definition 5), with the solved
+        DC, thresholds, residuals and the refit problems.
+    """
+    law, kappa, sigma2, ridge, rtol = _check_common(law, kappa, sigma2, ridge, rtol)
+    alpha = check_real("alpha", alpha, lo=0.0, hi=1.0, lo_open=True)
+    precision = check_choice("precision", precision, ("double", "mp"))
+    order = _saliency_order(law)
+    if precision == "mp":
+        from . import _mp
+        risks, aux, dc = _mp.predict_point(law, order, kappa, alpha, sigma2, ridge)
+    else:
+        from . import _kernels as K
+        risks, aux, dc = K.predict_point(*_arrays(law), order, kappa, alpha, sigma2, ridge, rtol)
+    risks = [float(x) for x in risks]
+    aux = [float(x) for x in aux]
+    dcobj = DC(law, kappa, sigma2, ridge, float(dc[0]), float(dc[3]), float(dc[1]), float(dc[2]), precision)
+    retrained = {name: RetrainedProblem(*aux[4 + 4 * i: 8 + 4 * i]) for i, name in enumerate(RETRAINED_RULES)}
+    return Prediction(law, kappa, alpha, sigma2, ridge, *risks, dc=dcobj,
+                      threshold_magnitude=aux[0], threshold_hessian=aux[1],
+                      residual_magnitude=aux[2], residual_hessian=aux[3],
+                      retrained=retrained, precision=precision)
+
+
+def predict_grid(law: Law, kappas: Sequence[float] | np.ndarray, alphas: Sequence[float] | np.ndarray, *,
+                 sigma2: float, ridge: float = 0.0, rtol: float = DEFAULT_RTOL) -> PredictionGrid:
+    """Risks over every (kappa, alpha) pair, computed in parallel in compiled code.
+
+    The DC is solved once per kappa; pruning thresholds and refits once per pair.  Field arrays
+    have shape (len(kappas), len(alphas)) and the same names as :func:`predict`.
+    """
+    law, _, sigma2, ridge, rtol = _check_common(law, 1.0, sigma2, ridge, rtol)
+    k = check_array("kappas", kappas, lo=0.0, lo_open=True)
+    a = check_array("alphas", alphas, lo=0.0, lo_open=True, hi=1.0)
+    from . import _kernels as K
+    risks, aux, dc = K.predict_grid(*_arrays(law), _saliency_order(law), k, a, sigma2, ridge, rtol)
+    fields = {name: risks[:, :, i] for i, name in enumerate(RISK_FIELDS)}
+    return PredictionGrid(law, k, a, sigma2, ridge, **fields, tau=dc[:, 0], gamma2=dc[:, 3],
+                          threshold_magnitude=aux[:, :, 0], threshold_hessian=aux[:, :, 1])
