@@ -1,0 +1,697 @@
+"""Monte Carlo simulation of pruning and retraining on finite linear Gaussian problems.
+
+Every risk that :func:`dcpredict.predict` computes in the p -> infinity limit (THEORY.md sections
+2-4) is measured here on finite instances, plus what the theory does not cover exactly:
+retraining on the *same* samples after pruning.
+
+The finite instance (THEORY.md section 1, the paper's Definition 1)
+-------------------------------------------------------------------
+Given a law of (Lambda, B) as atoms (lam_k, b_k, w_k), a sample count ``n`` and a ratio
+``kappa``: ``p = round(kappa * n)`` features (half rounded up); atom k gets ``c_k`` features with
+``c_k`` proportional to ``w_k`` (largest-remainder rounding, so ``sum c_k = p`` and
+``|c_k - w_k p| < 1``; remainder ties go to the lower atom index).  Feature i has variance
+``lam_i`` and true weight ``beta_i = B_i / sqrt(p)``.  The instance is fixed; each trial draws a
+design ``X`` (n x p, rows ~ N(0, diag(lam))) and labels ``y = X beta + sigma z``.
+
+One trial (all risks are exact population risks ``sigma^2 + (b - beta)^T Sigma (b - beta)``
+computed from Sigma and beta; no test set)
+----------------------------------------------------------------------------------------------
+* ``dense``: the fit on all p features (min-norm if p > n, OLS if p <= n, ridge if r > 0;
+  :func:`dcpredict._fit.fit_least_squares`).
+* supports of size ``s = round(alpha * p)`` (half up, at least 1):
+  ``magnitude`` (s largest ``|beta_hat_i|``), ``hessian`` (s largest saliencies
+  ``H_ii beta_hat_i^2`` with ``H_ii = lam_i`` for ``hessian="population"``, the default and the
+  definition of THEORY.md section 3, or ``H_ii = (X^T X / n)_ii`` for ``hessian="empirical"``; the
+  two have the same limit), ``random`` (uniform s-subset from the trial's RNG) and ``oracle``
+  (s largest true saliencies ``lam_i beta_i^2``, ties broken by feature index).  Ties in the
+  data-driven scores are broken by ``numpy.argpartition`` (deterministic for given data).
+* ``magnitude`` / ``hessian`` / ``random``: risk of the pruned dense fit (eqs. 12-16, no retraining).
+* ``oracle``: least squares on the oracle support, fitted on the training samples
+  (THEORY.md section 4, "train small with the known best features").
+* ``*_retrained``: least squares on the kept support with **fresh** samples (the paper's
+  Definition 5): a new design only for the s kept columns, and labels whose noise includes the
+  signal of the removed features, ``sigma^2 + sum_{i not in S} lam_i beta_i^2``, which is exactly
+  the law of the labels because the removed features are independent of the kept ones.
+* ``*_retrained_same``: least squares on the kept support with the **training** samples
+  (no exact DC; the paper's Fig. 4).
+The same estimator (same ridge r, min-norm/OLS by the support's own shape) is used everywhere.
+
+Sweeps, seeds and parallelism
+-----------------------------
+A sweep is a grid ``kappas x alphas`` with ``trials`` trials per point.  The unit of work is one
+(kappa, trial): one training set and one dense fit shared by all alphas (common random numbers
+across alpha), then per alpha its supports and retrainings.  Random streams are keyed by values,
+not by positions or by workers:
+
+* training data of (kappa, trial): ``SeedSequence(seed, spawn_key=(0, bits(kappa), trial))``;
+* per alpha (random support, fresh samples):
+  ``SeedSequence(seed, spawn_key=(1, bits(kappa), bits(alpha), trial))``;
+
+``bits(x)`` is the IEEE-754 bit pattern of the float.  So a point's numbers do not depend on the
+number of workers, on the order of completion, or on which other points are in the sweep:
+``simulate(law, kappa=2, alpha=0.1, ...)`` equals the (2, 0.1) point of any sweep with the same
+other arguments.  To make results bit-identical across workers, every trial runs with one BLAS
+thread (OpenBLAS results change with the thread count); the parallelism is across processes.
+
+Statistics: per point and field, mean, standard error ``std(ddof=1) / sqrt(T)`` and a 95 %
+Student-t interval ``mean +- t_{0.975, T-1} * stderr``.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import math
+import os
+import struct
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from . import RISK_FIELDS
+from ._fit import fit_least_squares, gram
+from ._validate import check_choice, check_int, check_real
+from .law import Law
+
+__all__ = ["simulate", "simulate_sweep", "SimulationResult", "SIM_FIELDS", "SAME_SAMPLE_FIELDS",
+           "instance", "run_unit", "UnitSpec"]
+
+SAME_SAMPLE_FIELDS = ("magnitude_retrained_same", "hessian_retrained_same", "random_retrained_same")
+#: all fields a simulation measures, in the order of the per-trial arrays
+SIM_FIELDS = tuple(RISK_FIELDS) + SAME_SAMPLE_FIELDS
+HESSIAN_CHOICES = ("population", "empirical")
+HEADER_KEY = "dcpredict_simulate"
+HEADER_VERSION = 1
+
+_FIDX = {f: i for i, f in enumerate(SIM_FIELDS)}
+
+
+# --------------------------------------------------------------------------- BLAS threads
+class _BlasThreads:
+    """Best-effort control of the OpenBLAS thread count of every loaded OpenBLAS (numpy's and scipy's).
+
+    Found through /proc/self/maps (Linux) and the ``*openblas_set_num_threads*`` symbols.  Where no
+    OpenBLAS is found this does nothing; bit-identical results across worker counts then need
+    ``OPENBLAS_NUM_THREADS=1`` / ``OMP_NUM_THREADS=1`` / ``MKL_NUM_THREADS=1`` in the environment.
+    """
+
+    _SET = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+            "openblas_set_num_threads64_", "openblas_set_num_threads")
+    _GET = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+            "openblas_get_num_threads64_", "openblas_get_num_threads")
+
+    def __init__(self) -> None:
+        self._libs: list[tuple[Any, Any]] | None = None
+
+    def _discover(self) -> list[tuple[Any, Any]]:
+        if self._libs is not None:
+            return self._libs
+        libs = []
+        try:
+            import scipy.linalg  # noqa: F401  (loads scipy's OpenBLAS)
+            with open("/proc/self/maps") as fh:
+                paths = sorted({line.split()[-1] for line in fh
+                                if "openblas" in line.lower() and line.split()[-1].startswith("/")})
+            for path in paths:
+                try:
+                    lib = ctypes.CDLL(path)
+                except OSError:
+                    continue
+                setf = next((getattr(lib, s) for s in self._SET if hasattr(lib, s)), None)
+                getf = next((getattr(lib, s) for s in self._GET if hasattr(lib, s)), None)
+                if setf is not None and getf is not None:
+                    setf.argtypes = [ctypes.c_int]
+                    setf.restype = None
+                    getf.argtypes = []
+                    getf.restype = ctypes.c_int
+                    libs.append((setf, getf))
+        except OSError:
+            pass
+        self._libs = libs
+        return libs
+
+    def get(self) -> list[int]:
+        return [int(g()) for _, g in self._discover()]
+
+    def set(self, counts: int | Sequence[int]) -> None:
+        libs = self._discover()
+        if isinstance(counts, int):
+            counts = [counts] * len(libs)
+        for (s, _), c in zip(libs, counts):
+            s(int(c))
+
+    @contextlib.contextmanager
+    def limit(self, count: int = 1):
+        before = self.get()
+        if all(c == count for c in before):
+            yield
+            return
+        self.set(count)
+        try:
+            yield
+        finally:
+            self.set(before)
+
+
+_BLAS = _BlasThreads()
+
+
+def _worker_init() -> None:
+    """Initializer of local worker processes: one BLAS/OpenMP thread per process."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    _BLAS.set(1)
+
+
+# --------------------------------------------------------------------------- instance
+def _float_bits(x: float) -> int:
+    return int.from_bytes(struct.pack("<d", float(x)), "little")
+
+
+def _round_half_up(x: float) -> int:
+    return int(math.floor(x + 0.5))
+
+
+def atom_counts(weights: np.ndarray, p: int) -> np.ndarray:
+    """Counts ``c_k`` proportional to ``weights`` summing to ``p`` (largest remainders; ties to lower index)."""
+    raw = np.asarray(weights, dtype=np.float64) * p
+    counts = np.floor(raw).astype(np.int64)
+    short = p - int(counts.sum())
+    if short > 0:
+        order = np.argsort(-(raw - counts), kind="stable")
+        counts[order[:short]] += 1
+    return counts
+
+
+def instance(law: Law, kappa: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(lam, beta)`` of the finite instance of size ``p = round(kappa n)`` (THEORY.md section 1).
+
+    Features are grouped by atom; ``beta_i = B_i / sqrt(p)``.  See the module docstring for the
+    largest-remainder rounding of the counts.
+    """
+    p = _round_half_up(kappa * n)
+    counts = atom_counts(law.weights, p)
+    lam = np.repeat(law.lam, counts)
+    beta = np.repeat(law.b, counts) / math.sqrt(p)
+    return lam, beta
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """Everything one (kappa, trial) unit needs: picklable, sent to local or Dask workers."""
+
+    lam: np.ndarray
+    beta: np.ndarray
+    sigma2: float
+    ridge: float
+    n: int
+    kappa: float
+    alphas: tuple[float, ...]
+    sizes: tuple[int, ...]
+    seed: int
+    hessian: str
+    oracle_order: np.ndarray = field(repr=False)
+
+    @property
+    def p(self) -> int:
+        return int(self.lam.size)
+
+
+def _make_spec(law: Law, kappa: float, alphas: Sequence[float], *, sigma2: float, ridge: float, n: int,
+               seed: int, hessian: str) -> UnitSpec:
+    lam, beta = instance(law, kappa, n)
+    p = lam.size
+    sizes = tuple(max(1, _round_half_up(a * p)) for a in alphas)
+    oracle_order = np.argsort(-(lam * beta * beta), kind="stable")
+    return UnitSpec(lam=lam, beta=beta, sigma2=sigma2, ridge=ridge, n=n, kappa=kappa, alphas=tuple(alphas),
+                    sizes=sizes, seed=seed, hessian=hessian, oracle_order=oracle_order)
+
+
+def _top(score: np.ndarray, s: int) -> np.ndarray:
+    """Sorted indices of the s largest entries of score."""
+    if s >= score.size:
+        return np.arange(score.size)
+    idx = np.argpartition(score, score.size - s)[score.size - s:]
+    idx.sort()
+    return idx
+
+
+def run_unit(spec: UnitSpec, trial: int) -> np.ndarray:
+    """One trial at one kappa for every alpha of the spec: array ``(len(alphas), len(SIM_FIELDS))``.
+
+    Top-level and picklable, for ``ProcessPoolExecutor`` and Dask.  Deterministic given
+    ``(spec, trial)``: runs with one BLAS thread (see the module docstring for the seeds).
+    """
+    with _BLAS.limit(1):
+        return _run_unit(spec, trial)
+
+
+def _run_unit(spec: UnitSpec, trial: int) -> np.ndarray:
+    n, p, r = spec.n, spec.p, spec.ridge
+    lam, beta, sigma2 = spec.lam, spec.beta, spec.sigma2
+    sigma = math.sqrt(sigma2)
+    sqrt_lam = np.sqrt(lam)
+    kbits = _float_bits(spec.kappa)
+    rng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(0, kbits, trial)))
+
+    X = rng.standard_normal((n, p))
+    X *= sqrt_lam
+    y = X @ beta
+    y += sigma * rng.standard_normal(n)
+
+    lam_beta2 = lam * beta * beta
+    signal = float(lam_beta2.sum())
+
+    dual = p > n
+    G = gram(X, dual=dual)
+    if spec.hessian == "empirical":
+        hdiag = (np.diagonal(G).copy() if not dual else np.einsum("ij,ij->j", X, X)) / n
+    else:
+        hdiag = lam
+    b_hat = fit_least_squares(X, y, r, G=G)
+
+    def risk_on(S: np.ndarray, coef: np.ndarray) -> float:
+        d = coef - beta[S]
+        return sigma2 + signal - float(lam_beta2[S].sum()) + float(np.dot(lam[S], d * d))
+
+    d = b_hat - beta
+    dense = sigma2 + float(np.dot(lam, d * d))
+    mag_score = np.abs(b_hat)
+    hes_score = hdiag * b_hat * b_hat
+
+    out = np.empty((len(spec.alphas), len(SIM_FIELDS)))
+    for j, (alpha, s) in enumerate(zip(spec.alphas, spec.sizes)):
+        arng = np.random.default_rng(
+            np.random.SeedSequence(spec.seed, spawn_key=(1, kbits, _float_bits(alpha), trial)))
+        supports = {
+            "magnitude": _top(mag_score, s),
+            "hessian": _top(hes_score, s),
+            "random": np.sort(arng.choice(p, size=s, replace=False, shuffle=False)),
+        }
+        row = out[j]
+        row[_FIDX["dense"]] = dense
+        for rule, S in supports.items():
+            row[_FIDX[rule]] = risk_on(S, b_hat[S])
+            row[_FIDX[rule + "_retrained_same"]] = risk_on(S, fit_least_squares(X[:, S], y, r))
+        for rule, S in supports.items():  # fresh samples: only the kept columns are drawn
+            Xf = arng.standard_normal((n, s))
+            Xf *= sqrt_lam[S]
+            noise2 = sigma2 + max(signal - float(lam_beta2[S].sum()), 0.0)
+            yf = Xf @ beta[S]
+            yf += math.sqrt(noise2) * arng.standard_normal(n)
+            row[_FIDX[rule + "_retrained"]] = risk_on(S, fit_least_squares(Xf, yf, r))
+        S = np.sort(spec.oracle_order[:s])
+        row[_FIDX["oracle"]] = risk_on(S, fit_least_squares(X[:, S], y, r))
+    return out
+
+
+# --------------------------------------------------------------------------- results
+def _t975(df: int) -> float:
+    from scipy.stats import t
+    return float(t.ppf(0.975, df))
+
+
+@dataclass
+class SimulationResult:
+    """Monte Carlo risks at one (kappa, alpha).
+
+    Attributes: the inputs (``law``, ``kappa``, ``alpha``, ``sigma2``, ``ridge``, ``n``, ``p``,
+    ``s``, ``trials``, ``seed``, ``hessian``) and ``samples``, an array ``(trials, 11)`` of the
+    per-trial risks in the order of :data:`SIM_FIELDS` (row t is trial t).
+    ``result["hessian"]`` is one field's per-trial array; ``mean``, ``stderr`` and ``ci95`` are
+    dicts field -> value (``ci95``: 95 % Student-t interval with trials - 1 degrees of freedom).
+    """
+
+    law: Law
+    kappa: float
+    alpha: float
+    sigma2: float
+    ridge: float
+    n: int
+    p: int
+    s: int
+    trials: int
+    seed: int
+    hessian: str
+    samples: np.ndarray
+
+    fields = SIM_FIELDS
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        check_choice("field", name, SIM_FIELDS)
+        return self.samples[:, _FIDX[name]]
+
+    @property
+    def mean(self) -> dict[str, float]:
+        m = self.samples.mean(axis=0)
+        return {f: float(m[i]) for i, f in enumerate(SIM_FIELDS)}
+
+    @property
+    def stderr(self) -> dict[str, float]:
+        with np.errstate(invalid="ignore"):
+            se = self.samples.std(axis=0, ddof=1) / math.sqrt(self.trials)
+        return {f: float(se[i]) for i, f in enumerate(SIM_FIELDS)}
+
+    @property
+    def ci95(self) -> dict[str, tuple[float, float]]:
+        q = _t975(self.trials - 1)
+        m, se = self.mean, self.stderr
+        return {f: (m[f] - q * se[f], m[f] + q * se[f]) for f in SIM_FIELDS}
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict: the inputs and per field ``{"mean", "stderr", "ci95": [lo, hi]}``."""
+        m, se, ci = self.mean, self.stderr, self.ci95
+        d: dict[str, Any] = {"kappa": self.kappa, "alpha": self.alpha, "sigma2": self.sigma2, "ridge": self.ridge,
+                             "n": self.n, "p": self.p, "s": self.s, "trials": self.trials, "seed": self.seed,
+                             "hessian": self.hessian, "law": self.law.to_dict()}
+        for f in SIM_FIELDS:
+            d[f] = {"mean": m[f], "stderr": se[f], "ci95": [ci[f][0], ci[f][1]]}
+        return d
+
+    def summary(self) -> str:
+        m, se, ci = self.mean, self.stderr, self.ci95
+        head = (f"simulation: kappa={self.kappa:g} alpha={self.alpha:g} n={self.n} p={self.p} s={self.s} "
+                f"sigma2={self.sigma2:g} ridge={self.ridge:g} trials={self.trials} seed={self.seed} "
+                f"hessian={self.hessian}")
+        lines = [head, f"  {'field':<26}{'mean':>12}{'stderr':>12}   95% interval (t)"]
+        for f in SIM_FIELDS:
+            lines.append(f"  {f:<26}{m[f]:>12.6g}{se[f]:>12.3g}   [{ci[f][0]:.6g}, {ci[f][1]:.6g}]")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"<SimulationResult kappa={self.kappa:g} alpha={self.alpha:g} n={self.n} p={self.p} "
+                f"trials={self.trials} dense={self.mean['dense']:.6g}>")
+
+
+# --------------------------------------------------------------------------- JSONL store
+class _Store:
+    """Append-only JSONL file of finished trials with a header line (resume support)."""
+
+    def __init__(self, path: str, header: dict) -> None:
+        self.path = str(path)
+        self.header = json.loads(json.dumps(header))
+        self.done: dict[tuple[float, float, int], np.ndarray] = {}
+        self._fd: int | None = None
+
+    def open(self, grid: set[tuple[float, float]], trials: int) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ValueError(f"out file {self.path!r} cannot be opened: {exc.strerror}") from None
+        try:
+            import fcntl
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise ValueError(f"out file {self.path!r} is being written by another run") from None
+        except ImportError:  # pragma: no cover - non-POSIX
+            pass
+        self._fd = fd
+        try:
+            self._load(grid, trials)
+        except BaseException:
+            self.close()
+            raise
+
+    def _load(self, grid, trials) -> None:
+        fd = self._fd
+        size = os.fstat(fd).st_size
+        data = b""
+        while len(data) < size:
+            chunk = os.pread(fd, size - len(data), len(data))
+            if not chunk:
+                break
+            data += chunk
+        end = data.rfind(b"\n") + 1  # drop a trailing partial line (killed mid-write)
+        if end != len(data):
+            os.ftruncate(fd, end)
+            data = data[:end]
+        lines = data.split(b"\n")[:-1] if data else []
+        if not lines:
+            self._append([json.dumps({HEADER_KEY: HEADER_VERSION, **self.header})])
+            return
+        try:
+            old = json.loads(lines[0])
+        except json.JSONDecodeError:
+            old = None
+        if not isinstance(old, dict) or old.get(HEADER_KEY) != HEADER_VERSION:
+            raise ValueError(f"out file {self.path!r} exists and is not a dcpredict simulate file "
+                             "(first line is not its header); choose another --out")
+        old = {k: v for k, v in old.items() if k != HEADER_KEY}
+        keys = sorted(set(old) | set(self.header))
+        diff = [k for k in keys if old.get(k, "<missing>") != self.header.get(k, "<missing>")]
+        if diff:
+            detail = "; ".join(f"{k}: file has {_short(old.get(k))}, now {_short(self.header.get(k))}"
+                               for k in diff)
+            raise ValueError(f"out file {self.path!r} was written with different arguments ({detail}); "
+                             "refusing to resume into it (use the same arguments or another --out)")
+        for lineno, raw in enumerate(lines[1:], start=2):
+            try:
+                rec = json.loads(raw)
+                key = (float(rec["kappa"]), float(rec["alpha"]), int(rec["trial"]))
+                vals = np.array([float(rec[f]) for f in SIM_FIELDS])
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+                raise ValueError(f"out file {self.path!r} line {lineno} is not a valid trial record") from None
+            if (key[0], key[1]) not in grid or not 0 <= key[2] < trials:
+                raise ValueError(f"out file {self.path!r} line {lineno} has a point outside the sweep: "
+                                 f"kappa={key[0]!r} alpha={key[1]!r} trial={key[2]}")
+            prev = self.done.get(key)
+            if prev is not None and not np.array_equal(prev, vals):
+                raise ValueError(f"out file {self.path!r} line {lineno} repeats trial {key} with other numbers")
+            self.done[key] = vals
+
+    def _append(self, lines: list[str]) -> None:
+        data = ("\n".join(lines) + "\n").encode()
+        view = memoryview(data)
+        while view:
+            k = os.write(self._fd, view)
+            view = view[k:]
+        os.fsync(self._fd)
+
+    def write_trials(self, records: list[dict]) -> None:
+        # O_APPEND is not set on the descriptor (we needed read/truncate); seek to the end explicitly
+        os.lseek(self._fd, 0, os.SEEK_END)
+        self._append([json.dumps(r) for r in records])
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _short(v: Any) -> str:
+    text = json.dumps(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --------------------------------------------------------------------------- executors
+def _default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover
+        return max(1, os.cpu_count() or 1)
+
+
+def _run_local(tasks, workers: int):
+    """Yield (task, result) as they finish."""
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield task, run_unit(*task)
+        return
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx,
+                             initializer=_worker_init) as pool:
+        pending = {pool.submit(run_unit, *task): task for task in tasks}
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    task = pending.pop(fut)
+                    yield task, fut.result()
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+
+def _run_dask(tasks, scheduler: str):
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:  # pragma: no cover
+        raise ValueError(f"scheduler given but dask.distributed cannot be imported: {exc}") from None
+    try:
+        client = Client(scheduler, set_as_default=False, timeout=30)
+    except (OSError, TimeoutError) as exc:
+        raise ValueError(f"scheduler {scheduler!r} cannot be reached: {exc}") from None
+    try:
+        client.run(_worker_init)
+        futures = []
+        index = {}
+        for task in tasks:
+            fut = client.submit(run_unit, *task, pure=False)
+            index[fut.key] = task
+            futures.append(fut)
+        try:
+            for fut in as_completed(futures):
+                yield index[fut.key], fut.result()
+        finally:
+            client.cancel(futures)
+    finally:
+        client.close()
+
+
+# --------------------------------------------------------------------------- public API
+def _floats(name: str, values: Any, **limits) -> tuple[float, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        values = [values]
+    out = tuple(check_real(name, v, **limits) for v in values)
+    if not out:
+        raise ValueError(f"{name} must have at least one value; got an empty list")
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name} must not repeat a value; got {list(out)}")
+    return out
+
+
+def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: float = 0.0, n: int,
+                   trials: int, seed: int = 0, workers: int | None = None, hessian: str = "population",
+                   out: str | os.PathLike | None = None, scheduler: str | None = None,
+                   progress: bool = True) -> list[SimulationResult]:
+    """Simulate a grid ``kappas x alphas`` with ``trials`` trials per point (THEORY.md sections 1-4).
+
+    Parameters
+    ----------
+    law : Law
+        The law of (Lambda, B); the instance at each kappa has ``p = round(kappa n)`` features
+        (see the module docstring for the rounding of the atom counts).
+    kappas, alphas : number or sequence of numbers
+        kappa > 0 (p = round(kappa n) >= 1); alpha in (0, 1] with s = round(alpha p) >= 1.
+    sigma2 : float >= 0
+        Label noise variance.
+    ridge : float >= 0
+        r of the ridge estimator ``(X^T X / n + r I)^{-1} X^T y / n``; 0 = min-norm / OLS.
+    n : int >= 2
+        Training samples.
+    trials : int >= 2
+        Trials per point.
+    seed : int >= 0
+        Root seed; results depend only on (seed, kappa, alpha, trial) and the other arguments,
+        never on ``workers``, ``scheduler`` or the rest of the grid.
+    workers : int >= 1, optional
+        Local worker processes (default: all cores available); 1 runs in this process.
+    hessian : "population" (default) or "empirical"
+        Diagonal used by the Hessian rule: Sigma_ii = lam_i (THEORY.md section 3) or (X^T X / n)_ii.
+    out : path, optional
+        JSONL file.  Line 1 is a header with all arguments except ``workers``/``scheduler``/
+        ``progress``; then one line per finished (kappa, alpha, trial) with keys kappa, alpha,
+        trial, seed, n, p, s and the 11 risks, appended (and fsync'ed) as each trial finishes.
+        If the file exists with the same header, only missing trials are run and the stored ones
+        are read back (a trailing partial line from a killed run is dropped); a different header
+        raises ValueError naming the differing arguments.
+    scheduler : str, optional
+        Address of a Dask distributed scheduler (``"tcp://host:port"``); trials then run on that
+        cluster (``workers`` is ignored).  Workers should use one thread each (or
+        OPENBLAS_NUM_THREADS=1) for bit-identical results; the same CPU type gives the same bits.
+    progress : bool
+        tqdm progress bar on stderr.
+
+    Returns
+    -------
+    list of SimulationResult, in the order ``[(k, a) for k in kappas for a in alphas]``.
+    """
+    if not isinstance(law, Law):
+        raise ValueError(f"law must be a dcpredict.Law; got {type(law).__name__}")
+    kap = _floats("kappa", kappas, lo=0.0, lo_open=True)
+    alp = _floats("alpha", alphas, lo=0.0, hi=1.0, lo_open=True)
+    sigma2 = check_real("sigma2", sigma2, lo=0.0)
+    ridge = check_real("ridge", ridge, lo=0.0)
+    n = check_int("n", n, lo=2)
+    trials = check_int("trials", trials, lo=2)
+    seed = check_int("seed", seed, lo=0)
+    hessian = check_choice("hessian", hessian, HESSIAN_CHOICES)
+    workers = _default_workers() if workers is None else check_int("workers", workers, lo=1)
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        raise ValueError(f"scheduler must be an address such as 'tcp://127.0.0.1:8786'; got {scheduler!r}")
+    for k in kap:
+        p = _round_half_up(k * n)
+        if p < 1:
+            raise ValueError(f"kappa must give p = round(kappa * n) >= 1; got kappa={k!r} with n={n} (p={p})")
+        for a in alp:
+            if _round_half_up(a * p) < 1:
+                raise ValueError(f"alpha must give s = round(alpha * p) >= 1; got alpha={a!r} with p={p} "
+                                 f"(kappa={k!r}, n={n})")
+
+    specs = [_make_spec(law, k, alp, sigma2=sigma2, ridge=ridge, n=n, seed=seed, hessian=hessian) for k in kap]
+    header = {"law": law.to_dict(), "kappas": list(kap), "alphas": list(alp), "sigma2": sigma2, "ridge": ridge,
+              "n": n, "trials": trials, "seed": seed, "hessian": hessian}
+    grid = {(k, a) for k in kap for a in alp}
+
+    store = None
+    done: dict[tuple[float, float, int], np.ndarray] = {}
+    if out is not None:
+        store = _Store(os.fspath(out), header)
+        store.open(grid, trials)
+        done = store.done
+    try:
+        tasks = []
+        n_missing = 0
+        for spec in specs:
+            for t in range(trials):
+                miss = sum((spec.kappa, a, t) not in done for a in alp)
+                if miss:
+                    tasks.append((spec, t))
+                    n_missing += miss
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=n_missing, file=sys.stderr, unit="trial", desc="simulate", dynamic_ncols=True)
+        try:
+            runner = _run_dask(tasks, scheduler) if scheduler is not None else _run_local(tasks, workers)
+            for (spec, t), rows in runner:
+                records = []
+                for j, a in enumerate(spec.alphas):
+                    key = (spec.kappa, a, t)
+                    if key in done:
+                        continue
+                    done[key] = rows[j]
+                    if store is not None:
+                        rec = {"kappa": spec.kappa, "alpha": a, "trial": t, "seed": seed, "n": n, "p": spec.p,
+                               "s": spec.sizes[j]}
+                        rec.update({f: float(rows[j, i]) for i, f in enumerate(SIM_FIELDS)})
+                        records.append(rec)
+                if store is not None and records:
+                    store.write_trials(records)
+                if bar is not None:
+                    bar.update(len(spec.alphas) if store is None else len(records))
+        finally:
+            if bar is not None:
+                bar.close()
+    finally:
+        if store is not None:
+            store.close()
+
+    results = []
+    for spec in specs:
+        for j, a in enumerate(alp):
+            samples = np.array([done[(spec.kappa, a, t)] for t in range(trials)])
+            results.append(SimulationResult(law=law, kappa=spec.kappa, alpha=a, sigma2=sigma2, ridge=ridge, n=n,
+                                            p=spec.p, s=spec.sizes[j], trials=trials, seed=seed, hessian=hessian,
+                                            samples=samples))
+    return results
+
+
+def simulate(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float = 0.0, n: int, trials: int,
+             seed: int = 0, workers: int | None = None, hessian: str = "population", scheduler: str | None = None,
+             progress: bool = False) -> SimulationResult:
+    """Simulate one point (kappa, alpha); see :func:`simulate_sweep` for the arguments.
+
+    Returns the same numbers as the (kappa, alpha) point of any sweep with the same other
+    arguments, and as ``dcpredict simulate ... --json``.
+    """
+    k = check_real("kappa", kappa, lo=0.0, lo_open=True)
+    a = check_real("alpha", alpha, lo=0.0, hi=1.0, lo_open=True)
+    return simulate_sweep(law, kappas=[k], alphas=[a], sigma2=sigma2, ridge=ridge, n=n, trials=trials, seed=seed,
+                          workers=workers, hessian=hessian, scheduler=scheduler, progress=progress)[0]
