@@ -22,6 +22,31 @@ def float_list(name: str, text: str) -> list[float]:
     return out
 
 
+def float_grid(name: str, text: str) -> list[float]:
+    """A comma list ``0.5,1,2``, a linear range ``START:STOP:NUM`` or a geometric range ``log:START:STOP:NUM``."""
+    import numpy as np
+    parts = str(text).split(":")
+    if len(parts) == 1:
+        return float_list(name, text)
+    geometric = parts[0].strip().lower() == "log"
+    if geometric:
+        parts = parts[1:]
+    allowed = f"{name} must be a comma list, START:STOP:NUM or log:START:STOP:NUM"
+    if len(parts) != 3:
+        raise ValueError(f"{allowed}; got {text!r}")
+    try:
+        start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise ValueError(f"{allowed}; got {text!r}") from None
+    if num < 1 or num > 100_000:
+        raise ValueError(f"{name}: NUM must be in [1, 100000]; got {num}")
+    if geometric:
+        if start <= 0 or stop <= 0:
+            raise ValueError(f"{name}: a log range needs START and STOP > 0; got {text!r}")
+        return np.geomspace(start, stop, num).tolist()
+    return np.linspace(start, stop, num).tolist()
+
+
 def add_law_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("law of (Lambda, B)")
     g.add_argument("--lam", help="feature variances of the atoms, comma list (e.g. 4,1,1,0.25)")
