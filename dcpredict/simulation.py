@@ -536,7 +536,7 @@ def _run_dask(tasks, scheduler: str):
             index[fut.key] = task
             futures.append(fut)
         try:
-            for fut in as_completed(futures):
+            for fut in as_completed(futures, loop=client.loop):
                 yield index[fut.key], fut.result()
         finally:
             client.cancel(futures)
