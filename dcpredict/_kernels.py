@@ -276,16 +276,14 @@ def _pruned_sq_error(b, m, v, te, keep):
 
 
 @njit(cache=True)
-def _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, out, j):
+def _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, out, j):
     """Risk of least squares refit on a support of kept mass ``mass`` (THEORY.md s.4, Definition 5).
 
     The S problem: ratio alpha kappa, noise sigma^2 + E[Lambda B^2 1{not kept}], atoms
-    (lam_k, sqrt(alpha) b_k) with weights mass_k / alpha.  Writes (kappa_S, sigma2_S, tau_S, gamma2_S)
-    into out[j:j+4] and returns gamma2_S (the risk).
+    (lam_k, sqrt(alpha) b_k) with weights mass_k / alpha.  ``ws``, ``bs`` are workspaces.  Writes
+    (kappa_S, sigma2_S, tau_S, gamma2_S) into out[j:j+4] and returns gamma2_S (the risk).
     """
     n = lam.size
-    ws = np.empty(n)
-    bs = np.empty(n)
     total = 0.0
     for k in range(n):
         total += mass[k]
@@ -307,31 +305,41 @@ def _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, out, j):
 
 
 @njit(cache=True)
-def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, tau, g2, rtol, risks, aux):
-    """All eight risks at one (kappa, alpha) from the solved dense DC (tau, gamma^2).
+def _coordinate_law(lam, b, kappa, tau, g2, m, v, hscale):
+    """Mean m and sd v of X = sqrt(p) beta_hat per atom (eq. 10), and the Hessian score scale 1/sqrt(lam).
 
-    risks: dense, magnitude, hessian, random, oracle, magnitude_retrained, hessian_retrained,
-    random_retrained.  aux: thresholds, their residuals and the four retrained problems.
+    At the interpolation threshold (gamma^2 = inf) X/gamma -> c sqrt(kappa/Lambda) H, which still
+    fixes the kept sets: m = 0, v = c sqrt(kappa/lam).
     """
-    n = lam.size
-    m = np.empty(n)
-    v = np.empty(n)
-    ones = np.ones(n)
-    hscale = np.empty(n)
-    keep_m = np.empty(n)
-    keep_h = np.empty(n)
-    mass = np.empty(n)
     infinite = not math.isfinite(g2)
-    for k in range(n):
+    for k in range(lam.size):
         c = lam[k] / (lam[k] + tau)
         hscale[k] = 1.0 / math.sqrt(lam[k])
         if infinite:
-            # interpolation threshold: X/gamma -> c sqrt(kappa/Lambda) H, which fixes the kept sets
             m[k] = 0.0
             v[k] = c * math.sqrt(kappa / lam[k])
         else:
             m[k] = c * b[k]
             v[k] = c * math.sqrt(kappa * g2 / lam[k])
+
+
+@njit(cache=True)
+def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, rtol, m, v, hscale, work, risks, aux):
+    """All eight risks at one (kappa, alpha) from the dense DC (gamma^2 and the coordinate law m, v).
+
+    risks: dense, magnitude, hessian, random, oracle, magnitude_retrained, hessian_retrained,
+    random_retrained.  aux: thresholds, their residuals and the four retrained problems.
+    ``work`` is a (6, n_atoms) workspace.
+    """
+    n = lam.size
+    ones = work[0]
+    keep_m = work[1]
+    keep_h = work[2]
+    mass = work[3]
+    ws = work[4]
+    bs = work[5]
+    for k in range(n):
+        ones[k] = 1.0
     t_m, r_m = _threshold(m, v, ones, w, alpha, rtol, keep_m)
     t_h, r_h = _threshold(m, v, hscale, w, alpha, rtol, keep_h)
     aux[0] = t_m
@@ -339,7 +347,7 @@ def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, tau, g2, rtol, risks, 
     aux[2] = r_m
     aux[3] = r_h
     risks[0] = g2
-    if infinite:
+    if not math.isfinite(g2):
         risks[1] = math.inf
         risks[2] = math.inf
         risks[3] = math.inf
@@ -368,54 +376,60 @@ def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, tau, g2, rtol, risks, 
         remaining -= take
         if remaining <= 0.0:
             break
-    risks[4] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, aux, 4)
+    risks[4] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 4)
     for k in range(n):
         mass[k] = w[k] * keep_m[k]
-    risks[5] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, aux, 8)
+    risks[5] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 8)
     for k in range(n):
         mass[k] = w[k] * keep_h[k]
-    risks[6] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, aux, 12)
+    risks[6] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 12)
     for k in range(n):
         mass[k] = w[k] * alpha
-    risks[7] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, aux, 16)
+    risks[7] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 16)
+
+
+@njit(cache=True)
+def _row(lam, b, w, order, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc):
+    """One kappa: solve the DC once (into dc[0:4]), then every alpha of the row."""
+    n = lam.size
+    tau, res, width = solve_tau(lam, w, kappa, ridge, rtol)
+    g2 = gamma2(lam, b, w, kappa, ridge, sigma2, tau)
+    dc[0] = tau
+    dc[1] = res
+    dc[2] = width
+    dc[3] = g2
+    m = np.empty(n)
+    v = np.empty(n)
+    hscale = np.empty(n)
+    work = np.empty((6, n))
+    _coordinate_law(lam, b, kappa, tau, g2, m, v, hscale)
+    for j in range(alphas.size):
+        _point(lam, b, w, order, kappa, alphas[j], sigma2, ridge, g2, rtol, m, v, hscale, work, risks[j], aux[j])
 
 
 @njit(cache=True)
 def predict_point(lam, b, w, order, kappa, alpha, sigma2, ridge, rtol):
     """One (kappa, alpha): returns (risks[8], aux[N_AUX], dc[4] = tau, k(tau), bracket width, gamma^2)."""
-    tau, res, width = solve_tau(lam, w, kappa, ridge, rtol)
-    g2 = gamma2(lam, b, w, kappa, ridge, sigma2, tau)
-    risks = np.empty(N_RISKS)
-    aux = np.empty(N_AUX)
-    _point(lam, b, w, order, kappa, alpha, sigma2, ridge, tau, g2, rtol, risks, aux)
+    risks = np.empty((1, N_RISKS))
+    aux = np.empty((1, N_AUX))
     dc = np.empty(4)
-    dc[0] = tau
-    dc[1] = res
-    dc[2] = width
-    dc[3] = g2
-    return risks, aux, dc
+    alphas = np.empty(1)
+    alphas[0] = alpha
+    _row(lam, b, w, order, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc)
+    return risks[0], aux[0], dc
 
 
 @njit(cache=True, parallel=True)
 def predict_grid(lam, b, w, order, kappas, alphas, sigma2, ridge, rtol):
-    """All (kappa, alpha) pairs, parallel over the grid (prange).
+    """All (kappa, alpha) pairs, rows of kappa in parallel (prange); the DC is solved once per kappa.
 
-    Returns risks (nk, na, 8), aux (nk, na, N_AUX) and dc (nk, 4); the DC is solved once per kappa.
+    Returns risks (nk, na, 8), aux (nk, na, N_AUX) and dc (nk, 4).
     """
     nk = kappas.size
     na = alphas.size
     dc = np.empty((nk, 4))
-    for i in prange(nk):
-        tau, res, width = solve_tau(lam, w, kappas[i], ridge, rtol)
-        dc[i, 0] = tau
-        dc[i, 1] = res
-        dc[i, 2] = width
-        dc[i, 3] = gamma2(lam, b, w, kappas[i], ridge, sigma2, tau)
     risks = np.empty((nk, na, N_RISKS))
     aux = np.empty((nk, na, N_AUX))
-    for ij in prange(nk * na):
-        i = ij // na
-        j = ij % na
-        _point(lam, b, w, order, kappas[i], alphas[j], sigma2, ridge, dc[i, 0], dc[i, 3], rtol,
-               risks[i, j], aux[i, j])
+    for i in prange(nk):
+        _row(lam, b, w, order, kappas[i], alphas, sigma2, ridge, rtol, risks[i], aux[i], dc[i])
     return risks, aux, dc
