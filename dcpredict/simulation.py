@@ -158,11 +158,40 @@ class _BlasThreads:
 _BLAS = _BlasThreads()
 
 
-def _worker_init() -> None:
-    """Initializer of local worker processes: one BLAS/OpenMP thread per process."""
+def _single_thread_blas() -> None:
+    """One BLAS/OpenMP thread in this process (Dask workers; also used by the local initializer)."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     _BLAS.set(1)
+
+
+def _worker_init(parent_pid: int | None = None) -> None:
+    """Initializer of local worker processes: one BLAS thread, and exit when the parent dies.
+
+    A sweep killed with SIGKILL cannot shut its pool down; without this the idle workers would
+    stay behind forever.  Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; everywhere: a daemon
+    thread that polls the parent pid every 0.5 s.
+    """
+    _single_thread_blas()
+    if parent_pid is None:
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent_pid:  # parent already gone before prctl took effect
+        os._exit(1)
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="dcpredict-parent-watch", daemon=True).start()
 
 
 # --------------------------------------------------------------------------- instance
@@ -505,7 +534,7 @@ def _run_local(tasks, workers: int):
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx,
-                             initializer=_worker_init) as pool:
+                             initializer=_worker_init, initargs=(os.getpid(),)) as pool:
         pending = {pool.submit(run_unit, *task): task for task in tasks}
         try:
             while pending:
@@ -528,7 +557,7 @@ def _run_dask(tasks, scheduler: str):
     except (OSError, TimeoutError) as exc:
         raise ValueError(f"scheduler {scheduler!r} cannot be reached: {exc}") from None
     try:
-        client.run(_worker_init)
+        client.run(_single_thread_blas)
         futures = []
         index = {}
         for task in tasks:
