@@ -207,3 +207,25 @@ def test_dask_local_cluster_bit_identical():
         remote = simulate_sweep(ISSUE_LAW, scheduler=cluster.scheduler_address, **kw)
     for x, y in zip(local, remote):
         assert x.samples.tobytes() == y.samples.tobytes()
+
+
+def test_refuses_a_file_locked_by_another_run(tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    out = tmp_path / "sim.jsonl"
+    with open(out, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        with pytest.raises(ValueError, match="being written by another run"):
+            simulate_sweep(ISSUE_LAW, kappas=[2.0], alphas=[0.1], sigma2=0.2, n=20, trials=2, workers=1,
+                           out=out, progress=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kappa,alpha,ridge", [(2.0, 0.1, 0.0), (4.0, 0.2, 0.0), (0.5, 0.3, 0.0), (2.0, 0.3, 0.2)])
+def test_agrees_with_theory_large_p(kappa, alpha, ridge):
+    """p = 1600-3200: the finite-size bias shrinks; a 2 % margin suffices."""
+    res = simulate(ISSUE_LAW, kappa=kappa, alpha=alpha, sigma2=0.2, ridge=ridge, n=800,
+                   trials=100, seed=77, workers=None)
+    pred = _predict(ISSUE_LAW, kappa=kappa, alpha=alpha, sigma2=0.2, ridge=ridge)
+    for f in RISK_FIELDS:
+        th = getattr(pred, f)
+        assert abs(res.mean[f] - th) <= 4 * res.stderr[f] + 0.02 * abs(th), (f, res.mean[f], res.stderr[f], th)
