@@ -610,7 +610,10 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
         Root seed; results depend only on (seed, kappa, alpha, trial) and the other arguments,
         never on ``workers``, ``scheduler`` or the rest of the grid.
     workers : int >= 1, optional
-        Local worker processes (default: all cores available); 1 runs in this process.
+        Local worker processes (default: all cores available); 1 runs in this process.  Workers
+        are started with the "spawn" method (each runs with one BLAS thread), so a script that
+        calls this with workers > 1 needs the usual ``if __name__ == "__main__":`` guard.
+        Workers exit by themselves if this process is killed.
     hessian : "population" (default) or "empirical"
         Diagonal used by the Hessian rule: Sigma_ii = lam_i (THEORY.md section 3) or (X^T X / n)_ii.
     out : path, optional

@@ -140,3 +140,15 @@ def test_help_lists_options(capsys):
     for opt in ("--kappa", "--alpha", "--ridge", "--n", "--trials", "--seed", "--workers", "--scheduler", "--out",
                 "--quiet", "--json", "--hessian"):
         assert opt in text
+
+
+def test_scheduler_option_matches_local(capsys):
+    distributed = pytest.importorskip("distributed")
+    args = [*LAW_ARGS, "--kappa", "2,0.5", "--alpha", "0.2", "--n", "60", "--trials", "4", "--seed", "3", "--json",
+            "--quiet"]
+    rc, local, _ = _cli([*args, "--workers", "1"], capsys)
+    assert rc == 0
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                                  processes=True) as cluster:
+        rc, remote, _ = _cli([*args, "--scheduler", cluster.scheduler_address], capsys)
+    assert rc == 0 and json.loads(remote) == json.loads(local)
