@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg as sla
+from scipy.linalg.blas import dsyrk as _dsyrk
 
 from ._validate import check_real
 
@@ -33,8 +34,16 @@ RCOND_GRAM = 1e-10
 
 
 def gram(X: np.ndarray, *, dual: bool) -> np.ndarray:
-    """``X @ X.T`` (dual, n x n) or ``X.T @ X`` (primal, p x p); numpy dispatches these to BLAS syrk."""
-    return X @ X.T if dual else X.T @ X
+    """Upper triangle of ``X @ X.T`` (dual, n x n) or ``X.T @ X`` (primal, p x p) by one BLAS dsyrk call.
+
+    The result is a Fortran-ordered array whose strict lower triangle is zero (only the upper
+    triangle is computed: half the multiply-adds of a general product); it is meant for
+    ``cho_factor(..., lower=False)``.  No copy of X is made when X is C- or F-contiguous float64.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.flags.f_contiguous and not X.flags.c_contiguous:
+        return _dsyrk(1.0, X, trans=0 if dual else 1)
+    return _dsyrk(1.0, X.T, trans=1 if dual else 0)
 
 
 def _cholesky_ok(G: np.ndarray):
@@ -73,14 +82,15 @@ def fit_least_squares(X, y, ridge: float = 0.0, *, G: np.ndarray | None = None) 
         ``X^T (X X^T)^{-1} y`` if p > n, ordinary least squares if p <= n.
     G : array, optional (keyword)
         A precomputed Gram matrix of the form this function would compute (``X @ X.T`` if
-        p > n, else ``X.T @ X``; without the ridge term).  It is overwritten.  For callers that
+        p > n, else ``X.T @ X``; without the ridge term; only its upper triangle is read, see
+        :func:`gram`).  It is overwritten.  For callers that
         already hold it (e.g. to read the empirical Hessian diagonal); no check is made.
 
     Returns
     -------
     ndarray (p,) or (p, k)
 
-    Cost: one Gram product (BLAS syrk, ``min(n, p)^2 * max(n, p)`` multiply-adds) and one
+    Cost: one Gram product (BLAS dsyrk, ``min(n, p)^2 * max(n, p)`` multiply-adds) and one
     Cholesky factorization of a ``min(n, p)`` square matrix.  If the Cholesky factorization fails
     or the Gram matrix is numerically singular (condition estimate beyond 1 / ``RCOND_GRAM``),
     the minimum-norm solution is computed by ``numpy.linalg.lstsq`` instead (THEORY.md section 5).

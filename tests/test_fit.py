@@ -106,3 +106,14 @@ def test_population_risk():
     x = rng.standard_normal((400000, 3)) * np.sqrt(lam)
     yy = x @ beta + np.sqrt(0.5) * rng.standard_normal(400000)
     assert np.mean((yy - x @ b) ** 2) == pytest.approx(population_risk(b, beta, lam, 0.5), rel=1e-2)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dual", [True, False])
+def test_gram_upper_triangle(order, dual):
+    from dcpredict._fit import gram
+    X = np.asarray(_design(7, 11, seed=4)[0], order=order)
+    G = gram(X, dual=dual)
+    ref = X @ X.T if dual else X.T @ X
+    np.testing.assert_allclose(np.triu(G), np.triu(ref), rtol=1e-12, atol=1e-12)
+    assert G.flags.f_contiguous
