@@ -9,7 +9,11 @@ The finite instance (THEORY.md section 1, the paper's Definition 1)
 Given a law of (Lambda, B) as atoms (lam_k, b_k, w_k), a sample count ``n`` and a ratio
 ``kappa``: ``p = round(kappa * n)`` features (half rounded up); atom k gets ``c_k`` features with
 ``c_k`` proportional to ``w_k`` (largest-remainder rounding, so ``sum c_k = p`` and
-``|c_k - w_k p| < 1``; remainder ties go to the lower atom index).  Feature i has variance
+``|c_k - w_k p| < 1``; remainder ties go to the lower atom index).  A law with many atoms
+(quadrature) needs p well above its number of atoms, else the instance is a coarse version of
+the law: a :class:`CoarseInstanceWarning` is issued when the instance's E[Lambda] or
+E[Lambda B^2] is off by more than 2 %, and ``SimulationResult.instance_law()`` gives the law the
+simulation actually measures.  Feature i has variance
 ``lam_i`` and true weight ``beta_i = B_i / sqrt(p)``.  The instance is fixed; each trial draws a
 design ``X`` (n x p, rows ~ N(0, diag(lam))) and labels ``y = X beta + sigma z``.
 
@@ -76,7 +80,7 @@ from ._validate import check_choice, check_int, check_real
 from .law import Law
 
 __all__ = ["simulate", "simulate_sweep", "SimulationResult", "SIM_FIELDS", "SAME_SAMPLE_FIELDS",
-           "instance", "run_unit", "UnitSpec"]
+           "instance", "run_unit", "UnitSpec", "CoarseInstanceWarning"]
 
 SAME_SAMPLE_FIELDS = ("magnitude_retrained_same", "hessian_retrained_same", "random_retrained_same")
 #: all fields a simulation measures, in the order of the per-trial arrays
@@ -389,6 +393,16 @@ class SimulationResult:
         m, se = self.mean, self.stderr
         return {f: (m[f] - q * se[f], m[f] + q * se[f]) for f in SIM_FIELDS}
 
+    def instance_law(self) -> Law:
+        """The empirical law of the simulated instance (p atoms of weight 1/p; THEORY.md section 1).
+
+        ``dcpredict.predict(result.instance_law(), ...)`` is the paper's non-asymptotic prediction
+        for exactly this instance; it differs from the prediction for ``law`` when p is too small
+        to represent the law's atoms (e.g. a quadrature law with more atoms than features).
+        """
+        lam, beta = instance(self.law, self.kappa, self.n)
+        return Law.empirical(lam, beta * math.sqrt(lam.size))
+
     def to_dict(self) -> dict:
         """JSON-ready dict: the inputs and per field ``{"mean", "stderr", "ci95": [lo, hi]}``."""
         m, se, ci = self.mean, self.stderr, self.ci95
@@ -574,6 +588,29 @@ def _run_dask(tasks, scheduler: str):
 
 
 # --------------------------------------------------------------------------- public API
+class CoarseInstanceWarning(UserWarning):
+    """The finite instance represents the law poorly (too few features for its atoms)."""
+
+
+#: relative deviation of the instance's E[Lambda], E[Lambda B^2] from the law's that triggers a warning
+COARSE_TOL = 0.02
+
+
+def _warn_if_coarse(law: Law, spec: UnitSpec) -> None:
+    p = spec.p
+    checks = (("E[Lambda]", law.expect(law.lam), float(spec.lam.mean())),
+              ("E[Lambda B^2]", law.signal_power, float((spec.lam * spec.beta ** 2).sum())))
+    for name, want, got in checks:
+        if abs(got - want) > COARSE_TOL * max(abs(want), 1e-300):
+            import warnings
+            warnings.warn(
+                f"at kappa={spec.kappa:g} the instance with p={p} features has {name} = {got:.4g} while the law "
+                f"has {want:.4g} (the law has {law.n_atoms} atoms); the simulation then measures this instance, "
+                "not the law: use a larger n, a law with fewer atoms, or compare with "
+                "predict(result.instance_law(), ...)", CoarseInstanceWarning, stacklevel=3)
+            return
+
+
 def _floats(name: str, values: Any, **limits) -> tuple[float, ...]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         values = [values]
@@ -657,6 +694,8 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
                                  f"(kappa={k!r}, n={n})")
 
     specs = [_make_spec(law, k, alp, sigma2=sigma2, ridge=ridge, n=n, seed=seed, hessian=hessian) for k in kap]
+    for spec in specs:
+        _warn_if_coarse(law, spec)
     header = {"law": law.to_dict(), "kappas": list(kap), "alphas": list(alp), "sigma2": sigma2, "ridge": ridge,
               "n": n, "trials": trials, "seed": seed, "hessian": hessian}
     grid = {(k, a) for k in kap for a in alp}

@@ -49,7 +49,7 @@ def _check_against_theory(res: SimulationResult, pred, fields=RISK_FIELDS):
     (ISSUE_LAW, 200, [2.0, 0.5], [0.3], 0.1),     # ridge, both shapes
     (ISO_LAW, 200, [2.0, 0.5], [0.25], 0.0),
     (POWER_LAW, 200, [2.0], [0.2], 0.0),
-    (POWER_LAW, 200, [0.5], [0.5], 0.05),
+    (POWER_LAW, 400, [0.5], [0.5], 0.05),
 ])
 def test_agrees_with_theory(law, n, kappas, alphas, ridge):
     results = simulate_sweep(law, kappas=kappas, alphas=alphas, sigma2=0.2, ridge=ridge, n=n, trials=120,
@@ -229,3 +229,17 @@ def test_agrees_with_theory_large_p(kappa, alpha, ridge):
     for f in RISK_FIELDS:
         th = getattr(pred, f)
         assert abs(res.mean[f] - th) <= 4 * res.stderr[f] + 0.02 * abs(th), (f, res.mean[f], res.stderr[f], th)
+
+
+def test_coarse_instance_warns_and_instance_law_is_what_is_measured():
+    law = Law.power_law(1.0, 0.25, 4.0)  # 32 x 16 = 512 quadrature atoms > p = 200
+    with pytest.warns(UserWarning, match="E\\[Lambda B\\^2\\]"):
+        res = simulate(law, kappa=2.0, alpha=0.3, sigma2=0.2, n=100, trials=120, seed=8, workers=1)
+    emp = res.instance_law()
+    assert emp.n_atoms == res.p == 200
+    _check_against_theory(res, _predict(emp, kappa=2.0, alpha=0.3, sigma2=0.2))
+
+
+def test_no_warning_for_a_well_represented_law(recwarn):
+    simulate(ISSUE_LAW, kappa=2.0, alpha=0.3, sigma2=0.2, n=50, trials=2, workers=1)
+    assert not [w for w in recwarn if "instance" in str(w.message)]
