@@ -321,7 +321,8 @@ def _rf_run(P: dict, fields_theory: tuple[str, ...], retrain: bool, progress: bo
         for p in widths_t:
             lgp = lgp_of(p)
             pr = predict_correlated(lgp.Sigma, lgp.beta, sigma2=lgp.sigma2, n=n, alpha=alpha,
-                                    draws=P["draws"], retrain_draws=P["retrain_draws"], seed=P["seed"])
+                                    draws=P["draws"], retrain_draws=P["retrain_draws"] if retrain else 2,
+                                    seed=P["seed"])
             for f in fields_theory:
                 th[f].append(getattr(pr, f))
                 th_se[f].append(pr.stderr.get(f, 0.0))
@@ -425,7 +426,7 @@ def fig4(*, quick: bool = False, out_dir: str | Path = "figures", workers: int |
                                    progress=progress)
     plt = _plt()
     na = len(P["alphas"])
-    fig, axes = plt.subplots(1, na, figsize=(5.6 * na, 4.6))
+    fig, axes = plt.subplots(1, na, figsize=(max(5.6 * na, 7.5), 4.6))
     axes = np.atleast_1d(axes)
     n = P["n"]
     for j, (ax, key) in enumerate(zip(axes, theory)):
