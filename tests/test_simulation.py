@@ -49,14 +49,18 @@ def _check_against_theory(res: SimulationResult, pred, fields=RISK_FIELDS):
     (ISSUE_LAW, 200, [2.0, 0.5], [0.3], 0.1),     # ridge, both shapes
     (ISO_LAW, 200, [2.0, 0.5], [0.25], 0.0),
     (POWER_LAW, 200, [2.0], [0.2], 0.0),
-    (POWER_LAW, 400, [0.5], [0.5], 0.05),
+    (POWER_LAW, 200, [0.5], [0.5], 0.05),
 ])
+@pytest.mark.filterwarnings("ignore::dcpredict.simulation.CoarseInstanceWarning")
 def test_agrees_with_theory(law, n, kappas, alphas, ridge):
     results = simulate_sweep(law, kappas=kappas, alphas=alphas, sigma2=0.2, ridge=ridge, n=n, trials=120,
                              seed=2024, workers=1, progress=False)
     assert [(r.kappa, r.alpha) for r in results] == [(k, a) for k in kappas for a in alphas]
     for res in results:
-        pred = _predict(law, kappa=res.kappa, alpha=res.alpha, sigma2=0.2, ridge=ridge)
+        # a quadrature law's atoms cannot all be represented at p = 200-400: compare with the law the
+        # instance realises (the paper's non-asymptotic prediction); the 4-atom laws are exact at these p
+        target = res.instance_law() if law is POWER_LAW else law
+        pred = _predict(target, kappa=res.kappa, alpha=res.alpha, sigma2=0.2, ridge=ridge)
         _check_against_theory(res, pred)
         for f in SAME_SAMPLE_FIELDS:  # no exact theory: finite, positive, above the noise floor
             assert np.all(np.isfinite(res[f])) and np.all(res[f] >= 0.2)
