@@ -756,7 +756,7 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
 
 def simulate(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float = 0.0, n: int, trials: int,
              seed: int = 0, workers: int | None = None, hessian: str = "population", scheduler: str | None = None,
-             progress: bool = False) -> SimulationResult:
+             out: str | os.PathLike | None = None, progress: bool = False) -> SimulationResult:
     """Simulate one point (kappa, alpha); see :func:`simulate_sweep` for the arguments.
 
     Returns the same numbers as the (kappa, alpha) point of any sweep with the same other
@@ -765,4 +765,4 @@ def simulate(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: floa
     k = check_real("kappa", kappa, lo=0.0, lo_open=True)
     a = check_real("alpha", alpha, lo=0.0, hi=1.0, lo_open=True)
     return simulate_sweep(law, kappas=[k], alphas=[a], sigma2=sigma2, ridge=ridge, n=n, trials=trials, seed=seed,
-                          workers=workers, hessian=hessian, scheduler=scheduler, progress=progress)[0]
+                          workers=workers, hessian=hessian, out=out, scheduler=scheduler, progress=progress)[0]

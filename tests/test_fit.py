@@ -117,3 +117,25 @@ def test_gram_upper_triangle(order, dual):
     ref = X @ X.T if dual else X.T @ X
     np.testing.assert_allclose(np.triu(G), np.triu(ref), rtol=1e-12, atol=1e-12)
     assert G.flags.f_contiguous
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 40), p=st.integers(1, 40), ridge=st.sampled_from([0.0, 0.0, 1e-2, 1.0]),
+       seed=st.integers(0, 2**32 - 1))
+def test_property_matches_lstsq(n, p, ridge, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)) * np.sqrt(rng.uniform(0.25, 4.0, size=p))
+    y = rng.standard_normal(n)
+    b = fit_least_squares(X, y, ridge=ridge)
+    if ridge > 0:
+        ref = np.linalg.lstsq(np.vstack([X, np.sqrt(n * ridge) * np.eye(p)]), np.concatenate([y, np.zeros(p)]),
+                              rcond=None)[0]
+    else:
+        ref = np.linalg.lstsq(X, y, rcond=None)[0]
+    # square Gaussian designs can be ill-conditioned: allow cond-dependent accuracy there
+    cond = np.linalg.cond(X)
+    tol = max(1e-8, 1e-14 * cond ** 2)
+    assert np.linalg.norm(b - ref) <= tol * max(np.linalg.norm(ref), 1e-300)
