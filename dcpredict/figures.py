@@ -146,7 +146,7 @@ def _header(name: str, quick: bool, workers: int | None) -> dict:
 # ----------------------------------------------------------------------------------------- LGP
 def _lgp_params(quick: bool) -> dict:
     if quick:
-        return {"n": 60, "trials": 12, "seed": 0, "alphas": [0.2, 0.5],
+        return {"n": 50, "trials": 12, "seed": 0, "alphas": [0.2, 0.5],
                 "kappas_sim": [0.4, 1.6, 3.0],
                 "kappas_theory": np.geomspace(0.1, 10.0, 61).tolist()}
     return {"n": 150, "trials": 200, "seed": 0, "alphas": [0.2, 0.5],
