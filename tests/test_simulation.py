@@ -157,6 +157,7 @@ def _lines(path):
     return [json.loads(x) for x in open(path).read().splitlines()]
 
 
+@pytest.mark.filterwarnings("ignore::dcpredict.simulation.CoarseInstanceWarning")  # p = 25 on purpose (fast)
 def test_out_file_and_resume_after_partial_write(tmp_path):
     out = tmp_path / "sim.jsonl"
     kw = dict(kappas=[0.5, 2.0], alphas=[0.1, 0.3], sigma2=0.2, n=50, trials=6, seed=4, workers=1, progress=False)
