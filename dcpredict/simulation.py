@@ -574,8 +574,12 @@ def _run_dask(tasks, scheduler: str):
         client.run(_single_thread_blas)
         futures = []
         index = {}
+        scattered: dict[int, Any] = {}  # each kappa's spec (arrays of size p) is sent once, not per trial
         for task in tasks:
-            fut = client.submit(run_unit, *task, pure=False)
+            spec, trial = task
+            if id(spec) not in scattered:
+                scattered[id(spec)] = client.scatter(spec, hash=False)
+            fut = client.submit(run_unit, scattered[id(spec)], trial, pure=False)
             index[fut.key] = task
             futures.append(fut)
         try:
