@@ -19,26 +19,25 @@ def register(sub) -> None:
         help="Monte Carlo simulation of pruning and retraining (checks the theory)",
         description="Simulate finite linear Gaussian problems: dense min-norm/OLS/ridge fit, magnitude, "
                     "Hessian, random and oracle supports of size round(alpha p), pruned and retrained "
-                    "(fresh and same samples) risks, computed exactly from Sigma and beta.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "(fresh and same samples) risks, computed exactly from Sigma and beta.")
     add_law_arguments(p)
     g = p.add_argument_group("problem")
     g.add_argument("--sigma2", type=str, required=True, help="label noise variance sigma^2 >= 0")
     g.add_argument("--kappa", required=True, help="kappa = p/n, comma list (p = round(kappa n))")
     g.add_argument("--alpha", required=True, help="fraction of weights kept, comma list in (0, 1]")
-    g.add_argument("--ridge", type=str, default="0", help="ridge r >= 0 (0: min-norm / OLS)")
+    g.add_argument("--ridge", type=str, default="0", help="ridge r >= 0 (default 0: min-norm / OLS)")
     g.add_argument("--n", type=str, required=True, help="training samples n >= 2")
     g.add_argument("--hessian", choices=("population", "empirical"), default="population",
-                   help="diagonal of the Hessian rule: Sigma_ii or the empirical (X^T X/n)_ii")
+                   help="diagonal of the Hessian rule: Sigma_ii (population, the default) or the empirical (X^T X/n)_ii")
     r = p.add_argument_group("run")
-    r.add_argument("--trials", type=str, default="100", help="trials per (kappa, alpha) point, >= 2")
-    r.add_argument("--seed", type=str, default="0", help="root seed (results do not depend on workers)")
+    r.add_argument("--trials", type=str, default="100", help="trials per (kappa, alpha) point, >= 2 (default 100)")
+    r.add_argument("--seed", type=str, default="0", help="root seed (default 0); results do not depend on workers")
     r.add_argument("--workers", type=str, default=None, help="local worker processes (default: all cores)")
     r.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run on a Dask distributed scheduler, e.g. tcp://127.0.0.1:8786")
     r.add_argument("--out", metavar="FILE.jsonl", default=None,
                    help="append every finished trial as a JSON line; rerun with the same arguments to resume")
-    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--quiet", action="store_true", help="no progress bar (it goes to stderr)")
     r.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(func=run)
 
