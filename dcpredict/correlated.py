@@ -65,8 +65,8 @@ DEFAULT_RETRAIN_DRAWS = 100
 
 
 def kept_count(alpha: float, p: int) -> int:
-    """s = round(alpha p), at least 1 and at most p (the number of weights kept)."""
-    return int(min(p, max(1, round(alpha * p))))
+    """s = round(alpha p) (half rounded up, as in the linear simulator), at least 1 and at most p."""
+    return int(min(p, max(1, math.floor(alpha * p + 0.5))))
 
 
 def spectrum(Sigma: np.ndarray, name: str = "Sigma") -> tuple[np.ndarray, np.ndarray]:
@@ -92,8 +92,9 @@ def spectrum(Sigma: np.ndarray, name: str = "Sigma") -> tuple[np.ndarray, np.nda
 def solve_tau(lam: np.ndarray, n: int, ridge: float) -> float:
     """tau >= 0 solving r = tau (1 - sum_k lam_k / (lam_k + tau) / n) (THEORY.md section 6).
 
-    ``lam`` are the eigenvalues of Sigma (zeros allowed: they contribute nothing).  Returns
-    ``math.inf`` at the interpolation threshold (r = 0 and rank = n), 0 for r = 0 and rank < n.
+    ``lam`` are the eigenvalues of Sigma (zeros allowed: they contribute nothing).  Returns 0 for
+    r = 0 and rank <= n (at rank = n, the interpolation threshold, tau -> 0 from both sides while
+    gamma^2 diverges; :func:`dense_risk_spectral` reports gamma^2 = inf there).
     Root finding: brentq on a bracket where the function changes sign (xtol 1e-300, rtol 4 eps).
     """
     pos = lam[lam > 0.0]
@@ -101,10 +102,8 @@ def solve_tau(lam: np.ndarray, n: int, ridge: float) -> float:
     if rank == 0:
         return 0.0
     if ridge == 0.0:
-        if rank < n:
+        if rank <= n:
             return 0.0
-        if rank == n:
-            return math.inf
 
         def h(t):
             return 1.0 - np.sum(pos / (pos + t)) / n
@@ -128,8 +127,8 @@ def dense_risk_spectral(lam: np.ndarray, energy: np.ndarray, sigma2: float, n: i
     energies ``energy_k = lam_k a_k^2`` (a = V^T beta).  gamma^2 is the exact dense risk of the DC;
     +inf at the interpolation threshold."""
     tau = solve_tau(lam, n, ridge)
-    if math.isinf(tau):
-        return tau, math.inf
+    if ridge == 0.0 and np.count_nonzero(lam > 0.0) == n:
+        return tau, math.inf              # interpolation threshold
     m = lam > 0.0
     lp, ep = lam[m], energy[m]
     den = 1.0 - np.sum((lp / (lp + tau)) ** 2) / n
