@@ -292,59 +292,90 @@ def _rf_setup(P: dict):
     return u, W
 
 
-def _rf_run(P: dict, fields_theory: tuple[str, ...], retrain: bool, progress: bool):
-    """Theory (equivalent-LGP DC) on the theory widths and simulation on the simulation widths."""
+def _rf_task(kind: str, P: dict, alpha: float, p: int, retrain: bool) -> dict[str, Any]:
+    """One theory or simulation point of the RF figures (top level: runs in worker processes).
+
+    Rebuilds (u, W) from the seed, so the numbers do not depend on the number of workers."""
     from . import random_features as rf
     from .correlated import predict_correlated
     u, W = _rf_setup(P)
+    lgp = rf.equivalent_lgp(W[:p], u)
+    if kind == "theory":
+        pr = predict_correlated(lgp.Sigma, lgp.beta, sigma2=lgp.sigma2, n=P["n"], alpha=alpha, draws=P["draws"],
+                                retrain_draws=P["retrain_draws"] if retrain else 2, seed=P["seed"])
+        return {"values": {f: getattr(pr, f) for f in _RF_THEORY_FIELDS},
+                "stderr": {f: pr.stderr.get(f, 0.0) for f in _RF_THEORY_FIELDS}, "sigma2": lgp.sigma2}
+    r = rf.simulate_rf(W[:p], u, n=P["n"], alpha=alpha, trials=P["trials"], seed=P["seed"], lgp=lgp)
+    return {"values": {f: getattr(r, f) for f in rf.RF_FIELDS}, "stderr": dict(r.stderr), "sigma2": lgp.sigma2}
+
+
+_RF_THEORY_FIELDS = ("dense", "magnitude", "hessian", "oracle", "magnitude_retrained", "hessian_retrained")
+
+
+def _run_tasks(tasks: list[tuple], workers: int | None, bar) -> list[dict]:
+    """Run _rf_task over tasks, in order, serially or on a spawn process pool (one BLAS thread each)."""
+    import os
+    if workers is None:
+        try:
+            workers = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover
+            workers = os.cpu_count() or 1
+    if workers <= 1 or len(tasks) <= 1:
+        out = []
+        for t in tasks:
+            out.append(_rf_task(*t))
+            if bar is not None:
+                bar.update(1)
+        return out
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from .simulation import _worker_init   # one BLAS thread per worker, exit with the parent
+    ctx = multiprocessing.get_context("spawn")
+    results: list[dict | None] = [None] * len(tasks)
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx, initializer=_worker_init,
+                             initargs=(os.getpid(),)) as pool:
+        futs = {pool.submit(_rf_task, *t): i for i, t in enumerate(tasks)}
+        for fut in as_completed(futs):
+            results[futs[fut]] = fut.result()
+            if bar is not None:
+                bar.update(1)
+    return results  # type: ignore[return-value]
+
+
+def _rf_run(P: dict, fields_theory: tuple[str, ...], retrain: bool, progress: bool, workers: int | None = None):
+    """Theory (equivalent-LGP DC) on the theory widths and simulation on the simulation widths.
+
+    Every point is an independent task (:func:`_rf_task`), run on ``workers`` processes."""
+    u, _ = _rf_setup(P)
     n = P["n"]
-    theory: dict[str, dict[str, list]] = {}
-    sim: dict[str, dict[str, list]] = {}
-    lgps: dict[int, Any] = {}
     widths_t = [int(round(r * n)) for r in P["ratios_theory"]]
     widths_s = [int(round(r * n)) for r in P["ratios_sim"]]
-
-    def lgp_of(p):
-        if p not in lgps:
-            lgps[p] = rf.equivalent_lgp(W[:p], u)
-        return lgps[p]
-
-    total = len(P["alphas"]) * (len(widths_t) + len(widths_s))
+    tasks = [("theory", P, a, p, retrain) for a in P["alphas"] for p in widths_t]
+    tasks += [("sim", P, a, p, retrain) for a in P["alphas"] for p in widths_s]
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=total, unit="point", desc="figure")
+        bar = tqdm(total=len(tasks), unit="point", desc="figure")
+    try:
+        res = _run_tasks(tasks, workers, bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    out = {(t[0], t[2], t[3]): r for t, r in zip(tasks, res)}
+    s_fields = ("dense", "magnitude", "magnitude_retrained", "magnitude_retrained_same",
+                "hessian_retrained_same", "hessian_retrained") if retrain else ("dense", "magnitude")
+    theory: dict[str, dict] = {}
+    sim: dict[str, dict] = {}
     for alpha in P["alphas"]:
         key = f"{alpha:g}"
-        th = {f: [] for f in fields_theory}
-        th_se = {f: [] for f in fields_theory}
-        for p in widths_t:
-            lgp = lgp_of(p)
-            pr = predict_correlated(lgp.Sigma, lgp.beta, sigma2=lgp.sigma2, n=n, alpha=alpha,
-                                    draws=P["draws"], retrain_draws=P["retrain_draws"] if retrain else 2,
-                                    seed=P["seed"])
-            for f in fields_theory:
-                th[f].append(getattr(pr, f))
-                th_se[f].append(pr.stderr.get(f, 0.0))
-            if bar is not None:
-                bar.update(1)
-        theory[key] = {"p": widths_t, **{f: finite_or_none(v) for f, v in th.items()},
-                       "stderr": {f: finite_or_none(v) for f, v in th_se.items()}}
-        s_fields = ("dense", "magnitude", "magnitude_retrained", "magnitude_retrained_same",
-                    "hessian_retrained_same", "hessian_retrained") if retrain else ("dense", "magnitude")
-        sd = {f: {"mean": [], "stderr": []} for f in s_fields}
-        for p in widths_s:
-            lgp = lgp_of(p)
-            r = rf.simulate_rf(W[:p], u, n=n, alpha=alpha, trials=P["trials"], seed=P["seed"], lgp=lgp)
-            for f in s_fields:
-                sd[f]["mean"].append(finite_or_none(getattr(r, f)))
-                sd[f]["stderr"].append(finite_or_none(r.stderr[f]))
-            if bar is not None:
-                bar.update(1)
-        sim[key] = {"p": widths_s, **sd}
-    if bar is not None:
-        bar.close()
-    sigma2_eq = {str(p): lgps[p].sigma2 for p in sorted(lgps)}
+        th = [out[("theory", alpha, p)] for p in widths_t]
+        theory[key] = {"p": widths_t, **{f: finite_or_none([r["values"][f] for r in th]) for f in fields_theory},
+                       "stderr": {f: finite_or_none([r["stderr"][f] for r in th]) for f in fields_theory}}
+        sm = [out[("sim", alpha, p)] for p in widths_s]
+        sim[key] = {"p": widths_s, **{f: {"mean": finite_or_none([r["values"][f] for r in sm]),
+                                          "stderr": finite_or_none([r["stderr"][f] for r in sm])}
+                                      for f in s_fields}}
+    sigma2_eq = {str(k[2]): r["sigma2"] for k, r in sorted(out.items(), key=lambda kv: kv[0][2])}
     return theory, sim, sigma2_eq, u
 
 
@@ -363,7 +394,8 @@ def fig2(*, quick: bool = False, out_dir: str | Path = "figures", workers: int |
     """
     t0 = time.time()
     P = _rf_params(quick)
-    theory, sim, s2eq, u = _rf_run(P, ("dense", "magnitude", "oracle"), retrain=False, progress=progress)
+    theory, sim, s2eq, u = _rf_run(P, ("dense", "magnitude", "oracle"), retrain=False, progress=progress,
+                                   workers=workers)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.2, 4.8))
     n = P["n"]
@@ -423,7 +455,7 @@ def fig4(*, quick: bool = False, out_dir: str | Path = "figures", workers: int |
     t0 = time.time()
     P = _rf_params(quick)
     theory, sim, s2eq, u = _rf_run(P, ("dense", "magnitude", "magnitude_retrained"), retrain=True,
-                                   progress=progress)
+                                   progress=progress, workers=workers)
     plt = _plt()
     na = len(P["alphas"])
     fig, axes = plt.subplots(1, na, figsize=(max(5.6 * na, 7.5), 4.6))

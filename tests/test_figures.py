@@ -132,3 +132,10 @@ def test_other_figures_quick(tmp_path, name):
     assert res.png.stat().st_size < 200_000
     d = json.loads(res.sidecar.read_text())
     assert d["figure"] == name and d["quick"] is True
+
+
+@pytest.mark.slow
+def test_rf_figure_numbers_do_not_depend_on_workers(tmp_path):
+    a = make_figure("fig4", quick=True, out_dir=tmp_path / "a", workers=1)[0].data
+    b = make_figure("fig4", quick=True, out_dir=tmp_path / "b", workers=2)[0].data
+    assert a["theory"] == b["theory"] and a["simulation"] == b["simulation"]
