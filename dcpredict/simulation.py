@@ -63,6 +63,7 @@ Student-t interval ``mean +- t_{0.975, T-1} * stderr``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ctypes
 import json
 import math
@@ -430,11 +431,21 @@ class SimulationResult:
 
 # --------------------------------------------------------------------------- JSONL store
 class _Store:
-    """Append-only JSONL file of finished trials with a header line (resume support)."""
+    """Append-only JSONL file of finished trials (resume support).
+
+    Every line is one trial record: kappa, alpha, trial, seed, the risks, and ``run``, a fingerprint
+    (sha256 prefix) of every argument that determines the numbers (not workers/scheduler/progress).
+    The full arguments are kept readable in a sidecar ``FILE.args.json``.  On resume, a file whose
+    records carry another fingerprint is refused, with the differing arguments named when the
+    sidecar is there.
+    """
 
     def __init__(self, path: str, header: dict) -> None:
         self.path = str(path)
         self.header = json.loads(json.dumps(header))
+        canonical = json.dumps({HEADER_KEY: HEADER_VERSION, **self.header}, sort_keys=True)
+        self.run = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+        self.sidecar = self.path + ".args.json"
         self.done: dict[tuple[float, float, int], np.ndarray] = {}
         self._fd: int | None = None
 
@@ -459,6 +470,21 @@ class _Store:
             self.close()
             raise
 
+    def _mismatch(self) -> ValueError:
+        detail = ""
+        try:
+            with open(self.sidecar) as fh:
+                old = json.load(fh)
+            old = {k: v for k, v in old.items() if k not in (HEADER_KEY, "run")}
+            keys = sorted(set(old) | set(self.header))
+            diff = [k for k in keys if old.get(k, "<missing>") != self.header.get(k, "<missing>")]
+            detail = " (" + "; ".join(f"{k}: file has {_short(old.get(k))}, now {_short(self.header.get(k))}"
+                                      for k in diff) + ")"
+        except (OSError, ValueError, AttributeError):
+            pass
+        return ValueError(f"out file {self.path!r} was written with different arguments{detail}; "
+                          "refusing to resume into it (use the same arguments or another --out)")
+
     def _load(self, grid, trials) -> None:
         fd = self._fd
         size = os.fstat(fd).st_size
@@ -473,30 +499,20 @@ class _Store:
             os.ftruncate(fd, end)
             data = data[:end]
         lines = data.split(b"\n")[:-1] if data else []
-        if not lines:
-            self._append([json.dumps({HEADER_KEY: HEADER_VERSION, **self.header})])
-            return
-        try:
-            old = json.loads(lines[0])
-        except json.JSONDecodeError:
-            old = None
-        if not isinstance(old, dict) or old.get(HEADER_KEY) != HEADER_VERSION:
-            raise ValueError(f"out file {self.path!r} exists and is not a dcpredict simulate file "
-                             "(first line is not its header); choose another --out")
-        old = {k: v for k, v in old.items() if k != HEADER_KEY}
-        keys = sorted(set(old) | set(self.header))
-        diff = [k for k in keys if old.get(k, "<missing>") != self.header.get(k, "<missing>")]
-        if diff:
-            detail = "; ".join(f"{k}: file has {_short(old.get(k))}, now {_short(self.header.get(k))}"
-                               for k in diff)
-            raise ValueError(f"out file {self.path!r} was written with different arguments ({detail}); "
-                             "refusing to resume into it (use the same arguments or another --out)")
-        for lineno, raw in enumerate(lines[1:], start=2):
+        for lineno, raw in enumerate(lines, start=1):
             try:
                 rec = json.loads(raw)
+            except json.JSONDecodeError:
+                rec = None
+            if not isinstance(rec, dict) or "run" not in rec:
+                raise ValueError(f"out file {self.path!r} exists and is not a dcpredict simulate file "
+                                 f"(line {lineno} is not a trial record); choose another --out")
+            if rec["run"] != self.run:
+                raise self._mismatch()
+            try:
                 key = (float(rec["kappa"]), float(rec["alpha"]), int(rec["trial"]))
                 vals = np.array([float(rec[f]) for f in SIM_FIELDS])
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError):
                 raise ValueError(f"out file {self.path!r} line {lineno} is not a valid trial record") from None
             if (key[0], key[1]) not in grid or not 0 <= key[2] < trials:
                 raise ValueError(f"out file {self.path!r} line {lineno} has a point outside the sweep: "
@@ -505,6 +521,14 @@ class _Store:
             if prev is not None and not np.array_equal(prev, vals):
                 raise ValueError(f"out file {self.path!r} line {lineno} repeats trial {key} with other numbers")
             self.done[key] = vals
+        if not lines or not os.path.exists(self.sidecar):
+            tmp = self.sidecar + ".tmp"
+            try:
+                with open(tmp, "w") as fh:
+                    json.dump({HEADER_KEY: HEADER_VERSION, "run": self.run, **self.header}, fh, indent=1)
+                os.replace(tmp, self.sidecar)
+            except OSError as exc:
+                raise ValueError(f"sidecar {self.sidecar!r} cannot be written: {exc.strerror}") from None
 
     def _append(self, lines: list[str]) -> None:
         data = ("\n".join(lines) + "\n").encode()
@@ -517,7 +541,7 @@ class _Store:
     def write_trials(self, records: list[dict]) -> None:
         # O_APPEND is not set on the descriptor (we needed read/truncate); seek to the end explicitly
         os.lseek(self._fd, 0, os.SEEK_END)
-        self._append([json.dumps(r) for r in records])
+        self._append([json.dumps({**r, "run": self.run}) for r in records])
 
     def close(self) -> None:
         if self._fd is not None:
@@ -658,12 +682,13 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
     hessian : "population" (default) or "empirical"
         Diagonal used by the Hessian rule: Sigma_ii = lam_i (THEORY.md section 3) or (X^T X / n)_ii.
     out : path, optional
-        JSONL file.  Line 1 is a header with all arguments except ``workers``/``scheduler``/
-        ``progress``; then one line per finished (kappa, alpha, trial) with keys kappa, alpha,
-        trial, seed, n, p, s and the 11 risks, appended (and fsync'ed) as each trial finishes.
-        If the file exists with the same header, only missing trials are run and the stored ones
-        are read back (a trailing partial line from a killed run is dropped); a different header
-        raises ValueError naming the differing arguments.
+        JSONL file: one line per finished (kappa, alpha, trial) with keys kappa, alpha, trial,
+        seed, n, p, s, the 11 risks and ``run`` (a fingerprint of all arguments except
+        ``workers``/``scheduler``/``progress``), appended (and fsync'ed) as each trial finishes;
+        the arguments themselves are written to the sidecar ``FILE.args.json``.  If the file
+        exists with the same fingerprint, only missing trials are run and the stored ones are read
+        back (a trailing partial line from a killed run is dropped); another fingerprint raises
+        ValueError naming the differing arguments.
     scheduler : str, optional
         Address of a Dask distributed scheduler (``"tcp://host:port"``); trials then run on that
         cluster (``workers`` is ignored).  Workers should use one thread each (or

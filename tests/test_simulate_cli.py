@@ -47,7 +47,7 @@ def test_several_points_json_list_table_and_jsonl(capsys, tmp_path):
     objs = json.loads(text)
     assert [(o["kappa"], o["alpha"]) for o in objs] == [(0.5, 0.2), (0.5, 0.4), (2.0, 0.2), (2.0, 0.4)]
     assert all(FIELDS <= set(o) for o in objs)
-    recs = [json.loads(x) for x in out.read_text().splitlines()[1:]]
+    recs = [json.loads(x) for x in out.read_text().splitlines()]  # one line per (kappa, alpha, trial)
     assert len(recs) == 12
     assert all({"kappa", "alpha", "trial", "seed"} | FIELDS <= set(r) for r in recs)
     rc, table, _ = _cli(common, capsys)
@@ -84,8 +84,9 @@ def test_resume_with_other_arguments_refused(capsys, tmp_path):
 
 
 def _records(path):
-    lines = open(path).read().splitlines()
-    return lines[0], [json.loads(x) for x in lines[1:]]
+    """(the run's arguments from the sidecar, the trial records)."""
+    args = json.loads(open(str(path) + ".args.json").read())
+    return args, [json.loads(x) for x in open(path).read().splitlines()]
 
 
 def test_kill_and_resume_loses_and_duplicates_nothing(tmp_path):
@@ -110,7 +111,7 @@ def test_kill_and_resume_loses_and_duplicates_nothing(tmp_path):
     # the pool's workers notice their parent's death and exit (no orphans left behind)
     gone, alive = psutil.wait_procs(children, timeout=10)
     assert not alive, f"orphaned worker processes: {[c.pid for c in alive]}"
-    n_before = killed.read_bytes().count(b"\n") - 1
+    n_before = killed.read_bytes().count(b"\n")
     assert 20 <= n_before < 2 * 2 * 60, "the kill must interrupt the run"
 
     resumed = subprocess.run([*args, "--workers", "1", "--out", str(killed), "--json"], capture_output=True,

@@ -162,19 +162,20 @@ def test_out_file_and_resume_after_partial_write(tmp_path):
     out = tmp_path / "sim.jsonl"
     kw = dict(kappas=[0.5, 2.0], alphas=[0.1, 0.3], sigma2=0.2, n=50, trials=6, seed=4, workers=1, progress=False)
     full = simulate_sweep(ISSUE_LAW, out=out, **kw)
-    lines = _lines(out)
-    assert lines[0]["dcpredict_simulate"] == 1 and lines[0]["kappas"] == [0.5, 2.0] and "workers" not in lines[0]
-    recs = lines[1:]
+    recs = _lines(out)  # one line per (kappa, alpha, trial), no header
+    args = json.loads(open(str(out) + ".args.json").read())
+    assert args["dcpredict_simulate"] == 1 and args["kappas"] == [0.5, 2.0] and "workers" not in args
+    assert {r["run"] for r in recs} == {args["run"]}
     assert len(recs) == 2 * 2 * 6
     assert {(r["kappa"], r["alpha"], r["trial"]) for r in recs} == {(k, a, t) for k in (0.5, 2.0)
                                                                     for a in (0.1, 0.3) for t in range(6)}
     assert set(recs[0]) >= {"kappa", "alpha", "trial", "seed", *SIM_FIELDS}
-    # simulate a kill: keep the header and 7 records, then half a line
+    # simulate a kill: keep 8 records, then half a line
     raw = open(out).read().splitlines(keepends=True)
     with open(out, "w") as fh:
         fh.write("".join(raw[:8]) + raw[8][: len(raw[8]) // 2])
     again = simulate_sweep(ISSUE_LAW, out=out, **kw)
-    recs2 = _lines(out)[1:]
+    recs2 = _lines(out)
     keys = [(r["kappa"], r["alpha"], r["trial"]) for r in recs2]
     assert len(keys) == len(set(keys)) == 24
     for x, y in zip(full, again):
