@@ -132,6 +132,9 @@ class Advice:
                  f"verdict: pruning a bigger model {'BEATS' if self.prune_beats_small else 'does not beat'} "
                  f"training small ({bp['risk']:.6g} vs {sr['risk']:.6g}) and "
                  f"{'BEATS' if self.prune_beats_oracle else 'does not beat'} the oracle small model",
+                 *([f"note: the best option is within 5 % of the zero model: at this budget no model "
+                    f"extracts much of the signal (more samples or a larger s would)"]
+                   if b["risk"] > 0.95 * self.baselines["zero_model"]["risk"] else []),
                  "-" * 80,
                  f"{'kappa':>8}{'p':>9}{'alpha':>8}{'s':>8}  " + "".join(f"{_short(r):>9}" for r in TABLE_RULES),
                  "-" * 80]
