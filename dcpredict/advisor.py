@@ -48,6 +48,9 @@ PRUNE_RULES = ("magnitude", "hessian", "random", "magnitude_retrained", "hessian
 TABLE_RULES = PRUNE_RULES + ("oracle",)
 DEFAULT_NUM = 120
 DEFAULT_SPAN = 5.0
+#: the default pool of features is at least this many per sample, so that a small budget still
+#: gets an overparameterized option and the default never sits on the interpolation peak kappa = 1
+DEFAULT_MIN_KAPPA_MAX = 3.0
 
 
 def sub_problem(law: Law, sigma2: float, kappa: float, kappa_max: float) -> tuple[Law, float]:
@@ -211,7 +214,8 @@ def advise(law: Law, *, sigma2: float, n: int, s: float | None = None, alpha: fl
     ridge : float >= 0
         Ridge penalty of every fit (0: min-norm / OLS).
     kappa_max : float, optional
-        Features available, as a ratio P / n (default 5 s/n in mode s, 10 in mode alpha).
+        Features available, as a ratio P / n (default max(5 s/n, 3) in mode s, 10 in mode alpha).
+        The answer depends on it (the world has P features): give it when you know it.
     kappas : array, optional
         Explicit sweep (each in [s/n, kappa_max] in mode s, in (0, kappa_max] in mode alpha).
     num : int
@@ -234,7 +238,8 @@ def advise(law: Law, *, sigma2: float, n: int, s: float | None = None, alpha: fl
     if s is not None:
         mode, budget = "s", check_real("s", s, lo=0.0, lo_open=True)
         k_lo = budget / n
-        kmax = DEFAULT_SPAN * k_lo if kappa_max is None else check_real("kappa_max", kappa_max, lo=k_lo)
+        kmax = (max(DEFAULT_SPAN * k_lo, DEFAULT_MIN_KAPPA_MAX) if kappa_max is None
+                else check_real("kappa_max", kappa_max, lo=k_lo))
     else:
         mode, budget = "alpha", check_real("alpha", alpha, lo=0.0, hi=1.0, lo_open=True)
         kmax = 10.0 if kappa_max is None else check_real("kappa_max", kappa_max, lo=0.0, lo_open=True)

@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--alpha", type=float, help="instead of --s: fraction of weights kept, in (0, 1]")
     a.add_argument("--ridge", type=float, default=0.0, help="ridge penalty r (>= 0; default 0)")
     a.add_argument("--kappa-max", type=float, default=None,
-                   help="features available, as P/n (default 5 s/n with --s, 10 with --alpha)")
+                   help="features available, as P/n (default max(5 s/n, 3) with --s, 10 with --alpha)")
     a.add_argument("--num", type=int, default=120, help="points of the kappa sweep (default 120)")
     a.add_argument("--json", action="store_true", help="print the advice as JSON")
     a.add_argument("--map", metavar="PATH.png", help="also draw the (kappa, alpha) phase map to this PNG")
