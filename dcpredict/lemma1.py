@@ -26,6 +26,7 @@ import numpy as np
 from ._fit import fit_least_squares
 from ._validate import check_array, check_int, check_real
 from .correlated import SYM_TOL, kept_count, spectrum
+from ._select import top_indices
 
 __all__ = ["closed_forms", "Lemma1Risks", "rank_one_problem", "simulate", "GeneralSimulation", "SIM_FIELDS"]
 
@@ -113,12 +114,6 @@ class GeneralSimulation:
         return self.summary()
 
 
-def _top(score: np.ndarray, s: int) -> np.ndarray:
-    if s >= score.size:
-        return np.arange(score.size)
-    return np.sort(np.argpartition(-score, s - 1)[:s])
-
-
 def simulate(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: float, ridge: float = 0.0, trials: int = 2000,
              seed: int | None = 0, hessian_diagonal: str = "empirical") -> GeneralSimulation:
     """Simulate least squares with pruning and retraining for a general (possibly singular) Sigma.
@@ -175,7 +170,7 @@ def simulate(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: float, ridg
         bh = fit_least_squares(X, y, r)
         out[t, col["dense"]] = risk(bh)
         dg = np.einsum("ij,ij->j", X, X) / n if hessian_diagonal == "empirical" else np.diagonal(Sg)
-        for rule, idx in (("magnitude", _top(np.abs(bh), s)), ("hessian", _top(dg * bh ** 2, s))):
+        for rule, idx in (("magnitude", top_indices(np.abs(bh), s)), ("hessian", top_indices(dg * bh ** 2, s))):
             out[t, col[rule]] = risk(bh[idx], idx)
             out[t, col[f"{rule}_retrained_same"]] = risk(fit_least_squares(X[:, idx], y, r), idx)
             out[t, col[f"{rule}_retrained"]] = risk(fit_least_squares(X2[:, idx], y2, r), idx)

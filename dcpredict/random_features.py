@@ -49,6 +49,7 @@ import numpy as np
 from ._fit import fit_least_squares
 from ._validate import check_array, check_int, check_real
 from .correlated import CorrelatedPrediction, kept_count, predict_correlated
+from ._select import top_indices
 
 __all__ = ["draw_first_layer", "relu_moments", "RFMoments", "equivalent_lgp", "EquivalentLGP",
            "relu_features", "rf_labels", "population_risk", "simulate_rf", "RFSimulation",
@@ -277,12 +278,6 @@ class RFSimulation:
         return self.summary()
 
 
-def _top(score: np.ndarray, s: int) -> np.ndarray:
-    if s >= score.size:
-        return np.arange(score.size)
-    return np.sort(np.argpartition(-score, s - 1)[:s])
-
-
 def simulate_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, trials: int = 100,
                 seed: int | None = 0, a: float = 0.0, v: Any = None,
                 lgp: EquivalentLGP | None = None) -> RFSimulation:
@@ -313,7 +308,7 @@ def simulate_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, tri
         raise ValueError(f"lgp must be the equivalent LGP of W (p = {Wa.shape[0]}); it has p = {lgp.Sigma.shape[0]}")
     p, d = Wa.shape
     s = kept_count(al, p)
-    oracle_idx = _top(np.diagonal(lgp.Sigma) * lgp.beta ** 2, s)
+    oracle_idx = top_indices(np.diagonal(lgp.Sigma) * lgp.beta ** 2, s)
     out = np.empty((trials, len(RF_FIELDS)))
     col = {k: i for i, k in enumerate(RF_FIELDS)}
 
@@ -330,8 +325,8 @@ def simulate_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, tri
         b = fit_least_squares(X, y, r)
         out[t, col["dense"]] = population_risk(b, lgp)
         hess_diag = np.einsum("ij,ij->j", X, X) / n
-        supports = {"magnitude": _top(np.abs(b), s),
-                    "hessian": _top(hess_diag * b ** 2, s),
+        supports = {"magnitude": top_indices(np.abs(b), s),
+                    "hessian": top_indices(hess_diag * b ** 2, s),
                     "random": np.sort(rng.choice(p, size=s, replace=False))}
         Z2 = rng.standard_normal((n, d))
         X2 = relu_features(Wa, Z2)

@@ -79,6 +79,7 @@ from . import RISK_FIELDS
 from ._fit import fit_least_squares, gram
 from ._validate import check_choice, check_int, check_real
 from .law import Law
+from ._select import top_indices
 
 __all__ = ["simulate", "simulate_sweep", "SimulationResult", "SIM_FIELDS", "SAME_SAMPLE_FIELDS",
            "instance", "run_unit", "UnitSpec", "CoarseInstanceWarning"]
@@ -263,15 +264,6 @@ def _make_spec(law: Law, kappa: float, alphas: Sequence[float], *, sigma2: float
                     sizes=sizes, seed=seed, hessian=hessian, oracle_order=oracle_order)
 
 
-def _top(score: np.ndarray, s: int) -> np.ndarray:
-    """Sorted indices of the s largest entries of score."""
-    if s >= score.size:
-        return np.arange(score.size)
-    idx = np.argpartition(score, score.size - s)[score.size - s:]
-    idx.sort()
-    return idx
-
-
 def run_unit(spec: UnitSpec, trial: int) -> np.ndarray:
     """One trial at one kappa for every alpha of the spec: array ``(len(alphas), len(SIM_FIELDS))``.
 
@@ -320,8 +312,8 @@ def _run_unit(spec: UnitSpec, trial: int) -> np.ndarray:
         arng = np.random.default_rng(
             np.random.SeedSequence(spec.seed, spawn_key=(1, kbits, _float_bits(alpha), trial)))
         supports = {
-            "magnitude": _top(mag_score, s),
-            "hessian": _top(hes_score, s),
+            "magnitude": top_indices(mag_score, s),
+            "hessian": top_indices(hes_score, s),
             "random": np.sort(arng.choice(p, size=s, replace=False, shuffle=False)),
         }
         row = out[j]
