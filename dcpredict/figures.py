@@ -314,32 +314,15 @@ _RF_THEORY_FIELDS = ("dense", "magnitude", "hessian", "oracle", "magnitude_retra
 
 
 def _run_tasks(tasks: list[tuple], workers: int | None, bar) -> list[dict]:
-    """Run _rf_task over tasks, in order, serially or on a spawn process pool (one BLAS thread each)."""
-    import os
-    if workers is None:
-        try:
-            workers = len(os.sched_getaffinity(0))
-        except AttributeError:  # pragma: no cover
-            workers = os.cpu_count() or 1
-    if workers <= 1 or len(tasks) <= 1:
-        out = []
-        for t in tasks:
-            out.append(_rf_task(*t))
-            if bar is not None:
-                bar.update(1)
-        return out
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from .simulation import _worker_init   # one BLAS thread per worker, exit with the parent
-    ctx = multiprocessing.get_context("spawn")
+    """Run _rf_task over tasks, results in task order, serially or on the simulator's process pool."""
+    from .simulation import default_workers, run_parallel
+    workers = default_workers() if workers is None else workers
+    index = {id(t): i for i, t in enumerate(tasks)}  # run_parallel yields the task objects themselves
     results: list[dict | None] = [None] * len(tasks)
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx, initializer=_worker_init,
-                             initargs=(os.getpid(),)) as pool:
-        futs = {pool.submit(_rf_task, *t): i for i, t in enumerate(tasks)}
-        for fut in as_completed(futs):
-            results[futs[fut]] = fut.result()
-            if bar is not None:
-                bar.update(1)
+    for task, res in run_parallel(_rf_task, tasks, workers):
+        results[index[id(task)]] = res
+        if bar is not None:
+            bar.update(1)
     return results  # type: ignore[return-value]
 
 

@@ -547,25 +547,27 @@ def _short(v: Any) -> str:
 
 
 # --------------------------------------------------------------------------- executors
-def _default_workers() -> int:
+def default_workers() -> int:
+    """All cores this process may run on."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover
         return max(1, os.cpu_count() or 1)
 
 
-def _run_local(tasks, workers: int):
-    """Yield (task, result) as they finish."""
+def run_parallel(fn, tasks: list[tuple], workers: int):
+    """Yield ``(task, fn(*task))`` as they finish: in-process for one worker, else on a spawn process
+    pool whose workers run one BLAS thread each and exit with the parent.  ``fn`` must be picklable."""
     if workers <= 1 or len(tasks) <= 1:
         for task in tasks:
-            yield task, run_unit(*task)
+            yield task, fn(*task)
         return
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx,
                              initializer=_worker_init, initargs=(os.getpid(),)) as pool:
-        pending = {pool.submit(run_unit, *task): task for task in tasks}
+        pending = {pool.submit(fn, *task): task for task in tasks}
         try:
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -702,7 +704,7 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
     trials = check_int("trials", trials, lo=2)
     seed = check_int("seed", seed, lo=0)
     hessian = check_choice("hessian", hessian, HESSIAN_CHOICES)
-    workers = _default_workers() if workers is None else check_int("workers", workers, lo=1)
+    workers = default_workers() if workers is None else check_int("workers", workers, lo=1)
     if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
         raise ValueError(f"scheduler must be an address such as 'tcp://127.0.0.1:8786'; got {scheduler!r}")
     for k in kap:
@@ -741,7 +743,7 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
             from tqdm import tqdm
             bar = tqdm(total=n_missing, file=sys.stderr, unit="trial", desc="simulate", dynamic_ncols=True)
         try:
-            runner = _run_dask(tasks, scheduler) if scheduler is not None else _run_local(tasks, workers)
+            runner = _run_dask(tasks, scheduler) if scheduler is not None else run_parallel(run_unit, tasks, workers)
             for (spec, t), rows in runner:
                 records = []
                 for j, a in enumerate(spec.alphas):
