@@ -69,6 +69,24 @@ def kept_count(alpha: float, p: int) -> int:
     return int(min(p, max(1, math.floor(alpha * p + 0.5))))
 
 
+def check_problem(Sigma: Any, beta: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a finite problem: Sigma square and symmetric (within SYM_TOL x max |Sigma|, then
+    symmetrized), beta of matching length.  Returns float64 copies (Sigma, beta)."""
+    S = check_array("Sigma", Sigma, ndim=2)
+    p = S.shape[0]
+    if S.shape != (p, p):
+        raise ValueError(f"Sigma must be a square matrix; got shape {S.shape}")
+    scale = float(np.abs(S).max())
+    asym = float(np.abs(S - S.T).max())
+    if asym > SYM_TOL * max(scale, 1e-300):
+        raise ValueError(f"Sigma must be symmetric; max |Sigma - Sigma^T| is {asym!r} "
+                         f"(allowed {SYM_TOL:g} x max |Sigma|)")
+    b = check_array("beta", beta)
+    if b.shape != (p,):
+        raise ValueError(f"beta must have length p = {p} to match Sigma; got {b.size}")
+    return 0.5 * (S + S.T), b
+
+
 def spectrum(Sigma: np.ndarray, name: str = "Sigma") -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (clipped: numerically zero -> 0) and eigenvectors of a symmetric PSD matrix.
 
@@ -271,19 +289,8 @@ def predict_correlated(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: f
     -------
     CorrelatedPrediction
     """
-    S = check_array("Sigma", Sigma, ndim=2)
+    S, b = check_problem(Sigma, beta)
     p = S.shape[0]
-    if S.shape != (p, p):
-        raise ValueError(f"Sigma must be a square matrix; got shape {S.shape}")
-    scale = float(np.abs(S).max())
-    asym = float(np.abs(S - S.T).max())
-    if asym > SYM_TOL * max(scale, 1e-300):
-        raise ValueError(f"Sigma must be symmetric; max |Sigma - Sigma^T| is {asym!r} "
-                         f"(allowed {SYM_TOL:g} x max |Sigma|)")
-    S = 0.5 * (S + S.T)
-    b = check_array("beta", beta)
-    if b.shape != (p,):
-        raise ValueError(f"beta must have length p = {p} to match Sigma; got {b.size}")
     s2 = check_real("sigma2", sigma2, lo=0.0)
     n = check_int("n", n, lo=1)
     a = check_real("alpha", alpha, lo=0.0, hi=1.0, lo_open=True)

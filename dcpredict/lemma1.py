@@ -25,7 +25,7 @@ import numpy as np
 
 from ._fit import fit_least_squares
 from ._validate import check_array, check_int, check_real
-from .correlated import SYM_TOL, kept_count, spectrum
+from .correlated import check_problem, kept_count, spectrum
 from ._select import top_indices
 
 __all__ = ["closed_forms", "Lemma1Risks", "rank_one_problem", "simulate", "GeneralSimulation", "SIM_FIELDS"]
@@ -127,17 +127,8 @@ def simulate(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: float, ridg
     or the population diagonal Sigma_ii (``"population"``).  Retraining refits on the kept support
     with the same samples and with n fresh samples.  Risks are exact: sigma^2 + (b - beta)^T Sigma (b - beta).
     """
-    Sg = check_array("Sigma", Sigma, ndim=2)
+    Sg, b = check_problem(Sigma, beta)
     p = Sg.shape[0]
-    if Sg.shape != (p, p):
-        raise ValueError(f"Sigma must be a square matrix; got shape {Sg.shape}")
-    scale = float(np.abs(Sg).max())
-    if float(np.abs(Sg - Sg.T).max()) > SYM_TOL * max(scale, 1e-300):
-        raise ValueError("Sigma must be symmetric (within 1e-10 x max |Sigma|)")
-    Sg = 0.5 * (Sg + Sg.T)
-    b = check_array("beta", beta)
-    if b.shape != (p,):
-        raise ValueError(f"beta must have length p = {p} to match Sigma; got {b.size}")
     s2 = check_real("sigma2", sigma2, lo=0.0)
     n = check_int("n", n, lo=1)
     al = check_real("alpha", alpha, lo=0.0, hi=1.0, lo_open=True)
