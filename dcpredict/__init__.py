@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from ._validate import DCPredictError
 from .law import Law
 
 __version__ = "0.1.0"
@@ -39,7 +40,7 @@ _LAZY = {
 _SUBMODULES = ("random_features", "lemma1", "theory", "simulation", "correlated", "advisor", "figures",
                "validation")
 
-__all__ = ["Law", "RISK_FIELDS", *_LAZY, *_SUBMODULES]
+__all__ = ["DCPredictError", "Law", "RISK_FIELDS", *_LAZY, *_SUBMODULES]
 
 
 def __getattr__(name: str):

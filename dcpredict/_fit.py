@@ -23,7 +23,7 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.linalg.blas import dsyrk as _dsyrk
 
-from ._validate import check_real
+from ._validate import DCPredictError, check_real
 
 __all__ = ["fit_least_squares", "population_risk", "gram", "RCOND_GRAM"]
 
@@ -99,12 +99,12 @@ def fit_least_squares(X, y, ridge: float = 0.0, *, G: np.ndarray | None = None) 
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if X.ndim != 2:
-        raise ValueError(f"X must be a 2-dimensional array; got shape {X.shape}")
+        raise DCPredictError(f"X must be a 2-dimensional array; got shape {X.shape}")
     n, p = X.shape
     if n < 1 or p < 1:
-        raise ValueError(f"X must have at least one row and one column; got shape {X.shape}")
+        raise DCPredictError(f"X must have at least one row and one column; got shape {X.shape}")
     if y.ndim not in (1, 2) or y.shape[0] != n:
-        raise ValueError(f"y must have shape ({n},) or ({n}, k) to match X; got shape {y.shape}")
+        raise DCPredictError(f"y must have shape ({n},) or ({n}, k) to match X; got shape {y.shape}")
     dual = p > n
     if G is None:
         G = gram(X, dual=dual)

@@ -12,7 +12,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_real", "check_int", "check_array", "check_choice"]
+__all__ = ["DCPredictError", "check_real", "check_int", "check_array", "check_choice"]
+
+
+class DCPredictError(ValueError):
+    """dcpredict's one exception for bad input and uncertifiable requests.
+
+    It is a :class:`ValueError`; its message names the argument, the value received and what is
+    allowed.  The command line turns it (and only it, plus OS errors on the user's own paths) into
+    one line on stderr and exit status 2; any other exception is a bug and shows its traceback.
+    """
 
 
 def _fmt(value: Any) -> str:
@@ -35,14 +44,14 @@ def check_real(name: str, value: Any, *, lo: float | None = None, hi: float | No
                 raise TypeError
             value = arr.item()
         except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a real number {allowed}; got {_fmt(value)}") from None
+            raise DCPredictError(f"{name} must be a real number {allowed}; got {_fmt(value)}") from None
     x = float(value)
     if math.isnan(x) or (math.isinf(x) and not allow_inf):
-        raise ValueError(f"{name} must be a finite real number {allowed}; got {_fmt(value)}")
+        raise DCPredictError(f"{name} must be a finite real number {allowed}; got {_fmt(value)}")
     bad = ((lo is not None and (x <= lo if lo_open else x < lo))
            or (hi is not None and (x >= hi if hi_open else x > hi)))
     if bad:
-        raise ValueError(f"{name} must be {allowed}; got {_fmt(value)}")
+        raise DCPredictError(f"{name} must be {allowed}; got {_fmt(value)}")
     return x
 
 
@@ -50,15 +59,15 @@ def check_int(name: str, value: Any, *, lo: int | None = None, hi: int | None = 
     """Return ``value`` as an int (integral floats accepted), or raise ValueError."""
     allowed = _interval(lo, hi, False, False)
     if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be an integer {allowed}; got {_fmt(value)}")
+        raise DCPredictError(f"{name} must be an integer {allowed}; got {_fmt(value)}")
     if isinstance(value, (numbers.Integral, np.integer)):
         x = int(value)
     elif isinstance(value, (numbers.Real, np.floating)) and math.isfinite(value) and float(value).is_integer():
         x = int(value)
     else:
-        raise ValueError(f"{name} must be an integer {allowed}; got {_fmt(value)}")
+        raise DCPredictError(f"{name} must be an integer {allowed}; got {_fmt(value)}")
     if (lo is not None and x < lo) or (hi is not None and x > hi):
-        raise ValueError(f"{name} must be an integer {allowed}; got {_fmt(value)}")
+        raise DCPredictError(f"{name} must be an integer {allowed}; got {_fmt(value)}")
     return x
 
 
@@ -69,34 +78,34 @@ def check_array(name: str, value: Any, *, ndim: int = 1, lo: float | None = None
     try:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an array of real numbers; got {_fmt(value)}") from None
+        raise DCPredictError(f"{name} must be an array of real numbers; got {_fmt(value)}") from None
     if ndim == 1 and arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != ndim:
-        raise ValueError(f"{name} must be a {ndim}-dimensional array; got shape {arr.shape}")
+        raise DCPredictError(f"{name} must be a {ndim}-dimensional array; got shape {arr.shape}")
     if arr.size < min_size:
-        raise ValueError(f"{name} must have at least {min_size} entries; got {arr.size}")
+        raise DCPredictError(f"{name} must have at least {min_size} entries; got {arr.size}")
     finite = np.isfinite(arr)
     if not finite.all():
         i = int(np.flatnonzero(~finite.ravel())[0])
-        raise ValueError(f"{name} must contain only finite numbers; entry {i} is {float(arr.ravel()[i])!r}")
+        raise DCPredictError(f"{name} must contain only finite numbers; entry {i} is {float(arr.ravel()[i])!r}")
     flat = arr.ravel()
     if lo is not None:
         bad = flat <= lo if lo_open else flat < lo
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{name} entries must be {allowed}; entry {i} is {float(flat[i])!r}")
+            raise DCPredictError(f"{name} entries must be {allowed}; entry {i} is {float(flat[i])!r}")
     if hi is not None:
         bad = flat >= hi if hi_open else flat > hi
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{name} entries must be {allowed}; entry {i} is {float(flat[i])!r}")
+            raise DCPredictError(f"{name} entries must be {allowed}; entry {i} is {float(flat[i])!r}")
     return arr
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_fmt(value)}")
+        raise DCPredictError(f"{name} must be one of {', '.join(map(repr, choices))}; got {_fmt(value)}")
     return value
 
 

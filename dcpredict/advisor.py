@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import check_array, check_int, check_real
+from ._validate import DCPredictError, check_array, check_int, check_real
 from .law import Law
 
 __all__ = ["advise", "Advice", "PRUNE_RULES", "TABLE_RULES", "phase_map", "PhaseMap", "PHASES", "sub_problem"]
@@ -187,7 +187,7 @@ def _describe(r: dict) -> str:
 
 def _check_law(law: Any) -> Law:
     if not isinstance(law, Law):
-        raise ValueError(f"law must be a dcpredict.Law; got {type(law).__name__}")
+        raise DCPredictError(f"law must be a dcpredict.Law; got {type(law).__name__}")
     return law
 
 
@@ -234,7 +234,7 @@ def advise(law: Law, *, sigma2: float, n: int, s: float | None = None, alpha: fl
     ridge = check_real("ridge", ridge, lo=0.0)
     num = check_int("num", num, lo=2, hi=100_000)
     if (s is None) == (alpha is None):
-        raise ValueError(f"give exactly one of s (weights kept) and alpha (fraction kept); got s={s!r}, alpha={alpha!r}")
+        raise DCPredictError(f"give exactly one of s (weights kept) and alpha (fraction kept); got s={s!r}, alpha={alpha!r}")
     if s is not None:
         mode, budget = "s", check_real("s", s, lo=0.0, lo_open=True)
         k_lo = budget / n
@@ -250,10 +250,10 @@ def advise(law: Law, *, sigma2: float, n: int, s: float | None = None, alpha: fl
     else:
         ks = check_array("kappas", kappas, lo=0.0, lo_open=True)
         if ks.min() < k_lo * (1 - 1e-12) and mode == "s":
-            raise ValueError(f"kappas must be >= s/n = {k_lo:g} (a model smaller than the budget cannot be "
+            raise DCPredictError(f"kappas must be >= s/n = {k_lo:g} (a model smaller than the budget cannot be "
                              f"pruned to s weights); got {float(ks.min())!r}")
         if ks.max() > kmax * (1 + 1e-12):
-            raise ValueError(f"kappas must be <= kappa_max = {kmax:g} (the features available); "
+            raise DCPredictError(f"kappas must be <= kappa_max = {kmax:g} (the features available); "
                              f"got {float(ks.max())!r}")
     ks = np.unique(ks)
     rows: list[dict] = []

@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import brentq
 
-from ._validate import check_array, check_int, check_real
+from ._validate import DCPredictError, check_array, check_int, check_real
 
 __all__ = ["predict_correlated", "CorrelatedPrediction", "solve_tau", "dense_risk_spectral",
            "spectrum", "support_risk", "kept_count"]
@@ -75,15 +75,15 @@ def check_problem(Sigma: Any, beta: Any) -> tuple[np.ndarray, np.ndarray]:
     S = check_array("Sigma", Sigma, ndim=2)
     p = S.shape[0]
     if S.shape != (p, p):
-        raise ValueError(f"Sigma must be a square matrix; got shape {S.shape}")
+        raise DCPredictError(f"Sigma must be a square matrix; got shape {S.shape}")
     scale = float(np.abs(S).max())
     asym = float(np.abs(S - S.T).max())
     if asym > SYM_TOL * max(scale, 1e-300):
-        raise ValueError(f"Sigma must be symmetric; max |Sigma - Sigma^T| is {asym!r} "
+        raise DCPredictError(f"Sigma must be symmetric; max |Sigma - Sigma^T| is {asym!r} "
                          f"(allowed {SYM_TOL:g} x max |Sigma|)")
     b = check_array("beta", beta)
     if b.shape != (p,):
-        raise ValueError(f"beta must have length p = {p} to match Sigma; got {b.size}")
+        raise DCPredictError(f"beta must have length p = {p} to match Sigma; got {b.size}")
     return 0.5 * (S + S.T), b
 
 
@@ -97,10 +97,10 @@ def spectrum(Sigma: np.ndarray, name: str = "Sigma") -> tuple[np.ndarray, np.nda
     lam, V = np.linalg.eigh(Sigma)
     lam_max = float(max(lam.max(initial=0.0), 0.0))
     if lam_max <= 0.0:
-        raise ValueError(f"{name} must be positive semi-definite and nonzero; its largest eigenvalue is "
+        raise DCPredictError(f"{name} must be positive semi-definite and nonzero; its largest eigenvalue is "
                          f"{float(lam.max()) if lam.size else 0.0!r}")
     if lam.min() < -PSD_TOL * lam_max:
-        raise ValueError(f"{name} must be positive semi-definite; it has eigenvalue {float(lam.min())!r} "
+        raise DCPredictError(f"{name} must be positive semi-definite; it has eigenvalue {float(lam.min())!r} "
                          f"(largest {lam_max!r})")
     tol = max(p, 1) * np.finfo(np.float64).eps * lam_max
     lam = np.where(lam > tol, lam, 0.0)

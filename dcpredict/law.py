@@ -20,7 +20,7 @@ from typing import Any, Callable, Union
 
 import numpy as np
 
-from ._validate import check_array, check_int, check_real
+from ._validate import DCPredictError, check_array, check_int, check_real
 
 __all__ = ["Law"]
 
@@ -51,16 +51,16 @@ class Law:
         lam_a = check_array("lam", lam, lo=0.0, lo_open=True)
         b_a = check_array("b", b)
         if b_a.shape != lam_a.shape:
-            raise ValueError(f"b must have the same length as lam ({lam_a.size}); got {b_a.size}")
+            raise DCPredictError(f"b must have the same length as lam ({lam_a.size}); got {b_a.size}")
         if weights is None:
             w_a = np.full(lam_a.size, 1.0 / lam_a.size)
         else:
             w_a = check_array("weights", weights, lo=0.0)
             if w_a.shape != lam_a.shape:
-                raise ValueError(f"weights must have the same length as lam ({lam_a.size}); got {w_a.size}")
+                raise DCPredictError(f"weights must have the same length as lam ({lam_a.size}); got {w_a.size}")
             total = math.fsum(w_a)
             if abs(total - 1.0) > WEIGHT_SUM_TOL:
-                raise ValueError(f"weights must sum to 1 within {WEIGHT_SUM_TOL:g}; they sum to {total!r}")
+                raise DCPredictError(f"weights must sum to 1 within {WEIGHT_SUM_TOL:g}; they sum to {total!r}")
             w_a = w_a / total
         for arr in (lam_a, b_a, w_a):
             arr.setflags(write=False)
@@ -95,7 +95,7 @@ class Law:
         wu = 0.5 * wu
         lam_nodes = np.asarray(quantile(u), dtype=np.float64)
         if lam_nodes.shape != u.shape:
-            raise ValueError("quantile must map an array of probabilities to an array of the same shape")
+            raise DCPredictError("quantile must map an array of probabilities to an array of the same shape")
         check_array("lam (quadrature nodes)", lam_nodes, lo=0.0, lo_open=True)
         if callable(b_var):
             var = np.asarray(b_var(lam_nodes), dtype=np.float64) * np.ones_like(lam_nodes)
@@ -149,13 +149,13 @@ class Law:
         With ``b_var_exponent = e``, B | Lambda has variance b_var * Lambda**e.
         """
         if not isinstance(spec, dict):
-            raise ValueError(f"law must be a JSON object; got {type(spec).__name__}")
+            raise DCPredictError(f"law must be a JSON object; got {type(spec).__name__}")
         if "lam" in spec:
             extra = set(spec) - {"lam", "b", "weights"}
             if extra:
-                raise ValueError(f"law has unknown keys {sorted(extra)}; allowed: lam, b, weights")
+                raise DCPredictError(f"law has unknown keys {sorted(extra)}; allowed: lam, b, weights")
             if "b" not in spec:
-                raise ValueError("law needs 'b' next to 'lam'")
+                raise DCPredictError("law needs 'b' next to 'lam'")
             return cls(spec["lam"], spec["b"], spec.get("weights"))
         for kind, builder, required in (("power_law", cls.power_law, ("exponent", "lam_min", "lam_max")),
                                         ("uniform", cls.uniform, ("lam_low", "lam_high"))):
@@ -163,17 +163,17 @@ class Law:
                 params = dict(spec[kind])
                 missing = [k for k in required if k not in params]
                 if missing:
-                    raise ValueError(f"law '{kind}' needs {', '.join(missing)}")
+                    raise DCPredictError(f"law '{kind}' needs {', '.join(missing)}")
                 allowed = set(required) | {"b_var", "b_var_exponent", "order", "b_order"}
                 extra = set(params) - allowed
                 if extra:
-                    raise ValueError(f"law '{kind}' has unknown keys {sorted(extra)}; allowed: {sorted(allowed)}")
+                    raise DCPredictError(f"law '{kind}' has unknown keys {sorted(extra)}; allowed: {sorted(allowed)}")
                 scale = check_real("b_var", params.pop("b_var", 1.0), lo=0.0)
                 expo = check_real("b_var_exponent", params.pop("b_var_exponent", 0.0))
                 b_var: BVar = scale if expo == 0.0 else (lambda lam, s=scale, e=expo: s * lam ** e)
                 positional = [params.pop(k) for k in required]
                 return builder(*positional, b_var=b_var, **params)
-        raise ValueError("law must have 'lam' and 'b' (atoms), 'power_law' or 'uniform'")
+        raise DCPredictError("law must have 'lam' and 'b' (atoms), 'power_law' or 'uniform'")
 
     @classmethod
     def from_json(cls, path: str | Path) -> "Law":
@@ -181,11 +181,11 @@ class Law:
         try:
             text = Path(path).read_text()
         except OSError as exc:
-            raise ValueError(f"law file {str(path)!r} cannot be read: {exc.strerror}") from None
+            raise DCPredictError(f"law file {str(path)!r} cannot be read: {exc.strerror}") from None
         try:
             spec = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"law file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+            raise DCPredictError(f"law file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
         return cls.from_dict(spec)
 
     # ------------------------------------------------------------------ properties

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ._fit import fit_least_squares
-from ._validate import check_array, check_int, check_real
+from ._validate import DCPredictError, check_array, check_int, check_real
 from .correlated import check_problem, kept_count, spectrum
 from ._select import top_indices
 
@@ -75,7 +75,7 @@ def rank_one_problem(p: int, lam: float, beta: Any) -> tuple[np.ndarray, np.ndar
     if b.size == 1 and p > 1:
         b = np.full(p, float(b[0]) / p)
     if b.shape != (p,):
-        raise ValueError(f"beta must be a number or have length p = {p}; got {b.size} entries")
+        raise DCPredictError(f"beta must be a number or have length p = {p}; got {b.size} entries")
     return np.full((p, p), lam), b
 
 
@@ -137,7 +137,7 @@ def simulate(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: float, ridg
     if seed is not None:
         seed = check_int("seed", seed, lo=0)
     if hessian_diagonal not in ("empirical", "population"):
-        raise ValueError(f"hessian_diagonal must be 'empirical' or 'population'; got {hessian_diagonal!r}")
+        raise DCPredictError(f"hessian_diagonal must be 'empirical' or 'population'; got {hessian_diagonal!r}")
     lam, V = spectrum(Sg)
     root = V * np.sqrt(lam)                   # Sigma^{1/2} = root @ V.T; x = root @ g -> rows X = G @ root.T
     s = kept_count(al, p)

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from ._fit import fit_least_squares
-from ._validate import check_array, check_int, check_real
+from ._validate import DCPredictError, check_array, check_int, check_real
 from .correlated import CorrelatedPrediction, kept_count, predict_correlated
 from ._select import top_indices
 
@@ -90,17 +90,17 @@ def _check_W(W: Any) -> np.ndarray:
     bad = np.abs(norms - 1.0) > UNIT_TOL
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"W must have unit-norm rows (within {UNIT_TOL:g}); row {i} has norm {float(norms[i])!r}")
+        raise DCPredictError(f"W must have unit-norm rows (within {UNIT_TOL:g}); row {i} has norm {float(norms[i])!r}")
     return Wa
 
 
 def _check_unit(name: str, x: Any, d: int) -> np.ndarray:
     xa = check_array(name, x)
     if xa.shape != (d,):
-        raise ValueError(f"{name} must have length d = {d} (the columns of W); got {xa.size}")
+        raise DCPredictError(f"{name} must have length d = {d} (the columns of W); got {xa.size}")
     nrm = float(np.linalg.norm(xa))
     if abs(nrm - 1.0) > UNIT_TOL:
-        raise ValueError(f"{name} must be a unit vector (within {UNIT_TOL:g}); its norm is {nrm!r}")
+        raise DCPredictError(f"{name} must be a unit vector (within {UNIT_TOL:g}); its norm is {nrm!r}")
     return xa
 
 
@@ -113,7 +113,7 @@ def _check_target(W: Any, u: Any, a: Any, v: Any) -> tuple[np.ndarray, np.ndarra
     if v is not None:
         va = _check_unit("v", v, d)
     elif aa != 0.0:
-        raise ValueError(f"v must be given (a unit vector of length {d}) when a is nonzero; got a={aa!r}, v=None")
+        raise DCPredictError(f"v must be given (a unit vector of length {d}) when a is nonzero; got a={aa!r}, v=None")
     return Wa, ua, aa, va
 
 
@@ -305,7 +305,7 @@ def simulate_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, tri
     if lgp is None:
         lgp = equivalent_lgp(Wa, ua, aa, va)
     elif lgp.Sigma.shape[0] != Wa.shape[0]:
-        raise ValueError(f"lgp must be the equivalent LGP of W (p = {Wa.shape[0]}); it has p = {lgp.Sigma.shape[0]}")
+        raise DCPredictError(f"lgp must be the equivalent LGP of W (p = {Wa.shape[0]}); it has p = {lgp.Sigma.shape[0]}")
     p, d = Wa.shape
     s = kept_count(al, p)
     oracle_idx = top_indices(np.diagonal(lgp.Sigma) * lgp.beta ** 2, s)

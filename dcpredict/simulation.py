@@ -77,7 +77,7 @@ import numpy as np
 
 from . import RISK_FIELDS
 from ._fit import fit_least_squares, gram
-from ._validate import check_choice, check_int, check_real
+from ._validate import DCPredictError, check_choice, check_int, check_real
 from .law import Law
 from ._select import top_indices
 
@@ -445,14 +445,14 @@ class _Store:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise ValueError(f"out file {self.path!r} cannot be opened: {exc.strerror}") from None
+            raise DCPredictError(f"out file {self.path!r} cannot be opened: {exc.strerror}") from None
         try:
             import fcntl
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 os.close(fd)
-                raise ValueError(f"out file {self.path!r} is being written by another run") from None
+                raise DCPredictError(f"out file {self.path!r} is being written by another run") from None
         except ImportError:  # pragma: no cover - non-POSIX
             pass
         self._fd = fd
@@ -497,7 +497,7 @@ class _Store:
             except json.JSONDecodeError:
                 rec = None
             if not isinstance(rec, dict) or "run" not in rec:
-                raise ValueError(f"out file {self.path!r} exists and is not a dcpredict simulate file "
+                raise DCPredictError(f"out file {self.path!r} exists and is not a dcpredict simulate file "
                                  f"(line {lineno} is not a trial record); choose another --out")
             if rec["run"] != self.run:
                 raise self._mismatch()
@@ -505,13 +505,13 @@ class _Store:
                 key = (float(rec["kappa"]), float(rec["alpha"]), int(rec["trial"]))
                 vals = np.array([float(rec[f]) for f in SIM_FIELDS])
             except (KeyError, TypeError, ValueError):
-                raise ValueError(f"out file {self.path!r} line {lineno} is not a valid trial record") from None
+                raise DCPredictError(f"out file {self.path!r} line {lineno} is not a valid trial record") from None
             if (key[0], key[1]) not in grid or not 0 <= key[2] < trials:
-                raise ValueError(f"out file {self.path!r} line {lineno} has a point outside the sweep: "
+                raise DCPredictError(f"out file {self.path!r} line {lineno} has a point outside the sweep: "
                                  f"kappa={key[0]!r} alpha={key[1]!r} trial={key[2]}")
             prev = self.done.get(key)
             if prev is not None and not np.array_equal(prev, vals):
-                raise ValueError(f"out file {self.path!r} line {lineno} repeats trial {key} with other numbers")
+                raise DCPredictError(f"out file {self.path!r} line {lineno} repeats trial {key} with other numbers")
             self.done[key] = vals
         if not lines or not os.path.exists(self.sidecar):
             tmp = self.sidecar + ".tmp"
@@ -520,7 +520,7 @@ class _Store:
                     json.dump({HEADER_KEY: HEADER_VERSION, "run": self.run, **self.header}, fh, indent=1)
                 os.replace(tmp, self.sidecar)
             except OSError as exc:
-                raise ValueError(f"sidecar {self.sidecar!r} cannot be written: {exc.strerror}") from None
+                raise DCPredictError(f"sidecar {self.sidecar!r} cannot be written: {exc.strerror}") from None
 
     def _append(self, lines: list[str]) -> None:
         data = ("\n".join(lines) + "\n").encode()
@@ -583,11 +583,11 @@ def _run_dask(tasks, scheduler: str):
     try:
         from distributed import Client, as_completed
     except ImportError as exc:  # pragma: no cover
-        raise ValueError(f"scheduler given but dask.distributed cannot be imported: {exc}") from None
+        raise DCPredictError(f"scheduler given but dask.distributed cannot be imported: {exc}") from None
     try:
         client = Client(scheduler, set_as_default=False, timeout=30)
     except (OSError, TimeoutError) as exc:
-        raise ValueError(f"scheduler {scheduler!r} cannot be reached: {exc}") from None
+        raise DCPredictError(f"scheduler {scheduler!r} cannot be reached: {exc}") from None
     try:
         client.run(_single_thread_blas)
         futures = []
@@ -638,9 +638,9 @@ def _floats(name: str, values: Any, **limits) -> tuple[float, ...]:
         values = [values]
     out = tuple(check_real(name, v, **limits) for v in values)
     if not out:
-        raise ValueError(f"{name} must have at least one value; got an empty list")
+        raise DCPredictError(f"{name} must have at least one value; got an empty list")
     if len(set(out)) != len(out):
-        raise ValueError(f"{name} must not repeat a value; got {list(out)}")
+        raise DCPredictError(f"{name} must not repeat a value; got {list(out)}")
     return out
 
 
@@ -695,7 +695,7 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
     list of SimulationResult, in the order ``[(k, a) for k in kappas for a in alphas]``.
     """
     if not isinstance(law, Law):
-        raise ValueError(f"law must be a dcpredict.Law; got {type(law).__name__}")
+        raise DCPredictError(f"law must be a dcpredict.Law; got {type(law).__name__}")
     kap = _floats("kappa", kappas, lo=0.0, lo_open=True)
     alp = _floats("alpha", alphas, lo=0.0, hi=1.0, lo_open=True)
     sigma2 = check_real("sigma2", sigma2, lo=0.0)
@@ -706,14 +706,14 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
     hessian = check_choice("hessian", hessian, HESSIAN_CHOICES)
     workers = default_workers() if workers is None else check_int("workers", workers, lo=1)
     if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
-        raise ValueError(f"scheduler must be an address such as 'tcp://127.0.0.1:8786'; got {scheduler!r}")
+        raise DCPredictError(f"scheduler must be an address such as 'tcp://127.0.0.1:8786'; got {scheduler!r}")
     for k in kap:
         p = _round_half_up(k * n)
         if p < 1:
-            raise ValueError(f"kappa must give p = round(kappa * n) >= 1; got kappa={k!r} with n={n} (p={p})")
+            raise DCPredictError(f"kappa must give p = round(kappa * n) >= 1; got kappa={k!r} with n={n} (p={p})")
         for a in alp:
             if _round_half_up(a * p) < 1:
-                raise ValueError(f"alpha must give s = round(alpha * p) >= 1; got alpha={a!r} with p={p} "
+                raise DCPredictError(f"alpha must give s = round(alpha * p) >= 1; got alpha={a!r} with p={p} "
                                  f"(kappa={k!r}, n={n})")
 
     specs = [_make_spec(law, k, alp, sigma2=sigma2, ridge=ridge, n=n, seed=seed, hessian=hessian) for k in kap]

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import RISK_FIELDS
-from ._validate import check_array, check_choice, check_real
+from ._validate import DCPredictError, check_array, check_choice, check_real
 from .law import Law
 
 __all__ = ["DC", "Prediction", "PredictionGrid", "RetrainedProblem", "solve_dc", "predict", "predict_grid",
@@ -29,7 +29,7 @@ RETRAINED_RULES = ("oracle", "magnitude", "hessian", "random")
 
 def _check_common(law: Any, kappa: Any, sigma2: Any, ridge: Any, rtol: Any) -> tuple[Law, float, float, float, float]:
     if not isinstance(law, Law):
-        raise ValueError(f"law must be a dcpredict.Law; got {type(law).__name__}")
+        raise DCPredictError(f"law must be a dcpredict.Law; got {type(law).__name__}")
     return (law,
             check_real("kappa", kappa, lo=0.0, lo_open=True),
             check_real("sigma2", sigma2, lo=0.0),

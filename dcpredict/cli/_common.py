@@ -7,18 +7,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .._validate import DCPredictError
+
 
 def float_list(name: str, text: str) -> list[float]:
     """Parse a comma list of numbers; ValueError names the option."""
     items = [t.strip() for t in str(text).split(",")]
     if not items or any(t == "" for t in items):
-        raise ValueError(f"{name} must be a comma-separated list of numbers; got {text!r}")
+        raise DCPredictError(f"{name} must be a comma-separated list of numbers; got {text!r}")
     out = []
     for t in items:
         try:
             out.append(float(t))
         except ValueError:
-            raise ValueError(f"{name} must be a comma-separated list of numbers; {t!r} is not a number") from None
+            raise DCPredictError(f"{name} must be a comma-separated list of numbers; {t!r} is not a number") from None
     return out
 
 
@@ -33,16 +35,16 @@ def float_grid(name: str, text: str) -> list[float]:
         parts = parts[1:]
     allowed = f"{name} must be a comma list, START:STOP:NUM or log:START:STOP:NUM"
     if len(parts) != 3:
-        raise ValueError(f"{allowed}; got {text!r}")
+        raise DCPredictError(f"{allowed}; got {text!r}")
     try:
         start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
     except ValueError:
-        raise ValueError(f"{allowed}; got {text!r}") from None
+        raise DCPredictError(f"{allowed}; got {text!r}") from None
     if num < 1 or num > 100_000:
-        raise ValueError(f"{name}: NUM must be in [1, 100000]; got {num}")
+        raise DCPredictError(f"{name}: NUM must be in [1, 100000]; got {num}")
     if geometric:
         if start <= 0 or stop <= 0:
-            raise ValueError(f"{name}: a log range needs START and STOP > 0; got {text!r}")
+            raise DCPredictError(f"{name}: a log range needs START and STOP > 0; got {text!r}")
         return np.geomspace(start, stop, num).tolist()
     return np.linspace(start, stop, num).tolist()
 
@@ -60,10 +62,10 @@ def law_from_args(args: argparse.Namespace):
     from ..law import Law
     if args.law is not None:
         if args.lam is not None or args.b is not None or args.weights is not None:
-            raise ValueError("--law cannot be combined with --lam/--b/--weights")
+            raise DCPredictError("--law cannot be combined with --lam/--b/--weights")
         return Law.from_json(args.law)
     if args.lam is None or args.b is None:
-        raise ValueError("give the law as --lam and --b (and optionally --weights), or as --law FILE.json")
+        raise DCPredictError("give the law as --lam and --b (and optionally --weights), or as --law FILE.json")
     weights = None if args.weights is None else float_list("--weights", args.weights)
     return Law(float_list("--lam", args.lam), float_list("--b", args.b), weights)
 
@@ -80,7 +82,7 @@ def write_text(text: str, out: str | None) -> None:
         tmp.write_text(text)
         tmp.replace(path)
     except OSError as exc:
-        raise ValueError(f"--out {out!r} cannot be written: {exc.strerror}") from None
+        raise DCPredictError(f"--out {out!r} cannot be written: {exc.strerror}") from None
 
 
 def dumps(obj: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from .._validate import DCPredictError
 from ._common import add_law_arguments, dumps, float_list, law_from_args
 
 
@@ -47,7 +48,7 @@ def _num(name: str, text: str) -> float:
 
 
 def _single_error(name: str, text: str):
-    raise ValueError(f"{name} must be one number; got {text!r}")
+    raise DCPredictError(f"{name} must be one number; got {text!r}")
 
 
 def _int(name: str, text: str | None):
@@ -56,7 +57,7 @@ def _int(name: str, text: str | None):
     try:
         return int(str(text).strip())
     except ValueError:
-        raise ValueError(f"{name} must be an integer; got {text!r}") from None
+        raise DCPredictError(f"{name} must be an integer; got {text!r}") from None
 
 
 def run(args: argparse.Namespace) -> int:
