@@ -18,13 +18,20 @@ from .law import Law
 
 __version__ = "0.1.0"
 
-RISK_FIELDS = ("dense", "magnitude", "hessian", "random", "oracle",
+#: The risk fields of every prediction and simulation, in the order the kernels return them:
+#: the dense fit; pruning without refit (magnitude, Hessian, random, oracle pruning); training small on
+#: the s truly best features (small_oracle); pruning followed by a refit on fresh samples.
+RISK_FIELDS = ("dense", "magnitude", "hessian", "random", "oracle_pruned", "small_oracle",
                "magnitude_retrained", "hessian_retrained", "random_retrained")
 
 # public name -> module that defines it
 _LAZY = {
     "predict": "theory",
     "predict_grid": "theory",
+    "predict_world": "world",
+    "predict_world_curve": "world",
+    "WorldPrediction": "world",
+    "WorldCurve": "world",
     "solve_dc": "theory",
     "Prediction": "theory",
     "PredictionGrid": "theory",
@@ -37,7 +44,7 @@ _LAZY = {
     "advise": "advisor",
     "Advice": "advisor",
 }
-_SUBMODULES = ("random_features", "lemma1", "theory", "simulation", "correlated", "advisor", "figures",
+_SUBMODULES = ("random_features", "lemma1", "theory", "world", "simulation", "correlated", "advisor", "figures",
                "validation")
 
 __all__ = ["DCPredictError", "Law", "RISK_FIELDS", *_LAZY, *_SUBMODULES]

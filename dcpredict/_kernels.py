@@ -25,10 +25,14 @@ _OBJ_TAU = 0
 _OBJ_KEEP = 1
 
 # layout of the per-point output vectors
-N_RISKS = 8          # dense, magnitude, hessian, random, oracle, magnitude_rt, hessian_rt, random_rt
+N_RISKS = 9
+# risks: 0 dense, 1 magnitude, 2 hessian, 3 random, 4 oracle_pruned, 5 small_oracle,
+#        6 magnitude_retrained, 7 hessian_retrained, 8 random_retrained  (the order of dcpredict.RISK_FIELDS)
 N_AUX = 20
 # aux: 0 t_mag, 1 t_hess, 2 res_mag, 3 res_hess,
-#      4.. 4 retrained problems (oracle, magnitude, hessian, random) x (kappa_S, sigma2_S, tau_S, gamma2_S)
+#      4.. 4 refit problems (small_oracle, magnitude, hessian, random) x (kappa_S, sigma2_S, tau_S, gamma2_S)
+N_WORLD = 3
+# world baselines: 0 small_random, 1 small_top_variance, 2 zero_model
 
 
 @njit(cache=True)
@@ -305,6 +309,24 @@ def _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, out, 
 
 
 @njit(cache=True)
+def _fill(order, w, frac, mass):
+    """Kept mass per atom when a fraction ``frac`` of all features is taken in the atom order ``order``.
+
+    Atoms are taken whole in that order; the last one is split (THEORY.md s.4 and s.7).
+    """
+    remaining = frac
+    for k in range(w.size):
+        mass[k] = 0.0
+    for i in range(order.size):
+        if remaining <= 0.0:
+            break
+        k = order[i]
+        take = min(w[k], remaining)
+        mass[k] = take
+        remaining -= take
+
+
+@njit(cache=True)
 def _coordinate_law(lam, b, kappa, tau, g2, m, v, hscale):
     """Mean m and sd v of X = sqrt(p) beta_hat per atom (eq. 10), and the Hessian score scale 1/sqrt(lam).
 
@@ -325,10 +347,10 @@ def _coordinate_law(lam, b, kappa, tau, g2, m, v, hscale):
 
 @njit(cache=True)
 def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, rtol, m, v, hscale, work, risks, aux):
-    """All eight risks at one (kappa, alpha) from the dense DC (gamma^2 and the coordinate law m, v).
+    """All nine risks at one (kappa, alpha) from the dense DC (gamma^2 and the coordinate law m, v).
 
-    risks: dense, magnitude, hessian, random, oracle, magnitude_retrained, hessian_retrained,
-    random_retrained.  aux: thresholds, their residuals and the four retrained problems.
+    risks: see N_RISKS (the order of dcpredict.RISK_FIELDS).  aux: thresholds, their residuals and the
+    four refit problems.
     ``work`` is a (6, n_atoms) workspace.
     """
     n = lam.size
@@ -365,27 +387,28 @@ def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, rtol, m, v, hscale
         risks[1] = em
         risks[2] = eh
         risks[3] = er
-    # oracle: fill the support by decreasing true saliency lam * b^2 (order is precomputed)
-    remaining = alpha
-    for k in range(n):
-        mass[k] = 0.0
-    for i in range(n):
-        k = order[i]
-        take = min(w[k], remaining)
-        mass[k] = take
-        remaining -= take
-        if remaining <= 0.0:
-            break
-    risks[4] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 4)
+    # the s truly best features: fill the support by decreasing true saliency lam * b^2 (order precomputed)
+    _fill(order, w, alpha, mass)
+    # oracle pruning (THEORY.md s.7): the dense fit's own coordinates on that support, no refit
+    if not math.isfinite(g2):
+        risks[4] = math.inf
+    else:
+        eo = sigma2
+        for k in range(n):
+            d = b[k] - m[k]
+            eo += lam[k] * (mass[k] * (d * d + v[k] * v[k]) + (w[k] - mass[k]) * b[k] * b[k])
+        risks[4] = eo
+    # train small on that support (small_oracle), and the fresh-sample refits after each rule
+    risks[5] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 4)
     for k in range(n):
         mass[k] = w[k] * keep_m[k]
-    risks[5] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 8)
+    risks[6] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 8)
     for k in range(n):
         mass[k] = w[k] * keep_h[k]
-    risks[6] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 12)
+    risks[7] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 12)
     for k in range(n):
         mass[k] = w[k] * alpha
-    risks[7] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 16)
+    risks[8] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 16)
 
 
 @njit(cache=True)
@@ -432,4 +455,71 @@ def predict_grid(lam, b, w, order, kappas, alphas, sigma2, ridge, rtol):
     aux = np.empty((nk, na, N_AUX))
     for i in prange(nk):
         _row(lam, b, w, order, kappas[i], alphas, sigma2, ridge, rtol, risks[i], aux[i], dc[i])
+    return risks, aux, dc
+
+
+# ---------------------------------------------------------------------------- the fixed world (THEORY.md s.7)
+@njit(cache=True)
+def refit_risk(lam, b, w, mass, kappa, frac, ridge, sigma2, rtol):
+    """Least squares on a data-independent support of kept mass ``mass`` (a fraction ``frac`` of the features).
+
+    The world has ratio ``kappa``; the support problem is the LGP of THEORY.md s.4.  Returns
+    (kappa_S, sigma2_S, tau_S, gamma2_S); gamma2_S is its test risk (inf at kappa_S = 1 with r = 0).
+    """
+    n = lam.size
+    out = np.empty(4)
+    ws = np.empty(n)
+    bs = np.empty(n)
+    _retrained(lam, b, w, mass, kappa, frac, ridge, sigma2, rtol, ws, bs, out, 0)
+    return out
+
+
+@njit(cache=True)
+def world_model(lam, b, w, order, frac, random_order, mb, mw):
+    """The model LGP of a world law when the model fits a fraction ``frac`` of the world's features.
+
+    order "saliency" (random_order False): the first features by true saliency (``order``), kept world
+    mass m_k = top-frac of the law; "random": m_k = frac w_k.  Writes the model law
+    (lam_k, sqrt(frac) b_k, m_k / frac) into ``mb``, ``mw`` and returns the model's noise variance
+    sigma^2-excess sum_k (w_k - m_k) lam_k b_k^2 (to be added to sigma^2).
+    """
+    n = lam.size
+    if random_order:
+        for k in range(n):
+            mw[k] = w[k] * frac
+    else:
+        _fill(order, w, frac, mw)
+    sf = math.sqrt(frac)
+    extra = 0.0
+    for k in range(n):
+        extra += (w[k] - mw[k]) * lam[k] * b[k] * b[k]
+        mw[k] = mw[k] / frac
+        mb[k] = sf * b[k]
+    if extra < 0.0:
+        extra = 0.0
+    return extra
+
+
+@njit(cache=True, parallel=True)
+def world_curve(lam, b, w, order, n_samples, P, s, ps, random_order, sigma2, ridge, rtol):
+    """Risks of the fixed-world sweep: a model of p features (p in ``ps``) pruned to s weights.
+
+    Every p is its own LGP (:func:`world_model`) solved in parallel.  Returns risks (len(ps), N_RISKS),
+    aux (len(ps), N_AUX) and dc (len(ps), 4), in the model's own (kappa = p/n, alpha = s/p).
+    """
+    npts = ps.size
+    n = lam.size
+    risks = np.empty((npts, N_RISKS))
+    aux = np.empty((npts, N_AUX))
+    dc = np.empty((npts, 4))
+    for i in prange(npts):
+        p = ps[i]
+        frac = p / P
+        mb = np.empty(n)
+        mw = np.empty(n)
+        extra = world_model(lam, b, w, order, frac, random_order, mb, mw)
+        alphas = np.empty(1)
+        alphas[0] = s / p
+        _row(lam, mb, mw, order, p / n_samples, alphas, sigma2 + extra, ridge, rtol,
+             risks[i:i + 1], aux[i:i + 1], dc[i])
     return risks, aux, dc

@@ -189,17 +189,22 @@ def predict_point(law: Law, order, kappa: float, alpha: float, sigma2: float, ri
         mass = [mp.mpf(0)] * len(lam)
         remaining = alpha
         for k in order:
+            if remaining <= 0:
+                break
             take = min(w[k], remaining)
             mass[k] = take
             remaining -= take
-            if remaining <= 0:
-                break
+        if infinite:
+            orc = mp.inf
+        else:
+            orc = sigma2 + mp.fsum(lk * (qk * ((bk - mk) ** 2 + vk ** 2) + (wk - qk) * bk ** 2)
+                                   for lk, bk, wk, mk, vk, qk in zip(lam, b, w, m, v, mass))
         problems = [
             _refit(lam, b, w, mass, kappa, alpha, ridge, sigma2),
             _refit(lam, b, w, [wk * kk for wk, kk in zip(w, keep_m)], kappa, alpha, ridge, sigma2),
             _refit(lam, b, w, [wk * kk for wk, kk in zip(w, keep_h)], kappa, alpha, ridge, sigma2),
             _refit(lam, b, w, [wk * alpha for wk in w], kappa, alpha, ridge, sigma2),
         ]
-        risks = [g2, mag, hes, rnd] + [pr[3] for pr in problems]
+        risks = [g2, mag, hes, rnd, orc] + [pr[3] for pr in problems]
         aux = [t_m, t_h, r_m, r_h] + [x for pr in problems for x in pr]
         return risks, aux, [tau, res, width, g2]

@@ -45,7 +45,7 @@ __all__ = ["advise", "Advice", "PRUNE_RULES", "TABLE_RULES", "phase_map", "Phase
 
 #: pruning a model of size p down to s weights
 PRUNE_RULES = ("magnitude", "hessian", "random", "magnitude_retrained", "hessian_retrained")
-TABLE_RULES = PRUNE_RULES + ("oracle",)
+TABLE_RULES = PRUNE_RULES + ("small_oracle",)
 DEFAULT_NUM = 120
 DEFAULT_SPAN = 5.0
 #: the default pool of features is at least this many per sample, so that a small budget still
@@ -168,7 +168,7 @@ class Advice:
 
 def _short(rule: str) -> str:
     return {"magnitude": "mag", "hessian": "hes", "random": "rand", "magnitude_retrained": "mag_rt",
-            "hessian_retrained": "hes_rt", "oracle": "oracle"}[rule]
+            "hessian_retrained": "hes_rt", "small_oracle": "oracle"}[rule]
 
 
 def _sizes(adv: Advice, kappa: float) -> tuple[float, float, float]:
@@ -276,7 +276,7 @@ def advise(law: Law, *, sigma2: float, n: int, s: float | None = None, alpha: fl
     sub, s2 = sub_problem(law, sigma2, k_small, kmax)
     small_random = float(predict(sub, kappa=k_small, alpha=1.0, sigma2=s2, ridge=ridge).dense)
     a_world = min(1.0, s_ref / (kmax * n))
-    small_oracle = float(predict(law, kappa=kmax, alpha=a_world, sigma2=sigma2, ridge=ridge).oracle)
+    small_oracle = float(predict(law, kappa=kmax, alpha=a_world, sigma2=sigma2, ridge=ridge).small_oracle)
     baselines = {"small_random": {"kappa": k_small, "p": s_ref, "alpha": 1.0, "s": s_ref, "rule": "dense",
                                   "risk": small_random},
                  "small_oracle": {"kappa": kmax, "p": kmax * n, "alpha": a_world, "s": s_ref, "rule": "oracle",
@@ -333,8 +333,8 @@ def phase_map(law: Law, *, sigma2: float, ridge: float = 0.0, kappas: Any = None
     cat = np.full(best.shape, 2, dtype=int)
     tol = 1.0 - 1e-9   # ties (alpha = 1: every rule is the dense fit) count as "training small wins"
     cat[best < g.random_retrained * tol] = 1
-    cat[best < g.oracle * tol] = 0
-    pm = PhaseMap(ks, al, cat, best_rule, best, g.oracle, g.random_retrained)
+    cat[best < g.small_oracle * tol] = 0
+    pm = PhaseMap(ks, al, cat, best_rule, best, g.small_oracle, g.random_retrained)
     if path is not None:
         pm.path = _draw_map(pm, law, sigma2, ridge, Path(path), advice)
     return pm

@@ -21,8 +21,9 @@ semi-definite, labels y = x^T beta + sigma z, n training samples, the least-squa
   beta_S = Sigma_SS^{-1} Sigma_S: beta and noise sigma^2 + beta^T Sigma beta - beta_S^T Sigma_SS beta_S;
   its risk is its dense risk (same estimator, same ridge, n samples), averaged over the draws
   (the support varies per draw);
-* the oracle ("train small"): the same construction on the s features of largest true saliency
-  Sigma_ii beta_i^2 (deterministic).
+* ``small_oracle`` ("train small"): the same construction on the s features of largest true saliency
+  Sigma_ii beta_i^2 (deterministic); ``oracle_pruned``: the sampled DC vector kept on those s
+  features, no refit.
 
 Rank-deficient Sigma (e.g. the rank-one design of Lemma 1, THEORY.md section 5).  Eigenvalues
 below ``p * eps * lambda_max`` (the usual numerical-rank tolerance) are set to exactly 0; zero
@@ -53,8 +54,7 @@ from ._validate import DCPredictError, check_array, check_int, check_real
 __all__ = ["predict_correlated", "CorrelatedPrediction", "solve_tau", "dense_risk_spectral",
            "spectrum", "support_risk", "kept_count"]
 
-_RISK_FIELDS = ("dense", "magnitude", "hessian", "random", "oracle",
-                "magnitude_retrained", "hessian_retrained", "random_retrained")
+from . import RISK_FIELDS as _RISK_FIELDS
 _SAMPLED = ("magnitude", "hessian", "random", "magnitude_retrained", "hessian_retrained", "random_retrained")
 
 #: Relative tolerance for the symmetry check of Sigma and for accepting slightly negative eigenvalues.
@@ -181,9 +181,9 @@ def support_risk(Sigma: np.ndarray, beta: np.ndarray, sigma2: float, n: int, rid
 class CorrelatedPrediction:
     """Risks of a finite correlated problem from the vector-form DC (THEORY.md section 6).
 
-    Fields ``dense, magnitude, hessian, random, oracle, magnitude_retrained, hessian_retrained,
-    random_retrained`` (floats, same names as :class:`dcpredict.Prediction`).  ``dense`` and
-    ``oracle`` are exact; the others are means over ``draws`` samples of the DC vector (the
+    Fields ``dense, magnitude, hessian, random, oracle_pruned, small_oracle, magnitude_retrained,
+    hessian_retrained, random_retrained`` (floats, same names as :class:`dcpredict.Prediction`).
+    ``dense`` and ``small_oracle`` are exact; the others are means over ``draws`` samples of the DC vector (the
     retrained ones over ``retrain_draws`` of them), with standard errors in ``stderr``
     (0.0 for the exact fields).  Infinite risks (interpolation threshold) are +inf.
     """
@@ -191,7 +191,8 @@ class CorrelatedPrediction:
     magnitude: float
     hessian: float
     random: float
-    oracle: float
+    oracle_pruned: float
+    small_oracle: float
     magnitude_retrained: float
     hessian_retrained: float
     random_retrained: float
@@ -328,7 +329,7 @@ def predict_correlated(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: f
              "hessian": _top_mask(diag * Bhat ** 2, s),
              "random": _top_mask(U, s)}
 
-    stderr: dict[str, float] = {"dense": 0.0, "oracle": 0.0}
+    stderr: dict[str, float] = {"dense": 0.0, "small_oracle": 0.0}
     values: dict[str, float] = {"dense": gamma2}
     for rule, mask in masks.items():
         if finite:
@@ -352,7 +353,12 @@ def predict_correlated(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: f
     order = np.argsort(-sal, kind="stable")[:s]
     oracle_mask = np.zeros(p, dtype=bool)
     oracle_mask[order] = True
-    values["oracle"] = support_risk(S, b, s2, n, r, oracle_mask, signal)
+    if finite:  # oracle pruning: the DC vector kept on the oracle support, no refit
+        diff_e = (np.where(oracle_mask, Bhat, 0.0) - b) @ V
+        values["oracle_pruned"], stderr["oracle_pruned"] = _mean_se(s2 + (diff_e ** 2) @ lam)
+    else:
+        values["oracle_pruned"], stderr["oracle_pruned"] = math.inf, math.inf
+    values["small_oracle"] = support_risk(S, b, s2, n, r, oracle_mask, signal)
     return CorrelatedPrediction(**{k: float(values[k]) for k in _RISK_FIELDS}, stderr=stderr, p=p, n=n, s=s,
                                 alpha=a, sigma2=s2, ridge=r, draws=draws, retrain_draws=rd, seed=seed,
                                 tau=float(tau), gamma2=float(gamma2), rank=rank, signal=signal)

@@ -50,10 +50,10 @@ FIG3_LAW_SPEC = {"lam": [10.0, 1.0, 0.1], "b": [0.5, 1.0, 2.0], "weights": [0.2,
 FIG3_SIGMA2 = 0.1
 DPI = 100
 
-COLORS = {"dense": "black", "magnitude": "tab:blue", "hessian": "tab:red", "oracle": "tab:green",
+COLORS = {"dense": "black", "magnitude": "tab:blue", "hessian": "tab:red", "small_oracle": "tab:green",
           "random": "tab:gray", "magnitude_retrained": "tab:cyan", "hessian_retrained": "tab:orange"}
 LABELS = {"dense": "dense (no pruning)", "magnitude": "magnitude pruning", "hessian": "Hessian pruning",
-          "oracle": "oracle: train small on best s features", "random": "random pruning",
+          "small_oracle": "oracle: train small on best s features", "random": "random pruning",
           "magnitude_retrained": "magnitude + retrain (fresh)", "hessian_retrained": "Hessian + retrain (fresh)"}
 
 
@@ -190,15 +190,15 @@ def _lgp_figure(name: str, fields: tuple[str, ...], quick: bool, out_dir: Path, 
             m = np.array([r.mean[f] for r in rows])
             se = np.array([r.stderr[f] for r in rows])
             simd[f] = {"kappa": ks.tolist(), "mean": finite_or_none(m), "stderr": finite_or_none(se)}
-            style = "--" if f == "oracle" else (":" if f.endswith("_retrained") else "-")
+            style = "--" if f == "small_oracle" else (":" if f.endswith("_retrained") else "-")
             ax.plot(kt, _clip(th[f], ymax), style, color=COLORS[f], lw=1.6, label=LABELS[f])
             ok = np.isfinite(m) & (m < ymax)
-            mk = "s" if f.endswith("_retrained") else ("D" if f == "oracle" else "o")
+            mk = "s" if f.endswith("_retrained") else ("D" if f == "small_oracle" else "o")
             ax.errorbar(ks[ok], m[ok], yerr=se[ok], fmt=mk, color=COLORS[f], ms=4, capsize=2, lw=1,
                         mfc="white" if f.endswith("_retrained") else COLORS[f])
         best_prune = np.minimum(th["magnitude"], th["hessian"])
         if shade == "prune_beats_oracle":
-            mask = best_prune < th["oracle"]
+            mask = best_prune < th["small_oracle"]
             label = "pruning big beats oracle small"
             color = "tab:green"
         else:  # retraining helps
@@ -217,7 +217,7 @@ def _lgp_figure(name: str, fields: tuple[str, ...], quick: bool, out_dir: Path, 
         i_min = int(np.argmin(bp_over))
         find = {"pruned_min_beyond_kappa1": {"kappa": float(kt[i_min]), "risk": float(bp_over[i_min])},
                 "dense_peak_kappa": 1.0, "oracle_peak_kappa": 1.0 / alpha,
-                "prune_beats_oracle_kappa_ranges": _regions(best_prune < th["oracle"], kt)}
+                "prune_beats_oracle_kappa_ranges": _regions(best_prune < th["small_oracle"], kt)}
         if "hessian_retrained" in th:
             find["retraining_helps_kappa_ranges"] = _regions(
                 np.minimum(th["magnitude_retrained"], th["hessian_retrained"]) < best_prune, kt)
@@ -255,7 +255,7 @@ def fig3(*, quick: bool = False, out_dir: str | Path = "figures", workers: int |
     :func:`dcpredict.simulate_sweep` (n = 150, 200 trials per point; quick: n = 60, 12 trials).
     The shaded kappa ranges are where min(magnitude, Hessian) < oracle in theory.
     """
-    return _lgp_figure("fig3", ("dense", "magnitude", "hessian", "oracle"), quick, Path(out_dir), workers,
+    return _lgp_figure("fig3", ("dense", "magnitude", "hessian", "small_oracle"), quick, Path(out_dir), workers,
                        progress, "prune_beats_oracle")
 
 
@@ -266,7 +266,7 @@ def fig7(*, quick: bool = False, out_dir: str | Path = "figures", workers: int |
     Retrained risks are the Definition 5 / THEORY.md s.4 refits; the shaded kappa ranges are where
     the better retrained rule beats the better pruned-only rule (retraining helps).
     """
-    return _lgp_figure("fig7", ("dense", "magnitude", "hessian", "oracle", "magnitude_retrained",
+    return _lgp_figure("fig7", ("dense", "magnitude", "hessian", "small_oracle", "magnitude_retrained",
                                 "hessian_retrained"), quick, Path(out_dir), workers, progress, "retrain_helps")
 
 
@@ -310,7 +310,7 @@ def _rf_task(kind: str, P: dict, alpha: float, p: int, retrain: bool) -> dict[st
     return {"values": {f: getattr(r, f) for f in rf.RF_FIELDS}, "stderr": dict(r.stderr), "sigma2": lgp.sigma2}
 
 
-_RF_THEORY_FIELDS = ("dense", "magnitude", "hessian", "oracle", "magnitude_retrained", "hessian_retrained")
+_RF_THEORY_FIELDS = ("dense", "magnitude", "hessian", "small_oracle", "magnitude_retrained", "hessian_retrained")
 
 
 def _run_tasks(tasks: list[tuple], workers: int | None, bar) -> list[dict]:
@@ -378,7 +378,7 @@ def fig2(*, quick: bool = False, out_dir: str | Path = "figures", workers: int |
     """
     t0 = time.time()
     P = _rf_params(quick)
-    theory, sim, s2eq, u = _rf_run(P, ("dense", "magnitude", "oracle"), retrain=False, progress=progress,
+    theory, sim, s2eq, u = _rf_run(P, ("dense", "magnitude", "small_oracle"), retrain=False, progress=progress,
                                    workers=workers)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.2, 4.8))
@@ -398,7 +398,7 @@ def fig2(*, quick: bool = False, out_dir: str | Path = "figures", workers: int |
     for c, key in zip(palette, theory):
         ax.plot(xt, _clip(_arr(theory[key]["magnitude"]), ymax), "-", color=c, lw=1.6,
                 label=f"magnitude pruning, alpha={key} (theory)")
-        ax.plot(xt, _clip(_arr(theory[key]["oracle"]), ymax), "--", color=c, lw=1.0, alpha=0.8,
+        ax.plot(xt, _clip(_arr(theory[key]["small_oracle"]), ymax), "--", color=c, lw=1.0, alpha=0.8,
                 label=f"oracle small model, s=alpha p (theory)")
         m, se = _arr(sim[key]["magnitude"]["mean"]), _arr(sim[key]["magnitude"]["stderr"])
         ok = m < ymax

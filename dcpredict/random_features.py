@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from . import RISK_FIELDS as _RISK_FIELDS
 from ._fit import fit_least_squares
 from ._validate import DCPredictError, check_array, check_int, check_real
 from .correlated import CorrelatedPrediction, kept_count, predict_correlated
@@ -59,9 +60,7 @@ SQRT_2PI = math.sqrt(2.0 * math.pi)
 UNIT_TOL = 1e-8
 RCOND_BETA = 1e-12
 
-_RISK_FIELDS = ("dense", "magnitude", "hessian", "random", "oracle",
-                "magnitude_retrained", "hessian_retrained", "random_retrained")
-#: Fields of a random-features simulation: the 8 risk names (``*_retrained`` = retrained on fresh
+#: Fields of a random-features simulation: the 9 risk names (``*_retrained`` = retrained on fresh
 #: samples, the paper's Definition 5) plus retraining on the same samples.
 RF_FIELDS = _RISK_FIELDS + ("magnitude_retrained_same", "hessian_retrained_same", "random_retrained_same")
 
@@ -241,14 +240,15 @@ class RFSimulation:
     trials, seed, a``.  ``*_retrained`` = retrained with fresh samples on the pruned support
     (Definition 5), ``*_retrained_same`` = on the same samples.  Hessian pruning uses the empirical
     diagonal (X^T X / n)_ii (the population diagonal is 1/2 for every feature, which would make it
-    identical to magnitude pruning); ``oracle`` trains small on the s features of largest
-    Sigma_ii beta_i^2 of the equivalent LGP.
+    identical to magnitude pruning); ``small_oracle`` trains small on the s features of largest
+    Sigma_ii beta_i^2 of the equivalent LGP and ``oracle_pruned`` keeps the dense fit on them.
     """
     dense: float
     magnitude: float
     hessian: float
     random: float
-    oracle: float
+    oracle_pruned: float
+    small_oracle: float
     magnitude_retrained: float
     hessian_retrained: float
     random_retrained: float
@@ -335,7 +335,8 @@ def simulate_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, tri
             out[t, col[rule]] = risk_on(idx, b[idx])
             out[t, col[f"{rule}_retrained_same"]] = risk_on(idx, fit_least_squares(X[:, idx], y, r))
             out[t, col[f"{rule}_retrained"]] = risk_on(idx, fit_least_squares(X2[:, idx], y2, r))
-        out[t, col["oracle"]] = risk_on(oracle_idx, fit_least_squares(X[:, oracle_idx], y, r))
+        out[t, col["oracle_pruned"]] = risk_on(oracle_idx, b[oracle_idx])
+        out[t, col["small_oracle"]] = risk_on(oracle_idx, fit_least_squares(X[:, oracle_idx], y, r))
     means = out.mean(axis=0)
     ses = out.std(axis=0, ddof=1) / math.sqrt(trials)
     return RFSimulation(**{k: float(means[i]) for k, i in col.items()},

@@ -26,12 +26,13 @@ computed from Sigma and beta; no test set)
   ``magnitude`` (s largest ``|beta_hat_i|``), ``hessian`` (s largest saliencies
   ``H_ii beta_hat_i^2`` with ``H_ii = lam_i`` for ``hessian="population"``, the default and the
   definition of THEORY.md section 3, or ``H_ii = (X^T X / n)_ii`` for ``hessian="empirical"``; the
-  two have the same limit), ``random`` (uniform s-subset from the trial's RNG) and ``oracle``
-  (s largest true saliencies ``lam_i beta_i^2``, ties broken by feature index).  Ties in the
+  two have the same limit), ``random`` (uniform s-subset from the trial's RNG) and the oracle
+  support (s largest true saliencies ``lam_i beta_i^2``, ties broken by feature index).  Ties in the
   data-driven scores are broken by ``numpy.argpartition`` (deterministic for given data).
-* ``magnitude`` / ``hessian`` / ``random``: risk of the pruned dense fit (eqs. 12-16, no retraining).
-* ``oracle``: least squares on the oracle support, fitted on the training samples
-  (THEORY.md section 4, "train small with the known best features").
+* ``magnitude`` / ``hessian`` / ``random`` / ``oracle_pruned``: risk of the dense fit pruned to that
+  support (eqs. 12-16 and the paper's Oracle pruning, no retraining).
+* ``small_oracle``: least squares on the oracle support, fitted on the training samples
+  (theory page, "train small with the known best features").
 * ``*_retrained``: least squares on the kept support with **fresh** samples (the paper's
   Definition 5): a new design only for the s kept columns, and labels whose noise includes the
   signal of the removed features, ``sigma^2 + sum_{i not in S} lam_i beta_i^2``, which is exactly
@@ -329,7 +330,8 @@ def _run_unit(spec: UnitSpec, trial: int) -> np.ndarray:
             yf += math.sqrt(noise2) * arng.standard_normal(n)
             row[_FIDX[rule + "_retrained"]] = risk_on(S, fit_least_squares(Xf, yf, r))
         S = np.sort(spec.oracle_order[:s])
-        row[_FIDX["oracle"]] = risk_on(S, fit_least_squares(X[:, S], y, r))
+        row[_FIDX["oracle_pruned"]] = risk_on(S, b_hat[S])
+        row[_FIDX["small_oracle"]] = risk_on(S, fit_least_squares(X[:, S], y, r))
     return out
 
 

@@ -24,7 +24,7 @@ __all__ = ["DC", "Prediction", "PredictionGrid", "RetrainedProblem", "solve_dc",
            "RISK_FIELDS", "DEFAULT_RTOL"]
 
 DEFAULT_RTOL = 1e-12
-RETRAINED_RULES = ("oracle", "magnitude", "hessian", "random")
+RETRAINED_RULES = ("small_oracle", "magnitude", "hessian", "random")
 
 
 def _check_common(law: Any, kappa: Any, sigma2: Any, ridge: Any, rtol: Any) -> tuple[Law, float, float, float, float]:
@@ -106,7 +106,7 @@ class Prediction:
     Risks are floats, ``inf`` where the risk diverges (r = 0 at kappa = 1, or a refit at alpha kappa = 1).
     ``threshold_*`` are the limit thresholds t of the magnitude rule (|X| > t) and the Hessian rule
     (sqrt(Lambda) |X| > t); ``residual_*`` is P(kept) - alpha at the returned threshold.
-    ``retrained`` maps oracle/magnitude/hessian/random to the refit problem on the kept support.
+    ``retrained`` maps small_oracle/magnitude/hessian/random to the refit problem on the kept support.
     """
     law: Law
     kappa: float
@@ -117,7 +117,8 @@ class Prediction:
     magnitude: float
     hessian: float
     random: float
-    oracle: float
+    oracle_pruned: float
+    small_oracle: float
     magnitude_retrained: float
     hessian_retrained: float
     random_retrained: float
@@ -130,7 +131,7 @@ class Prediction:
     precision: str = "double"
 
     def risks(self) -> dict[str, float]:
-        """The eight risks as a dict (keys RISK_FIELDS)."""
+        """The nine risks as a dict (keys RISK_FIELDS)."""
         return {name: getattr(self, name) for name in RISK_FIELDS}
 
     def best(self) -> tuple[str, float]:
@@ -187,7 +188,8 @@ class PredictionGrid:
     magnitude: np.ndarray
     hessian: np.ndarray
     random: np.ndarray
-    oracle: np.ndarray
+    oracle_pruned: np.ndarray
+    small_oracle: np.ndarray
     magnitude_retrained: np.ndarray
     hessian_retrained: np.ndarray
     random_retrained: np.ndarray
@@ -201,7 +203,7 @@ class PredictionGrid:
         return (self.kappas.size, self.alphas.size)
 
     def records(self) -> list[dict[str, float]]:
-        """One dict per grid point (kappa-major), with kappa, alpha, tau, gamma2 and the eight risks."""
+        """One dict per grid point (kappa-major), with kappa, alpha, tau, gamma2 and the nine risks."""
         out = []
         for i, k in enumerate(self.kappas):
             for j, a in enumerate(self.alphas):
@@ -254,7 +256,8 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
     -------
     Prediction
         ``dense`` (eq. 9), ``magnitude``/``hessian`` (threshold rules, eqs. 12-16), ``random``,
-        ``oracle`` (train small on the s features of largest true saliency) and the fresh-sample
+        ``oracle_pruned`` (the paper's Oracle pruning: the dense fit kept on the s features of largest
+        true saliency, no refit), ``small_oracle`` (train small on those s features) and the fresh-sample
         retrained risks after magnitude, Hessian and random pruning (Definition 5), with the solved
         DC, thresholds, residuals and the refit problems.
     """

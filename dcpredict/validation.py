@@ -51,7 +51,7 @@ SLOPE_MARGIN = 2.0
 SIGMA2 = 0.25
 SAME = {"magnitude_retrained_same": "magnitude_retrained", "hessian_retrained_same": "hessian_retrained",
         "random_retrained_same": "random_retrained"}
-SUPPORT_FIELDS = ("oracle", "magnitude_retrained", "hessian_retrained", "random_retrained")
+SUPPORT_FIELDS = ("small_oracle", "magnitude_retrained", "hessian_retrained", "random_retrained")
 
 
 def margin_for(field_name: str, *, n: int, p: int, s: int) -> float:

@@ -54,9 +54,9 @@ def test_sub_problem_is_random_support_retraining():
 def test_pruning_big_beats_oracle_on_fig3_law():
     adv = advise(FIG3, sigma2=0.1, n=200, s=100, kappa_max=3.0)
     world = predict(FIG3, kappa=3.0, alpha=100 / 600, sigma2=0.1)
-    assert world.hessian < world.oracle                       # the sign, from predict
+    assert world.hessian < world.small_oracle                       # the sign, from predict
     assert adv.prune_beats_oracle and adv.prune_beats_small
-    assert adv.baselines["small_oracle"]["risk"] == pytest.approx(world.oracle, rel=1e-12)
+    assert adv.baselines["small_oracle"]["risk"] == pytest.approx(world.small_oracle, rel=1e-12)
     assert adv.best_pruned["risk"] <= world.hessian + 1e-12
     law_s, s2 = _sub(FIG3, 0.1, 0.5, 3.0)
     assert adv.baselines["small_random"]["risk"] == pytest.approx(predict(law_s, kappa=0.5, alpha=1.0, sigma2=s2).dense)
@@ -65,8 +65,8 @@ def test_pruning_big_beats_oracle_on_fig3_law():
 def test_oracle_small_model_wins_on_sparse_signal():
     adv = advise(SPARSE, sigma2=0.1, n=200, s=40, kappa_max=2.0)
     world = predict(SPARSE, kappa=2.0, alpha=0.1, sigma2=0.1)
-    assert world.oracle < min(world.magnitude, world.hessian, world.magnitude_retrained, world.hessian_retrained)
-    assert world.oracle == pytest.approx(0.1 / (1 - 0.2))       # all signal kept: OLS at s/n = 0.2
+    assert world.small_oracle < min(world.magnitude, world.hessian, world.magnitude_retrained, world.hessian_retrained)
+    assert world.small_oracle == pytest.approx(0.1 / (1 - 0.2))       # all signal kept: OLS at s/n = 0.2
     assert not adv.prune_beats_oracle
     assert adv.best_pruned["risk"] > adv.baselines["small_oracle"]["risk"]
     assert adv.prune_beats_small                              # but pruning still beats a random small model
@@ -115,7 +115,7 @@ def test_phase_map_categories_match_predict(tmp_path):
         for j, a in enumerate(al):
             p = predict(FIG3, kappa=k, alpha=a, sigma2=0.1)
             best = min(p.magnitude, p.hessian, p.magnitude_retrained, p.hessian_retrained)
-            want = 0 if best < p.oracle * (1 - 1e-9) else (1 if best < p.random_retrained * (1 - 1e-9) else 2)
+            want = 0 if best < p.small_oracle * (1 - 1e-9) else (1 if best < p.random_retrained * (1 - 1e-9) else 2)
             assert pm.category[i, j] == want, (k, a)
     assert (pm.category[:, -1] == 2).all()                      # alpha = 1: nothing pruned, a tie
     assert pm.category[1, 1] == 0                                # kappa 3, alpha 0.2: prune beats oracle

@@ -34,7 +34,7 @@ def test_predict_details_and_summary(capsys):
     assert main(["predict", *LAW_ARGS, "--sigma2", "0.2", "--kappa", "1", "--alpha", "0.3", "--json",
                  "--details"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["dense"] == math.inf and out["regime"] == "interpolation" and math.isfinite(out["oracle"])
+    assert out["dense"] == math.inf and out["regime"] == "interpolation" and math.isfinite(out["small_oracle"])
     assert main(["predict", *LAW_ARGS, "--sigma2", "0.2", "--kappa", "3", "--alpha", "0.2"]) == 0
     text = capsys.readouterr().out
     assert "magnitude_retrained" in text and "min-norm" in text
@@ -57,7 +57,7 @@ def test_curve_csv_and_ranges(tmp_path):
     assert np.allclose(kappas, np.linspace(0.5, 3, 6))
     r = rows[7]
     ref = dp.predict(LAW, kappa=float(r["kappa"]), alpha=float(r["alpha"]), sigma2=0.2)
-    assert float(r["magnitude"]) == ref.magnitude and float(r["oracle"]) == ref.oracle
+    assert float(r["magnitude"]) == ref.magnitude and float(r["small_oracle"]) == ref.small_oracle
 
 
 def test_curve_json(capsys):

@@ -35,7 +35,7 @@ def test_diagonal_sigma_reproduces_predict(p, n, ridge, alpha):
                            seed=1, retrain_draws=100)
     th = dcpredict.predict(Law.empirical(lam, B), kappa=p / n, alpha=alpha, sigma2=0.3, ridge=ridge)
     assert r.dense == pytest.approx(th.dense, rel=1e-10)
-    assert r.oracle == pytest.approx(th.oracle, rel=1e-10) or (math.isinf(r.oracle) and math.isinf(th.oracle))
+    assert r.small_oracle == pytest.approx(th.small_oracle, rel=1e-10) or (math.isinf(r.small_oracle) and math.isinf(th.small_oracle))
     for k in ("magnitude", "hessian", "random", "magnitude_retrained", "hessian_retrained", "random_retrained"):
         a, b, se = getattr(r, k), getattr(th, k), r.stderr[k]
         if math.isinf(b):
@@ -60,7 +60,7 @@ def test_isotropic_matches_hastie_et_al(kappa):
     assert res.tau == pytest.approx(max(k - 1, 0.0), abs=1e-12)
     # alpha = 1 keeps everything: the retrained model on the full support is the dense model
     assert res.magnitude_retrained == pytest.approx(res.dense, rel=1e-12)
-    assert res.oracle == pytest.approx(res.dense, rel=1e-12)
+    assert res.small_oracle == pytest.approx(res.dense, rel=1e-12)
 
 
 def test_rotation_invariance_of_dense_risk():
@@ -110,7 +110,7 @@ def test_rank_deficient_sigma_uses_its_rank():
     assert r.rank == 1 and r.tau == 0.0
     assert r.dense == pytest.approx(sigma2 / (1 - 1 / n), rel=1e-12)
     # retraining on any support: the best linear predictor on S explains everything (noise = sigma2)
-    for k in ("magnitude_retrained", "hessian_retrained", "random_retrained", "oracle"):
+    for k in ("magnitude_retrained", "hessian_retrained", "random_retrained", "small_oracle"):
         assert getattr(r, k) == pytest.approx(sigma2 / (1 - 1 / n), rel=1e-10)
     # pruning without retraining: sigma2 + lam (alpha S_hat - S)^2 averaged; bias lam (1 - alpha)^2 S^2
     expect = sigma2 + lam * 0.25 * 1.5 ** 2 + 0.25 * sigma2 / (n - 1)
@@ -149,7 +149,7 @@ def test_result_object_and_seed():
     for k in RISK_FIELDS:
         assert isinstance(getattr(r1, k), float)
         assert k in r1.stderr
-    assert r1.stderr["dense"] == 0.0 and r1.stderr["oracle"] == 0.0
+    assert r1.stderr["dense"] == 0.0 and r1.stderr["small_oracle"] == 0.0
     assert (r1.p, r1.n, r1.s, r1.alpha, r1.sigma2, r1.draws, r1.retrain_draws, r1.seed) == (60, 30, 30, 0.5, 0.4,
                                                                                             50, 10, 3)
     text = r1.summary()

@@ -42,7 +42,7 @@ def test_fig3_sidecar_theory_equals_predict(fig3_quick):
         th = d["theory"][f"{alpha:g}"]
         for i in (0, 7, len(ks) // 2, len(ks) - 1):
             pred = predict(law, kappa=ks[i], alpha=alpha, sigma2=d["sigma2"])
-            for f in ("dense", "magnitude", "hessian", "oracle"):
+            for f in ("dense", "magnitude", "hessian", "small_oracle"):
                 want = getattr(pred, f)
                 got = th[f][i]
                 if math.isfinite(want):
@@ -57,7 +57,7 @@ def test_fig3_sidecar_simulation_equals_simulate(fig3_quick):
     res = simulate(fig3_law(), kappa=kappa, alpha=alpha, sigma2=d["sigma2"], n=d["n"], trials=d["trials"],
                    seed=d["seed"], workers=1)
     sim = d["simulation"][f"{alpha:g}"]
-    for f in ("dense", "magnitude", "hessian", "oracle"):
+    for f in ("dense", "magnitude", "hessian", "small_oracle"):
         assert sim[f]["kappa"][0] == kappa
         assert sim[f]["mean"][0] == pytest.approx(res.mean[f], rel=1e-12)
         assert sim[f]["stderr"][0] == pytest.approx(res.stderr[f], rel=1e-9)
@@ -94,11 +94,11 @@ def test_pruned_double_descent(alpha):
 def test_pruning_big_beats_oracle_somewhere_and_not_everywhere():
     a = 0.2
     at5 = _p(5.0, a)                                  # oracle peak alpha kappa = 1
-    assert min(at5.magnitude, at5.hessian) < at5.oracle
+    assert min(at5.magnitude, at5.hessian) < at5.small_oracle
     at3 = _p(3.0, a)
-    assert at3.hessian < at3.oracle                   # inside the shaded range of fig3
+    assert at3.hessian < at3.small_oracle                   # inside the shaded range of fig3
     at06 = _p(0.6, a)
-    assert at06.oracle < min(at06.magnitude, at06.hessian)   # the oracle wins in the OLS regime here
+    assert at06.small_oracle < min(at06.magnitude, at06.hessian)   # the oracle wins in the OLS regime here
     assert _p(3.0, a).hessian < _p(3.0, a).magnitude  # Hessian and magnitude differ on this law
 
 

@@ -160,7 +160,7 @@ def test_simulation_internal_consistency():
         sim = rf.simulate_rf(W, u, n=n, alpha=1.0, trials=5, seed=1)
         vals = sim.values
         col = {k: i for i, k in enumerate(RF_FIELDS)}
-        for k in ("magnitude", "hessian", "random", "magnitude_retrained_same", "oracle"):
+        for k in ("magnitude", "hessian", "random", "magnitude_retrained_same", "small_oracle", "oracle_pruned"):
             assert np.allclose(vals[:, col[k]], vals[:, col["dense"]], rtol=1e-8), k
         assert sim.s == 40 and sim.trials == 5 and sim.n == n
     # reproducible by seed
@@ -204,7 +204,7 @@ def test_rf_simulation_vs_equivalent_lgp(p):
     W = rf.draw_first_layer(p, d, np.random.default_rng(p))
     cmp = rf.compare_rf(W, u, n=n, alpha=0.3, trials=150, draws=1000, retrain_draws=20, seed=1)
     print()
-    print(cmp.table(("dense", "magnitude", "hessian", "magnitude_retrained", "oracle")))
+    print(cmp.table(("dense", "magnitude", "hessian", "magnitude_retrained", "small_oracle")))
     for row in cmp.rows(("dense", "magnitude")):
         se = math.hypot(row["theory_se"], row["simulation_se"])
         assert abs(row["simulation"] - row["theory"]) <= 4 * se + RF_REL_TOL * row["theory"], row

@@ -88,7 +88,7 @@ def test_isotropic_dense_closed_forms():
 def test_alpha_one_gives_dense():
     res = simulate(ISSUE_LAW, kappa=2.0, alpha=1.0, sigma2=0.2, n=100, trials=10, seed=3, workers=1)
     assert res.s == res.p == 200
-    for f in ("magnitude", "hessian", "random", "oracle", *SAME_SAMPLE_FIELDS):
+    for f in ("magnitude", "hessian", "random", "oracle_pruned", "small_oracle", *SAME_SAMPLE_FIELDS):
         np.testing.assert_allclose(res[f], res["dense"], rtol=1e-10)
     # fresh-sample retraining on everything is a new dense fit: same law, different numbers
     assert not np.allclose(res["magnitude_retrained"], res["dense"])

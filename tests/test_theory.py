@@ -51,14 +51,14 @@ def test_interpolation_threshold_is_infinite_not_nan():
     for name in ("dense", "magnitude", "hessian", "random"):
         assert getattr(pred, name) == math.inf
     # a small model fitted at alpha * kappa = 0.3 < 1 is an ordinary OLS problem: finite
-    for name in ("oracle", "magnitude_retrained", "hessian_retrained", "random_retrained"):
+    for name in ("small_oracle", "magnitude_retrained", "hessian_retrained", "random_retrained"):
         assert math.isfinite(getattr(pred, name))
     # random refit: noise sigma2 + (1 - alpha) E[Lambda B^2], OLS at ratio 0.3
     s2_s = 0.2 + 0.7 * LAW4.signal_power
     assert pred.random_retrained == pytest.approx(s2_s / (1 - 0.3), rel=1e-12)
     # refit exactly at the threshold alpha * kappa = 1
     pred = dp.predict(LAW4, kappa=2.0, alpha=0.5, sigma2=0.2)
-    assert pred.oracle == math.inf and pred.random_retrained == math.inf
+    assert pred.small_oracle == math.inf and pred.random_retrained == math.inf
     # ridge never diverges
     pred = dp.predict(LAW4, kappa=1.0, alpha=0.3, sigma2=0.2, ridge=0.01)
     assert all(math.isfinite(v) for v in pred.risks().values())
@@ -118,7 +118,7 @@ def test_oracle_on_two_level_law_closed_form():
     s2, kappa, alpha = 0.1, 2.0, 0.25
     pred = dp.predict(law, kappa=kappa, alpha=alpha, sigma2=s2)
     s2s = s2 + 0.75 * 0.25  # the dropped atom's signal becomes noise
-    assert pred.oracle == pytest.approx(s2s / (1 - alpha * kappa), rel=1e-13)
+    assert pred.small_oracle == pytest.approx(s2s / (1 - alpha * kappa), rel=1e-13)
 
 
 # ----------------------------------------------------------------------------- independent recomputations

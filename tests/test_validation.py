@@ -6,6 +6,7 @@ import pytest
 
 from dcpredict import predict
 from dcpredict.cli import main
+from dcpredict.simulation import SIM_FIELDS
 from dcpredict.validation import (BASE_MARGIN, SLOPE_MARGIN, ValidationReport, margin_for, run_validation,
                                   validation_cases)
 
@@ -13,7 +14,7 @@ from dcpredict.validation import (BASE_MARGIN, SLOPE_MARGIN, ValidationReport, m
 def test_margin_rule():
     # dense/pruned fields use rho = p/n, support fits rho = s/n
     assert margin_for("dense", n=200, p=100, s=30) == pytest.approx(BASE_MARGIN + SLOPE_MARGIN / 100)
-    assert margin_for("oracle", n=200, p=600, s=180) == pytest.approx(BASE_MARGIN + SLOPE_MARGIN / 20)
+    assert margin_for("small_oracle", n=200, p=600, s=180) == pytest.approx(BASE_MARGIN + SLOPE_MARGIN / 20)
     assert margin_for("magnitude_retrained", n=200, p=250, s=75) == pytest.approx(BASE_MARGIN + SLOPE_MARGIN / 125)
     assert math.isinf(margin_for("dense", n=100, p=100, s=10))
 
@@ -46,9 +47,9 @@ def test_quick_validation_passes(quick_run):
     P = validation_cases(True)
     n_cases = len(P["laws"]) * len(P["kappas"]) * len(P["alphas"]) * len(P["ridges"])
     rows = _table((out / "REPORT_quick.md").read_text())
-    assert len(rows) == 11 * n_cases
+    assert len(rows) == len(SIM_FIELDS) * n_cases
     status = [r[12] for r in rows]
-    assert status.count("pass") == 8 * n_cases and status.count("info") == 3 * n_cases
+    assert status.count("pass") == 9 * n_cases and status.count("info") == 3 * n_cases
     assert max(abs(float(r[10])) for r in rows if r[12] == "pass") < 6
 
 
@@ -79,7 +80,7 @@ def test_run_validation_object():
         rep = run_validation(quick=True, out_dir=None, workers=1)
     finally:
         V.validation_cases = orig
-    assert len(rep.rows) == 11 and rep.report_path is None
+    assert len(rep.rows) == len(SIM_FIELDS) and rep.report_path is None
     row = next(r for r in rep.rows if r["field"] == "hessian")
     pred = predict(small["laws"]["power-law-empirical"], kappa=3.0, alpha=0.5, sigma2=small["sigma2"], ridge=0.2)
     assert row["theory"] == pytest.approx(pred.hessian, rel=1e-12)

@@ -21,7 +21,7 @@ import numpy as np
 
 from dcpredict import random_features as rf
 
-FIELDS = ("dense", "magnitude", "hessian", "random", "oracle", "magnitude_retrained", "hessian_retrained",
+FIELDS = ("dense", "magnitude", "hessian", "random", "oracle_pruned", "small_oracle", "magnitude_retrained", "hessian_retrained",
           "random_retrained")
 
 
