@@ -11,12 +11,14 @@ certify the double-precision results.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
 from . import RISK_FIELDS
+from ._results import Result, fmt
 from ._validate import DCPredictError, check_array, check_choice, check_real
 from .law import Law
 
@@ -56,8 +58,8 @@ def _saliency_order(law: Law) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ result objects
-@dataclass(frozen=True)
-class DC:
+@dataclass(frozen=True, repr=False)
+class DC(Result):
     """Distributional characterization of the dense fit (THEORY.md s.2).
 
     ``tau`` solves r = tau (1 - kappa E[Lambda/(Lambda + tau)]) (0 for OLS); ``gamma2`` is eq. (9), the
@@ -89,18 +91,51 @@ class DC:
         c = self.shrinkage
         return c * self.law.b, c * np.sqrt(self.kappa * self.gamma2 / self.law.lam)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Inputs and the solved DC as JSON-ready values."""
+        return {"law": self.law.to_dict(), "kappa": self.kappa, "sigma2": self.sigma2, "ridge": self.ridge,
+                "regime": self.regime, "tau": self.tau, "gamma2": self.gamma2, "tau_residual": self.tau_residual,
+                "tau_bracket": self.tau_bracket, "precision": self.precision}
 
-@dataclass(frozen=True)
-class RetrainedProblem:
-    """The least-squares problem on a support S (THEORY.md s.4): ratio, noise, and its DC."""
+    def _records(self) -> list[dict[str, Any]]:
+        """One row per atom: lam, b, weight, shrinkage c and the coordinate law (mean, sd) of sqrt(p) beta_hat."""
+        mean, sd = self.coordinate_law()
+        return [{"lam": float(l), "b": float(b), "weight": float(w), "shrinkage": float(c), "mean": float(m),
+                 "sd": float(s)} for l, b, w, c, m, s in zip(self.law.lam, self.law.b, self.law.weights,
+                                                             self.shrinkage, mean, sd)]
+
+    def summary(self) -> str:
+        return (f"DC of the dense fit: kappa = {self.kappa:g}, sigma2 = {self.sigma2:g}, ridge = {self.ridge:g}, "
+                f"regime {self.regime}\n  tau = {self.tau:.12g} (bracket {self.tau_bracket:.3g}, residual "
+                f"{self.tau_residual:.3g})\n  gamma^2 = dense test risk = {fmt(self.gamma2, 12)}   "
+                f"precision: {self.precision}\n  law: {self.law!r}")
+
+    def __repr__(self) -> str:
+        return f"DC(kappa={self.kappa:g}, ridge={self.ridge:g}, tau={self.tau:.6g}, gamma2={fmt(self.gamma2)})"
+
+
+@dataclass(frozen=True, repr=False)
+class RetrainedProblem(Result):
+    """The least-squares problem on a support S (theory page, :ref:`theory-retraining`): ratio, noise, DC."""
     kappa: float
     sigma2: float
     tau: float
     gamma2: float
 
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
-@dataclass(frozen=True)
-class Prediction:
+    def summary(self) -> str:
+        return (f"refit problem: kappa_S = {self.kappa:g}, noise = {self.sigma2:.6g}, tau = {self.tau:.6g}, "
+                f"risk = {fmt(self.gamma2)}")
+
+    def __repr__(self) -> str:
+        return (f"RetrainedProblem(kappa={self.kappa:g}, sigma2={self.sigma2:.6g}, tau={self.tau:.6g}, "
+                f"gamma2={fmt(self.gamma2)})")
+
+
+@dataclass(frozen=True, repr=False)
+class Prediction(Result):
     """Predicted test risks at one (kappa, alpha), with the inputs and the solved quantities.
 
     Risks are floats, ``inf`` where the risk diverges (r = 0 at kappa = 1, or a refit at alpha kappa = 1).
@@ -141,12 +176,22 @@ class Prediction:
         return name, cands[name]
 
     def to_dict(self) -> dict[str, Any]:
-        """Inputs, risks and solved quantities as plain JSON-ready values."""
+        """Inputs, risks and solved quantities as plain JSON-ready values (the law under ``"law"``)."""
         out: dict[str, Any] = {"kappa": self.kappa, "alpha": self.alpha, "sigma2": self.sigma2, "ridge": self.ridge}
         out.update(self.risks())
         out.update({"tau": self.dc.tau, "gamma2": self.dc.gamma2, "regime": self.dc.regime,
-                    "threshold_magnitude": self.threshold_magnitude, "threshold_hessian": self.threshold_hessian})
+                    "threshold_magnitude": self.threshold_magnitude, "threshold_hessian": self.threshold_hessian,
+                    "precision": self.precision, "law": self.law.to_dict()})
         return out
+
+    def _records(self) -> list[dict[str, Any]]:
+        """One row per risk field: ``field``, ``risk``, and the inputs."""
+        inputs = {"kappa": self.kappa, "alpha": self.alpha, "sigma2": self.sigma2, "ridge": self.ridge}
+        return [{"field": k, "risk": v, **inputs} for k, v in self.risks().items()]
+
+    def __repr__(self) -> str:
+        return (f"Prediction(kappa={self.kappa:g}, alpha={self.alpha:g}, sigma2={self.sigma2:g}, ridge={self.ridge:g}, "
+                + ", ".join(f"{k}={fmt(v)}" for k, v in self.risks().items()) + ")")
 
     def summary(self) -> str:
         """A readable table of the prediction (statsmodels-style)."""
@@ -172,12 +217,10 @@ class Prediction:
         lines.append(f"lowest risk at s = alpha p: {name} ({val:.6g})")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
 
 
-@dataclass(frozen=True)
-class PredictionGrid:
+@dataclass(frozen=True, repr=False)
+class PredictionGrid(Result):
     """Risks over a (kappa, alpha) grid: every risk field is an array of shape (len(kappas), len(alphas))."""
     law: Law
     kappas: np.ndarray
@@ -211,6 +254,49 @@ class PredictionGrid:
                 rec.update({name: float(getattr(self, name)[i, j]) for name in RISK_FIELDS})
                 out.append(rec)
         return out
+
+    _records = records
+
+    def to_dict(self) -> dict[str, Any]:
+        """Inputs and every array as nested lists (risk fields: [kappa index][alpha index])."""
+        out: dict[str, Any] = {"law": self.law.to_dict(), "sigma2": self.sigma2, "ridge": self.ridge,
+                               "kappas": self.kappas.tolist(), "alphas": self.alphas.tolist(),
+                               "tau": self.tau.tolist(), "gamma2": self.gamma2.tolist()}
+        out.update({name: getattr(self, name).tolist() for name in RISK_FIELDS})
+        out.update({"threshold_magnitude": self.threshold_magnitude.tolist(),
+                    "threshold_hessian": self.threshold_hessian.tolist()})
+        return out
+
+    def to_xarray(self):
+        """An :class:`xarray.Dataset` with dims (kappa, alpha): every risk field, thresholds, tau and gamma2."""
+        try:
+            import xarray as xr
+        except ImportError:
+            raise DCPredictError("to_xarray needs xarray: pip install 'dcpredict[data]'") from None
+        data = {name: (("kappa", "alpha"), getattr(self, name)) for name in RISK_FIELDS}
+        data.update({"threshold_magnitude": (("kappa", "alpha"), self.threshold_magnitude),
+                     "threshold_hessian": (("kappa", "alpha"), self.threshold_hessian),
+                     "tau": (("kappa",), self.tau), "gamma2": (("kappa",), self.gamma2)})
+        return xr.Dataset(data, coords={"kappa": self.kappas, "alpha": self.alphas},
+                          attrs={"sigma2": self.sigma2, "ridge": self.ridge, "law": repr(self.law)})
+
+    def summary(self, max_rows: int = 8) -> str:
+        """The grid's extent and, for a few kappas, the risks at the middle alpha."""
+        j = self.alphas.size // 2
+        idx = np.unique(np.linspace(0, self.kappas.size - 1, min(max_rows, self.kappas.size)).round().astype(int))
+        cols = ("dense", "magnitude", "hessian", "oracle_pruned", "small_oracle")
+        lines = [f"dcpredict prediction grid: {self.kappas.size} kappas in [{self.kappas.min():g}, "
+                 f"{self.kappas.max():g}] x {self.alphas.size} alphas in [{self.alphas.min():g}, {self.alphas.max():g}], "
+                 f"sigma2 = {self.sigma2:g}, ridge = {self.ridge:g}",
+                 f"law: {self.law!r}", f"risks at alpha = {self.alphas[j]:g}:",
+                 f"{'kappa':>10}" + "".join(f"{c:>15}" for c in cols)]
+        for i in idx:
+            lines.append(f"{self.kappas[i]:>10.4g}" + "".join(f"{fmt(getattr(self, c)[i, j]):>15}" for c in cols))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"PredictionGrid({self.kappas.size} kappas x {self.alphas.size} alphas, sigma2={self.sigma2:g}, "
+                f"ridge={self.ridge:g})")
 
 
 # ------------------------------------------------------------------------------ API

@@ -24,6 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import RISK_FIELDS
+from ._results import Result, fmt as _fmt
 from ._validate import DCPredictError, check_choice, check_int, check_real
 from .law import Law
 
@@ -116,12 +117,8 @@ def world_baselines(law: Law, *, n: int, P: int, s: int, sigma2: float, ridge: f
     return out
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.6g}" if np.isfinite(x) else "inf"
-
-
-@dataclass(frozen=True)
-class WorldPrediction:
+@dataclass(frozen=True, repr=False)
+class WorldPrediction(Result):
     """Predicted world test risks of a model of p features (of the world's P) pruned to s weights.
 
     Every field of :data:`dcpredict.RISK_FIELDS` (dense, magnitude, hessian, random, oracle_pruned,
@@ -179,12 +176,11 @@ class WorldPrediction:
         out.update(self.risks())
         return out
 
-    def to_dataframe(self):
-        """One row per risk field (columns ``field``, ``risk``), inputs in ``DataFrame.attrs``."""
-        import pandas as pd
-        df = pd.DataFrame({"field": list(self.risks()), "risk": list(self.risks().values())})
-        df.attrs.update({k: v for k, v in self.to_dict().items() if k not in self.risks()})
-        return df
+    def _records(self) -> list[dict[str, Any]]:
+        """One row per risk field: ``field``, ``risk`` and the scalar inputs."""
+        inputs = {"n": self.n, "P": self.P, "p": self.p, "s": self.s, "sigma2": self.sigma2, "ridge": self.ridge,
+                  "order": self.order}
+        return [{"field": k, "risk": v, **inputs} for k, v in self.risks().items()]
 
     def summary(self) -> str:
         """A readable table of the risks."""
@@ -200,9 +196,6 @@ class WorldPrediction:
             lines.append(f"{k:<26}{_fmt(v):>16}")
         lines.append("=" * 66)
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
 
     def __repr__(self) -> str:
         return (f"WorldPrediction(n={self.n}, P={self.P}, p={self.p}, s={self.s}, order={self.order!r}, "
@@ -262,8 +255,8 @@ def predict_world(law: Law, *, n: int, P: int, p: int, s: int, sigma2: float, ri
                            precision=precision)
 
 
-@dataclass(frozen=True)
-class WorldCurve:
+@dataclass(frozen=True, repr=False)
+class WorldCurve(Result):
     """World test risks against the model size p at a fixed budget s (arrays over ``ps``).
 
     Fields as :class:`WorldPrediction`; rule fields are arrays of len(ps), baselines are floats.
@@ -319,13 +312,7 @@ class WorldCurve:
         out.update({k: getattr(self, k) for k in WORLD_BASELINES})
         return out
 
-    def to_dataframe(self):
-        """One row per p; inputs in ``DataFrame.attrs``."""
-        import pandas as pd
-        df = pd.DataFrame(self.records())
-        df.attrs.update({"world": {**self.law.to_dict(), "P": self.P}, "n": self.n, "s": self.s,
-                         "sigma2": self.sigma2, "ridge": self.ridge, "order": self.order})
-        return df
+    _records = records
 
     def summary(self, max_rows: int = 12) -> str:
         """A table of a few p values, the baselines and the best choice."""
@@ -340,9 +327,6 @@ class WorldCurve:
         p, rule, risk = self.best()
         lines.append(f"lowest pruned risk: {rule} at p = {p} ({_fmt(risk)})")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
 
     def __repr__(self) -> str:
         return (f"WorldCurve(n={self.n}, P={self.P}, s={self.s}, order={self.order!r}, "
