@@ -121,6 +121,25 @@ def test_oracle_on_two_level_law_closed_form():
     assert pred.small_oracle == pytest.approx(s2s / (1 - alpha * kappa), rel=1e-13)
 
 
+def test_oracle_pruned_on_two_level_isotropic_law_closed_form():
+    """Oracle pruning keeps the dense fit on the strong atom.  Isotropic: tau = kappa - 1, c = 1/kappa,
+    gamma^2 from Hastie et al.; X ~ N(c b, c^2 kappa gamma^2), so the kept atom costs (b - c b)^2 + v^2
+    and the dropped atom costs b^2."""
+    law = dp.Law(lam=[1.0, 1.0], b=[2.0, 0.5], weights=[0.25, 0.75])
+    s2, kappa, alpha = 0.1, 2.0, 0.25
+    r2 = 0.25 * 4.0 + 0.75 * 0.25
+    g2 = s2 + s2 / (kappa - 1) + r2 * (1 - 1 / kappa)
+    c = 1 / kappa
+    v2 = c * c * kappa * g2
+    expected = s2 + 0.25 * ((2.0 - c * 2.0) ** 2 + v2) + 0.75 * 0.5 ** 2
+    pred = dp.predict(law, kappa=kappa, alpha=alpha, sigma2=s2)
+    assert pred.oracle_pruned == pytest.approx(expected, rel=1e-13)
+    # half of the strong atom: the kept mass splits the atom
+    half = dp.predict(law, kappa=kappa, alpha=0.125, sigma2=s2)
+    expected_half = s2 + 0.125 * ((2.0 - c * 2.0) ** 2 + v2) + 0.125 * 4.0 + 0.75 * 0.5 ** 2
+    assert half.oracle_pruned == pytest.approx(expected_half, rel=1e-13)
+
+
 # ----------------------------------------------------------------------------- independent recomputations
 def test_pruning_formulas_against_monte_carlo_of_the_dc():
     """Sample the DC (eq. 10) directly, prune the top alpha fraction, compare with eqs. 12-16."""
@@ -139,6 +158,11 @@ def test_pruning_formulas_against_monte_carlo_of_the_dc():
         assert abs(s2 + mean - getattr(pred, name)) < 4 * se + 1e-4, name
         thr = pred.threshold_magnitude if name == "magnitude" else pred.threshold_hessian
         assert t == pytest.approx(thr, rel=5e-3)
+    # oracle pruning: LAW4's top-saliency atom (lam 4, b 2) has weight exactly alpha = 0.1
+    keep = idx == 0
+    err = lam * (b - x * keep) ** 2
+    mean, se = err.mean(), err.std() / math.sqrt(n)
+    assert abs(s2 + mean - pred.oracle_pruned) < 4 * se, "oracle_pruned"
 
 
 def test_uniform_law_quadrature_matches_analytic_integrals():
