@@ -64,7 +64,7 @@ Student-t interval ``mean +- t_{0.975, T-1} * stderr``.
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import itertools
 import ctypes
 import json
 import math
@@ -89,8 +89,7 @@ SAME_SAMPLE_FIELDS = ("magnitude_retrained_same", "hessian_retrained_same", "ran
 #: all fields a simulation measures, in the order of the per-trial arrays
 SIM_FIELDS = tuple(RISK_FIELDS) + SAME_SAMPLE_FIELDS
 HESSIAN_CHOICES = ("population", "empirical")
-HEADER_KEY = "dcpredict_simulate"
-HEADER_VERSION = 1
+from ._store import HEADER_KEY, HEADER_VERSION  # noqa: F401  (the trial log's format)
 
 _FIDX = {f: i for i, f in enumerate(SIM_FIELDS)}
 
@@ -424,128 +423,8 @@ class SimulationResult:
 
 
 # --------------------------------------------------------------------------- JSONL store
-class _Store:
-    """Append-only JSONL file of finished trials (resume support).
-
-    Every line is one trial record: kappa, alpha, trial, seed, the risks, and ``run``, a fingerprint
-    (sha256 prefix) of every argument that determines the numbers (not workers/scheduler/progress).
-    The full arguments are kept readable in a sidecar ``FILE.args.json``.  On resume, a file whose
-    records carry another fingerprint is refused, with the differing arguments named when the
-    sidecar is there.
-    """
-
-    def __init__(self, path: str, header: dict) -> None:
-        self.path = str(path)
-        self.header = json.loads(json.dumps(header))
-        canonical = json.dumps({HEADER_KEY: HEADER_VERSION, **self.header}, sort_keys=True)
-        self.run = hashlib.sha256(canonical.encode()).hexdigest()[:16]
-        self.sidecar = self.path + ".args.json"
-        self.done: dict[tuple[float, float, int], np.ndarray] = {}
-        self._fd: int | None = None
-
-    def open(self, grid: set[tuple[float, float]], trials: int) -> None:
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise DCPredictError(f"out file {self.path!r} cannot be opened: {exc.strerror}") from None
-        try:
-            import fcntl
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                raise DCPredictError(f"out file {self.path!r} is being written by another run") from None
-        except ImportError:  # pragma: no cover - non-POSIX
-            pass
-        self._fd = fd
-        try:
-            self._load(grid, trials)
-        except BaseException:
-            self.close()
-            raise
-
-    def _mismatch(self) -> ValueError:
-        detail = ""
-        try:
-            with open(self.sidecar) as fh:
-                old = json.load(fh)
-            old = {k: v for k, v in old.items() if k not in (HEADER_KEY, "run")}
-            keys = sorted(set(old) | set(self.header))
-            diff = [k for k in keys if old.get(k, "<missing>") != self.header.get(k, "<missing>")]
-            detail = " (" + "; ".join(f"{k}: file has {_short(old.get(k))}, now {_short(self.header.get(k))}"
-                                      for k in diff) + ")"
-        except (OSError, ValueError, AttributeError):
-            pass
-        return ValueError(f"out file {self.path!r} was written with different arguments{detail}; "
-                          "refusing to resume into it (use the same arguments or another --out)")
-
-    def _load(self, grid, trials) -> None:
-        fd = self._fd
-        size = os.fstat(fd).st_size
-        data = b""
-        while len(data) < size:
-            chunk = os.pread(fd, size - len(data), len(data))
-            if not chunk:
-                break
-            data += chunk
-        end = data.rfind(b"\n") + 1  # drop a trailing partial line (killed mid-write)
-        if end != len(data):
-            os.ftruncate(fd, end)
-            data = data[:end]
-        lines = data.split(b"\n")[:-1] if data else []
-        for lineno, raw in enumerate(lines, start=1):
-            try:
-                rec = json.loads(raw)
-            except json.JSONDecodeError:
-                rec = None
-            if not isinstance(rec, dict) or "run" not in rec:
-                raise DCPredictError(f"out file {self.path!r} exists and is not a dcpredict simulate file "
-                                 f"(line {lineno} is not a trial record); choose another --out")
-            if rec["run"] != self.run:
-                raise self._mismatch()
-            try:
-                key = (float(rec["kappa"]), float(rec["alpha"]), int(rec["trial"]))
-                vals = np.array([float(rec[f]) for f in SIM_FIELDS])
-            except (KeyError, TypeError, ValueError):
-                raise DCPredictError(f"out file {self.path!r} line {lineno} is not a valid trial record") from None
-            if (key[0], key[1]) not in grid or not 0 <= key[2] < trials:
-                raise DCPredictError(f"out file {self.path!r} line {lineno} has a point outside the sweep: "
-                                 f"kappa={key[0]!r} alpha={key[1]!r} trial={key[2]}")
-            prev = self.done.get(key)
-            if prev is not None and not np.array_equal(prev, vals):
-                raise DCPredictError(f"out file {self.path!r} line {lineno} repeats trial {key} with other numbers")
-            self.done[key] = vals
-        if not lines or not os.path.exists(self.sidecar):
-            tmp = self.sidecar + ".tmp"
-            try:
-                with open(tmp, "w") as fh:
-                    json.dump({HEADER_KEY: HEADER_VERSION, "run": self.run, **self.header}, fh, indent=1)
-                os.replace(tmp, self.sidecar)
-            except OSError as exc:
-                raise DCPredictError(f"sidecar {self.sidecar!r} cannot be written: {exc.strerror}") from None
-
-    def _append(self, lines: list[str]) -> None:
-        data = ("\n".join(lines) + "\n").encode()
-        view = memoryview(data)
-        while view:
-            k = os.write(self._fd, view)
-            view = view[k:]
-        os.fsync(self._fd)
-
-    def write_trials(self, records: list[dict]) -> None:
-        # O_APPEND is not set on the descriptor (we needed read/truncate); seek to the end explicitly
-        os.lseek(self._fd, 0, os.SEEK_END)
-        self._append([json.dumps({**r, "run": self.run}) for r in records])
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-def _short(v: Any) -> str:
-    text = json.dumps(v)
-    return text if len(text) <= 60 else text[:57] + "..."
+# the trial log (recognition, validation, resume) lives in dcpredict._store
+from ._store import TrialLog as _Store  # noqa: E402
 
 
 # --------------------------------------------------------------------------- executors
@@ -557,56 +436,88 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_parallel(fn, tasks: list[tuple], workers: int):
+def run_parallel(fn, tasks: Iterable[tuple], workers: int):
     """Yield ``(task, fn(*task))`` as they finish: in-process for one worker, else on a spawn process
-    pool whose workers run one BLAS thread each and exit with the parent.  ``fn`` must be picklable."""
-    if workers <= 1 or len(tasks) <= 1:
-        for task in tasks:
+    pool whose workers run one BLAS thread each and exit with the parent.  ``fn`` must be picklable.
+
+    ``tasks`` may be any iterable (a generator is consumed lazily: at most ``4 * workers`` tasks
+    are in flight, so memory does not grow with the number of tasks).  The workers never re-import
+    the caller's ``__main__`` module (see :func:`dcpredict._limits.hidden_main`), so a plain script
+    without the ``if __name__ == "__main__":`` guard works; a pool whose workers die raises
+    DCPredictError saying so instead of a screen of tracebacks.
+    """
+    it = iter(tasks)
+    head = list(itertools.islice(it, 2))
+    if workers <= 1 or len(head) <= 1:
+        for task in itertools.chain(head, it):
             yield task, fn(*task)
         return
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+    from ._limits import hidden_main
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx,
+    it = itertools.chain(head, it)
+    window = 4 * workers
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                              initializer=_worker_init, initargs=(os.getpid(),)) as pool:
-        pending = {pool.submit(fn, *task): task for task in tasks}
+        pending: dict = {}
         try:
+            def refill() -> None:
+                for task in itertools.islice(it, window - len(pending)):
+                    with hidden_main(fn):
+                        pending[pool.submit(fn, *task)] = task
+
+            refill()
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     task = pending.pop(fut)
                     yield task, fut.result()
+                refill()
+        except BrokenProcessPool as exc:
+            raise DCPredictError(
+                f"the worker processes died ({exc}); run with workers=1 (--workers 1) or check the memory "
+                "available to each worker") from None
         finally:
             for fut in pending:
                 fut.cancel()
 
 
 def _run_dask(tasks, scheduler: str):
+    """Yield ``(task, run_unit(*task))`` from a Dask cluster; at most 1000 tasks are submitted at a time."""
     try:
         from distributed import Client, as_completed
     except ImportError as exc:  # pragma: no cover
         raise DCPredictError(f"scheduler given but dask.distributed cannot be imported: {exc}") from None
     try:
-        client = Client(scheduler, set_as_default=False, timeout=30)
-    except (OSError, TimeoutError) as exc:
+        client = Client(scheduler, set_as_default=False, timeout=10)
+    except (OSError, TimeoutError, ValueError) as exc:
         raise DCPredictError(f"scheduler {scheduler!r} cannot be reached: {exc}") from None
     try:
         client.run(_single_thread_blas)
-        futures = []
-        index = {}
+        it = iter(tasks)
+        index: dict = {}
         scattered: dict[int, Any] = {}  # each kappa's spec (arrays of size p) is sent once, not per trial
-        for task in tasks:
-            spec, trial = task
-            if id(spec) not in scattered:
-                scattered[id(spec)] = client.scatter(spec, hash=False)
-            fut = client.submit(run_unit, scattered[id(spec)], trial, pure=False)
-            index[fut.key] = task
-            futures.append(fut)
+        done_iter = as_completed(loop=client.loop)
+
+        def submit(count: int) -> None:
+            for task in itertools.islice(it, count):
+                spec, trial = task
+                if id(spec) not in scattered:
+                    scattered[id(spec)] = client.scatter(spec, hash=False)
+                fut = client.submit(run_unit, scattered[id(spec)], trial, pure=False)
+                index[fut.key] = (task, fut)
+                done_iter.add(fut)
+
+        submit(1000)
         try:
-            for fut in as_completed(futures, loop=client.loop):
-                yield index[fut.key], fut.result()
+            for fut in done_iter:
+                task, _ = index.pop(fut.key)
+                yield task, fut.result()
+                submit(1)
         finally:
-            client.cancel(futures)
+            client.cancel([f for _, f in index.values()])
     finally:
         client.close()
 
@@ -680,11 +591,14 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
     out : path, optional
         JSONL file: one line per finished (kappa, alpha, trial) with keys kappa, alpha, trial,
         seed, n, p, s, the 11 risks and ``run`` (a fingerprint of all arguments except
-        ``workers``/``scheduler``/``progress``), appended (and fsync'ed) as each trial finishes;
-        the arguments themselves are written to the sidecar ``FILE.args.json``.  If the file
-        exists with the same fingerprint, only missing trials are run and the stored ones are read
-        back (a trailing partial line from a killed run is dropped); another fingerprint raises
-        ValueError naming the differing arguments.
+        ``workers``/``scheduler``/``progress`` and ``trials``), appended (and fsync'ed) as each
+        trial finishes; the arguments themselves are written to the sidecar ``FILE.args.json``.
+        Only a new file or a trial log of the same run is accepted; anything else raises
+        DCPredictError and is left untouched.  If the log exists, every record is validated
+        (a corrupted line is refused, naming it), only missing trials are run and the stored ones
+        are read back (a trailing partial line from a killed run is dropped); a rerun with more
+        trials extends the log (trials are seeded individually).  A symlink is followed; a device
+        or pipe is refused.
     scheduler : str, optional
         Address of a Dask distributed scheduler (``"tcp://host:port"``); trials then run on that
         cluster (``workers`` is ignored).  Workers should use one thread each (or
@@ -707,8 +621,11 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
     seed = check_int("seed", seed, lo=0)
     hessian = check_choice("hessian", hessian, HESSIAN_CHOICES)
     workers = default_workers() if workers is None else check_int("workers", workers, lo=1)
-    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
-        raise DCPredictError(f"scheduler must be an address such as 'tcp://127.0.0.1:8786'; got {scheduler!r}")
+    from ._limits import check_scheduler, check_simulation
+    check_simulation(kap, alp, n=n, trials=trials, workers=1 if scheduler is not None else workers,
+                     n_fields=len(SIM_FIELDS))
+    if scheduler is not None:
+        scheduler = check_scheduler(scheduler)
     for k in kap:
         p = _round_half_up(k * n)
         if p < 1:
@@ -721,38 +638,65 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
     specs = [_make_spec(law, k, alp, sigma2=sigma2, ridge=ridge, n=n, seed=seed, hessian=hessian) for k in kap]
     for spec in specs:
         _warn_if_coarse(law, spec)
+    # the number of trials is not part of the fingerprint: a rerun with more trials extends the log
     header = {"law": law.to_dict(), "kappas": list(kap), "alphas": list(alp), "sigma2": sigma2, "ridge": ridge,
-              "n": n, "trials": trials, "seed": seed, "hessian": hessian}
-    grid = {(k, a) for k in kap for a in alp}
+              "n": n, "seed": seed, "hessian": hessian}
 
     store = None
     done: dict[tuple[float, float, int], np.ndarray] = {}
     if out is not None:
-        store = _Store(os.fspath(out), header)
-        store.open(grid, trials)
-        done = store.done
+        points = {(spec.kappa, a): (spec.p, s) for spec in specs for a, s in zip(spec.alphas, spec.sizes)}
+        store = _Store(out, header, fields=SIM_FIELDS, points=points, seed=seed, n=n)
+        done = store.open()
+    # per point: (trials, fields) array, allocated when its first trial arrives, and which rows are filled
+    samples: dict[tuple[float, float], np.ndarray] = {}
+    filled: dict[tuple[float, float], np.ndarray] = {}
+
+    def put(kappa: float, alpha: float, t: int, row: np.ndarray) -> bool:
+        key = (kappa, alpha)
+        if key not in samples:
+            samples[key] = np.empty((trials, len(SIM_FIELDS)))
+            filled[key] = np.zeros(trials, dtype=bool)
+        if filled[key][t]:
+            return False
+        samples[key][t] = row
+        filled[key][t] = True
+        return True
+
+    for (k, a, t), row in done.items():
+        if t < trials:
+            put(k, a, t, row)
+    done = {}
     try:
-        tasks = []
-        n_missing = 0
-        for spec in specs:
-            for t in range(trials):
-                miss = sum((spec.kappa, a, t) not in done for a in alp)
-                if miss:
-                    tasks.append((spec, t))
-                    n_missing += miss
+        def missing(spec: UnitSpec, t: int) -> int:
+            return sum(not (filled.get((spec.kappa, a)) is not None and filled[(spec.kappa, a)][t])
+                       for a in spec.alphas)
+
+        def tasks():  # streamed: nothing per trial is built up front
+            for spec in specs:
+                for t in range(trials):
+                    if missing(spec, t):
+                        yield (spec, t)
+
+        n_missing = len(specs) * len(alp) * trials - sum(int(f.sum()) for f in filled.values())
         bar = None
         if progress:
             from tqdm import tqdm
             bar = tqdm(total=n_missing, file=sys.stderr, unit="trial", desc="simulate", dynamic_ncols=True)
         try:
-            runner = _run_dask(tasks, scheduler) if scheduler is not None else run_parallel(run_unit, tasks, workers)
+            runner = (_run_dask(tasks(), scheduler) if scheduler is not None
+                      else run_parallel(run_unit, tasks(), workers))
             for (spec, t), rows in runner:
+                if not np.isfinite(rows).all():
+                    j, i = (int(v[0]) for v in np.nonzero(~np.isfinite(rows)))
+                    raise DCPredictError(
+                        f"the simulation produced {SIM_FIELDS[i]} = {float(rows[j, i])!r} at kappa={spec.kappa!r} "
+                        f"alpha={spec.alphas[j]!r} trial {t}: the problem is out of the range double precision can "
+                        "simulate (check the scales of lam, b, sigma2 and ridge)")
                 records = []
                 for j, a in enumerate(spec.alphas):
-                    key = (spec.kappa, a, t)
-                    if key in done:
+                    if not put(spec.kappa, a, t, rows[j]):
                         continue
-                    done[key] = rows[j]
                     if store is not None:
                         rec = {"kappa": spec.kappa, "alpha": a, "trial": t, "seed": seed, "n": n, "p": spec.p,
                                "s": spec.sizes[j]}
@@ -772,10 +716,12 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
     results = []
     for spec in specs:
         for j, a in enumerate(alp):
-            samples = np.array([done[(spec.kappa, a, t)] for t in range(trials)])
+            key = (spec.kappa, a)
+            if key not in filled or not filled[key].all():  # pragma: no cover - every task has run
+                raise RuntimeError(f"internal error: trials missing at kappa={spec.kappa!r} alpha={a!r}")
             results.append(SimulationResult(law=law, kappa=spec.kappa, alpha=a, sigma2=sigma2, ridge=ridge, n=n,
                                             p=spec.p, s=spec.sizes[j], trials=trials, seed=seed, hessian=hessian,
-                                            samples=samples))
+                                            samples=samples[key]))
     return results
 
 

@@ -28,7 +28,7 @@ POWER_LAW = Law.power_law(1.0, 0.25, 4.0, b_var=1.0, order=4, b_order=4)  # 16 a
 
 
 def _predict(law, **kw):
-    theory = pytest.importorskip("dcpredict.theory")
+    from dcpredict import theory  # a broken import of dcpredict itself must fail, not skip
     return theory.predict(law, **kw)
 
 
@@ -164,7 +164,7 @@ def test_out_file_and_resume_after_partial_write(tmp_path):
     full = simulate_sweep(ISSUE_LAW, out=out, **kw)
     recs = _lines(out)  # one line per (kappa, alpha, trial), no header
     args = json.loads(open(str(out) + ".args.json").read())
-    assert args["dcpredict_simulate"] == 1 and args["kappas"] == [0.5, 2.0] and "workers" not in args
+    assert args["dcpredict_simulate"] == 2 and args["kappas"] == [0.5, 2.0] and "workers" not in args
     assert {r["run"] for r in recs} == {args["run"]}
     assert len(recs) == 2 * 2 * 6
     assert {(r["kappa"], r["alpha"], r["trial"]) for r in recs} == {(k, a, t) for k in (0.5, 2.0)
@@ -200,7 +200,7 @@ def test_refuses_resume_with_other_arguments(tmp_path):
     assert out.read_bytes() == before
     foreign = tmp_path / "other.jsonl"
     foreign.write_text('{"x": 1}\n')
-    with pytest.raises(ValueError, match="not a dcpredict simulate file"):
+    with pytest.raises(ValueError, match="not a dcpredict trial log"):
         simulate_sweep(ISSUE_LAW, out=foreign, **kw)
 
 

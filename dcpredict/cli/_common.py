@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from .._validate import DCPredictError
@@ -70,19 +69,62 @@ def law_from_args(args: argparse.Namespace):
     return Law(float_list("--lam", args.lam), float_list("--b", args.b), weights)
 
 
-def write_text(text: str, out: str | None) -> None:
-    """Write to --out (atomically) or stdout."""
+#: how ``--out`` recognises a file dcpredict wrote (stated in the option help of ``curve --out``)
+OUT_RULE = ("an existing file is replaced only if it is a dcpredict curve output: a CSV whose first line starts "
+            "with 'kappa,alpha,tau,gamma2,' and whose other lines are numbers, or a JSON list of objects with "
+            "the keys kappa, alpha, tau, gamma2; otherwise the command refuses and leaves the file unchanged. "
+            "A symlink is followed; /dev/stdout, /dev/null or a pipe are written in place")
+_CURVE_HEAD = ("kappa", "alpha", "tau", "gamma2")
+
+
+def is_curve_output(content: bytes) -> bool:
+    """Whether ``content`` is a file ``dcpredict curve`` wrote (CSV or JSON; see OUT_RULE)."""
+    import re
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if text.startswith("["):
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            return False
+        return (isinstance(obj, list) and len(obj) > 0
+                and all(isinstance(r, dict) and all(k in r for k in _CURVE_HEAD) for r in obj))
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        return False
+    cols = lines[0].split(",")
+    if tuple(cols[:4]) != _CURVE_HEAD or not all(re.fullmatch(r"[a-z][a-z0-9_]*", c) for c in cols):
+        return False
+    for line in lines[1:]:
+        cells = line.split(",")
+        if len(cells) != len(cols):
+            return False
+        try:
+            [float(c) for c in cells]
+        except ValueError:
+            return False
+    return True
+
+
+def write_text(text: str, out: str | None, *, recognise=is_curve_output,
+               what: str = "a dcpredict curve output (CSV or JSON)") -> None:
+    """Write to --out or stdout.
+
+    --out: a new file is created atomically; an existing regular file is replaced (atomically)
+    only if ``recognise`` says dcpredict wrote it, else DCPredictError and the file is untouched;
+    a symlink is followed to its target; a device or pipe is written in place (see
+    :func:`dcpredict._store.write_output`).
+    """
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    path = Path(out)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text)
-        tmp.replace(path)
-    except OSError as exc:
-        raise DCPredictError(f"--out {out!r} cannot be written: {exc.strerror}") from None
+    from .._store import write_output
+    write_output(text, out, recognise, what)
 
 
 def dumps(obj: Any) -> str:

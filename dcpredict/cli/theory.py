@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import io
 
-from ._common import add_law_arguments, dumps, float_grid, law_from_args, write_text
+from ._common import OUT_RULE, add_law_arguments, dumps, float_grid, law_from_args, write_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--kappa", required=True, help="kappa values, e.g. 0.5,2 or 0.1:5:50 or log:0.1:100:60")
     c.add_argument("--alpha", default="1", help="alpha values (default 1)")
     c.add_argument("--format", choices=("csv", "json"), default="csv")
-    c.add_argument("--out", help="write to this file instead of stdout")
+    c.add_argument("--out", metavar="FILE", help="write to this file instead of stdout; " + OUT_RULE)
     c.set_defaults(func=_curve)
 
 
