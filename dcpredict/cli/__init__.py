@@ -3,12 +3,18 @@
 Each subcommand lives in its own module of this package and exposes ``register(subparsers)``,
 which adds its parser and sets ``func(args) -> int``.  Heavy imports (numba kernels, matplotlib,
 dask) happen inside ``func`` so that ``dcpredict --help`` and the first call stay fast.
-Any ``ValueError`` from the API becomes one line on stderr and exit status 2.
+A :class:`~dcpredict.DCPredictError` from the API (bad input, an uncertifiable request), an
+argparse usage error, and an OS error on one of the user's own paths (``--out``, ``--law``,
+``--out-dir``) become one line on stderr and exit status 2; any other exception is a bug and shows
+its traceback.  A negative number after an option that takes a value (``--b -1.5,0.7``) is read
+as that option's value.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import re
 import sys
 
 # subcommand modules, in the order they appear in --help
@@ -38,22 +44,100 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: a value that argparse would mistake for an option: a number (list/range) starting with '-'
+_NEGATIVE = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
+
+
+def _value_options(parser: argparse.ArgumentParser) -> set[str]:
+    """Long option strings (of the parser and its subparsers) that take one value."""
+    opts: set[str] = set()
+    stack = [parser]
+    while stack:
+        p = stack.pop()
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                stack.extend(action.choices.values())
+            elif action.option_strings and action.nargs is None:
+                opts.update(o for o in action.option_strings if o.startswith("--"))
+    return opts
+
+
+def join_negative_values(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """``[--b, -1.5,0.7]`` -> ``[--b=-1.5,0.7]`` for every option that takes a value.
+
+    argparse reads a token that starts with '-' and is not a plain negative number as an
+    option, so ``--b -1.5,0.7`` would be "expected one argument".  Unique abbreviations of an
+    option are recognised as argparse does.  Tokens after ``--`` are left alone.
+    """
+    opts = _value_options(parser)
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok == "--":
+            out.extend(argv[i:])
+            break
+        if (tok.startswith("--") and "=" not in tok and i + 1 < len(argv) and _NEGATIVE.match(argv[i + 1])
+                and (tok in opts or len([o for o in opts if o.startswith(tok)]) == 1)):
+            out.append(f"{tok}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(tok)
+        i += 1
+    return out
+
+
+def _user_paths(args: argparse.Namespace) -> set[str]:
+    paths = set()
+    for name in ("out", "law", "out_dir"):
+        value = getattr(args, name, None)
+        if isinstance(value, (str, os.PathLike)):
+            value = os.fspath(value)
+            paths.update({value, os.path.abspath(value), os.path.realpath(value)})
+    return paths
+
+
+def _is_user_path_error(exc: OSError, args: argparse.Namespace) -> bool:
+    paths = _user_paths(args)
+    for name in (exc.filename, exc.filename2):
+        if name is None:
+            continue
+        name = os.fspath(name)
+        if name in paths or os.path.abspath(name) in paths:
+            return True
+        if any(os.path.abspath(name).startswith(os.path.abspath(p).rstrip(os.sep) + os.sep) for p in paths):
+            return True  # a file inside the user's --out-dir
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .._validate import DCPredictError
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(join_negative_values(argv, parser))
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
     try:
         return int(args.func(args) or 0)
-    except ValueError as exc:
-        print(f"dcpredict {args.command}: error: {exc}", file=sys.stderr)
+    except DCPredictError as exc:
+        print(f"dcpredict {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"dcpredict {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        if not _is_user_path_error(exc, args):
+            raise
+        where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+        print(f"dcpredict {args.command}: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split("\n")).strip() or type(exc).__name__
 
 
 def _version() -> str:
