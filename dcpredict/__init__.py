@@ -39,6 +39,8 @@ _LAZY = {
     "simulate": "simulation",
     "simulate_sweep": "simulation",
     "SimulationResult": "simulation",
+    "simulate_world": "world_simulation",
+    "WorldSimulationResult": "world_simulation",
     "predict_correlated": "correlated",
     "CorrelatedPrediction": "correlated",
     "advise": "advisor",
