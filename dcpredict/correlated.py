@@ -47,7 +47,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ._validate import DCPredictError, check_array, check_int, check_real
 
@@ -107,53 +106,47 @@ def spectrum(Sigma: np.ndarray, name: str = "Sigma") -> tuple[np.ndarray, np.nda
     return lam, V
 
 
+def _spectral_law(lam: np.ndarray, energy: np.ndarray | None, n: int):
+    """The atom law of the nonzero eigenvalues: weights 1/rank, B_k^2 = rank * energy_k / lam_k, kappa = rank / n.
+
+    With it the vector-form DC of the theory page (:ref:`theory-correlated`) is the scalar DC of
+    :ref:`theory-dc`, solved by the same compiled kernels: kappa E[Lambda/(Lambda + tau)] = tr(Sigma (Sigma +
+    tau)^{-1}) / n, and tau^2 E[Lambda B^2/(Lambda + tau)^2] = tau^2 beta^T Sigma (Sigma + tau)^{-2} beta.
+    """
+    m = lam > 0.0
+    lp = np.ascontiguousarray(lam[m], dtype=np.float64)
+    rank = lp.size
+    w = np.full(rank, 1.0 / max(rank, 1))
+    b = np.zeros(rank) if energy is None else np.sqrt(rank * np.asarray(energy, dtype=np.float64)[m] / lp)
+    return lp, b, w, rank / n
+
+
 def solve_tau(lam: np.ndarray, n: int, ridge: float) -> float:
-    """tau >= 0 solving r = tau (1 - sum_k lam_k / (lam_k + tau) / n) (THEORY.md section 6).
+    """tau >= 0 solving r = tau (1 - sum_k lam_k / (lam_k + tau) / n) (theory page, :ref:`theory-correlated`).
 
     ``lam`` are the eigenvalues of Sigma (zeros allowed: they contribute nothing).  Returns 0 for
-    r = 0 and rank <= n (at rank = n, the interpolation threshold, tau -> 0 from both sides while
-    gamma^2 diverges; :func:`dense_risk_spectral` reports gamma^2 = inf there).
-    Root finding: brentq on a bracket where the function changes sign (xtol 1e-300, rtol 4 eps).
+    r = 0 and rank <= n (at rank = n, the interpolation threshold, gamma^2 diverges;
+    :func:`dense_risk_spectral` reports gamma^2 = inf there).  Solved by the compiled bracketing solver of
+    :func:`dcpredict.solve_dc` (relative bracket 1e-12).
     """
-    pos = lam[lam > 0.0]
-    rank = pos.size
-    if rank == 0:
+    from . import _kernels as K
+    lp, _, w, kappa = _spectral_law(np.asarray(lam, dtype=np.float64), None, n)
+    if lp.size == 0:
         return 0.0
-    if ridge == 0.0:
-        if rank <= n:
-            return 0.0
-
-        def h(t):
-            return 1.0 - np.sum(pos / (pos + t)) / n
-        lo = pos.min() * (rank - n) / n          # h(lo) <= 0
-        hi = pos.sum() / n                       # h(hi) >= 0
-        if h(lo) >= 0.0:
-            return float(lo)
-        return float(brentq(h, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
-
-    def g(t):
-        return t * (1.0 - np.sum(pos / (pos + t)) / n) - ridge
-    lo, hi = ridge, ridge + pos.sum() / n        # g(lo) <= 0 <= g(hi); g increasing where positive
-    if g(lo) >= 0.0:
-        return float(lo)
-    return float(brentq(g, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500))
+    return float(K.solve_tau(lp, w, kappa, float(ridge), 1e-12)[0])
 
 
 def dense_risk_spectral(lam: np.ndarray, energy: np.ndarray, sigma2: float, n: int,
                         ridge: float) -> tuple[float, float]:
     """(tau, gamma^2) of the vector-form DC from the eigenvalues ``lam`` of Sigma and the signal
     energies ``energy_k = lam_k a_k^2`` (a = V^T beta).  gamma^2 is the exact dense risk of the DC;
-    +inf at the interpolation threshold."""
-    tau = solve_tau(lam, n, ridge)
-    if ridge == 0.0 and np.count_nonzero(lam > 0.0) == n:
-        return tau, math.inf              # interpolation threshold
-    m = lam > 0.0
-    lp, ep = lam[m], energy[m]
-    den = 1.0 - np.sum((lp / (lp + tau)) ** 2) / n
-    num = sigma2 + (tau ** 2 * np.sum(ep / (lp + tau) ** 2) if tau > 0.0 else 0.0)
-    if den <= 0.0:  # pragma: no cover - excluded by the root (den > 1 - tr/n = r/tau >= 0)
-        return tau, math.inf
-    return tau, float(num / den)
+    +inf at the interpolation threshold.  Same kernels as the scalar DC (see :func:`_spectral_law`)."""
+    from . import _kernels as K
+    lp, b, w, kappa = _spectral_law(np.asarray(lam, dtype=np.float64), energy, n)
+    if lp.size == 0:
+        return 0.0, float(sigma2)
+    tau = float(K.solve_tau(lp, w, kappa, float(ridge), 1e-12)[0])
+    return tau, float(K.gamma2(lp, b, w, kappa, float(ridge), float(sigma2), tau))
 
 
 def support_risk(Sigma: np.ndarray, beta: np.ndarray, sigma2: float, n: int, ridge: float,
