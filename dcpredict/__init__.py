@@ -43,10 +43,12 @@ _LAZY = {
     "WorldSimulationResult": "world_simulation",
     "predict_correlated": "correlated",
     "CorrelatedPrediction": "correlated",
+    "simulate_correlated": "correlated_simulation",
+    "CorrelatedSimulation": "correlated_simulation",
     "advise": "advisor",
     "Advice": "advisor",
 }
-_SUBMODULES = ("random_features", "lemma1", "theory", "world", "simulation", "correlated", "advisor", "figures",
+_SUBMODULES = ("random_features", "lemma1", "correlated_simulation", "theory", "world", "simulation", "correlated", "advisor", "figures",
                "validation")
 
 __all__ = ["DCPredictError", "Law", "RISK_FIELDS", *_LAZY, *_SUBMODULES]
