@@ -5,6 +5,13 @@ fields (the eight of ``dcpredict.predict`` plus ``*_retrained_same``), each
 ``{"mean": float, "stderr": float}``; for several points a JSON list of such objects, each also
 carrying ``"kappa"`` and ``"alpha"``.  Without ``--json``: one readable table per point (with
 95 % Student-t intervals).  ``--out FILE.jsonl`` stores every finished trial and resumes.
+
+The fixed world (``--world-size P --p ... --s S [--order saliency|random]`` with ``--n``; excludes
+``--kappa``/``--alpha``): :func:`dcpredict.simulate_world`.  ``--json`` with one ``--p``: one JSON object
+whose keys are the 14 fields of ``dcpredict.world_simulation.WORLD_SIM_FIELDS`` (the nine of
+``predict_world``, the three ``*_retrained_same`` and the baselines ``small_random``,
+``small_top_variance``), each ``{"mean": float, "stderr": float}``; with several p (a comma list or
+``START:STOP:NUM``): a JSON list of such objects in the order of ``--p``, each also carrying ``"p"``.
 """
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ import argparse
 
 from .._validate import DCPredictError
 from ._common import add_law_arguments, dumps, float_list, law_from_args
+from ._world import add_world_arguments, int_grid, integer, require, world_mode
 
 
 def register(sub) -> None:
@@ -24,12 +32,16 @@ def register(sub) -> None:
     add_law_arguments(p)
     g = p.add_argument_group("problem")
     g.add_argument("--sigma2", type=str, required=True, help="label noise variance sigma^2 >= 0")
-    g.add_argument("--kappa", required=True, help="kappa = p/n, comma list (p = round(kappa n))")
-    g.add_argument("--alpha", required=True, help="fraction of weights kept, comma list in (0, 1]")
+    g.add_argument("--kappa", default=None, help="kappa = p/n, comma list (p = round(kappa n))")
+    g.add_argument("--alpha", default=None, help="fraction of weights kept, comma list in (0, 1]")
     g.add_argument("--ridge", type=str, default="0", help="ridge r >= 0 (default 0: min-norm / OLS)")
     g.add_argument("--n", type=str, required=True, help="training samples n >= 2")
-    g.add_argument("--hessian", choices=("population", "empirical"), default="population",
-                   help="diagonal of the Hessian rule: Sigma_ii (population, the default) or the empirical (X^T X/n)_ii")
+    g.add_argument("--hessian", choices=("population", "empirical"), default=None,
+                   help="diagonal of the Hessian rule: Sigma_ii (population, the default) or the empirical "
+                        "(X^T X/n)_ii (not in the fixed world, which uses Sigma_ii)")
+    add_world_arguments(p, n=False, p_help="model sizes p, s <= p <= P: one integer (one JSON object with "
+                                           "--json), a comma list or START:STOP:NUM (a JSON list, one object "
+                                           "per p)")
     r = p.add_argument_group("run")
     r.add_argument("--trials", type=str, default="100", help="trials per (kappa, alpha) point, >= 2 (default 100)")
     r.add_argument("--seed", type=str, default="0", help="root seed (default 0); results do not depend on workers")
@@ -61,6 +73,10 @@ def _int(name: str, text: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
+    if world_mode(args):
+        return _run_world(args)
+    if args.kappa is None or args.alpha is None:
+        raise DCPredictError("give --kappa and --alpha, or the fixed world --world-size P --p ... --s S")
     law = law_from_args(args)
     kappas = float_list("--kappa", args.kappa)
     alphas = float_list("--alpha", args.alpha)
@@ -68,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     results = simulate_sweep(
         law, kappas=kappas, alphas=alphas, sigma2=_num("--sigma2", args.sigma2), ridge=_num("--ridge", args.ridge),
         n=_int("--n", args.n), trials=_int("--trials", args.trials), seed=_int("--seed", args.seed),
-        workers=_int("--workers", args.workers), hessian=args.hessian, out=args.out, scheduler=args.scheduler,
+        workers=_int("--workers", args.workers), hessian=args.hessian or "population", out=args.out, scheduler=args.scheduler,
         progress=not args.quiet)
     if args.json:
         objs = []
@@ -82,4 +98,25 @@ def run(args: argparse.Namespace) -> int:
         print(text)
     else:
         print("\n\n".join(res.summary() for res in results))
+    return 0
+
+
+def _run_world(args: argparse.Namespace) -> int:
+    require(args, "--p", "--s")
+    if args.hessian is not None:
+        raise DCPredictError("--hessian is not an option of the fixed world (its Hessian rule uses Sigma_ii)")
+    ps = int_grid("--p", args.p)
+    law = law_from_args(args)
+    from ..world_simulation import WORLD_SIM_FIELDS, simulate_world
+    res = simulate_world(
+        law, n=_int("--n", args.n), P=integer("--world-size", args.world_size), ps=ps, s=integer("--s", args.s),
+        sigma2=_num("--sigma2", args.sigma2), ridge=_num("--ridge", args.ridge), order=args.order or "saliency",
+        trials=_int("--trials", args.trials), seed=_int("--seed", args.seed), workers=_int("--workers", args.workers),
+        out=args.out, scheduler=args.scheduler, progress=not args.quiet)
+    if args.json:
+        objs = [res.point(p) for p in res.ps]
+        text = dumps(objs[0]) if len(objs) == 1 else dumps([{"p": p, **o} for p, o in zip(res.ps, objs)])
+        print(text)
+    else:
+        print(res.summary())
     return 0

@@ -1,10 +1,21 @@
-"""``dcpredict predict`` and ``dcpredict curve``: the theory engine from the command line."""
+"""``dcpredict predict`` and ``dcpredict curve``: the theory engine from the command line.
+
+Both also take the fixed world (``--n N --world-size P --p ... --s S [--order saliency|random]``, which
+excludes ``--kappa``/``--alpha``): ``predict`` at one p through :func:`dcpredict.predict_world` (``--json``: one
+object with the nine risks and the baselines small_random, small_top_variance, zero_model), ``curve`` over
+``--p`` (a comma list or START:STOP:NUM; default every integer from s to P, or 400 evenly spaced) through
+:func:`dcpredict.predict_world_curve`: one row per p with the columns p, kappa (= p/n), alpha (= s/p), the
+eight rule risks and the four baselines (CSV, or a JSON list of objects with those keys; inf where a risk
+diverges).
+"""
 from __future__ import annotations
 
 import argparse
 import io
 
-from ._common import OUT_RULE, add_law_arguments, dumps, float_grid, law_from_args, write_text
+from .._validate import DCPredictError
+from ._common import OUT_RULE, add_law_arguments, dumps, float_grid, is_curve_output, law_from_args, write_text
+from ._world import add_world_arguments, int_grid, integer, require, world_mode
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -12,8 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Asymptotic test risk of the dense fit and of every pruning rule (THEORY.md s.2-4).")
     add_law_arguments(p)
     _add_problem(p)
-    p.add_argument("--kappa", type=float, required=True, help="overparameterization ratio p/n (> 0)")
-    p.add_argument("--alpha", type=float, required=True, help="fraction of weights kept, in (0, 1]")
+    p.add_argument("--kappa", type=float, default=None, help="overparameterization ratio p/n (> 0)")
+    p.add_argument("--alpha", type=float, default=None, help="fraction of weights kept, in (0, 1]")
+    add_world_arguments(p, p_help="model size p, s <= p <= P (one integer)")
     p.add_argument("--precision", choices=("double", "mp"), default="double",
                    help="mp: solve at 50 digits with mpmath (slow; a certificate)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the eight risks")
@@ -26,8 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "comma lists, START:STOP:NUM or log:START:STOP:NUM.")
     add_law_arguments(c)
     _add_problem(c)
-    c.add_argument("--kappa", required=True, help="kappa values, e.g. 0.5,2 or 0.1:5:50 or log:0.1:100:60")
-    c.add_argument("--alpha", default="1", help="alpha values (default 1)")
+    c.add_argument("--kappa", default=None, help="kappa values, e.g. 0.5,2 or 0.1:5:50 or log:0.1:100:60")
+    c.add_argument("--alpha", default=None, help="alpha values (default 1)")
+    add_world_arguments(c, p_help="model sizes p in [s, P]: a comma list or START:STOP:NUM (default: every "
+                                  "integer from s to P, or 400 evenly spaced); one row per p")
     c.add_argument("--format", choices=("csv", "json"), default="csv")
     c.add_argument("--out", metavar="FILE", help="write to this file instead of stdout; " + OUT_RULE)
     c.set_defaults(func=_curve)
@@ -38,7 +52,90 @@ def _add_problem(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ridge", type=float, default=0.0, help="ridge penalty r (>= 0; default 0: min-norm/OLS)")
 
 
+def _world_common(args: argparse.Namespace) -> dict:
+    require(args, "--n", "--s")
+    return {"n": integer("--n", args.n), "P": integer("--world-size", args.world_size), "s": integer("--s", args.s),
+            "sigma2": args.sigma2, "ridge": args.ridge, "order": args.order or "saliency"}
+
+
+def _predict_world(args: argparse.Namespace) -> int:
+    from ..world import predict_world
+    require(args, "--p")
+    pred = predict_world(law_from_args(args), p=integer("--p", args.p), precision=args.precision,
+                         **_world_common(args))
+    if args.json:
+        write_text(dumps(pred.to_dict() if args.details else pred.risks()) + "\n", None)
+    else:
+        write_text(pred.summary() + "\n", None)
+    return 0
+
+
+_WORLD_HEAD = ("p", "kappa", "alpha")
+
+
+def _is_curve_or_world_output(content: bytes) -> bool:
+    """A file ``dcpredict curve`` wrote: a (kappa, alpha) curve or a fixed-world curve (CSV or JSON)."""
+    if is_curve_output(content):
+        return True
+    import json
+    import re
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    if text.startswith("["):
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            return False
+        return (isinstance(obj, list) and len(obj) > 0
+                and all(isinstance(r, dict) and all(k in r for k in _WORLD_HEAD) for r in obj))
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        return False
+    cols = lines[0].split(",")
+    if tuple(cols[:3]) != _WORLD_HEAD or not all(re.fullmatch(r"[a-z][a-z0-9_]*", c) for c in cols):
+        return False
+    for line in lines[1:]:
+        cells = line.split(",")
+        if len(cells) != len(cols):
+            return False
+        try:
+            [float(c) for c in cells]
+        except ValueError:
+            return False
+    return True
+
+
+def _curve_world(args: argparse.Namespace) -> int:
+    from ..world import predict_world_curve
+    ps = None if args.p is None else int_grid("--p", args.p)
+    curve = predict_world_curve(law_from_args(args), ps=ps, **_world_common(args))
+    records = curve.records()
+    if args.format == "json":
+        text = dumps(records) + "\n"
+    else:
+        cols = list(records[0])
+        buf = io.StringIO()
+        buf.write(",".join(cols) + "\n")
+        for rec in records:
+            buf.write(",".join(str(rec[c]) if c == "p" else repr(float(rec[c])) for c in cols) + "\n")
+        text = buf.getvalue()
+    write_text(text, args.out, recognise=_is_curve_or_world_output,
+               what="a dcpredict curve output (CSV or JSON, kappa/alpha or fixed-world)")
+    return 0
+
+
 def _predict(args: argparse.Namespace) -> int:
+    if world_mode(args):
+        return _predict_world(args)
+    if args.n is not None:
+        raise DCPredictError("--n belongs to the fixed world (--world-size P --p ... --s S); with --kappa and "
+                             "--alpha the theory needs no n")
+    if args.kappa is None or args.alpha is None:
+        raise DCPredictError("give --kappa and --alpha, or the fixed world --n N --world-size P --p ... --s S")
     from ..theory import predict
     pred = predict(law_from_args(args), kappa=args.kappa, alpha=args.alpha, sigma2=args.sigma2,
                    ridge=args.ridge, precision=args.precision)
@@ -50,6 +147,14 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _curve(args: argparse.Namespace) -> int:
+    if world_mode(args):
+        return _curve_world(args)
+    if args.n is not None:
+        raise DCPredictError("--n belongs to the fixed world (--world-size P --s S [--p ...]); a kappa/alpha "
+                             "curve needs no n")
+    if args.kappa is None:
+        raise DCPredictError("give --kappa (and --alpha), or the fixed world --n N --world-size P --s S [--p ...]")
+    args.alpha = "1" if args.alpha is None else args.alpha
     from .. import RISK_FIELDS
     from ..theory import predict_grid
     grid = predict_grid(law_from_args(args), float_grid("--kappa", args.kappa), float_grid("--alpha", args.alpha),
