@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from ._results import Result, fmt
 from ._validate import DCPredictError, check_array, check_int, check_real
 
 __all__ = ["predict_correlated", "CorrelatedPrediction", "solve_tau", "dense_risk_spectral",
@@ -170,8 +171,8 @@ def support_risk(Sigma: np.ndarray, beta: np.ndarray, sigma2: float, n: int, rid
     return dense_risk_spectral(mu, energy, noise, n, ridge)[1]
 
 
-@dataclass(frozen=True)
-class CorrelatedPrediction:
+@dataclass(frozen=True, repr=False)
+class CorrelatedPrediction(Result):
     """Risks of a finite correlated problem from the vector-form DC (THEORY.md section 6).
 
     Fields ``dense, magnitude, hessian, random, oracle_pruned, small_oracle, magnitude_retrained,
@@ -204,7 +205,8 @@ class CorrelatedPrediction:
     rank: int
     signal: float = field(default=math.nan)   # beta^T Sigma beta (risk of the zero predictor minus sigma^2)
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """Risks, their standard errors (0 for exact fields) and the inputs, JSON-ready."""
         out = {k: getattr(self, k) for k in _RISK_FIELDS}
         out["stderr"] = dict(self.stderr)
         for k in ("p", "n", "s", "alpha", "sigma2", "ridge", "draws", "retrain_draws", "seed", "tau",
@@ -223,8 +225,14 @@ class CorrelatedPrediction:
             lines.append(f"  {k:<20s} {getattr(self, k):.6g}{tail}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
+    as_dict = to_dict
+
+    def _records(self) -> list[dict[str, Any]]:
+        return [{"field": k, "risk": getattr(self, k), "stderr": self.stderr.get(k, 0.0)} for k in _RISK_FIELDS]
+
+    def __repr__(self) -> str:
+        return (f"CorrelatedPrediction(p={self.p}, n={self.n}, s={self.s}, dense={fmt(self.dense)}, "
+                f"hessian={fmt(self.hessian)}, small_oracle={fmt(self.small_oracle)})")
 
 
 def _mean_se(values: np.ndarray) -> tuple[float, float]:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ._results import Result
 from ._validate import DCPredictError, check_array, check_int, check_real
 from .correlated_simulation import SIM_FIELDS, CorrelatedSimulation, simulate_correlated
 
@@ -31,8 +32,8 @@ GeneralSimulation = CorrelatedSimulation
 
 __all__ = ["closed_forms", "Lemma1Risks", "rank_one_problem", "simulate", "GeneralSimulation", "SIM_FIELDS"]
 
-@dataclass(frozen=True)
-class Lemma1Risks:
+@dataclass(frozen=True, repr=False)
+class Lemma1Risks(Result):
     """Exact risks of Lemma 1 (THEORY.md section 5) and their inputs."""
     dense: float
     pruned: float
@@ -47,6 +48,20 @@ class Lemma1Risks:
     def pruning_bias(self) -> float:
         """lambda (1 - alpha)^2 S^2: the bias that pruning without retraining adds."""
         return self.lam * (1.0 - self.alpha) ** 2 * self.S ** 2
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dense": self.dense, "pruned": self.pruned, "retrained": self.retrained,
+                "pruning_bias": self.pruning_bias, "lam": self.lam, "S": self.S, "sigma2": self.sigma2,
+                "n": self.n, "alpha": self.alpha}
+
+    def summary(self) -> str:
+        return (f"Lemma 1 (perfectly correlated features), exact at n = {self.n}: lam = {self.lam:g}, S = {self.S:g}, "
+                f"sigma2 = {self.sigma2:g}, alpha = {self.alpha:g}\n  dense {self.dense:.6g}   pruned {self.pruned:.6g} "
+                f"(bias {self.pruning_bias:.6g})   retrained {self.retrained:.6g}")
+
+    def __repr__(self) -> str:
+        return (f"Lemma1Risks(n={self.n}, alpha={self.alpha:g}, dense={self.dense:.6g}, pruned={self.pruned:.6g}, "
+                f"retrained={self.retrained:.6g})")
 
 
 def closed_forms(*, lam: float, S: float, sigma2: float, n: int, alpha: float) -> Lemma1Risks:

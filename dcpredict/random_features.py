@@ -50,6 +50,7 @@ from . import RISK_FIELDS as _RISK_FIELDS
 from ._fit import fit_least_squares
 from ._validate import DCPredictError, check_array, check_int, check_real
 from .correlated import CorrelatedPrediction, kept_count, predict_correlated
+from ._results import Result, fmt
 from ._select import top_indices
 
 __all__ = ["draw_first_layer", "relu_moments", "RFMoments", "equivalent_lgp", "EquivalentLGP",
@@ -117,12 +118,24 @@ def _check_target(W: Any, u: Any, a: Any, v: Any) -> tuple[np.ndarray, np.ndarra
 
 
 # ---------------------------------------------------------------------------------------- moments
-@dataclass(frozen=True)
-class RFMoments:
+@dataclass(frozen=True, repr=False)
+class RFMoments(Result):
     """Exact second moments of (x, y) = (ReLU(W z), a (v.z) + (u.z)^2) (module docstring)."""
     Sigma: np.ndarray
     Exy: np.ndarray
     Ey2: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"Sigma": self.Sigma.tolist(), "Exy": self.Exy.tolist(), "Ey2": self.Ey2}
+
+    def summary(self) -> str:
+        return f"ReLU random-features moments: p = {self.Sigma.shape[0]}, E[y^2] = {self.Ey2:.6g}"
+
+    def _records(self) -> list[dict[str, Any]]:
+        return [{"feature": i, "Sigma_ii": float(self.Sigma[i, i]), "Exy": float(e)} for i, e in enumerate(self.Exy)]
+
+    def __repr__(self) -> str:
+        return f"RFMoments(p={self.Sigma.shape[0]}, Ey2={self.Ey2:.6g})"
 
 
 def relu_kernel(W: np.ndarray) -> np.ndarray:
@@ -145,8 +158,8 @@ def relu_moments(W: Any, u: Any, a: float = 0.0, v: Any = None) -> RFMoments:
     return RFMoments(Sigma=relu_kernel(Wa), Exy=Exy, Ey2=3.0 + aa ** 2)
 
 
-@dataclass(frozen=True)
-class EquivalentLGP:
+@dataclass(frozen=True, repr=False)
+class EquivalentLGP(Result):
     """The equivalent linear Gaussian problem of a random-features model (the paper's Definition 2).
 
     ``Sigma``, ``Exy`` = E[x y], ``beta`` = Sigma^+ E[x y] (eigenvalue floor, see ``solve_note``),
@@ -175,6 +188,25 @@ class EquivalentLGP:
     @property
     def d(self) -> int:
         return int(self.W.shape[1])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The equivalent problem and its inputs (W, u, a, v), JSON-ready."""
+        return {"Sigma": self.Sigma.tolist(), "Exy": self.Exy.tolist(), "beta": self.beta.tolist(),
+                "sigma2": self.sigma2, "Ey2": self.Ey2, "residual": self.residual, "dropped": self.dropped,
+                "cond": self.cond, "rcond": self.rcond, "solve_note": self.solve_note, "W": self.W.tolist(),
+                "u": self.u.tolist(), "a": self.a, "v": None if self.v is None else self.v.tolist()}
+
+    def summary(self) -> str:
+        return (f"equivalent LGP of ReLU random features: p = {self.p}, d = {self.d}, sigma2 = {self.sigma2:.6g}, "
+                f"beta'Sigma beta = {float(self.beta @ self.Sigma @ self.beta):.6g}, cond = {self.cond:.3g}, "
+                f"dropped directions = {self.dropped}, residual = {self.residual:.2g}")
+
+    def _records(self) -> list[dict[str, Any]]:
+        return [{"feature": i, "Sigma_ii": float(self.Sigma[i, i]), "beta": float(b), "Exy": float(e)}
+                for i, (b, e) in enumerate(zip(self.beta, self.Exy))]
+
+    def __repr__(self) -> str:
+        return f"EquivalentLGP(p={self.p}, d={self.d}, sigma2={self.sigma2:.6g}, cond={self.cond:.3g})"
 
 
 def equivalent_lgp(W: Any, u: Any, a: float = 0.0, v: Any = None, *, rcond: float = RCOND_BETA) -> EquivalentLGP:
@@ -231,8 +263,8 @@ def population_risk(b: np.ndarray, lgp: EquivalentLGP | RFMoments) -> np.ndarray
     return lgp.Ey2 - 2.0 * b @ lgp.Exy + np.einsum("ij,ij->i", b @ lgp.Sigma, b)
 
 
-@dataclass(frozen=True)
-class RFSimulation:
+@dataclass(frozen=True, repr=False)
+class RFSimulation(Result):
     """Monte Carlo risks of random-features regression with real ReLU features and real labels.
 
     Attributes named as ``RF_FIELDS`` (means over trials); ``stderr`` the standard errors;
@@ -274,8 +306,17 @@ class RFSimulation:
             lines.append(f"  {k:<25s} {getattr(self, k):.6g} +- {self.stderr[k]:.3g}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
+    def to_dict(self) -> dict[str, Any]:
+        """Inputs and per field {"mean", "stderr"} (per-trial values are in ``values``)."""
+        out: dict[str, Any] = {k: getattr(self, k) for k in ("p", "d", "n", "s", "alpha", "ridge", "trials", "seed", "a")}
+        out.update({k: {"mean": getattr(self, k), "stderr": self.stderr[k]} for k in RF_FIELDS})
+        return out
+
+    def _records(self) -> list[dict[str, Any]]:
+        return [{"field": k, "mean": getattr(self, k), "stderr": self.stderr[k]} for k in RF_FIELDS]
+
+    def __repr__(self) -> str:
+        return f"RFSimulation(p={self.p}, d={self.d}, n={self.n}, s={self.s}, trials={self.trials}, dense={fmt(self.dense)})"
 
 
 def simulate_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, trials: int = 100,
@@ -345,8 +386,8 @@ def simulate_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, tri
 
 
 # ---------------------------------------------------------------------------------------- comparison
-@dataclass(frozen=True)
-class RFComparison:
+@dataclass(frozen=True, repr=False)
+class RFComparison(Result):
     """Theory (vector-form DC of the equivalent LGP) next to the random-features simulation."""
     theory: CorrelatedPrediction
     simulation: RFSimulation
@@ -377,8 +418,19 @@ class RFComparison:
                          f" {100 * row['rel_gap']:7.2f}% {row['z']:6.2f}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
+    def summary(self) -> str:
         return self.table()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The theory and the simulation (their own to_dict) and the comparison rows."""
+        return {"theory": self.theory.to_dict(), "simulation": self.simulation.to_dict(), "rows": self.rows()}
+
+    def _records(self) -> list[dict[str, Any]]:
+        return self.rows()
+
+    def __repr__(self) -> str:
+        sim = self.simulation
+        return f"RFComparison(p={sim.p}, d={sim.d}, n={sim.n}, s={sim.s}, trials={sim.trials})"
 
 
 def compare_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, trials: int = 100, draws: int = 400,

@@ -19,6 +19,14 @@ def _results():
     yield dp.predict_grid(LAW, [0.5, 1.0, 2.0], [0.2, 0.6], sigma2=0.2)
     yield dp.predict_world(LAW, n=100, P=400, p=250, s=20, sigma2=0.2)
     yield dp.predict_world_curve(LAW, n=100, P=400, s=20, sigma2=0.2, ps=[20, 100, 400])
+    from dcpredict import lemma1
+    from dcpredict import random_features as rf
+    W = rf.draw_first_layer(30, 5, np.random.default_rng(0))
+    u = np.eye(5)[0]
+    cmp = rf.compare_rf(W, u, n=40, alpha=0.3, trials=5, draws=20, seed=1)
+    yield from (cmp, cmp.theory, cmp.simulation, cmp.lgp, rf.relu_moments(W, u))
+    yield lemma1.closed_forms(lam=1.0, S=1.0, sigma2=1.0, n=10, alpha=0.5)
+    yield lemma1.simulate(*lemma1.rank_one_problem(5, 1.0, 1.0), sigma2=1.0, n=10, alpha=0.5, trials=5)
 
 
 @pytest.mark.parametrize("res", list(_results()), ids=lambda r: type(r).__name__)
