@@ -1,0 +1,665 @@
+"""Compression beyond pruning, from the same distributional characterization (theory page, section 9).
+
+Three questions the paper leaves open, answered in the p -> infinity limit by the DC of the fitted model
+(theory page, sections :ref:`theory-dc` to :ref:`theory-retraining`):
+
+- :func:`predict_quantized`: the risk of the fit quantized coordinate-wise with a uniform mid-tread
+  quantizer of ``bits`` bits (optionally after magnitude or Hessian pruning), at a given step or at the
+  risk-minimizing step;
+- :func:`predict_iterative`: iterative magnitude pruning (the lottery-ticket practice) with a refit on fresh
+  samples after every round;
+- :func:`optimal_ridge`: the ridge penalty that minimizes the risk of any pruning or retraining rule.
+
+Global minimizations (over the quantizer step, over the ridge) are certified the same way: a scan on a
+logarithmic grid, then a golden-section refinement of *every* local minimum of the scan down to a bracket of
+relative width ``xtol`` (the result reports the bracket, the risk spread over it and every local minimum
+found).  A basin narrower than one grid spacing could be missed; the grid spacing is reported.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ._results import Result, fmt as _fmt
+from ._validate import DCPredictError, check_choice, check_int, check_real
+from .law import Law
+
+__all__ = ["QuantizedPrediction", "IterativePrediction", "RoundResult", "OptimalRidge", "predict_quantized",
+           "predict_iterative", "optimal_ridge", "quantizer_levels", "PRUNE_RULES", "MAX_BITS"]
+
+PRUNE_RULES = ("magnitude", "hessian")
+MAX_BITS = 32
+DEFAULT_RTOL = 1e-12
+#: relative width of the final bracket of every 1-D minimization (step, ridge)
+XTOL = 1e-9
+#: scan density of the step (points per decade) and its range around the coordinate scale
+STEP_PER_DECADE = 40
+#: scan of the ridge: points per decade and range relative to E[Lambda]
+RIDGE_PER_DECADE = 20
+RIDGE_RANGE = (1e-8, 1e6)
+_GOLD = 0.5 * (3.0 - math.sqrt(5.0))
+
+
+# ------------------------------------------------------------------------------ helpers
+def _check_law(law: Any) -> Law:
+    if not isinstance(law, Law):
+        raise DCPredictError(f"law must be a dcpredict.Law; got {type(law).__name__}")
+    return law
+
+
+def _arrays(law: Law) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.array(law.lam), np.array(law.b), np.array(law.weights)
+
+
+def _saliency_order(law: Law) -> np.ndarray:
+    return np.argsort(-(law.lam * law.b ** 2), kind="stable").astype(np.int64)
+
+
+def quantizer_levels(bits: int) -> tuple[int, bool]:
+    """(K, onebit): levels {-K..K} * step for bits >= 2 (K = 2^(bits-1) - 1), {-step, +step} for bits = 1."""
+    bits = check_int("bits", bits, lo=1, hi=MAX_BITS)
+    if bits == 1:
+        return 1, True
+    return 2 ** (bits - 1) - 1, False
+
+
+def _h2(a: float) -> float:
+    if a <= 0.0 or a >= 1.0:
+        return 0.0
+    return -(a * math.log2(a) + (1.0 - a) * math.log2(1.0 - a))
+
+
+@dataclass(frozen=True)
+class _Min:
+    x: float
+    fx: float
+    bracket: tuple[float, float]
+    spread: float
+    local_minima: tuple[tuple[float, float], ...]
+    grid_ratio: float
+    scan: tuple[float, float, int]
+
+
+def _golden(f: Callable[[float], float], a: float, x: float, b: float, fa: float, fx: float, fb: float,
+            xtol: float) -> tuple[float, float, float, float, float, float]:
+    """Golden-section search on a bracketing triple a < x < b with f(x) <= f(a), f(b), in the variable given.
+
+    Stops when b - a <= xtol (the caller works in log space, so this is a relative width).  Returns the
+    final triple (a, x, b, fa, fx, fb); the triple stays bracketing throughout.
+    """
+    for _ in range(400):
+        if b - a <= xtol:
+            break
+        if x - a > b - x:
+            u = x - _GOLD * (x - a)
+        else:
+            u = x + _GOLD * (b - x)
+        fu = f(u)
+        if fu <= fx:
+            if u < x:
+                b, fb = x, fx
+            else:
+                a, fa = x, fx
+            x, fx = u, fu
+        else:
+            if u < x:
+                a, fa = u, fu
+            else:
+                b, fb = u, fu
+    return a, x, b, fa, fx, fb
+
+
+def _plateau_end(vals: np.ndarray, i: int) -> bool:
+    """A flat run starting at i that ends below both of its outer neighbours (a flat-bottomed minimum)."""
+    j = i
+    while j + 1 < vals.size and vals[j + 1] == vals[i]:
+        j += 1
+    return j + 1 < vals.size and vals[j + 1] > vals[i] and vals[i - 1] > vals[i]
+
+
+def _minimize_log(f: Callable[[float], float], values: np.ndarray, u: np.ndarray, xtol: float) -> _Min | None:
+    """Refine every local minimum of a scan ``values`` on the log grid ``u``; None if the best is at an end."""
+    vals = np.where(np.isfinite(values), values, np.inf)
+    n = u.size
+    cands = []
+    i = 1
+    while i < n - 1:
+        if (vals[i] <= vals[i - 1] and vals[i] <= vals[i + 1] and math.isfinite(vals[i])
+                and (vals[i] < vals[i - 1] or vals[i] < vals[i + 1] or _plateau_end(vals, i))):
+            j = i
+            while j + 1 < n - 1 and vals[j + 1] == vals[i]:  # a plateau counts once
+                j += 1
+            cands.append(i)
+            i = j + 1
+        else:
+            i += 1
+    ibest = int(np.argmin(vals))
+    if not cands or vals[ibest] < min(vals[c] for c in cands):
+        return None
+    found = []
+    for i in cands:
+        a, x, b, fa, fx, fb = _golden(f, u[i - 1], u[i], u[i + 1], vals[i - 1], vals[i], vals[i + 1], xtol)
+        found.append((x, fx, a, b, max(fa, fb) - fx))
+    found.sort(key=lambda t: t[1])
+    x, fx, a, b, spread = found[0]
+    return _Min(math.exp(x), fx, (math.exp(a), math.exp(b)), spread,
+                tuple((math.exp(t[0]), t[1]) for t in found), math.exp(u[1] - u[0]),
+                (math.exp(u[0]), math.exp(u[-1]), int(n)))
+
+
+# ------------------------------------------------------------------------------ quantization
+@dataclass(frozen=True)
+class QuantizedPrediction(Result):
+    """Risk of the fit quantized coordinate-wise (theory page, section 9), optionally after pruning.
+
+    The quantizer acts on X = sqrt(p) beta_hat (the scale of the DC): levels {-K..K} * step with
+    K = 2^(bits-1) - 1 for bits >= 2 (mid-tread: 0 is a level), {-step, +step} for bits = 1; each
+    coordinate goes to the nearest level, values beyond the outer levels are clipped.  With ``alpha`` and
+    ``rule`` the fit is first pruned to a fraction alpha (magnitude or Hessian rule, theory page section
+    :ref:`theory-pruning`) and only the kept weights are quantized.
+
+    ``risk`` is the test risk at ``step``; ``step_optimal`` tells whether the step was chosen by the
+    certified global minimization (then ``step_bracket`` is the final bracket, of relative width <= 1e-9,
+    ``risk_spread`` the largest excess of the risk at the bracket ends over ``risk`` and ``local_minima``
+    every local minimum (step, risk) of the scan, best first).  ``unquantized`` is the risk of the same fit
+    (pruned if alpha is given) before quantization; ``zero_model`` = sigma^2 + E[Lambda B^2].  ``step`` is
+    None only when the risk is infinite at every step (r = 0 at kappa = 1), and ``inf`` (resp. 0) when the
+    best quantizer sends every weight to 0 (the infimum is the zero model's risk, approached as the step
+    grows, resp. shrinks).
+    """
+    law: Law
+    kappa: float
+    bits: int
+    sigma2: float
+    ridge: float
+    alpha: float
+    rule: str | None
+    step: float | None
+    risk: float
+    step_optimal: bool
+    unquantized: float
+    dense: float
+    zero_model: float
+    tau: float
+    gamma2: float
+    threshold: float
+    ridge_optimal: bool = False
+    step_bracket: tuple[float, float] | None = None
+    risk_spread: float = 0.0
+    local_minima: tuple[tuple[float, float], ...] = ()
+    scan: tuple[float, float, int] | None = None
+    ridge_bracket: tuple[float, float] | None = None
+
+    @property
+    def levels(self) -> int:
+        """Number of quantizer levels (2K + 1, or 2 for one bit)."""
+        K, onebit = quantizer_levels(self.bits)
+        return 2 if onebit else 2 * K + 1
+
+    @property
+    def bits_per_kept_weight(self) -> int:
+        return self.bits
+
+    @property
+    def bits_per_weight(self) -> float:
+        """Storage per weight of the dense model: alpha * bits for the values plus the binary entropy
+        h2(alpha) for the support (entropy-coded mask; 0 without pruning)."""
+        return self.alpha * self.bits + _h2(self.alpha)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kappa": self.kappa, "bits": self.bits, "sigma2": self.sigma2, "ridge": self.ridge,
+                "alpha": self.alpha, "rule": self.rule, "step": self.step, "risk": self.risk,
+                "step_optimal": self.step_optimal, "ridge_optimal": self.ridge_optimal,
+                "unquantized": self.unquantized, "dense": self.dense, "zero_model": self.zero_model,
+                "tau": self.tau, "gamma2": self.gamma2, "threshold": self.threshold, "levels": self.levels,
+                "bits_per_kept_weight": self.bits, "bits_per_weight": self.bits_per_weight,
+                "risk_spread": self.risk_spread,
+                "step_bracket": None if self.step_bracket is None else list(self.step_bracket),
+                "ridge_bracket": None if self.ridge_bracket is None else list(self.ridge_bracket),
+                "local_minima": [list(t) for t in self.local_minima], "law": self.law.to_dict()}
+
+    def summary(self) -> str:
+        what = "dense fit" if self.rule is None else f"{self.rule} pruning to alpha = {self.alpha:g}, then"
+        step = "-" if self.step is None else _fmt(self.step, 10)
+        lines = [f"dcpredict quantization ({what} {self.bits}-bit mid-tread quantizer, {self.levels} levels)",
+                 "=" * 66,
+                 f"law: {self.law!r}",
+                 f"kappa = {self.kappa:g}   sigma2 = {self.sigma2:g}   ridge = {_fmt(self.ridge, 8)}"
+                 + ("  (tuned)" if self.ridge_optimal else ""),
+                 f"bits per kept weight = {self.bits}   storage per weight = {self.bits_per_weight:.4g} bits"
+                 + ("" if self.rule is None else " (values + entropy-coded support)"),
+                 f"step (scale of sqrt(p) beta_hat) = {step}" + ("  (risk-minimizing)" if self.step_optimal else ""),
+                 "-" * 66,
+                 f"{'quantized risk':<30}{_fmt(self.risk, 10):>18}",
+                 f"{'before quantization':<30}{_fmt(self.unquantized, 10):>18}",
+                 f"{'dense fit (unquantized)':<30}{_fmt(self.dense, 10):>18}",
+                 f"{'zero model':<30}{_fmt(self.zero_model, 10):>18}"]
+        if self.step_optimal and self.step_bracket is not None:
+            lines += ["-" * 66,
+                      f"step bracket [{self.step_bracket[0]:.10g}, {self.step_bracket[1]:.10g}], risk spread "
+                      f"{self.risk_spread:.2g}; {len(self.local_minima)} local minim"
+                      f"{'um' if len(self.local_minima) == 1 else 'a'} in the scan"]
+            if len(self.local_minima) > 1:
+                lines.append("  " + ", ".join(f"step {s:.6g}: {r:.8g}" for s, r in self.local_minima))
+        lines.append("=" * 66)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        pr = "" if self.rule is None else f" {self.rule} alpha={self.alpha:g}"
+        step = "None" if self.step is None else f"{self.step:.6g}"
+        return (f"<QuantizedPrediction kappa={self.kappa:g} bits={self.bits}{pr} ridge={self.ridge:.4g} "
+                f"step={step} risk={self.risk:.6g}>")
+
+
+def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, step: float | None,
+               alpha: float, rule: str | None, rtol: float) -> QuantizedPrediction:
+    from . import _kernels_compress as KC
+    lam, b, w = _arrays(law)
+    K, onebit = quantizer_levels(bits)
+    code = KC.RULE_NONE if rule is None else (KC.RULE_MAGNITUDE if rule == "magnitude" else KC.RULE_HESSIAN)
+    tau, g2, t, _res, m, v, te, keep = KC.coordinate_setup(lam, b, w, kappa, ridge, sigma2, alpha, code, rtol)
+    zero = sigma2 + law.signal_power
+    common = dict(law=law, kappa=kappa, bits=bits, sigma2=sigma2, ridge=ridge, alpha=alpha, rule=rule,
+                  dense=float(g2), zero_model=zero, tau=float(tau), gamma2=float(g2), threshold=float(t))
+    if not math.isfinite(g2):
+        return QuantizedPrediction(step=None if step is None else step, risk=math.inf, step_optimal=step is None,
+                                   unquantized=math.inf, **common)
+    # the fit before quantization (pruned if asked): the same cell sums with a step fine enough to vanish is
+    # not exact, so use the pruning kernel's closed form
+    from ._kernels import _pruned_sq_error
+    unq = sigma2
+    for k in range(lam.size):
+        unq += w[k] * lam[k] * _pruned_sq_error(b[k], m[k], v[k], te[k], keep[k])
+    common["unquantized"] = float(unq)
+
+    def risk_at(s: float) -> float:
+        return float(KC.quant_risk(lam, b, w, m, v, te, keep, sigma2, s, K, onebit))
+
+    if step is not None:
+        return QuantizedPrediction(step=step, risk=risk_at(step), step_optimal=False, **common)
+    # coordinate scale: rms of the kept coordinates
+    mask = w > 0
+    scale = math.sqrt(max(float(np.sum(w[mask] * (m[mask] ** 2 + v[mask] ** 2))), 1e-300))
+    lo = scale / (100.0 * (K + 1))
+    hi = 20.0 * scale
+    for _ in range(6):
+        npts = int(math.ceil(math.log10(hi / lo) * STEP_PER_DECADE)) + 1
+        u = np.linspace(math.log(lo), math.log(hi), npts)
+        vals = KC.quant_risk_scan(lam, b, w, m, v, te, keep, sigma2, np.exp(u), K, onebit)
+        res = _minimize_log(lambda x: risk_at(math.exp(x)), vals, u, XTOL)
+        if res is not None:
+            return QuantizedPrediction(step=res.x, risk=res.fx, step_optimal=True, step_bracket=res.bracket,
+                                       risk_spread=res.spread, local_minima=res.local_minima, scan=res.scan,
+                                       **common)
+        ib = int(np.argmin(vals))
+        if ib == 0:
+            lo /= 1e3
+        else:
+            hi *= 1e3
+    # the scan keeps improving towards an end: every weight goes to zero in the limit (the zero model)
+    ib = int(np.argmin(vals))
+    limit = 0.0 if ib == 0 else math.inf
+    if not onebit or limit == 0.0:
+        return QuantizedPrediction(step=limit, risk=zero, step_optimal=True, **common)
+    raise DCPredictError(f"the quantizer step could not be optimized (risk decreasing up to step {hi:g}); "
+                         "give step explicitly")  # pragma: no cover - one bit diverges at large step
+
+
+def predict_quantized(law: Law, *, kappa: float, bits: int, sigma2: float, ridge: float | str = 0.0,
+                      step: float | None = None, alpha: float | None = None, rule: str | None = None,
+                      rtol: float = DEFAULT_RTOL) -> QuantizedPrediction:
+    """Test risk of the fit quantized with a ``bits``-bit uniform quantizer (theory page, section 9).
+
+    Parameters
+    ----------
+    law : Law
+        Law of (Lambda, B).
+    kappa : float
+        p/n > 0 (kappa = 1 with ridge 0 has infinite risk at every step).
+    bits : int
+        Bits per (kept) weight, 1 <= bits <= 32.  bits >= 2: levels {-K..K} * step, K = 2^(bits-1) - 1;
+        bits = 1: {-step, +step}.
+    sigma2 : float
+        Label noise variance >= 0.
+    ridge : float or "optimal"
+        Ridge penalty r >= 0 of the fit; "optimal" minimizes the (step-optimized, or at the given step)
+        quantized risk over r >= 0 as well (same certified scan as :func:`optimal_ridge`).
+    step : float, optional
+        Quantizer step in the scale of X = sqrt(p) beta_hat (the coordinates of the DC).  None: the step
+        that minimizes the risk, found globally (a scan at 40 points per decade from scale/(100 (K+1)) to
+        20 scale, scale = rms of X, then golden-section refinement of every local minimum to a relative
+        bracket of 1e-9).
+    alpha, rule : optional
+        Prune first: keep a fraction alpha in (0, 1] by ``rule`` ("magnitude" or "hessian"), then quantize
+        the kept weights.  Give both or neither.
+    rtol : float
+        Relative tolerance of the DC's roots.
+
+    Returns
+    -------
+    QuantizedPrediction
+    """
+    law = _check_law(law)
+    kappa = check_real("kappa", kappa, lo=0.0, lo_open=True)
+    bits = check_int("bits", bits, lo=1, hi=MAX_BITS)
+    sigma2 = check_real("sigma2", sigma2, lo=0.0)
+    tune = isinstance(ridge, str)
+    if tune:
+        check_choice("ridge", ridge, ("optimal",))
+    else:
+        ridge = check_real("ridge", ridge, lo=0.0)
+    if step is not None:
+        step = check_real("step", step, lo=0.0, lo_open=True)
+    if (alpha is None) != (rule is None):
+        raise DCPredictError(f"alpha and rule must be given together (prune, then quantize); got alpha={alpha!r}, "
+                             f"rule={rule!r}")
+    if rule is not None:
+        rule = check_choice("rule", rule, PRUNE_RULES)
+        alpha = check_real("alpha", alpha, lo=0.0, lo_open=True, hi=1.0)
+    else:
+        alpha = 1.0
+    rtol = check_real("rtol", rtol, lo=1e-15, hi=1e-3)
+    if not tune:
+        return _quant_one(law, kappa, bits, sigma2, ridge, step, alpha, rule, rtol)
+    res, r0 = _minimize_ridge(lambda r: _quant_one(law, kappa, bits, sigma2, r, step, alpha, rule, rtol).risk, law,
+                              per_decade=8)
+    if res is not None and not math.isfinite(res.x):
+        raise DCPredictError("ridge='optimal': the quantized risk keeps decreasing as the ridge grows (the zero "
+                             "model is best); give a ridge explicitly")
+    best = _quant_one(law, kappa, bits, sigma2, res.x if res is not None else 0.0, step, alpha, rule, rtol)
+    import dataclasses
+    if res is None:
+        return dataclasses.replace(best, ridge_optimal=True, ridge_bracket=(0.0, 0.0))
+    return dataclasses.replace(best, ridge_optimal=True, ridge_bracket=res.bracket)
+
+
+# ------------------------------------------------------------------------------ iterative pruning
+@dataclass(frozen=True)
+class RoundResult(Result):
+    """One round of iterative pruning: the cut of the current fit, then the refit on fresh samples."""
+    round: int
+    support_fraction: float
+    kept_mass: float
+    threshold: float
+    pruned: float
+    retrained: float
+    kappa_S: float
+    sigma2_S: float
+    tau_S: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in ("round", "support_fraction", "kept_mass", "threshold", "pruned",
+                                              "retrained", "kappa_S", "sigma2_S", "tau_S")}
+
+    def summary(self) -> str:
+        return (f"round {self.round}: support {self.support_fraction:.6g}, pruned {_fmt(self.pruned)}, "
+                f"retrained {_fmt(self.retrained)}")
+
+
+@dataclass(frozen=True)
+class IterativePrediction(Result):
+    """Iterative magnitude pruning with a fresh refit per round (theory page, section 9).
+
+    ``rounds`` holds one :class:`RoundResult` per round: the fraction of all p features kept after the
+    round's cut (``support_fraction`` = alpha^(j / n_rounds)), the risk of the previous fit pruned to it
+    (``pruned``, no refit) and of the refit on fresh samples (``retrained``), with the refit problem
+    (``kappa_S`` = support_fraction * kappa, ``sigma2_S``, ``tau_S``).  ``retrained`` is the final refit's
+    risk.  ``one_shot_retrained`` / ``one_shot_pruned`` are magnitude pruning straight to alpha with and
+    without the refit (:func:`dcpredict.predict`), for comparison; ``dense`` the dense fit.
+    """
+    law: Law
+    kappa: float
+    alpha: float
+    n_rounds: int
+    sigma2: float
+    ridge: float
+    retrained: float
+    rounds: tuple[RoundResult, ...]
+    dense: float
+    one_shot_pruned: float
+    one_shot_retrained: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kappa": self.kappa, "alpha": self.alpha, "n_rounds": self.n_rounds, "sigma2": self.sigma2,
+                "ridge": self.ridge, "retrained": self.retrained, "dense": self.dense,
+                "one_shot_pruned": self.one_shot_pruned, "one_shot_retrained": self.one_shot_retrained,
+                "rounds": [r.to_dict() for r in self.rounds], "law": self.law.to_dict()}
+
+    def _records(self) -> list[dict[str, Any]]:
+        base = {"kappa": self.kappa, "alpha": self.alpha, "n_rounds": self.n_rounds, "sigma2": self.sigma2,
+                "ridge": self.ridge}
+        return [{**base, **r.to_dict()} for r in self.rounds]
+
+    def summary(self) -> str:
+        lines = [f"dcpredict iterative magnitude pruning ({self.n_rounds} rounds, fresh refit each round)",
+                 "=" * 66,
+                 f"law: {self.law!r}",
+                 f"kappa = {self.kappa:g}   alpha = {self.alpha:g}   sigma2 = {self.sigma2:g}   ridge = {self.ridge:g}",
+                 "-" * 66,
+                 f"{'round':>5}{'support':>12}{'pruned (no refit)':>22}{'refit (fresh)':>18}{'kappa_S':>9}",
+                 "-" * 66]
+        for r in self.rounds:
+            lines.append(f"{r.round:>5}{r.support_fraction:>12.6g}{_fmt(r.pruned, 10):>22}"
+                         f"{_fmt(r.retrained, 10):>18}{r.kappa_S:>9.4g}")
+        lines += ["-" * 66,
+                  f"final (iterative) retrained risk:      {_fmt(self.retrained, 10)}",
+                  f"one-shot magnitude + refit (predict):  {_fmt(self.one_shot_retrained, 10)}",
+                  f"one-shot magnitude, no refit:          {_fmt(self.one_shot_pruned, 10)}",
+                  f"dense fit:                             {_fmt(self.dense, 10)}",
+                  "=" * 66]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"<IterativePrediction kappa={self.kappa:g} alpha={self.alpha:g} rounds={self.n_rounds} "
+                f"retrained={self.retrained:.6g}>")
+
+
+def predict_iterative(law: Law, *, kappa: float, alpha: float, rounds: int, sigma2: float, ridge: float = 0.0,
+                      rtol: float = DEFAULT_RTOL) -> IterativePrediction:
+    """Iterative magnitude pruning to a fraction ``alpha`` in ``rounds`` rounds, refitting on fresh samples.
+
+    Each round keeps alpha^(1/rounds) of the current support by |coefficient| and refits least squares (the
+    same estimator: min-norm/OLS by the support's own shape, or the same ridge r) on fresh samples.  The
+    composition is exact for a law given as atoms (theory page, section 9): the kept mass of each atom is
+    tracked and every refit is the support problem of section :ref:`theory-retraining`, whose DC gives the
+    next cut.  ``rounds = 1`` is :func:`dcpredict.predict`'s ``magnitude_retrained``.
+
+    For a continuous law (built by quadrature, e.g. :meth:`Law.power_law`) the result is exact for its
+    discretization: each round reweights the quadrature atoms by their keep probability, a smooth but
+    increasingly sharp function of B, so the accuracy of the quadrature in B degrades with the number of
+    rounds; compare two ``b_order`` values if it matters.
+
+    Parameters
+    ----------
+    law : Law
+    kappa : float
+        p/n of the dense fit, > 0.
+    alpha : float
+        Final fraction of weights kept, in (0, 1].
+    rounds : int
+        Number of prune-and-refit rounds, 1 <= rounds <= 1000.
+    sigma2, ridge : float
+        Label noise variance >= 0 and ridge penalty r >= 0 (used by every fit).
+    rtol : float
+        Relative tolerance of every root.
+
+    Returns
+    -------
+    IterativePrediction
+    """
+    law = _check_law(law)
+    kappa = check_real("kappa", kappa, lo=0.0, lo_open=True)
+    alpha = check_real("alpha", alpha, lo=0.0, lo_open=True, hi=1.0)
+    rounds = check_int("rounds", rounds, lo=1, hi=1000)
+    sigma2 = check_real("sigma2", sigma2, lo=0.0)
+    ridge = check_real("ridge", ridge, lo=0.0)
+    rtol = check_real("rtol", rtol, lo=1e-15, hi=1e-3)
+    from . import _kernels_compress as KC
+    from .theory import predict
+    out = KC.iterative(*_arrays(law), kappa, alpha, rounds, sigma2, ridge, rtol)
+    rr = tuple(RoundResult(j + 1, *(float(x) for x in out[j])) for j in range(rounds))
+    one = predict(law, kappa=kappa, alpha=alpha, sigma2=sigma2, ridge=ridge, rtol=rtol)
+    return IterativePrediction(law, kappa, alpha, rounds, sigma2, ridge, rr[-1].retrained, rr, float(one.dense),
+                               float(one.magnitude), float(one.magnitude_retrained))
+
+
+# ------------------------------------------------------------------------------ optimal ridge
+@dataclass(frozen=True)
+class OptimalRidge(Result):
+    """The ridge r >= 0 that minimizes one rule's predicted risk at (kappa, alpha).
+
+    ``ridge`` and ``risk`` are the minimizer and the minimum (``ridge = 0.0`` when r = 0 is best, ``inf``
+    when the risk keeps decreasing as r grows, i.e. the zero model is best); ``risk_at_zero`` the risk
+    without ridge (``inf`` where it diverges).  Certificate: a scan of r on a log grid
+    (``scan`` = (first, last, points), relative to nothing: absolute r) plus r = 0, then a golden-section
+    refinement of every local minimum to a bracket ``ridge_bracket`` of relative width <= 1e-9;
+    ``risk_spread`` is the largest excess of the risk at the bracket ends over ``risk``; ``local_minima``
+    lists every local minimum (r, risk) found, best first.
+    """
+    law: Law
+    kappa: float
+    alpha: float
+    sigma2: float
+    rule: str
+    ridge: float
+    risk: float
+    risk_at_zero: float
+    ridge_bracket: tuple[float, float]
+    risk_spread: float
+    local_minima: tuple[tuple[float, float], ...]
+    scan: tuple[float, float, int]
+
+    @property
+    def gain(self) -> float:
+        """risk_at_zero - risk (>= 0; inf where the ridgeless risk diverges)."""
+        return self.risk_at_zero - self.risk
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kappa": self.kappa, "alpha": self.alpha, "sigma2": self.sigma2, "rule": self.rule,
+                "ridge": self.ridge, "risk": self.risk, "risk_at_zero": self.risk_at_zero, "gain": self.gain,
+                "ridge_bracket": list(self.ridge_bracket), "risk_spread": self.risk_spread,
+                "local_minima": [list(t) for t in self.local_minima], "scan": list(self.scan),
+                "law": self.law.to_dict()}
+
+    def summary(self) -> str:
+        lines = [f"dcpredict optimal ridge for rule {self.rule!r}",
+                 "=" * 62,
+                 f"law: {self.law!r}",
+                 f"kappa = {self.kappa:g}   alpha = {self.alpha:g}   sigma2 = {self.sigma2:g}",
+                 "-" * 62,
+                 f"{'best ridge r':<30}{_fmt(self.ridge, 10):>20}",
+                 f"{'risk at best r':<30}{_fmt(self.risk, 10):>20}",
+                 f"{'risk at r = 0':<30}{_fmt(self.risk_at_zero, 10):>20}",
+                 f"{'gain':<30}{_fmt(self.gain, 6):>20}",
+                 "-" * 62,
+                 f"bracket [{self.ridge_bracket[0]:.10g}, {self.ridge_bracket[1]:.10g}], risk spread "
+                 f"{self.risk_spread:.2g}; scan r in [{self.scan[0]:.3g}, {self.scan[1]:.3g}] ({self.scan[2]} points) "
+                 "and r = 0"]
+        if len(self.local_minima) > 1:
+            lines.append("local minima: " + ", ".join(f"r {r:.6g}: {v:.8g}" for r, v in self.local_minima))
+        lines.append("=" * 62)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"<OptimalRidge rule={self.rule} kappa={self.kappa:g} alpha={self.alpha:g} ridge={self.ridge:.6g} "
+                f"risk={self.risk:.6g} (r=0: {self.risk_at_zero:.6g})>")
+
+
+def _minimize_ridge(f: Callable[[float], float], law: Law, per_decade: int = RIDGE_PER_DECADE
+                    ) -> tuple[_Min | None, float]:
+    """Global minimum of f over r >= 0: r = 0, a log scan of r / E[Lambda] over RIDGE_RANGE (extended while the
+    best point sits at the top end), golden-section refinement of every local minimum.
+
+    Returns (minimum over r > 0 or None when r = 0 is best, f(0)).  A minimum at the top end after the
+    extensions is reported as _Min with x = inf and fx = sigma^2 + E[Lambda B^2] is left to the caller.
+    """
+    scale = law.expect(law.lam)
+    f0 = f(0.0)
+    lo, hi = RIDGE_RANGE[0] * scale, RIDGE_RANGE[1] * scale
+    for _ in range(5):
+        npts = int(round(math.log10(hi / lo) * per_decade)) + 1
+        u = np.linspace(math.log(lo), math.log(hi), npts)
+        vals = np.array([f(math.exp(x)) for x in u])
+        res = _minimize_log(lambda x: f(math.exp(x)), vals, u, XTOL)
+        finite = np.isfinite(vals)
+        if res is not None:
+            if math.isfinite(f0) and f0 <= res.fx:
+                return None, f0
+            return res, f0
+        ib = int(np.argmin(np.where(finite, vals, np.inf)))
+        if ib == 0:
+            # best at the smallest r: either r = 0 is best, or a minimum in (0, u[1]) (refine on a linear scale)
+            if math.isfinite(f0) and f0 <= vals[0]:
+                return None, f0
+            a, x, b, fa, fx, fb = _golden(f, 0.0, math.exp(u[0]), math.exp(u[1]), f0, vals[0], vals[1],
+                                          XTOL * math.exp(u[0]))
+            return _Min(x, fx, (a, b), max(fa, fb) - fx, ((x, fx),), math.exp(u[1] - u[0]),
+                        (math.exp(u[0]), math.exp(u[-1]), int(npts))), f0
+        hi *= 1e4
+    return _Min(math.inf, math.nan, (hi, math.inf), 0.0, (), math.exp(u[1] - u[0]),
+                (math.exp(u[0]), math.exp(u[-1]), int(npts))), f0
+
+
+def optimal_ridge(law: Law, *, kappa: float, alpha: float | None = None, sigma2: float, rule: str,
+                  rtol: float = DEFAULT_RTOL) -> OptimalRidge:
+    """The ridge r >= 0 that minimizes the predicted risk of ``rule`` (a field of :data:`dcpredict.RISK_FIELDS`).
+
+    The risk of every rule is a function of r through the DC of the ridge fit (theory page, sections 2-4);
+    r = 0 is the min-norm / OLS fit.  The minimum is global over r >= 0: r = 0 and a scan of
+    r / E[Lambda] from 1e-8 to 1e6 at 20 points per decade (extended upwards while the best point is the
+    last one), then golden-section refinement of every local minimum of the scan to a relative bracket of
+    1e-9.  Where the ridgeless risk diverges (kappa = 1, or alpha kappa = 1 for a refit) r = 0 is simply
+    never the answer.  A basin narrower than one grid spacing (a factor 10^(1/20) = 1.12 in r) could be
+    missed.
+
+    Parameters
+    ----------
+    law : Law
+    kappa : float
+        p/n > 0.
+    alpha : float, optional
+        Fraction kept, in (0, 1]; required except for ``rule="dense"``.
+    sigma2 : float
+        Label noise variance >= 0.
+    rule : str
+        One of :data:`dcpredict.RISK_FIELDS` (``dense``, ``magnitude``, ``hessian``, ``random``,
+        ``oracle_pruned``, ``small_oracle``, ``magnitude_retrained``, ``hessian_retrained``,
+        ``random_retrained``).
+
+    Returns
+    -------
+    OptimalRidge
+    """
+    from . import RISK_FIELDS
+    law = _check_law(law)
+    kappa = check_real("kappa", kappa, lo=0.0, lo_open=True)
+    sigma2 = check_real("sigma2", sigma2, lo=0.0)
+    rule = check_choice("rule", rule, tuple(RISK_FIELDS))
+    if alpha is None:
+        if rule != "dense":
+            raise DCPredictError(f"alpha is required for rule={rule!r} (a fraction in (0, 1]); got None")
+        alpha = 1.0
+    alpha = check_real("alpha", alpha, lo=0.0, lo_open=True, hi=1.0)
+    rtol = check_real("rtol", rtol, lo=1e-15, hi=1e-3)
+    from . import _kernels as K
+    idx = tuple(RISK_FIELDS).index(rule)
+    lam, b, w = _arrays(law)
+    order = _saliency_order(law)
+
+    def f(r: float) -> float:
+        return float(K.predict_point(lam, b, w, order, kappa, alpha, sigma2, r, rtol)[0][idx])
+
+    res, f0 = _minimize_ridge(f, law)
+    if res is None:
+        scale = law.expect(law.lam)
+        return OptimalRidge(law, kappa, alpha, sigma2, rule, 0.0, f0, f0, (0.0, RIDGE_RANGE[0] * scale), 0.0,
+                            ((0.0, f0),), (RIDGE_RANGE[0] * scale, RIDGE_RANGE[1] * scale,
+                                           int(round(math.log10(RIDGE_RANGE[1] / RIDGE_RANGE[0]) * RIDGE_PER_DECADE)) + 1))
+    if math.isinf(res.x):
+        zero = sigma2 + law.signal_power
+        return OptimalRidge(law, kappa, alpha, sigma2, rule, math.inf, zero, f0, res.bracket, 0.0, (), res.scan)
+    return OptimalRidge(law, kappa, alpha, sigma2, rule, res.x, res.fx, f0, res.bracket, res.spread,
+                        res.local_minima, res.scan)
