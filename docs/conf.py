@@ -1,0 +1,293 @@
+"""Sphinx configuration for the dcpredict documentation.
+
+Build (warnings are errors)::
+
+    sphinx-build -W -b html docs docs/_build/html
+
+No network is needed: intersphinx is deliberately not used, and the gallery
+examples run locally with one worker (no process pool).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))          # the package, when not pip-installed
+os.environ.setdefault("MPLBACKEND", "Agg")    # no display during the build
+
+import dcpredict  # noqa: E402
+
+project = "dcpredict"
+author = "the dcpredict developers"
+copyright = "2026, the dcpredict developers"
+release = dcpredict.__version__
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "myst_parser",
+    "sphinx_gallery.gen_gallery",
+]
+
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+root_doc = "index"
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "api_*.inc.rst", "glossary_cli.inc.md", "reproducing_figures.inc.md", "architecture_modules.inc.md", "Thumbs.db", ".DS_Store", "examples/README.txt",
+                    "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip",
+                    "auto_examples/*.json", "auto_examples/*.md5"]
+
+# -- MyST (prose pages) -----------------------------------------------------
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
+myst_heading_anchors = 3
+myst_dmath_double_inline = True
+
+# -- autodoc / autosummary / numpydoc ----------------------------------------
+autosummary_imported_members = False
+autodoc_default_options = {"member-order": "bysource"}
+autodoc_typehints = "signature"
+autodoc_preserve_defaults = False
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_validation_checks: set[str] = set()   # style is reviewed, the build checks syntax only
+
+# Names that the package exports at the top level (``dcpredict.X``).  They are documented once, on
+# the top-level page; the module pages skip them and link there instead (no duplicate targets).
+TOP_LEVEL = [name for name in dcpredict.__all__ if name not in dcpredict._SUBMODULES]
+SUBMODULES = [name for name in dcpredict.__all__ if name in dcpredict._SUBMODULES]
+autosummary_context = {"top_level": TOP_LEVEL}
+autosummary_ignore_module_all = False    # module pages list exactly the module's __all__
+
+# The API page groups the top-level names; any name not placed in a group below (a name added to
+# dcpredict.__all__ later) still gets documented, under "Other names", so the reference is complete.
+API_GROUPS = {
+    "Laws of (Lambda, B)": ["Law"],
+    "Asymptotic predictions": ["predict", "predict_grid", "solve_dc", "Prediction", "PredictionGrid", "DC"],
+    "The fixed-world experiment": ["predict_world", "predict_world_curve", "WorldPrediction", "WorldCurve"],
+    "A finite problem with a general covariance": ["predict_correlated", "CorrelatedPrediction"],
+    "Simulation": ["simulate", "simulate_sweep", "SimulationResult"],
+    "Train small or prune big": ["advise", "Advice"],
+    "Constants and errors": ["RISK_FIELDS", "DCPredictError"],
+}
+
+
+def _write_if_changed(name: str, lines: list[str]) -> None:
+    text = "\n".join([".. This file is written by conf.py at every build; do not edit.", "", *lines])
+    target = HERE / name
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
+def _write_api_lists() -> None:
+    """Write the autosummary lists that api.rst includes, from ``dcpredict.__all__``."""
+    placed = {name for names in API_GROUPS.values() for name in names}
+    groups = {title: [n for n in names if n in TOP_LEVEL] for title, names in API_GROUPS.items()}
+    groups["Other names"] = [n for n in TOP_LEVEL if n not in placed]
+    lines = [".. currentmodule:: dcpredict", ""]
+    for title, names in groups.items():
+        if not names:
+            continue
+        lines += [title, "-" * len(title), "", ".. autosummary::", "   :toctree: generated", ""]
+        lines += [f"   {name}" for name in names] + [""]
+    _write_if_changed("api_lists.inc.rst", lines)
+    lines = [".. autosummary::", "   :toctree: generated", ""]
+    lines += [f"   dcpredict.{name}" for name in SUBMODULES] + [""]
+    _write_if_changed("api_modules.inc.rst", lines)
+
+
+_write_api_lists()
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:] + ".") if text else ""
+
+
+def _write_cli_options() -> None:
+    """Write ``glossary_cli.inc.md``: every subcommand and option of ``dcpredict``, from its parser."""
+    import argparse
+
+    from dcpredict.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {choice.dest: choice.help for choice in sub._choices_actions}
+    lines = ["<!-- written by conf.py at every build; do not edit -->", ""]
+    for name, cmd in sub.choices.items():
+        lines += [f"### `dcpredict {name}`", "", _sentence(helps.get(name) or ""), "",
+                  "| option | meaning |", "|---|---|"]
+        for action in cmd._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            names = ", ".join(f"`{o}`" for o in action.option_strings) or f"`{action.metavar or action.dest}`"
+            if action.option_strings and action.nargs != 0:
+                metavar = action.metavar or (
+                    "{" + ",".join(map(str, action.choices)) + "}" if action.choices else action.dest.upper())
+                names += f" `{metavar}`"
+            text = action.help or ""
+            if "%(" in text:
+                text = text % {**vars(action), "prog": cmd.prog}
+            if not text and action.choices:
+                text = "one of " + ", ".join(f"`{c}`" for c in action.choices)
+            if action.default not in (None, False, argparse.SUPPRESS) and "default" not in text:
+                text += f" (default `{action.default}`)"
+            text = text.replace("|", "\\|").replace("\n", " ")
+            if action.required:
+                text += " (required)"
+            lines.append(f"| {names} | {text} |")
+        lines.append("")
+    text = "\n".join(lines)
+    target = HERE / "glossary_cli.inc.md"
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
+_write_cli_options()
+
+# What each figure of figures/ shows (the parameters come from its sidecar JSON at build time).
+FIGURE_NOTES = {
+    "fig3": "The linear Gaussian problem: test risk against kappa = p/n at fixed kept fractions alpha = s/p, "
+            "for the dense fit, magnitude and Hessian pruning and the small model trained on the best "
+            "features. The pruned curves inherit the dense peak at kappa = 1 and descend again beyond it "
+            "(pruned double descent); the small model has its own peak at alpha kappa = 1. "
+            "An alpha-at-fixed-law framing of the paper's Fig. 3.",
+    "fig3a": "The paper's Fig. 3(a) in its fixed-world framing: isotropic features (Sigma = I) and a spiked "
+             "weight vector; risk against the model size p at a fixed number s of kept weights. Magnitude and "
+             "Hessian pruning coincide here because all features have the same variance.",
+    "fig3b": "The paper's Fig. 3(b) in its fixed-world framing: spiked feature variances and equal weights; "
+             "risk against the model size p at a fixed s. Hessian pruning beats magnitude pruning, and "
+             "Hessian or Oracle pruning of the largest model beats training small on the best s features "
+             "(the horizontal line).",
+    "fig7": "Fig. 3 plus magnitude and Hessian pruning followed by retraining on fresh samples: with independent "
+            "features, retraining hurts except near the interpolation peak. The paper's Fig. 7.",
+    "fig7a": "The paper's Fig. 7(a): the world of fig3a with magnitude and Hessian pruning followed by "
+             "retraining on fresh samples.",
+    "fig7b": "The paper's Fig. 7(b): the world of fig3b with retraining on fresh samples after pruning; "
+             "retraining hurts except near p = n.",
+    "fig2": "Random-features regression (ReLU features of Gaussian inputs, quadratic label): risk against the "
+            "width, with theory from the equivalent linear Gaussian problem and simulation with real ReLU "
+            "features. The paper's Fig. 2.",
+    "fig4": "Retraining in random-features regression: the fresh-sample prediction against simulations that "
+            "retrain on the same samples and on fresh samples. The paper's Fig. 4.",
+    "advise_map": "The advisor's phase map: for each (kappa, alpha) the option with the lowest predicted risk.",
+}
+# sidecar keys that hold plotted data or bookkeeping rather than parameters
+_FIGURE_DATA_KEYS = {"theory", "simulation", "findings", "rows", "u", "kappas_theory", "equivalent_sigma2",
+                     "python", "map", "best", "best_pruned", "baselines", "figure", "command", "law_spec",
+                     "prune_beats_small", "prune_beats_oracle", "generated_utc", "elapsed_seconds", "version",
+                     "quick", "workers"}
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    import json
+
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _write_figure_list() -> None:
+    """Write ``reproducing_figures.inc.md`` from the sidecar JSON files in ``figures/``."""
+    import json
+
+    folder = HERE.parent / "figures"
+    lines = ["<!-- written by conf.py at every build from figures/*.json; do not edit -->", ""]
+    sidecars = sorted(p for p in folder.glob("*.json") if not p.stem.endswith("_quick")) if folder.is_dir() else []
+    if not sidecars:
+        lines += ["No figures are stored in `figures/` in this checkout; run `dcpredict figure all`.", ""]
+    for path in sidecars:
+        try:
+            meta = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if not isinstance(meta, dict):
+            continue
+        name = path.stem
+        lines += [f"### {name}", ""]
+        if (folder / f"{name}.png").exists():
+            lines += [f"```{{image}} ../figures/{name}.png", f":alt: {name}", ":width: 90%", "```", ""]
+        lines += [FIGURE_NOTES.get(name, f"See the sidecar `figures/{name}.json`."), ""]
+        command = meta.get("command") or (f"dcpredict figure {name}" if name.startswith("fig") else None)
+        if command:
+            lines += [f"Command: `{command}`"]
+        stamp = [meta[k] for k in ("version", "generated_utc") if isinstance(meta.get(k), str)]
+        if isinstance(meta.get("elapsed_seconds"), (int, float)):
+            stamp.append(f"{meta['elapsed_seconds']:g} s")
+        if stamp:
+            lines += [f"(stored run: {', '.join(stamp)})"]
+        lines += ["", "| parameter | value |", "|---|---|"]
+        params = dict(meta.get("params", {})) if isinstance(meta.get("params"), dict) else {}
+        params.update({k: v for k, v in meta.items() if k not in _FIGURE_DATA_KEYS and k != "params"})
+        for key, value in params.items():
+            lines.append(f"| `{key}` | `{_short(value)}` |")
+        lines.append("")
+    text = "\n".join(lines)
+    target = HERE / "reproducing_figures.inc.md"
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
+_write_figure_list()
+
+
+def _write_module_table() -> None:
+    """Write ``architecture_modules.inc.md``: every module of the package and its docstring's first line."""
+    import ast
+
+    root = HERE.parent / "dcpredict"
+    lines = ["<!-- written by conf.py at every build from the modules' docstrings; do not edit -->", "",
+             "| module | what it holds (first line of its docstring) |", "|---|---|"]
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root.parent)
+        try:
+            doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        except (OSError, SyntaxError):
+            doc = ""
+        first = " ".join(doc.strip().split("\n\n")[0].split()) if doc else ""
+        first = first.replace("|", "\\|")
+        lines.append(f"| `{rel.as_posix()}` | {first} |")
+    lines.append("")
+    text = "\n".join(lines)
+    target = HERE / "architecture_modules.inc.md"
+    if not target.exists() or target.read_text() != text:
+        target.write_text(text)
+
+
+_write_module_table()
+autosummary_generate = ["api_lists.inc.rst", "api_modules.inc.rst"]
+
+# -- gallery -------------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "examples",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",          # run every plot_*.py during the build
+    "abort_on_example_error": True,
+    "only_warn_on_example_error": False,
+    "plot_gallery": "True",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "reference_url": {},                     # no network: no links to other projects' docs
+    "backreferences_dir": None,
+    "show_memory": False,
+    "within_subsection_order": "FileNameSortKey",
+    "matplotlib_animations": False,
+    "image_scrapers": ("matplotlib",),
+}
+
+# -- HTML -----------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"dcpredict {release}"
+html_static_path: list[str] = []
+html_theme_options = {
+    "navigation_with_keys": False,
+    "show_toc_level": 2,
+    "secondary_sidebar_items": ["page-toc"],
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version"],
+}
+html_sidebars = {"index": [], "install": [], "glossary": []}
+html_show_sourcelink = False
