@@ -47,6 +47,14 @@ _LAZY = {
     "CorrelatedSimulation": "correlated_simulation",
     "advise": "advisor",
     "Advice": "advisor",
+    "predict_quantized": "compression",
+    "predict_iterative": "compression",
+    "optimal_ridge": "compression",
+    "QuantizedPrediction": "compression",
+    "IterativePrediction": "compression",
+    "OptimalRidge": "compression",
+    "simulate_quantized": "compression_sim",
+    "simulate_iterative": "compression_sim",
 }
 _SUBMODULES = ("random_features", "lemma1", "correlated_simulation", "theory", "world", "simulation", "correlated", "advisor", "figures",
                "validation")

@@ -1,0 +1,93 @@
+"""``dcpredict quantize``, ``dcpredict iterate`` and ``dcpredict optimal-ridge`` (theory page, section 9)."""
+from __future__ import annotations
+
+import argparse
+
+from .._validate import DCPredictError
+from ._common import add_law_arguments, dumps, law_from_args, write_text
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    q = sub.add_parser("quantize", help="risk of the fit quantized to a few bits per weight (optionally pruned first)",
+                       description="Test risk of the fit quantized coordinate-wise by a uniform mid-tread quantizer "
+                                   "(optionally after magnitude/Hessian pruning), at a given step or at the "
+                                   "risk-minimizing step.")
+    add_law_arguments(q)
+    q.add_argument("--kappa", type=float, required=True, help="overparameterization ratio p/n (> 0)")
+    q.add_argument("--bits", type=int, required=True, help="bits per (kept) weight, 1..32")
+    q.add_argument("--sigma2", type=float, required=True, help="label noise variance (>= 0)")
+    q.add_argument("--ridge", default="0", help="ridge penalty r >= 0, or 'optimal' (default 0)")
+    q.add_argument("--step", type=float, default=None,
+                   help="quantizer step in the scale of sqrt(p) beta_hat (default: the risk-minimizing step)")
+    q.add_argument("--alpha", type=float, default=None, help="prune to this fraction first (needs --rule)")
+    q.add_argument("--rule", choices=("magnitude", "hessian"), default=None, help="pruning rule (needs --alpha)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=_quantize)
+
+    it = sub.add_parser("iterate", help="iterative magnitude pruning with a fresh refit every round",
+                        description="Each round keeps alpha^(1/rounds) of the current support by |coefficient| and "
+                                    "refits on fresh samples; rounds = 1 is magnitude_retrained.")
+    add_law_arguments(it)
+    it.add_argument("--kappa", type=float, required=True, help="overparameterization ratio p/n (> 0)")
+    it.add_argument("--alpha", type=float, required=True, help="final fraction of weights kept, in (0, 1]")
+    it.add_argument("--rounds", type=int, required=True, help="number of prune-and-refit rounds (>= 1)")
+    it.add_argument("--sigma2", type=float, required=True, help="label noise variance (>= 0)")
+    it.add_argument("--ridge", type=float, default=0.0, help="ridge penalty r >= 0 of every fit (default 0)")
+    it.add_argument("--json", action="store_true", help="print one JSON object (with a list of rounds)")
+    it.set_defaults(func=_iterate)
+
+    o = sub.add_parser("optimal-ridge", help="the ridge that minimizes a rule's predicted risk",
+                       description="Global minimum over r >= 0 (r = 0 included) of one rule's predicted risk, or of "
+                                   "every rule with --rule all.")
+    add_law_arguments(o)
+    o.add_argument("--kappa", type=float, required=True, help="overparameterization ratio p/n (> 0)")
+    o.add_argument("--alpha", type=float, default=None, help="fraction of weights kept (not needed for dense)")
+    o.add_argument("--sigma2", type=float, required=True, help="label noise variance (>= 0)")
+    o.add_argument("--rule", required=True, help="a risk field (dense, magnitude, hessian, ..., random_retrained) "
+                                                 "or 'all'")
+    o.add_argument("--json", action="store_true", help="print JSON (a list with --rule all)")
+    o.set_defaults(func=_optimal_ridge)
+
+
+def _ridge(text: str) -> float | str:
+    if str(text).strip().lower() == "optimal":
+        return "optimal"
+    try:
+        return float(text)
+    except ValueError:
+        raise DCPredictError(f"--ridge must be a number >= 0 or 'optimal'; got {text!r}") from None
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    from ..compression import predict_quantized
+    res = predict_quantized(law_from_args(args), kappa=args.kappa, bits=args.bits, sigma2=args.sigma2,
+                            ridge=_ridge(args.ridge), step=args.step, alpha=args.alpha, rule=args.rule)
+    write_text((dumps(res.to_dict()) if args.json else res.summary()) + "\n", None)
+    return 0
+
+
+def _iterate(args: argparse.Namespace) -> int:
+    from ..compression import predict_iterative
+    res = predict_iterative(law_from_args(args), kappa=args.kappa, alpha=args.alpha, rounds=args.rounds,
+                            sigma2=args.sigma2, ridge=args.ridge)
+    write_text((dumps(res.to_dict()) if args.json else res.summary()) + "\n", None)
+    return 0
+
+
+def _optimal_ridge(args: argparse.Namespace) -> int:
+    from .. import RISK_FIELDS
+    from ..compression import optimal_ridge
+    law = law_from_args(args)
+    if args.rule == "all":
+        rules = [r for r in RISK_FIELDS if args.alpha is not None or r == "dense"]
+        res = [optimal_ridge(law, kappa=args.kappa, alpha=args.alpha, sigma2=args.sigma2, rule=r) for r in rules]
+        if args.json:
+            write_text(dumps([r.to_dict() for r in res]) + "\n", None)
+        else:
+            lines = [f"{'rule':<22}{'best ridge':>14}{'risk':>14}{'risk at r=0':>14}"]
+            lines += [f"{r.rule:<22}{r.ridge:>14.6g}{r.risk:>14.8g}{r.risk_at_zero:>14.8g}" for r in res]
+            write_text("\n".join(lines) + "\n", None)
+        return 0
+    res = optimal_ridge(law, kappa=args.kappa, alpha=args.alpha, sigma2=args.sigma2, rule=args.rule)
+    write_text((dumps(res.to_dict()) if args.json else res.summary()) + "\n", None)
+    return 0
