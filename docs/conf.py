@@ -70,7 +70,8 @@ API_GROUPS = {
     "Asymptotic predictions": ["predict", "predict_grid", "solve_dc", "Prediction", "PredictionGrid", "DC"],
     "The fixed-world experiment": ["predict_world", "predict_world_curve", "WorldPrediction", "WorldCurve"],
     "A finite problem with a general covariance": ["predict_correlated", "CorrelatedPrediction"],
-    "Simulation": ["simulate", "simulate_sweep", "SimulationResult"],
+    "Simulation": ["simulate", "simulate_sweep", "SimulationResult", "simulate_world", "WorldSimulationResult",
+                   "simulate_correlated", "CorrelatedSimulation"],
     "Train small or prune big": ["advise", "Advice"],
     "Constants and errors": ["RISK_FIELDS", "DCPredictError"],
 }
