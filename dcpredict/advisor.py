@@ -1,380 +1,653 @@
-"""Train small or prune big?  The model size and pruning rule with the lowest predicted risk.
+"""Train small or prune big?  The model size and pruning rule with the lowest predicted risk in a fixed world.
 
 The question of the paper (Chang, Li, Oymak, Thrampoulidis, AAAI 2021, Sec. 1 and Figs. 3, 7): with n
-samples and a budget of s weights in the deployed model, should one fit a model with exactly s
-features, or fit a bigger model of p = kappa n features and prune it to s = alpha p weights?
+samples and a budget of s weights in the deployed model, should one train a model of s features, or
+train a bigger model of p features and prune it to s?
 
-The setting (THEORY.md s.1-4).  The data offer P = kappa_max n candidate features whose (variance,
-weight) pairs follow the law mu (beta_i = B_i / sqrt(P)): this is "the world", a fixed linear
-Gaussian problem.  A model of size p <= P uses p of these features, not chosen by saliency (a
-random p-subset); by THEORY.md s.4 that is again an LGP with ratio kappa = p/n, law
-(lambda_k, sqrt(p/P) b_k) with the same weights, and noise sigma^2 + (1 - p/P) E[Lambda B^2] (the
-features left out act as noise).  On it:
+The answer depends on the world, so the user states it: a law of (Lambda, B) and the number P of
+features the world offers (or a finite spectrum, :meth:`dcpredict.Law.empirical`, whose length is P).
+There is no default pool.  In that world (theory page, section :ref:`theory-world`) a model fits the
+first p features (``order="saliency"``, the paper's experiment, or ``order="random"``), s <= p <= P,
+and is pruned to s weights by magnitude, Hessian or random pruning, with or without a refit on fresh
+samples.  :func:`advise` searches every integer p (a dense grid refined to the integer minimum when
+P - s is large) with :func:`dcpredict.predict_world_curve`, checks the minimum against its integer
+neighbours with :func:`dcpredict.predict_world`, and compares it with what needs no big model:
 
-* pruning rules (fit the p features, keep s): ``magnitude``, ``hessian``, ``random`` (no
-  retraining), ``magnitude_retrained``, ``hessian_retrained`` (refit on the kept support with fresh
-  samples, Definition 5);
-* ``oracle`` -- the model trained on the s features of largest true saliency lambda B^2 among the p.
+- ``small_random``: train on s features not chosen by saliency;
+- ``small_top_variance``: train on the s features of largest variance (needs no labels);
+- ``small_oracle``: train on the s features of largest true saliency (needs the truth: a bound);
+- ``zero_model``: predict 0, risk sigma^2 + E[Lambda B^2].
 
-Small-model baselines (no big model is ever fitted):
-
-* ``small_random`` -- train small on s features not chosen by saliency: the first row of the sweep,
-  kappa = s/n, alpha = 1 (every rule there is this dense fit);
-* ``small_oracle`` -- train small on the s best features of the whole world (the oracle at
-  kappa_max, the paper's "known informative features").
-
-:func:`advise` sweeps kappa from s/n up to kappa_max on a geometric grid, evaluates every rule with
-:func:`dcpredict.predict`, and reports the best choice against both baselines.
-:func:`phase_map` draws, over a (kappa, alpha) grid (:func:`dcpredict.predict_grid`, the paper's
-native setting where the model uses all p = kappa n features of the world), where pruning to alpha
-beats training the s = alpha p model small.
+Every comparison uses a stated relative tolerance: within it the verdict is "ties", not "beats".
+:func:`phase_map` computes, in the same world model, which option is best at every (model size p,
+budget s).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from ._validate import DCPredictError, check_array, check_int, check_real
+from ._results import Result, fmt as _fmt
+from ._validate import DCPredictError, check_int, check_real
 from .law import Law
 
-__all__ = ["advise", "Advice", "PRUNE_RULES", "TABLE_RULES", "phase_map", "PhaseMap", "PHASES", "sub_problem"]
+__all__ = ["advise", "Advice", "PRUNE_RULES", "ALLOWED_RULES", "BASELINES", "DEFAULT_TOL", "phase_map",
+           "PhaseMap", "PHASES"]
 
-#: pruning a model of size p down to s weights
-PRUNE_RULES = ("magnitude", "hessian", "random", "magnitude_retrained", "hessian_retrained")
-TABLE_RULES = PRUNE_RULES + ("small_oracle",)
-DEFAULT_NUM = 120
-DEFAULT_SPAN = 5.0
-#: the default pool of features is at least this many per sample, so that a small budget still
-#: gets an overparameterized option and the default never sits on the interpolation peak kappa = 1
-DEFAULT_MIN_KAPPA_MAX = 3.0
-
-
-def sub_problem(law: Law, sigma2: float, kappa: float, kappa_max: float) -> tuple[Law, float]:
-    """The LGP of a model that uses a random kappa n of the kappa_max n features of the world
-    (THEORY.md s.4 with a data-independent support of fraction f = kappa / kappa_max): law
-    (lambda, sqrt(f) b, w) and noise sigma^2 + (1 - f) E[Lambda B^2]."""
-    f = min(1.0, kappa / kappa_max)
-    if f >= 1.0:
-        return law, sigma2
-    signal = float(np.sum(law.weights * law.lam * law.b ** 2))
-    return Law(law.lam, np.sqrt(f) * law.b, law.weights), sigma2 + (1.0 - f) * signal
+#: the pruning rules searched by default: no refit, and refit on fresh samples (Definition 5)
+PRUNE_RULES = ("magnitude", "hessian", "random", "magnitude_retrained", "hessian_retrained", "random_retrained")
+#: rules that may be searched (``oracle_pruned`` needs the true saliencies: a bound, not a method)
+ALLOWED_RULES = PRUNE_RULES + ("oracle_pruned",)
+#: models that need no big model, compared with the best pruned model
+BASELINES = ("small_random", "small_top_variance", "small_oracle")
+#: default relative tolerance of every verdict
+DEFAULT_TOL = 1e-3
+#: every integer p in [s, P] is evaluated when P - s is at most this
+EXHAUSTIVE_LIMIT = 2000
+#: points of the coarse grid (and of each refinement) when P - s is larger
+GRID_POINTS = 2001
+#: a grid minimum is refined when its risk is within this relative margin of the rule's grid minimum
+_REFINE_MARGIN = 1e-2
+_REFINE_MAX = 8
 
 
-@dataclass
-class Advice:
-    """Result of :func:`advise`.
+# ----------------------------------------------------------------------------------------- inputs
+def _is_empirical(law: Law) -> bool:
+    return law.description.startswith("empirical")
 
-    ``rows``: one dict per (kappa, rule) of the sweep with kappa, p, alpha, s, rule, risk.
-    ``best``: the row of lowest risk among the pruning rules (at kappa = s/n, alpha = 1, the rule is
-    the small model itself: ``rule`` is then "no pruning").  ``baselines``: ``small_random`` and
-    ``small_oracle`` at the best choice's s (module docstring).  ``prune_beats_small`` /
-    ``prune_beats_oracle``: whether pruning a bigger model (kappa > s/n) has lower risk than them.
+
+def _check_inputs(law: Any, sigma2: Any, n: Any, s: Any, P: Any, order: Any, ridge: Any, rules: Any,
+                  tol: Any) -> tuple[Law, float, int, int, int, str, str, float, tuple[str, ...], float]:
+    if not isinstance(law, Law):
+        raise DCPredictError(f"law must be a dcpredict.Law; got {type(law).__name__}")
+    if P is None:
+        if not _is_empirical(law):
+            raise DCPredictError("P (the number of features in the world) is required: the answer depends on it; "
+                                 "give P=..., or a finite spectrum as Law.empirical(lam, b), whose length is P")
+        P, P_from = law.n_atoms, "the empirical law's number of features"
+    else:
+        P_from = "given"
+    P = check_int("P", P, lo=1)
+    s = check_int("s", s, lo=1)
+    if s > P:
+        raise DCPredictError(f"s must be an integer in [1, P] = [1, {P}] (the world has P features); got {s}")
+    n = check_int("n", n, lo=1)
+    sigma2 = check_real("sigma2", sigma2, lo=0.0)
+    ridge = check_real("ridge", ridge, lo=0.0)
+    if order not in ("saliency", "random"):
+        raise DCPredictError(f"order must be 'saliency' or 'random'; got {order!r}")
+    tol = check_real("tol", tol, lo=0.0, hi=0.5, hi_open=True)
+    if isinstance(rules, str):
+        rules = (rules,)
+    try:
+        rules = tuple(rules)
+    except TypeError:
+        raise DCPredictError(f"rules must be a sequence of rule names from {', '.join(ALLOWED_RULES)}; "
+                             f"got {rules!r}") from None
+    if not rules or any(r not in ALLOWED_RULES for r in rules) or len(set(rules)) != len(rules):
+        raise DCPredictError(f"rules must be distinct names from {', '.join(ALLOWED_RULES)}; got {rules!r}")
+    return law, sigma2, n, s, P, P_from, order, ridge, rules, tol
+
+
+# ----------------------------------------------------------------------------------------- verdicts
+def _compare(risk: float, baseline: float, tol: float) -> tuple[str, float]:
+    """("beats" | "ties" | "loses to", relative gap risk / baseline - 1).
+
+    A tie: |risk - baseline| <= tol * max(risk, baseline) (both inf is a tie; finite vs inf is not).
+    The gap is -1 for a finite risk against an infinite baseline, +inf for the converse, 0 for a tie of infs.
+    """
+    if math.isinf(risk) or math.isinf(baseline):
+        if math.isinf(risk) and math.isinf(baseline):
+            return "ties", 0.0
+        return ("beats", -1.0) if math.isinf(baseline) else ("loses to", math.inf)
+    gap = risk / baseline - 1.0 if baseline > 0.0 else (0.0 if risk == 0.0 else math.inf)
+    if abs(risk - baseline) <= tol * max(abs(risk), abs(baseline)):
+        return "ties", gap
+    return ("beats" if risk < baseline else "loses to"), gap
+
+
+# ----------------------------------------------------------------------------------------- the search
+def _grid(lo: int, hi: int, n: int, num: int = GRID_POINTS) -> np.ndarray:
+    """Integers in [lo, hi]: every one if few, else an even grid, a geometric grid and the integers near n."""
+    if hi - lo + 1 <= num:
+        return np.arange(lo, hi + 1, dtype=np.int64)
+    half = num // 2
+    parts = [np.linspace(lo, hi, half), np.geomspace(lo, hi, num - half), np.arange(n - 3, n + 4)]
+    g = np.unique(np.concatenate(parts).round().astype(np.int64))
+    return g[(g >= lo) & (g <= hi)]
+
+
+def _curve_values(law: Law, ps: np.ndarray, *, n, P, s, sigma2, ridge, order, rules) -> dict[str, np.ndarray]:
+    from .world import predict_world_curve
+    c = predict_world_curve(law, n=n, P=P, s=s, sigma2=sigma2, ps=ps, ridge=ridge, order=order)
+    return {r: np.asarray(getattr(c, r), dtype=float) for r in rules}
+
+
+def _local_minima(v: np.ndarray) -> np.ndarray:
+    """Indices i with v[i] <= both neighbours (end points compare with their one neighbour)."""
+    if v.size == 1:
+        return np.array([0])
+    left = np.concatenate(([True], v[1:] <= v[:-1]))
+    right = np.concatenate((v[:-1] <= v[1:], [True]))
+    return np.flatnonzero(left & right & np.isfinite(v))
+
+
+def _search(law: Law, *, n, P, s, sigma2, ridge, order, rules) -> tuple[np.ndarray, dict[str, np.ndarray], bool]:
+    """Risks of every rule on a set of integer p that contains each rule's integer minimum.
+
+    Returns (ps, {rule: risks}, exhaustive).  With P - s <= EXHAUSTIVE_LIMIT every integer is evaluated.
+    Otherwise a grid of GRID_POINTS integers is evaluated and the bracket around each grid minimum of each
+    rule within _REFINE_MARGIN of the rule's grid minimum (at most _REFINE_MAX per rule) is narrowed by
+    grids of GRID_POINTS until every integer in it is evaluated.
+    """
+    kw = dict(n=n, P=P, s=s, sigma2=sigma2, ridge=ridge, order=order, rules=rules)
+    exhaustive = P - s <= EXHAUSTIVE_LIMIT
+    ps = _grid(s, P, n, num=EXHAUSTIVE_LIMIT + 1 if exhaustive else GRID_POINTS)
+    vals = _curve_values(law, ps, **kw)
+    if exhaustive:
+        return ps, vals, True
+    store = {int(p): {r: float(vals[r][i]) for r in rules} for i, p in enumerate(ps)}
+
+    def evaluate(new: np.ndarray) -> None:
+        new = np.array([p for p in np.unique(new) if int(p) not in store], dtype=np.int64)
+        if new.size:
+            v = _curve_values(law, new, **kw)
+            for i, p in enumerate(new):
+                store[int(p)] = {r: float(v[r][i]) for r in rules}
+
+    for rule in rules:
+        v = vals[rule]
+        finite = v[np.isfinite(v)]
+        if finite.size == 0:
+            continue
+        cand = [i for i in _local_minima(v) if v[i] <= finite.min() * (1.0 + _REFINE_MARGIN)]
+        cand = sorted(cand, key=lambda i: v[i])[:_REFINE_MAX]
+        for i in cand:
+            lo, hi = int(ps[max(i - 1, 0)]), int(ps[min(i + 1, ps.size - 1)])
+            while hi - lo + 1 > GRID_POINTS:
+                sub = np.unique(np.linspace(lo, hi, GRID_POINTS).round().astype(np.int64))
+                evaluate(sub)
+                sv = np.array([store[int(p)][rule] for p in sub])
+                j = int(np.argmin(sv))
+                lo, hi = int(sub[max(j - 1, 0)]), int(sub[min(j + 1, sub.size - 1)])
+            evaluate(np.arange(lo, hi + 1, dtype=np.int64))
+    all_ps = np.array(sorted(store), dtype=np.int64)
+    return all_ps, {r: np.array([store[int(p)][r] for p in all_ps]) for r in rules}, False
+
+
+def _argmin(ps: np.ndarray, v: np.ndarray) -> tuple[int, float]:
+    """(p, risk) of the lowest risk, the smallest p on exact ties; (ps[0], inf) if every value is inf."""
+    i = int(np.argmin(v))
+    return int(ps[i]), float(v[i])
+
+
+def _verify(law: Law, p: int, rule: str, risk: float, *, n, P, s, sigma2, ridge, order,
+            cache: dict) -> tuple[int, float]:
+    """Check (p, risk) with predict_world at p and its integer neighbours; walk downhill if a neighbour is lower.
+
+    Raises RuntimeError if predict_world and the curve disagree at p (relative 1e-8): a bug, never a number.
+    """
+    from .world import predict_world
+
+    def at(q: int) -> float:
+        if q not in cache:
+            cache[q] = predict_world(law, n=n, P=P, p=q, s=s, sigma2=sigma2, ridge=ridge, order=order)
+        return float(getattr(cache[q], rule))
+
+    here = at(p)
+    if not (here == risk or abs(here - risk) <= 1e-8 * abs(risk)):
+        raise RuntimeError(f"advisor: predict_world ({here!r}) and predict_world_curve ({risk!r}) disagree for "
+                           f"{rule} at p = {p}")
+    for _ in range(P - s + 1):
+        nbrs = [q for q in (p - 1, p + 1) if s <= q <= P]
+        best_q = min(nbrs, key=at, default=p)
+        if at(best_q) < here:
+            p, here = best_q, at(best_q)
+        else:
+            break
+    return p, here
+
+
+# ----------------------------------------------------------------------------------------- result
+@dataclass(frozen=True, repr=False)
+class Advice(Result):
+    """Result of :func:`advise`: the best model size and pruning rule in a fixed world, and the baselines.
+
+    Attributes
+    ----------
+    law, n, P, s, sigma2, ridge, order, rules, tol
+        The inputs (``P_from`` says whether P was given or read from an empirical law).
+    best_p, best_rule, best_risk
+        The integer p in [s, P] and the rule of lowest predicted risk (at p = s nothing is pruned: every
+        rule is the model of the first s features itself).
+    rule_optima
+        For each rule searched, ``{"p": int, "risk": float}`` of its own lowest risk.
+    small_random, small_top_variance, small_oracle, zero_model
+        The baselines' risks (module docstring).
+    ps, curves
+        The integer p evaluated and each rule's risk there (every integer in [s, P] if ``exhaustive``).
     """
     law: Law
-    sigma2: float
     n: int
+    P: int
+    s: int
+    sigma2: float
     ridge: float
-    mode: str                 # "s" (fixed budget) or "alpha" (fixed kept fraction)
-    budget: float             # s (mode "s") or alpha (mode "alpha")
-    kappa_max: float
-    kappas: np.ndarray
-    rows: list[dict] = field(repr=False)
-    best: dict = field(default_factory=dict)
-    best_pruned: dict = field(default_factory=dict)
-    baselines: dict = field(default_factory=dict)
+    order: str
+    rules: tuple
+    tol: float
+    P_from: str
+    best_p: int
+    best_rule: str
+    best_risk: float
+    rule_optima: dict
+    small_random: float
+    small_top_variance: float
+    small_oracle: float
+    zero_model: float
+    ps: np.ndarray = field(repr=False)
+    curves: dict = field(repr=False)
+    exhaustive: bool = True
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def best(self) -> dict[str, Any]:
+        """``{"p", "rule", "risk"}`` of the best pruned model."""
+        return {"p": self.best_p, "rule": self.best_rule, "risk": self.best_risk}
 
     @property
-    def prune_beats_small(self) -> bool:
-        return self.best_pruned["risk"] < self.baselines["small_random"]["risk"] * (1 - 1e-9)
+    def baselines(self) -> dict[str, float]:
+        """Risks of the small models (no big model): small_random, small_top_variance, small_oracle."""
+        return {k: getattr(self, k) for k in BASELINES}
 
     @property
-    def prune_beats_oracle(self) -> bool:
-        return self.best_pruned["risk"] < self.baselines["small_oracle"]["risk"] * (1 - 1e-9)
+    def best_at_edge(self) -> bool:
+        """True iff the best p is P: the risk still falls at the largest model, more features would help."""
+        return self.best_p == self.P
 
-    def table(self, rules: tuple[str, ...] = TABLE_RULES) -> dict[str, np.ndarray]:
-        """Risk per rule as arrays over ``kappas``."""
-        out = {r: np.full(self.kappas.size, np.nan) for r in rules}
-        index = {float(k): i for i, k in enumerate(self.kappas)}
-        for row in self.rows:
-            if row["rule"] in out:
-                out[row["rule"]][index[row["kappa"]]] = row["risk"]
+    @property
+    def verdicts(self) -> dict[str, dict[str, Any]]:
+        """For each baseline and the zero model: ``{"verdict", "risk", "relative_gap"}`` of the best model.
+
+        ``verdict`` is "beats", "ties" or "loses to" with relative tolerance ``tol``; ``relative_gap`` is
+        best_risk / risk - 1 (negative: the best pruned model is better).
+        """
+        out = {}
+        for name in BASELINES + ("zero_model",):
+            ref = getattr(self, name)
+            verdict, gap = _compare(self.best_risk, ref, self.tol)
+            out[name] = {"verdict": verdict, "risk": ref, "relative_gap": gap}
         return out
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: inputs, best choice, baselines, verdicts and the full table (inf -> None)."""
-        def clean(r):
-            return {k: (v if not isinstance(v, float) or math.isfinite(v) else None) for k, v in r.items()}
-        return {"law": self.law.to_dict(), "sigma2": self.sigma2, "n": self.n, "ridge": self.ridge,
-                "mode": self.mode, ("s" if self.mode == "s" else "alpha"): self.budget, "kappa_max": self.kappa_max,
-                "best": clean(self.best), "best_pruned": clean(self.best_pruned),
-                "baselines": {k: clean(v) for k, v in self.baselines.items()},
-                "prune_beats_small": self.prune_beats_small, "prune_beats_oracle": self.prune_beats_oracle,
-                "rows": [clean(r) for r in self.rows]}
+    @property
+    def nothing_beats_zero(self) -> bool:
+        """True iff neither the best pruned model nor any baseline beats the zero model beyond ``tol``."""
+        return all(_compare(r, self.zero_model, self.tol)[0] != "beats"
+                   for r in (self.best_risk, *self.baselines.values()))
 
-    def summary(self, max_rows: int = 12) -> str:
-        """Readable report: the verdict, the best choice, the baselines and a thinned table."""
-        b, bp = self.best, self.best_pruned
-        budget = f"s = {self.budget:g} weights (s/n = {self.budget / self.n:.4g})" if self.mode == "s" \
-            else f"alpha = s/p = {self.budget:g}"
-        sr, so = self.baselines["small_random"], self.baselines["small_oracle"]
-        lines = ["dcpredict advice: train small or prune big? (asymptotic DC, THEORY.md s.2-4)", "=" * 80,
-                 f"law: {self.law!r}",
-                 f"n = {self.n}, {budget}, sigma2 = {self.sigma2:g}, ridge = {self.ridge:g}, "
-                 f"features available P = {self.kappa_max * self.n:.6g} (kappa_max = {self.kappa_max:.4g})",
-                 "-" * 80,
-                 f"BEST:          {_describe(b)}",
-                 f"best pruned:   {_describe(bp)}",
-                 f"train small, s random features:   risk {sr['risk']:.6g}",
-                 f"train small, s best features (oracle, needs the true saliencies): risk {so['risk']:.6g}",
-                 f"reference: the zero model (no features) has risk sigma2 + E[Lambda B^2] = "
-                 f"{self.baselines['zero_model']['risk']:.6g}",
-                 f"verdict: pruning a bigger model {'BEATS' if self.prune_beats_small else 'does not beat'} "
-                 f"training small ({bp['risk']:.6g} vs {sr['risk']:.6g}) and "
-                 f"{'BEATS' if self.prune_beats_oracle else 'does not beat'} the oracle small model",
-                 *([f"note: the best option is within 5 % of the zero model: at this budget no model "
-                    f"extracts much of the signal (more samples or a larger s would)"]
-                   if b["risk"] > 0.95 * self.baselines["zero_model"]["risk"] else []),
-                 "-" * 80,
-                 f"{'kappa':>8}{'p':>9}{'alpha':>8}{'s':>8}  " + "".join(f"{_short(r):>9}" for r in TABLE_RULES),
-                 "-" * 80]
-        tab = self.table()
-        idx = np.unique(np.linspace(0, self.kappas.size - 1, min(max_rows, self.kappas.size)).round().astype(int))
-        kb = int(np.argmin(np.abs(self.kappas - b["kappa"])))
+    def _where(self, p: int) -> str:
+        if p == self.s:
+            return "p = s (nothing pruned)" if p != self.P else "p = s = P"
+        return "edge p = P" if p == self.P else "interior"
+
+    # ------------------------------------------------------------------ contract
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: best, baselines, zero model, best_at_edge, verdicts, per-rule optima, inputs, search."""
+        return {
+            "best": {"p": self.best_p, "rule": self.best_rule, "risk": self.best_risk},
+            "baselines": {k: getattr(self, k) for k in BASELINES},
+            "zero_model": self.zero_model,
+            "best_at_edge": self.best_at_edge,
+            "nothing_beats_zero": self.nothing_beats_zero,
+            "verdicts": self.verdicts,
+            "tolerance": self.tol,
+            "rule_optima": {r: {"p": int(v["p"]), "risk": float(v["risk"]), "where": self._where(int(v["p"]))}
+                            for r, v in self.rule_optima.items()},
+            "inputs": {"world": {**self.law.to_dict(), "P": self.P}, "P_from": self.P_from, "n": self.n,
+                       "s": self.s, "sigma2": self.sigma2, "ridge": self.ridge, "order": self.order,
+                       "rules": list(self.rules), "tol": self.tol},
+            "search": {"p_min": self.s, "p_max": self.P, "points": int(self.ps.size),
+                       "every_integer": bool(self.exhaustive)},
+        }
+
+    def _records(self) -> list[dict[str, Any]]:
+        """One row per option: each rule at its own best p, then the baselines and the zero model."""
+        rows = [{"option": r, "kind": "prune", "p": int(v["p"]), "s": self.s, "risk": float(v["risk"]),
+                 "where": self._where(int(v["p"]))} for r, v in self.rule_optima.items()]
+        for k in BASELINES:
+            rows.append({"option": k, "kind": "baseline", "p": self.s, "s": self.s, "risk": getattr(self, k),
+                         "where": "train small"})
+        rows.append({"option": "zero_model", "kind": "baseline", "p": 0, "s": 0, "risk": self.zero_model,
+                     "where": "predict 0"})
+        return rows
+
+    def summary(self, max_rows: int = 10) -> str:
+        """The framing, ONE best line, the per-rule optima, the baselines, the verdicts and a thinned curve."""
+        W = 86
+        search = (f"every integer p in [{self.s}, {self.P}] ({self.ps.size} models)" if self.exhaustive else
+                  f"{self.ps.size} integer p in [{self.s}, {self.P}] (grid refined to every integer near each minimum)")
+        b = self.best
+        what = (f"train the first s = {self.s} features directly (p = s: nothing to prune)" if b["p"] == self.s
+                else f"fit p = {b['p']} features (p/n = {b['p'] / self.n:.4g}), prune to s = {self.s} by {b['rule']}")
+        edge = "  [p = P: the edge of the world; more features would help]" if self.best_at_edge else ""
+        lines = [
+            "dcpredict advice: train small or prune big?  (asymptotic theory, fixed world: theory page 'the fixed world')",
+            "=" * W,
+            f"world: P = {self.P} features ({self.P_from}), {self.law!r}",
+            f"n = {self.n} samples, sigma2 = {self.sigma2:g}, ridge = {self.ridge:g}; deploy s = {self.s} weights; "
+            f"the model fits the first p features in {self.order} order (s <= p <= P)",
+            f"searched: {search}; rules: {', '.join(self.rules)}",
+            "-" * W,
+            f"BEST: {what}: risk {_fmt(b['risk'])}{edge}",
+            "-" * W,
+            f"{'option':<24}{'p':>8}{'s':>8}{'risk':>14}  where / verdict of BEST (tolerance {self.tol:g})",
+        ]
+        for r, v in self.rule_optima.items():
+            lines.append(f"{r:<24}{int(v['p']):>8}{self.s:>8}{_fmt(v['risk']):>14}  {self._where(int(v['p']))}")
+        verdicts = self.verdicts
+        for k in BASELINES + ("zero_model",):
+            p_, s_ = (self.s, self.s) if k != "zero_model" else (0, 0)
+            v = verdicts[k]
+            gap = "" if not math.isfinite(v["relative_gap"]) else f" ({100 * v['relative_gap']:+.2f} %)"
+            lines.append(f"{k:<24}{p_:>8}{s_:>8}{_fmt(v['risk']):>14}  BEST {v['verdict'].upper()} it{gap}")
+        lines.append("-" * W)
+        if self.nothing_beats_zero:
+            lines.append("WARNING: nothing beats the zero model (predicting 0) beyond the tolerance: at this budget "
+                         "no model extracts the signal; more samples or a larger s would be needed")
+        lines.append("small_random: s features not chosen by saliency; small_top_variance: the s largest-variance "
+                     "features (no labels needed); small_oracle: the s truly most salient features (needs the "
+                     "truth); zero_model: sigma2 + E[Lambda B^2]")
+        # thinned curve table
+        short = {"magnitude": "mag", "hessian": "hes", "random": "rand", "magnitude_retrained": "mag_rt",
+                 "hessian_retrained": "hes_rt", "random_retrained": "rand_rt", "oracle_pruned": "orc_pr"}
+        idx = np.unique(np.linspace(0, self.ps.size - 1, min(max_rows, self.ps.size)).round().astype(int))
+        kb = int(np.searchsorted(self.ps, self.best_p))
         idx = np.unique(np.append(idx, kb))
+        lines += ["-" * W, f"{'p':>7}{'p/n':>8}" + "".join(f"{short[r]:>11}" for r in self.rules)]
         for i in idx:
-            k = float(self.kappas[i])
-            p, alpha, s = _sizes(self, k)
-            mark = " <- best" if i == kb else ""
-            lines.append(f"{k:>8.4g}{p:>9.1f}{alpha:>8.4f}{s:>8.1f}  "
-                         + "".join(f"{tab[r][i]:>9.4g}" for r in TABLE_RULES) + mark)
-        lines.append("=" * 80)
-        lines.append("mag/hes/rand: pruning without retraining; *_rt: + retraining on fresh samples; "
-                     "oracle: best s of the model's p features")
+            p = int(self.ps[i])
+            lines.append(f"{p:>7}{p / self.n:>8.3g}" + "".join(f"{_fmt(self.curves[r][i], 5):>11}" for r in self.rules)
+                         + ("  <- best" if i == kb else ""))
+        lines.append("=" * W)
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary()
 
-    def phase_map(self, path: str | Path | None = None, *, kappas: Any = None, alphas: Any = None) -> "PhaseMap":
-        """The (kappa, alpha) map of :func:`phase_map` for this law, with the world point
-        (kappa_max, s / P) marked."""
-        return phase_map(self.law, sigma2=self.sigma2, ridge=self.ridge, kappas=kappas, alphas=alphas,
-                         path=path, advice=self)
+    def __repr__(self) -> str:
+        return (f"Advice(P={self.P}, n={self.n}, s={self.s}, order={self.order!r}, best={self.best_rule} at "
+                f"p={self.best_p} risk {_fmt(self.best_risk)}, small_oracle={_fmt(self.small_oracle)}, "
+                f"zero_model={_fmt(self.zero_model)}, best_at_edge={self.best_at_edge})")
+
+    def phase_map(self, path: str | Path | None = None, *, ps: Any = None, ss: Any = None) -> "PhaseMap":
+        """:func:`phase_map` of this world (same law, P, n, sigma2, ridge, order, rules, tol), with this
+        advice's best point marked and its budget s among the rows; drawn to ``path`` if given."""
+        ss_arr = None if ss is None else np.asarray(ss)
+        pm = phase_map(self.law, n=self.n, P=self.P, sigma2=self.sigma2, ridge=self.ridge, order=self.order,
+                       rules=self.rules, tol=self.tol, ps=ps, ss=ss_arr, include=(self.best_p, self.s))
+        if path is not None:
+            _draw_phase_map(pm, path)
+        return pm
 
 
-def _short(rule: str) -> str:
-    return {"magnitude": "mag", "hessian": "hes", "random": "rand", "magnitude_retrained": "mag_rt",
-            "hessian_retrained": "hes_rt", "small_oracle": "oracle"}[rule]
-
-
-def _sizes(adv: Advice, kappa: float) -> tuple[float, float, float]:
-    p = kappa * adv.n
-    if adv.mode == "s":
-        return p, min(1.0, adv.budget / p), adv.budget
-    return p, adv.budget, adv.budget * p
-
-
-def _describe(r: dict) -> str:
-    if r["alpha"] >= 1.0 - 1e-12:
-        return f"train the small model directly (p = s = {r['p']:.4g}, no pruning): risk {r['risk']:.6g}"
-    return (f"fit p = {r['p']:.4g} features (kappa = {r['kappa']:.4g}), {r['rule']} to alpha = {r['alpha']:.4g} "
-            f"(s = {r['s']:.4g}): risk {r['risk']:.6g}")
-
-
-def _check_law(law: Any) -> Law:
-    if not isinstance(law, Law):
-        raise DCPredictError(f"law must be a dcpredict.Law; got {type(law).__name__}")
-    return law
-
-
-def advise(law: Law, *, sigma2: float, n: int, s: float | None = None, alpha: float | None = None,
-           ridge: float = 0.0, kappa_max: float | None = None, kappas: Any = None,
-           num: int = DEFAULT_NUM) -> Advice:
-    """Which model size and pruning rule give the lowest predicted risk at a parameter budget.
+def advise(law: Law, *, sigma2: float, n: int, s: int, P: int | None = None, order: str = "saliency",
+           ridge: float = 0.0, rules: Sequence[str] = PRUNE_RULES, tol: float = DEFAULT_TOL) -> Advice:
+    """The model size p and pruning rule with the lowest predicted risk at a budget of s weights.
 
     Parameters
     ----------
     law : Law
-        Law of (Lambda, B) of the available features (THEORY.md s.1; module docstring).
-    sigma2 : float >= 0
-        Label noise variance.
-    n : int >= 1
-        Training samples.
-    s : float > 0, optional
-        Budget: weights kept in the deployed model (may be fractional: the theory is in s/n).  The
-        sweep is kappa = p/n from s/n (alpha = 1: train small) to ``kappa_max``, alpha = s/(kappa n).
-    alpha : float in (0, 1], optional
-        Instead of s: a fixed kept fraction; the sweep is kappa over [alpha-independent grid up to
-        kappa_max] with s = alpha kappa n; the baselines are taken at the best point's s.
-        Give exactly one of ``s`` and ``alpha``.
-    ridge : float >= 0
-        Ridge penalty of every fit (0: min-norm / OLS).
-    kappa_max : float, optional
-        Features available, as a ratio P / n (default max(5 s/n, 3) in mode s, 10 in mode alpha).
-        The answer depends on it (the world has P features): give it when you know it.
-    kappas : array, optional
-        Explicit sweep (each in [s/n, kappa_max] in mode s, in (0, kappa_max] in mode alpha).
-    num : int
-        Size of the default geometric grid.
+        The world's law of (Lambda, B) (theory page, section :ref:`theory-world`): the world has ``P``
+        features, beta_i = B_i / sqrt(P).
+    sigma2 : float
+        Label noise variance, >= 0.
+    n : int
+        Number of training samples, >= 1.
+    s : int
+        Budget: weights kept in the deployed model, an integer in [1, P].
+    P : int, optional
+        Number of features in the world.  Required, except for an empirical law
+        (:meth:`Law.empirical`, a finite spectrum), whose number of features is then P.
+    order : {"saliency", "random"}
+        Which p features a model of size p fits: the first by true saliency (the paper) or p chosen
+        without regard to saliency.
+    ridge : float
+        Ridge penalty r >= 0 of every fit (0: min-norm for p > n, OLS for p < n).
+    rules : sequence of str
+        Pruning rules searched (default :data:`PRUNE_RULES`; ``oracle_pruned`` may be added).
+    tol : float
+        Relative tolerance of the verdicts, in [0, 0.5): within it the verdict is "ties".
 
     Returns
     -------
     Advice
-        Every (kappa, rule) risk, the best choice and the small-model baselines; ``summary()``
-        prints the table, ``phase_map(path)`` draws the map.
+        The integer argmin p in [s, P] over the rules (checked against predict_world at p - 1, p, p + 1),
+        each rule's own optimum, the baselines, the zero model, ``best_at_edge``, the verdicts and
+        ``nothing_beats_zero``.
+
+    Examples
+    --------
+    >>> law = dcpredict.Law([10.0, 1.0], [1.0, 1.0], [0.04, 0.96])
+    >>> a = dcpredict.advise(law, sigma2=0.1, n=200, s=40, P=1000)        # doctest: +SKIP
+    >>> a.best, a.best_at_edge, a.verdicts["small_oracle"]["verdict"]     # doctest: +SKIP
     """
-    from .theory import predict
-    law = _check_law(law)
-    sigma2 = check_real("sigma2", sigma2, lo=0.0)
-    n = check_int("n", n, lo=1)
-    ridge = check_real("ridge", ridge, lo=0.0)
-    num = check_int("num", num, lo=2, hi=100_000)
-    if (s is None) == (alpha is None):
-        raise DCPredictError(f"give exactly one of s (weights kept) and alpha (fraction kept); got s={s!r}, alpha={alpha!r}")
-    if s is not None:
-        mode, budget = "s", check_real("s", s, lo=0.0, lo_open=True)
-        k_lo = budget / n
-        kmax = (max(DEFAULT_SPAN * k_lo, DEFAULT_MIN_KAPPA_MAX) if kappa_max is None
-                else check_real("kappa_max", kappa_max, lo=k_lo))
-    else:
-        mode, budget = "alpha", check_real("alpha", alpha, lo=0.0, hi=1.0, lo_open=True)
-        kmax = 10.0 if kappa_max is None else check_real("kappa_max", kappa_max, lo=0.0, lo_open=True)
-        k_lo = kmax / 200.0
-    if kappas is None:
-        ks = np.geomspace(k_lo, kmax, num) if kmax > k_lo else np.array([k_lo])
-        ks[0], ks[-1] = k_lo, kmax
-    else:
-        ks = check_array("kappas", kappas, lo=0.0, lo_open=True)
-        if ks.min() < k_lo * (1 - 1e-12) and mode == "s":
-            raise DCPredictError(f"kappas must be >= s/n = {k_lo:g} (a model smaller than the budget cannot be "
-                             f"pruned to s weights); got {float(ks.min())!r}")
-        if ks.max() > kmax * (1 + 1e-12):
-            raise DCPredictError(f"kappas must be <= kappa_max = {kmax:g} (the features available); "
-                             f"got {float(ks.max())!r}")
-    ks = np.unique(ks)
-    rows: list[dict] = []
-    for k in ks:
-        k = float(k)
-        a = min(1.0, budget / (k * n)) if mode == "s" else budget
-        sub, s2 = sub_problem(law, sigma2, k, kmax)
-        pred = predict(sub, kappa=k, alpha=a, sigma2=s2, ridge=ridge)
-        for rule in TABLE_RULES:
-            rows.append({"kappa": k, "p": k * n, "alpha": a, "s": a * k * n, "rule": rule,
-                         "risk": float(getattr(pred, rule))})
-    prune_rows = [r for r in rows if r["rule"] in PRUNE_RULES]
-    best = dict(min(prune_rows, key=lambda r: (r["risk"], r["kappa"])))
-    if best["alpha"] >= 1.0 - 1e-12:
-        best["rule"] = "no pruning"
-    pruned = [r for r in prune_rows if r["alpha"] < 1.0 - 1e-12]
-    best_pruned = dict(min(pruned, key=lambda r: (r["risk"], r["kappa"]))) if pruned else dict(best)
-    s_ref = best["s"]
-    k_small = s_ref / n
-    sub, s2 = sub_problem(law, sigma2, k_small, kmax)
-    small_random = float(predict(sub, kappa=k_small, alpha=1.0, sigma2=s2, ridge=ridge).dense)
-    a_world = min(1.0, s_ref / (kmax * n))
-    small_oracle = float(predict(law, kappa=kmax, alpha=a_world, sigma2=sigma2, ridge=ridge).small_oracle)
-    baselines = {"small_random": {"kappa": k_small, "p": s_ref, "alpha": 1.0, "s": s_ref, "rule": "dense",
-                                  "risk": small_random},
-                 "small_oracle": {"kappa": kmax, "p": kmax * n, "alpha": a_world, "s": s_ref, "rule": "oracle",
-                                  "risk": small_oracle},
-                 "zero_model": {"kappa": 0.0, "p": 0.0, "alpha": 0.0, "s": 0.0, "rule": "zero",
-                                "risk": sigma2 + float(np.sum(law.weights * law.lam * law.b ** 2))}}
-    return Advice(law=law, sigma2=sigma2, n=n, ridge=ridge, mode=mode, budget=budget, kappa_max=kmax, kappas=ks,
-                  rows=rows, best=best, best_pruned=best_pruned, baselines=baselines)
+    law, sigma2, n, s, P, P_from, order, ridge, rules, tol = _check_inputs(law, sigma2, n, s, P, order, ridge,
+                                                                           rules, tol)
+    from .world import world_baselines
+    world = dict(n=n, P=P, s=s, sigma2=sigma2, ridge=ridge, order=order)
+    ps, curves, exhaustive = _search(law, rules=rules, **world)
+    cache: dict = {}
+    optima: dict[str, dict[str, Any]] = {}
+    for rule in rules:
+        p, risk = _argmin(ps, curves[rule])
+        if math.isfinite(risk):
+            p, risk = _verify(law, p, rule, risk, cache=cache, **world)
+        optima[rule] = {"p": p, "risk": risk}
+    # lowest risk; exact ties: the smaller model, then the first rule listed
+    best_rule = min(rules, key=lambda r: (optima[r]["risk"], optima[r]["p"], rules.index(r)))
+    base = world_baselines(law, n=n, P=P, s=s, sigma2=sigma2, ridge=ridge)
+    return Advice(law=law, n=n, P=P, s=s, sigma2=sigma2, ridge=ridge, order=order, rules=rules, tol=tol,
+                  P_from=P_from, best_p=int(optima[best_rule]["p"]), best_rule=best_rule,
+                  best_risk=float(optima[best_rule]["risk"]), rule_optima=optima,
+                  small_random=float(base["small_random"]), small_top_variance=float(base["small_top_variance"]),
+                  small_oracle=float(base["small_oracle"]), zero_model=float(base["zero_model"]),
+                  ps=ps, curves=curves, exhaustive=exhaustive)
 
 
 # ------------------------------------------------------------------------------------------ phase map
-#: categories of the phase map, in colour order
-PHASES = ("pruning beats the oracle small model", "pruning beats a random-subset small model only",
-          "training small is as good or better")
+#: categories of the phase map (index = category code; -1 where p < s: no such model)
+PHASES = ("pruning a bigger model", "small_oracle", "small_top_variance", "zero model")
+#: on a tie within tol the simpler option is shown: zero model, then small_top_variance, then small_oracle
+_TIE_PREFERENCE = (3, 2, 1, 0)
 
 
-@dataclass
-class PhaseMap:
-    """Category per (kappa, alpha): 0 pruning beats the oracle, 1 beats the non-oracle small model
-    only, 2 training small wins; ``best_rule`` names the best pruning rule per point."""
-    kappas: np.ndarray
-    alphas: np.ndarray
+@dataclass(frozen=True, repr=False)
+class PhaseMap(Result):
+    """Best option at every (model size p, budget s) of one fixed world (:func:`phase_map`).
+
+    ``category[j, i]`` for s = ``ss[j]`` and p = ``ps[i]``: the index in :data:`PHASES` of the option of
+    lowest risk, -1 where p < s.  ``pruned[j, i]`` is the best pruned risk (over ``rules``) of a model of
+    p features pruned to s (``inf`` where p < s: no such model; ``best_rule[j, i]`` is then -1, else an
+    index in ``rules``).  ``small_oracle``, ``small_top_variance``, ``small_random``: baselines per s;
+    ``zero_model``: a number.  ``mark``: the (p, s) of an :class:`Advice`'s best choice, or None.
+    """
+    law: Law
+    n: int
+    P: int
+    sigma2: float
+    ridge: float
+    order: str
+    rules: tuple
+    tol: float
+    ps: np.ndarray
+    ss: np.ndarray
     category: np.ndarray
     best_rule: np.ndarray
-    best_prune: np.ndarray
-    oracle: np.ndarray
-    random_subset: np.ndarray
-    path: Path | None = None
+    pruned: np.ndarray
+    small_oracle: np.ndarray
+    small_top_variance: np.ndarray
+    small_random: np.ndarray
+    zero_model: float
+    mark: tuple | None = None
 
-    def fractions(self) -> dict[str, float]:
-        return {name: float(np.mean(self.category == i)) for i, name in enumerate(PHASES)}
+    def counts(self) -> dict[str, int]:
+        """Number of grid cells (p >= s) in each category."""
+        return {name: int(np.sum(self.category == i)) for i, name in enumerate(PHASES)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Inputs, grids, categories (-1: p < s) and risks (null where p < s), JSON-ready."""
+        feasible = self.category >= 0
+        return {"world": {**self.law.to_dict(), "P": self.P}, "n": self.n, "sigma2": self.sigma2,
+                "ridge": self.ridge, "order": self.order, "rules": list(self.rules), "tol": self.tol,
+                "phases": list(PHASES), "p": [int(x) for x in self.ps], "s": [int(x) for x in self.ss],
+                "category": self.category.tolist(),
+                "best_rule": [[self.rules[k] if k >= 0 else None for k in row] for row in self.best_rule],
+                "pruned": [[float(v) if ok else None for v, ok in zip(row, frow)]
+                           for row, frow in zip(self.pruned, feasible)],
+                "small_oracle": [float(x) for x in self.small_oracle],
+                "small_top_variance": [float(x) for x in self.small_top_variance],
+                "small_random": [float(x) for x in self.small_random], "zero_model": self.zero_model,
+                "mark": None if self.mark is None else {"p": int(self.mark[0]), "s": int(self.mark[1])}}
+
+    def _records(self) -> list[dict[str, Any]]:
+        """One row per feasible (p, s) cell."""
+        rows = []
+        for j, s in enumerate(self.ss):
+            for i, p in enumerate(self.ps):
+                c = int(self.category[j, i])
+                if c < 0:
+                    continue
+                rows.append({"p": int(p), "s": int(s), "category": PHASES[c],
+                             "best_rule": self.rules[int(self.best_rule[j, i])], "pruned": float(self.pruned[j, i]),
+                             "small_oracle": float(self.small_oracle[j]),
+                             "small_top_variance": float(self.small_top_variance[j]), "zero_model": self.zero_model})
+        return rows
+
+    def summary(self) -> str:
+        """The framing and the number of cells of each category."""
+        total = int(np.sum(self.category >= 0))
+        lines = [f"dcpredict phase map: world of P = {self.P} features, n = {self.n}, sigma2 = {self.sigma2:g}, "
+                 f"ridge = {self.ridge:g}, order = {self.order}; {self.ps.size} model sizes p x {self.ss.size} "
+                 f"budgets s ({total} cells with p >= s), tolerance {self.tol:g}"]
+        for name, c in self.counts().items():
+            lines.append(f"  {name:<24}{c:>7} cells ({100 * c / max(total, 1):.1f} %)")
+        if self.mark is not None:
+            lines.append(f"  marked: p = {self.mark[0]}, s = {self.mark[1]}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"PhaseMap(P={self.P}, n={self.n}, order={self.order!r}, {self.ps.size} p x {self.ss.size} s, "
+                f"counts={self.counts()})")
 
 
-def phase_map(law: Law, *, sigma2: float, ridge: float = 0.0, kappas: Any = None, alphas: Any = None,
-              path: str | Path | None = None, advice: Advice | None = None) -> PhaseMap:
-    """Where pruning a model of size kappa n to alpha beats training the s = alpha kappa n model small.
+def _int_grid(name: str, values: Any, lo: int, hi: int, default: np.ndarray) -> np.ndarray:
+    if values is None:
+        return default
+    raw = np.atleast_1d(np.asarray(values, dtype=object))
+    if raw.ndim != 1 or raw.size == 0:
+        raise DCPredictError(f"{name} must be a non-empty 1-D sequence of integers in [{lo}, {hi}]; got {values!r}")
+    return np.unique(np.array([check_int(name, x, lo=lo, hi=hi) for x in raw], dtype=np.int64))
 
-    At each (kappa, alpha) of the grid (default kappa log-spaced on [0.1, 20], alpha on [0.02, 1]):
-    best pruning = min(magnitude, Hessian, magnitude + retrain, Hessian + retrain); compared with the
-    oracle small model and the random-subset small model at the same (kappa, alpha) (module docstring).
-    Here the model of size p uses all p = kappa n features of the problem (the paper's setting).
-    Writes a PNG if ``path`` is given; with ``advice`` (mode s) marks the world point (kappa_max, s/P).
+
+def phase_map(law: Law, *, n: int, P: int | None = None, sigma2: float, ridge: float = 0.0,
+              order: str = "saliency", rules: Sequence[str] = PRUNE_RULES, tol: float = DEFAULT_TOL,
+              ps: Any = None, ss: Any = None, include: tuple[int, int] | None = None) -> PhaseMap:
+    """Which option is best at each (model size p, budget s) in one fixed world.
+
+    The options: pruning a model of p features to s (best of ``rules``, as :func:`advise`), and the
+    small models small_oracle and small_top_variance of s features, and the zero model.  A cell's
+    category is the option of lowest risk; options within the relative tolerance ``tol`` of the lowest
+    count as tied and the simplest of them is shown (zero model, then small_top_variance, then
+    small_oracle, then pruning).  Same world model and arguments as :func:`advise`.
+
+    ``ps`` and ``ss``: integers in [1, P] (default up to 200 model sizes and 120 budgets spread geometrically
+    over [1, P]); ``include``: a (p, s) added to the grids and marked (an advice's best choice).
     """
-    from .theory import predict_grid
-    law = _check_law(law)
-    ks = np.geomspace(0.1, 20.0, 160) if kappas is None else check_array("kappas", kappas, lo=0.0, lo_open=True)
-    al = np.geomspace(0.02, 1.0, 120) if alphas is None else check_array("alphas", alphas, lo=0.0, lo_open=True, hi=1.0)
-    g = predict_grid(law, ks, al, sigma2=sigma2, ridge=ridge)
-    rules = ("magnitude", "hessian", "magnitude_retrained", "hessian_retrained")
-    stack = np.stack([getattr(g, r) for r in rules])
-    stack = np.where(np.isnan(stack), np.inf, stack)
-    best = stack.min(axis=0)
-    best_rule = np.array(rules, dtype=object)[stack.argmin(axis=0)]
-    cat = np.full(best.shape, 2, dtype=int)
-    tol = 1.0 - 1e-9   # ties (alpha = 1: every rule is the dense fit) count as "training small wins"
-    cat[best < g.random_retrained * tol] = 1
-    cat[best < g.small_oracle * tol] = 0
-    pm = PhaseMap(ks, al, cat, best_rule, best, g.small_oracle, g.random_retrained)
-    if path is not None:
-        pm.path = _draw_map(pm, law, sigma2, ridge, Path(path), advice)
-    return pm
+    law, sigma2, n, _, P, _, order, ridge, rules, tol = _check_inputs(law, sigma2, n, 1, P, order, ridge,
+                                                                      rules, tol)
+    from .world import predict_world_curve, world_baselines
+    ps_arr = _int_grid("ps", ps, 1, P, np.unique(np.geomspace(1, P, 200).round().astype(np.int64)))
+    ss_arr = _int_grid("ss", ss, 1, P, np.unique(np.geomspace(1, P, 120).round().astype(np.int64)))
+    mark = None
+    if include is not None:
+        mp, ms = check_int("include p", include[0], lo=1, hi=P), check_int("include s", include[1], lo=1, hi=P)
+        ps_arr, ss_arr, mark = np.union1d(ps_arr, [mp]), np.union1d(ss_arr, [ms]), (mp, ms)
+    shape = (ss_arr.size, ps_arr.size)
+    category = np.full(shape, -1, dtype=np.int64)
+    best_rule = np.full(shape, -1, dtype=np.int64)
+    pruned = np.full(shape, np.inf)
+    so, stv, sr = (np.empty(ss_arr.size) for _ in range(3))
+    zero = sigma2 + law.signal_power
+    for j, s in enumerate(ss_arr):
+        s = int(s)
+        base = world_baselines(law, n=n, P=P, s=s, sigma2=sigma2, ridge=ridge)
+        so[j], stv[j], sr[j] = base["small_oracle"], base["small_top_variance"], base["small_random"]
+        cols = np.flatnonzero(ps_arr >= s)
+        if cols.size == 0:
+            continue
+        c = predict_world_curve(law, n=n, P=P, s=s, sigma2=sigma2, ps=ps_arr[cols], ridge=ridge, order=order)
+        stack = np.stack([np.asarray(getattr(c, r), dtype=float) for r in rules])
+        k = np.argmin(stack, axis=0)
+        best = stack[k, np.arange(cols.size)]
+        pruned[j, cols], best_rule[j, cols] = best, k
+        for ii, i in enumerate(cols):
+            options = (best[ii], so[j], stv[j], zero)
+            low = min(options)
+            tied = [q for q in range(4) if options[q] == low
+                    or _compare(options[q], low, tol)[0] == "ties"]
+            category[j, i] = next(q for q in _TIE_PREFERENCE if q in tied)
+    return PhaseMap(law, n, P, sigma2, ridge, order, rules, tol, ps_arr, ss_arr, category, best_rule, pruned,
+                    so, stv, sr, zero, mark)
 
 
-def _draw_map(pm: PhaseMap, law: Law, sigma2: float, ridge: float, path: Path, advice: Advice | None) -> Path:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _draw_phase_map(data: PhaseMap, path: str | Path) -> Path:
+    """Draw a :class:`PhaseMap` to a PNG (matplotlib's object API; no pyplot, no global state)."""
     from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
-    colors = ["#2ca25f", "#99d8c9", "#f0f0f0"]
-    fig, ax = plt.subplots(figsize=(7.4, 5.4))
-    K, A = np.meshgrid(pm.kappas, pm.alphas, indexing="ij")
-    ax.pcolormesh(K, A, pm.category, cmap=ListedColormap(colors), vmin=-0.5, vmax=2.5, shading="nearest")
-    # hatch where retraining is the best pruning rule
-    retr = np.isin(pm.best_rule, ["magnitude_retrained", "hessian_retrained"]) & (pm.category < 2)
-    if retr.any():
-        ax.contourf(K, A, retr.astype(float), levels=[0.5, 1.5], colors="none", hatches=["///"])
-    ax.plot(pm.kappas, np.minimum(1.0, 1.0 / pm.kappas), "k:", lw=1)
-    ax.axvline(1.0, color="k", ls=":", lw=1)
-    handles = [Patch(facecolor=c, edgecolor="0.5", label=l) for c, l in zip(colors, PHASES)]
-    handles.append(Patch(facecolor="white", edgecolor="0.3", hatch="///", label="best pruning rule retrains"))
-    if advice is not None and advice.mode == "s":
-        kw, aw = advice.kappa_max, advice.budget / (advice.kappa_max * advice.n)
-        pt, = ax.plot([kw], [aw], "r*", ms=14, label=f"all P features, budget s: kappa={kw:.3g}, alpha={aw:.3g}")
-        handles.append(pt)
+    from matplotlib.ticker import FuncFormatter
+    colors = ("#1b9e77", "#7570b3", "#a6cee3", "#e0e0e0")
+    fig = Figure(figsize=(7.6, 6.4))
+    ax = fig.add_subplot(1, 1, 1)
+    cat = np.ma.masked_less(data.category, 0)
+    ax.pcolormesh(data.ps, data.ss, cat, cmap=ListedColormap(colors), vmin=-0.5, vmax=3.5, shading="nearest")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("kappa = p / n  (size of the model trained before pruning)")
-    ax.set_ylabel("alpha = s / p  (fraction of weights kept)")
-    ax.set_title("Prune big or train small?  (dotted: kappa = 1 and alpha kappa = 1)", fontsize=10)
-    ax.legend(handles=handles, fontsize=7.5, loc="lower left", framealpha=0.9)
-    lam = ", ".join(f"{x:.3g}" for x in law.lam[:6]) + (", ..." if law.lam.size > 6 else "")
-    bb = ", ".join(f"{x:.3g}" for x in law.b[:6]) + (", ..." if law.b.size > 6 else "")
-    ww = ", ".join(f"{x:.3g}" for x in law.weights[:6]) + (", ..." if law.weights.size > 6 else "")
-    fig.text(0.01, 0.01, f"law: lambda=({lam}), B=({bb}), w=({ww}); sigma^2={sigma2:g}, ridge={ridge:g}. "
-             "pruning = best of magnitude/Hessian, +- fresh retraining", fontsize=7)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    lo, hi = 0.8, data.P * 1.25
+    ax.plot([lo, hi], [lo, hi], color="0.3", lw=0.8)
+    handles = [Patch(facecolor=c, edgecolor="0.5", label=l) for c, l in zip(colors, PHASES)]
+    handles.append(Patch(facecolor="white", edgecolor="0.5", label="p < s: no such model"))
+    if data.n < data.P:
+        ax.axvline(data.n, color="k", ls=":", lw=1)
+        ax.text(data.n, 1.0, " p = n", fontsize=8, va="bottom")
+    if data.mark is not None:
+        mp, ms = data.mark
+        ax.axhline(ms, color="r", ls="--", lw=0.8)
+        pt, = ax.plot([mp], [ms], "r*", ms=15, mec="k", label=f"advice: best p = {mp} at the budget s = {ms}")
+        handles.append(pt)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.xaxis.set_major_formatter(plain)
+    ax.yaxis.set_major_formatter(plain)
+    ax.set_xlabel(f"p = features the model fits before pruning (up to the world's P = {data.P})")
+    ax.set_ylabel("s = weights kept (the budget)")
+    ax.legend(handles=handles, fontsize=8, loc="upper left", framealpha=0.92)
+    lam = ", ".join(f"{x:.3g}" for x in data.law.lam[:5]) + (", ..." if data.law.n_atoms > 5 else "")
+    bb = ", ".join(f"{x:.3g}" for x in data.law.b[:5]) + (", ..." if data.law.n_atoms > 5 else "")
+    ww = ", ".join(f"{x:.3g}" for x in data.law.weights[:5]) + (", ..." if data.law.n_atoms > 5 else "")
+    ax.set_title("Train small or prune big?  The best option at each (p, s) in one fixed world\n"
+                 f"P = {data.P} features, n = {data.n}, sigma$^2$ = {data.sigma2:g}, ridge = {data.ridge:g}; "
+                 f"the model: first p features ({data.order} order),\npruned to s by the best of "
+                 f"{len(data.rules)} rules; options within a relative {data.tol:g}: the simpler one is shown",
+                 fontsize=9)
+    fig.text(0.01, 0.01, f"world law: lambda = ({lam}), B = ({bb}), weights = ({ww})\nasymptotic theory "
+             "(dcpredict.predict_world), the same model as dcpredict.advise", fontsize=7)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    path = Path(path)
+    fig.savefig(path, dpi=110)
     return path

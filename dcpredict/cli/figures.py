@@ -4,15 +4,15 @@
   or all) as PNG + sidecar JSON (:mod:`dcpredict.figures`).
 * ``validate [--quick] [--out-dir DIR] [--workers N]``: theory against simulation on a grid of cases,
   REPORT.md + summary plot; exit status 1 if any comparison fails (:mod:`dcpredict.validation`).
-* ``advise (law) --sigma2 X --n N (--s S | --alpha A) [--ridge R] [--kappa-max K] [--json] [--map PATH.png]``:
-  train small or prune big (:mod:`dcpredict.advisor`).
+* ``advise (law) --sigma2 X --n N --s S --world-size P [--order saliency|random] [--ridge R] [--tol T]
+  [--json] [--map PATH.png]``: train small or prune big in a given world (:mod:`dcpredict.advisor`).
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from ._common import add_law_arguments, dumps, law_from_args, write_text
+from ._common import add_law_arguments, dumps, float_list, law_from_args, write_text
 
 FIGURE_NAMES = ("fig2", "fig3", "fig4", "fig7", "all")
 
@@ -38,22 +38,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--progress", action="store_true", help="progress bars on stderr")
     v.set_defaults(func=_validate)
 
-    a = sub.add_parser("advise", help="train small or prune big: best model size and pruning rule at a budget",
-                       description="Sweep the model size p = kappa n from s (train small) to the features "
-                                   "available, prune to the budget s with every rule, and compare with training "
-                                   "the small model directly (random or oracle features).")
+    a = sub.add_parser("advise", help="train small or prune big: best model size and pruning rule in a given world",
+                       description="In a world of P features (--world-size, or a finite spectrum with --spectrum) "
+                                   "with n samples: fit the first p features (s <= p <= P, every integer searched), "
+                                   "prune to the budget s with every rule, and compare the best with training s "
+                                   "features directly (random, largest-variance, oracle) and with the zero model.")
     add_law_arguments(a)
+    a.add_argument("--spectrum", action="store_true",
+                   help="--lam/--b list the P features of a finite world, one value per feature (no --weights); "
+                        "P is their number unless --world-size is given")
     a.add_argument("--sigma2", type=float, required=True, help="label noise variance (>= 0)")
-    a.add_argument("--n", type=int, required=True, help="training samples")
-    g = a.add_mutually_exclusive_group(required=True)
-    g.add_argument("--s", type=float, help="budget: weights kept in the deployed model")
-    g.add_argument("--alpha", type=float, help="instead of --s: fraction of weights kept, in (0, 1]")
+    a.add_argument("--n", type=float, required=True, help="training samples (an integer)")
+    a.add_argument("--s", type=float, required=True, help="budget: weights kept in the deployed model (an integer)")
+    a.add_argument("--world-size", type=float, default=None, metavar="P",
+                   help="P, the number of features in the world (required unless --spectrum)")
+    a.add_argument("--order", default="saliency",
+                   help="which p features a model of size p fits: saliency (the first by true saliency, the "
+                        "paper) or random (default saliency)")
     a.add_argument("--ridge", type=float, default=0.0, help="ridge penalty r (>= 0; default 0)")
-    a.add_argument("--kappa-max", type=float, default=None,
-                   help="features available, as P/n (default max(5 s/n, 3) with --s, 10 with --alpha)")
-    a.add_argument("--num", type=int, default=120, help="points of the kappa sweep (default 120)")
+    a.add_argument("--rules", default=None,
+                   help="pruning rules searched, comma list (default magnitude,hessian,random,magnitude_retrained,"
+                        "hessian_retrained,random_retrained; oracle_pruned may be added)")
+    a.add_argument("--tol", type=float, default=1e-3,
+                   help="relative tolerance of the verdicts: within it a comparison is a tie (default 1e-3)")
     a.add_argument("--json", action="store_true", help="print the advice as JSON")
-    a.add_argument("--map", metavar="PATH.png", help="also draw the (kappa, alpha) phase map to this PNG")
+    a.add_argument("--map", metavar="PATH.png", help="also draw the (p, s) phase map of this world to this PNG")
+    for old in ("--alpha", "--kappa-max", "--num"):   # removed: they implied a hidden pool of features
+        a.add_argument(old, default=None, help=argparse.SUPPRESS)
     a.set_defaults(func=_advise)
 
 
@@ -78,12 +89,33 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _advise(args: argparse.Namespace) -> int:
-    from ..advisor import advise
-    adv = advise(law_from_args(args), sigma2=args.sigma2, n=args.n, s=args.s, alpha=args.alpha, ridge=args.ridge,
-                 kappa_max=args.kappa_max, num=args.num)
+    from .._validate import DCPredictError
+    from ..advisor import PRUNE_RULES, advise
+    from ..law import Law
+    for old in ("alpha", "kappa_max", "num"):
+        if getattr(args, old) is not None:
+            raise DCPredictError(f"--{old.replace('_', '-')} was removed: the advisor needs the world, give its "
+                                 "number of features with --world-size P (or a finite spectrum with --spectrum)")
+    if args.spectrum:
+        if args.law is not None or args.weights is not None or args.lam is None or args.b is None:
+            raise DCPredictError("--spectrum takes --lam and --b only (one value per feature of the world), "
+                                 "not --weights or --law")
+        law = Law.empirical(float_list("--lam", args.lam), float_list("--b", args.b))
+    else:
+        law = law_from_args(args)
+        if args.world_size is None:
+            raise DCPredictError("--world-size P is required: the answer depends on the number of features in "
+                                 "the world (or give a finite spectrum with --spectrum)")
+    rules = PRUNE_RULES if args.rules is None else tuple(t.strip() for t in args.rules.split(","))
+    adv = advise(law, sigma2=args.sigma2, n=args.n, s=args.s, P=args.world_size, order=args.order,
+                 ridge=args.ridge, rules=rules, tol=args.tol)
     path = None
     if args.map:
-        path = adv.phase_map(args.map).path
+        try:
+            adv.phase_map(args.map)
+            path = args.map
+        except OSError as exc:
+            raise DCPredictError(f"--map {args.map}: {exc.strerror or exc}") from None
     if args.json:
         d = adv.to_dict()
         if path is not None:
