@@ -28,53 +28,75 @@ _OBJ_KEEP = 1
 N_RISKS = 9
 # risks: 0 dense, 1 magnitude, 2 hessian, 3 random, 4 oracle_pruned, 5 small_oracle,
 #        6 magnitude_retrained, 7 hessian_retrained, 8 random_retrained  (the order of dcpredict.RISK_FIELDS)
-N_AUX = 20
+N_AUX = 22
 # aux: 0 t_mag, 1 t_hess, 2 res_mag, 3 res_hess,
-#      4.. 4 refit problems (small_oracle, magnitude, hessian, random) x (kappa_S, sigma2_S, tau_S, gamma2_S)
+#      4.. 4 refit problems (small_oracle, magnitude, hessian, random) x (kappa_S, sigma2_S, tau_S, gamma2_S),
+#      20 status (ST_*), 21 reserved
 N_WORLD = 3
 # world baselines: 0 small_random, 1 small_top_variance, 2 zero_model
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _Phi(x):
     return 0.5 * math.erfc(-x / _SQRT2)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _Q(x):
     return 0.5 * math.erfc(x / _SQRT2)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _phi(x):
     return math.exp(-0.5 * x * x) * _INV_SQRT2PI
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _uphi(u):
     if abs(u) > 60.0:
         return 0.0
     return u * _phi(u)
 
 
+# ---------------------------------------------------------------------------- status codes
+# every point carries a status in aux[AUX_STATUS]; 0 = every root certified, else the first failure
+ST_OK = 0
+ST_TAU = 1          # tau of the dense DC: no certified root
+ST_THRESH_MAG = 2   # magnitude threshold: no certified root
+ST_THRESH_HESS = 3  # Hessian threshold: no certified root
+ST_REFIT = 4        # a refit problem (tau_S): no certified root, or an empty support
+ST_NONFINITE = 5    # a risk came out nan
+ST_NOT_RUN = 6      # the point was never computed (grid initialisation)
+AUX_STATUS = 20
+
+
 # ---------------------------------------------------------------------------- tau (THEORY.md s.2)
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _k_tau(tau, lam, w, kappa, ridge):
-    """k(tau) = 1 - kappa E[Lambda/(Lambda+tau)] - r/tau, written without cancellation.
+    """k(tau) = 1 - kappa E[Lambda/(Lambda+tau)] - r/tau, without cancellation.
 
     k is strictly increasing on tau > 0; its root is the tau of the DC (eq. 8 of the paper with
-    xi = 1/tau when r = 0).
+    xi = 1/tau when r = 0).  Two algebraically equal forms are used: 1 - kappa E[c] - r/tau when the
+    shrinkage factors c = Lambda/(Lambda+tau) are small on average, (1 - kappa) + kappa E[1 - c] - r/tau
+    (with 1 - c = tau/(Lambda+tau) computed directly) when they are close to 1, so that neither form
+    subtracts two nearly equal large numbers.
     """
-    s = 0.0
+    sc = 0.0
+    s1c = 0.0
     for i in range(lam.size):
-        s += w[i] * (tau / (lam[i] + tau))
-    val = (1.0 - kappa) + kappa * s
+        d = lam[i] + tau
+        sc += w[i] * (lam[i] / d)
+        s1c += w[i] * (tau / d)
+    if sc <= 0.5:
+        val = 1.0 - kappa * sc
+    else:
+        val = (1.0 - kappa) + kappa * s1c
     if ridge > 0.0:
         val -= ridge / tau
     return val
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _keep_prob(t, m, v, scale, w):
     """P(kept) = sum_k w_k P(|X_k| > t * scale_k) for X_k ~ N(m_k, v_k^2) (v_k = 0: deterministic)."""
     total = 0.0
@@ -87,20 +109,21 @@ def _keep_prob(t, m, v, scale, w):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _objective(which, x, a0, a1, a2, a3, s0, s1):
     if which == _OBJ_TAU:
-        return _k_tau(x, a0, a1, s0, s1)
+        # x = log(tau): the scaled variable in which tau can span the whole double range
+        return _k_tau(math.exp(x), a0, a1, s0, s1)
     # keep-probability minus alpha, decreasing in x
     return _keep_prob(x, a0, a1, a2, a3) - s0
 
 
-@njit(cache=True)
-def _brent(which, xa, xb, fa, fb, rtol, a0, a1, a2, a3, s0, s1):
+@njit(cache=True, error_model="numpy")
+def _brent(which, xa, xb, fa, fb, rtol, atol, a0, a1, a2, a3, s0, s1):
     """Brent's method on a sign-changing bracket [xa, xb] (scipy's brentq algorithm).
 
-    Returns (root, bracket_width, iterations).  On return the root lies in an interval of width
-    bracket_width <= rtol*|root| + 1e-300 that contains a sign change of the objective.
+    Returns (root, bracket_width, iterations).  Converged (iterations < _MAXITER) means the root
+    lies in an interval of width <= atol + rtol*|root| that contains a sign change of the objective.
     """
     xpre, xcur, fpre, fcur = xa, xb, fa, fb
     if fpre == 0.0:
@@ -124,7 +147,7 @@ def _brent(which, xa, xb, fa, fb, rtol, a0, a1, a2, a3, s0, s1):
             fpre = fcur
             fcur = fblk
             fblk = fpre
-        delta = 0.5 * (_TINY + rtol * abs(xcur))
+        delta = 0.5 * (atol + rtol * abs(xcur))
         sbis = 0.5 * (xblk - xcur)
         if fcur == 0.0:
             return xcur, 0.0, it
@@ -153,35 +176,80 @@ def _brent(which, xa, xb, fa, fb, rtol, a0, a1, a2, a3, s0, s1):
         else:
             xcur += delta if sbis > 0.0 else -delta
         fcur = _objective(which, xcur, a0, a1, a2, a3, s0, s1)
+        if fcur != fcur:  # nan: no certified root
+            return xcur, math.inf, _MAXITER
     return xcur, abs(xblk - xcur), _MAXITER
 
 
-@njit(cache=True)
-def solve_tau(lam, w, kappa, ridge, rtol):
-    """tau of THEORY.md s.2: r = tau (1 - kappa E[Lambda/(Lambda+tau)]); tau = 0 for OLS (r = 0, kappa <= 1).
+@njit(cache=True, error_model="numpy")
+def solve_tau_cert(lam, w, kappa, ridge, rtol):
+    """Certified tau of THEORY.md s.2: r = tau (1 - kappa E[Lambda/(Lambda+tau)]); tau = 0 for OLS (r = 0, kappa <= 1).
 
-    Returns (tau, residual k(tau), bracket width).  Brackets: r = 0, kappa > 1: [0, kappa E[Lambda]]
-    (k(0) = 1 - kappa < 0); r > 0: [r, r + kappa E[Lambda]] (k(r) < 0 and k(r + kappa E Lambda) >= 0).
+    The root is found in x = log(tau) on a sign-change bracket, so tau may lie anywhere in the
+    double range (ridge from 1e-300 to 1e300 relative to the law's scale, kappa from 1e-12 to 1e12).
+    Brackets: r > 0: [r, r + kappa E[Lambda]] (k(r) < 0 <= k(r + kappa E Lambda)); r = 0, kappa > 1:
+    [(kappa - 1) / (2 kappa E[1/Lambda]), kappa E[Lambda]] (k < 0 below tau E[1/Lambda] < 1 - 1/kappa),
+    each end checked and moved outward if rounding leaves no sign change.
+    Returns (tau, residual k(tau), bracket width in tau, converged).
     """
     if ridge == 0.0 and kappa <= 1.0:
-        return 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, True
     mean_lam = 0.0
+    mean_inv = 0.0
     for i in range(lam.size):
         mean_lam += w[i] * lam[i]
-    lo = ridge
-    hi = ridge + kappa * mean_lam
-    flo = (1.0 - kappa) if ridge == 0.0 else _k_tau(lo, lam, w, kappa, ridge)
+        mean_inv += w[i] / lam[i]
+    if ridge > 0.0:
+        lo = ridge
+        hi = ridge + kappa * mean_lam
+        if hi <= lo * (1.0 + rtol):
+            # kappa E[Lambda] below rtol * r: tau is r to the requested tolerance (the bracket itself certifies it)
+            tau = 0.5 * (lo + hi)
+            return tau, _k_tau(tau, lam, w, kappa, ridge), hi - lo, True
+    else:
+        lo = 0.5 * (kappa - 1.0) / (kappa * mean_inv) if mean_inv < math.inf else 1e-300
+        if not lo > 0.0:
+            lo = 1e-300
+        hi = kappa * mean_lam
+    xlo = math.log(lo)
+    xhi = math.log(hi)
+    flo = _k_tau(lo, lam, w, kappa, ridge)
+    for _ in range(64):
+        if flo < 0.0 or xlo < -740.0:
+            break
+        xlo -= 16.0
+        flo = _k_tau(math.exp(xlo), lam, w, kappa, ridge)
     fhi = _k_tau(hi, lam, w, kappa, ridge)
-    tau, width, _ = _brent(_OBJ_TAU, lo, hi, flo, fhi, rtol, lam, w, lam, w, kappa, ridge)
-    return tau, _k_tau(tau, lam, w, kappa, ridge), width
+    for _ in range(64):
+        if fhi > 0.0 or xhi > 709.0:
+            break
+        xhi += 4.0
+        fhi = _k_tau(math.exp(xhi), lam, w, kappa, ridge)
+    if not (flo <= 0.0 and fhi >= 0.0):
+        return math.nan, math.nan, math.inf, False
+    x, width, it = _brent(_OBJ_TAU, xlo, xhi, flo, fhi, 0.0, rtol, lam, w, lam, w, kappa, ridge)
+    tau = math.exp(x)
+    ok = it < _MAXITER and width <= 2.0 * rtol and tau > 0.0 and tau < math.inf
+    return tau, _k_tau(tau, lam, w, kappa, ridge), tau * width, ok
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def solve_tau(lam, w, kappa, ridge, rtol):
+    """:func:`solve_tau_cert` without the flag: (tau, residual, width); tau is nan if not certified."""
+    tau, res, width, ok = solve_tau_cert(lam, w, kappa, ridge, rtol)
+    if not ok:
+        return math.nan, res, width
+    return tau, res, width
+
+
+@njit(cache=True, error_model="numpy")
 def gamma2(lam, b, w, kappa, ridge, sigma2, tau):
     """gamma^2 of THEORY.md s.2 (paper eq. 9), which is the dense test risk; inf at the interpolation threshold.
 
-    The denominator 1 - kappa E[c^2] is evaluated as r/tau + kappa E[c (1 - c)] (equal at the root,
-    since 1 - kappa E[c] = r/tau), which is free of cancellation near kappa = 1.
+    Written with c = Lambda/(Lambda+tau) and 1 - c = tau/(Lambda+tau) so that nothing overflows
+    for tau up to the double range: numerator sigma^2 + E[Lambda B^2 (1-c)^2]; the denominator
+    1 - kappa E[c^2] evaluated as r/tau + kappa E[c (1 - c)] (equal at the root, since
+    1 - kappa E[c] = r/tau), free of cancellation near kappa = 1.
     """
     if tau == 0.0:
         den = 1.0 - kappa
@@ -192,48 +260,66 @@ def gamma2(lam, b, w, kappa, ridge, sigma2, tau):
     dsum = 0.0
     for i in range(lam.size):
         d = lam[i] + tau
-        num += w[i] * lam[i] * b[i] * b[i] / (d * d)
-        dsum += w[i] * lam[i] / (d * d)
-    den = kappa * tau * dsum
+        c = lam[i] / d
+        oc = tau / d
+        num += w[i] * lam[i] * b[i] * b[i] * oc * oc
+        dsum += w[i] * c * oc
+    den = kappa * dsum
     if ridge > 0.0:
         den += ridge / tau
-    return (sigma2 + tau * tau * num) / den
+    if not den > 0.0:
+        return math.inf
+    return (sigma2 + num) / den
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _dense(lam, b, w, kappa, ridge, sigma2, rtol):
-    tau, _, _ = solve_tau(lam, w, kappa, ridge, rtol)
-    return tau, gamma2(lam, b, w, kappa, ridge, sigma2, tau)
+    tau, _, _, ok = solve_tau_cert(lam, w, kappa, ridge, rtol)
+    if not ok:
+        return tau, math.nan, False
+    return tau, gamma2(lam, b, w, kappa, ridge, sigma2, tau), True
 
 
 # ---------------------------------------------------------------------------- pruning (THEORY.md s.3)
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _threshold(m, v, scale, w, alpha, rtol, keep):
     """Threshold t with P(|X| > t * scale) = alpha; writes per-atom keep probabilities into ``keep``.
 
-    Deterministic atoms (v = 0) make P a step function; at a step the atoms whose score equals
-    the threshold are kept with the fraction that makes the kept mass exactly alpha.
-    Returns (t, residual P(kept) - alpha).
+    The root is found in the scaled variable x = t / S with S = max_k (|m_k| + 40 v_k) / scale_k, so
+    it is O(1) whatever the scale of the scores.  Deterministic atoms (v = 0) make P a step
+    function; at a step the atoms whose score equals the threshold are kept with the fraction that
+    makes the kept mass exactly alpha.  Returns (t, residual P(kept) - alpha, converged).
     """
     n = m.size
-    p0 = _keep_prob(0.0, m, v, scale, w)
+    sc = 0.0
+    for k in range(n):
+        cand = (abs(m[k]) + 40.0 * v[k]) / scale[k]
+        if cand > sc:
+            sc = cand
+    if not (sc > 0.0 and sc < math.inf):
+        sc = 1.0
+    s2 = np.empty(n)
+    for k in range(n):
+        s2[k] = scale[k] * sc
+    ok = True
+    p0 = _keep_prob(0.0, m, v, s2, w)
     if p0 <= alpha:
-        t = 0.0
+        x = 0.0
     else:
-        hi = 0.0
-        for k in range(n):
-            cand = (abs(m[k]) + 40.0 * v[k]) / scale[k]
-            if cand > hi:
-                hi = cand
-        if hi <= 0.0:
-            hi = 1.0
-        fhi = _keep_prob(hi, m, v, scale, w) - alpha
+        hi = 1.0
+        fhi = _keep_prob(hi, m, v, s2, w) - alpha
         for _ in range(200):
             if fhi <= 0.0:
                 break
             hi *= 2.0
-            fhi = _keep_prob(hi, m, v, scale, w) - alpha
-        t, _, _ = _brent(_OBJ_KEEP, 0.0, hi, p0 - alpha, fhi, rtol, m, v, scale, w, alpha, 0.0)
+            fhi = _keep_prob(hi, m, v, s2, w) - alpha
+        if fhi > 0.0:
+            ok = False
+            x = hi
+        else:
+            x, width, it = _brent(_OBJ_KEEP, 0.0, hi, p0 - alpha, fhi, rtol, 1e-3 * rtol, m, v, s2, w, alpha, 0.0)
+            ok = it < _MAXITER
+    t = x * sc
     # per-atom keep probabilities at t, with ties among deterministic atoms filled fractionally
     base = 0.0
     tie_mass = 0.0
@@ -258,13 +344,17 @@ def _threshold(m, v, scale, w, alpha, rtol, keep):
         if keep[k] < 0.0:
             keep[k] = frac
             total += w[k] * frac
-    return t, total - alpha
+    return t, total - alpha, ok
 
 
-@njit(cache=True)
-def _pruned_sq_error(b, m, v, te, keep):
-    """E[(b - X 1{|X| > te})^2] for X ~ N(m, v^2) (THEORY.md s.3); deterministic atoms use ``keep``."""
-    d = b - m
+@njit(cache=True, error_model="numpy")
+def _pruned_sq_error(b, m, v, f, te, keep):
+    """E[(b - X 1{|X| > te'})^2] for X ~ N(f m, (f v)^2) (THEORY.md s.3); deterministic atoms use ``keep``.
+
+    ``m``, ``v`` and ``te`` are the coordinate law and threshold in the units of the scores
+    (X / f); the probabilities use only their ratios, the squared error the true X = f * score.
+    """
+    d = b - f * m
     if v == 0.0:
         return keep * d * d + (1.0 - keep) * b * b
     u1 = (te - m) / v
@@ -274,23 +364,30 @@ def _pruned_sq_error(b, m, v, te, keep):
     f1 = _phi(u1)
     f0 = _phi(u0)
     pk = q1 + p0
+    fv = f * v
     return (b * b * (1.0 - pk)
-            + d * d * q1 - 2.0 * d * v * f1 + v * v * (_uphi(u1) + q1)
-            + d * d * p0 + 2.0 * d * v * f0 + v * v * (p0 - _uphi(u0)))
+            + d * d * q1 - 2.0 * d * fv * f1 + fv * fv * (_uphi(u1) + q1)
+            + d * d * p0 + 2.0 * d * fv * f0 + fv * fv * (p0 - _uphi(u0)))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, out, j):
     """Risk of least squares refit on a support of kept mass ``mass`` (THEORY.md s.4, Definition 5).
 
     The S problem: ratio alpha kappa, noise sigma^2 + E[Lambda B^2 1{not kept}], atoms
     (lam_k, sqrt(alpha) b_k) with weights mass_k / alpha.  ``ws``, ``bs`` are workspaces.  Writes
-    (kappa_S, sigma2_S, tau_S, gamma2_S) into out[j:j+4] and returns gamma2_S (the risk).
+    (kappa_S, sigma2_S, tau_S, gamma2_S) into out[j:j+4] and returns (gamma2_S, certified).
     """
     n = lam.size
     total = 0.0
     for k in range(n):
         total += mass[k]
+    out[j] = alpha * kappa
+    if not total > 0.0:
+        out[j + 1] = math.nan
+        out[j + 2] = math.nan
+        out[j + 3] = math.nan
+        return math.nan, False
     s2 = sigma2
     sa = math.sqrt(alpha)
     for k in range(n):
@@ -300,15 +397,14 @@ def _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, out, 
     if s2 < sigma2:
         s2 = sigma2
     ks = alpha * kappa
-    tau, g2 = _dense(lam, bs, ws, ks, ridge, s2, rtol)
-    out[j] = ks
+    tau, g2, ok = _dense(lam, bs, ws, ks, ridge, s2, rtol)
     out[j + 1] = s2
     out[j + 2] = tau
     out[j + 3] = g2
-    return g2
+    return g2, ok
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _fill(order, w, frac, mass):
     """Kept mass per atom when a fraction ``frac`` of all features is taken in the atom order ``order``.
 
@@ -326,31 +422,36 @@ def _fill(order, w, frac, mass):
         remaining -= take
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _coordinate_law(lam, b, kappa, tau, g2, m, v, hscale):
-    """Mean m and sd v of X = sqrt(p) beta_hat per atom (eq. 10), and the Hessian score scale 1/sqrt(lam).
+    """Coordinate law of X = sqrt(p) beta_hat per atom (eq. 10) in score units X / f, f = 1/(1 + tau).
 
+    m_k = B_k c_k (1 + tau), v_k = sqrt(kappa gamma^2) sqrt(lam_k) / (lam_k + tau) (1 + tau): of
+    order B whatever tau (no underflow when tau is huge); the Hessian score scale is 1/sqrt(lam).
     At the interpolation threshold (gamma^2 = inf) X/gamma -> c sqrt(kappa/Lambda) H, which still
-    fixes the kept sets: m = 0, v = c sqrt(kappa/lam).
+    fixes the kept sets: m = 0, v = c sqrt(kappa/lam) (1 + tau).  Returns f.
     """
     infinite = not math.isfinite(g2)
+    g = 1.0 if infinite else math.sqrt(kappa * g2)
+    if infinite:
+        g = math.sqrt(kappa)
     for k in range(lam.size):
-        c = lam[k] / (lam[k] + tau)
+        d = lam[k] + tau
         hscale[k] = 1.0 / math.sqrt(lam[k])
         if infinite:
             m[k] = 0.0
-            v[k] = c * math.sqrt(kappa / lam[k])
         else:
-            m[k] = c * b[k]
-            v[k] = c * math.sqrt(kappa * g2 / lam[k])
+            m[k] = b[k] * (lam[k] / d) * (1.0 + tau)
+        v[k] = g * (math.sqrt(lam[k]) / d) * (1.0 + tau)
+    return 1.0 / (1.0 + tau)
 
 
-@njit(cache=True)
-def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, rtol, m, v, hscale, work, risks, aux):
-    """All nine risks at one (kappa, alpha) from the dense DC (gamma^2 and the coordinate law m, v).
+@njit(cache=True, error_model="numpy")
+def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, f, rtol, m, v, hscale, work, risks, aux):
+    """All nine risks at one (kappa, alpha) from the dense DC (gamma^2 and the coordinate law m, v, f).
 
-    risks: see N_RISKS (the order of dcpredict.RISK_FIELDS).  aux: thresholds, their residuals and the
-    four refit problems.
+    risks: see N_RISKS (the order of dcpredict.RISK_FIELDS).  aux: thresholds (in X units), their
+    residuals, the four refit problems and the status (ST_*).
     ``work`` is a (6, n_atoms) workspace.
     """
     n = lam.size
@@ -360,12 +461,17 @@ def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, rtol, m, v, hscale
     mass = work[3]
     ws = work[4]
     bs = work[5]
+    status = ST_OK
     for k in range(n):
         ones[k] = 1.0
-    t_m, r_m = _threshold(m, v, ones, w, alpha, rtol, keep_m)
-    t_h, r_h = _threshold(m, v, hscale, w, alpha, rtol, keep_h)
-    aux[0] = t_m
-    aux[1] = t_h
+    t_m, r_m, ok_m = _threshold(m, v, ones, w, alpha, rtol, keep_m)
+    t_h, r_h, ok_h = _threshold(m, v, hscale, w, alpha, rtol, keep_h)
+    if not ok_m:
+        status = ST_THRESH_MAG
+    elif not ok_h:
+        status = ST_THRESH_HESS
+    aux[0] = t_m * f
+    aux[1] = t_h * f
     aux[2] = r_m
     aux[3] = r_h
     risks[0] = g2
@@ -380,10 +486,11 @@ def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, rtol, m, v, hscale
         eh = sigma2
         er = sigma2
         for k in range(n):
-            em += w[k] * lam[k] * _pruned_sq_error(b[k], m[k], v[k], t_m, keep_m[k])
-            eh += w[k] * lam[k] * _pruned_sq_error(b[k], m[k], v[k], t_h * hscale[k], keep_h[k])
-            d = b[k] - m[k]
-            er += w[k] * lam[k] * ((1.0 - alpha) * b[k] * b[k] + alpha * (d * d + v[k] * v[k]))
+            em += w[k] * lam[k] * _pruned_sq_error(b[k], m[k], v[k], f, t_m, keep_m[k])
+            eh += w[k] * lam[k] * _pruned_sq_error(b[k], m[k], v[k], f, t_h * hscale[k], keep_h[k])
+            d = b[k] - f * m[k]
+            fv = f * v[k]
+            er += w[k] * lam[k] * ((1.0 - alpha) * b[k] * b[k] + alpha * (d * d + fv * fv))
         risks[1] = em
         risks[2] = eh
         risks[3] = er
@@ -395,71 +502,98 @@ def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, rtol, m, v, hscale
     else:
         eo = sigma2
         for k in range(n):
-            d = b[k] - m[k]
-            eo += lam[k] * (mass[k] * (d * d + v[k] * v[k]) + (w[k] - mass[k]) * b[k] * b[k])
+            d = b[k] - f * m[k]
+            fv = f * v[k]
+            eo += lam[k] * (mass[k] * (d * d + fv * fv) + (w[k] - mass[k]) * b[k] * b[k])
         risks[4] = eo
     # train small on that support (small_oracle), and the fresh-sample refits after each rule
-    risks[5] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 4)
+    risks[5], ok5 = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 4)
     for k in range(n):
         mass[k] = w[k] * keep_m[k]
-    risks[6] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 8)
+    risks[6], ok6 = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 8)
     for k in range(n):
         mass[k] = w[k] * keep_h[k]
-    risks[7] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 12)
+    risks[7], ok7 = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 12)
     for k in range(n):
         mass[k] = w[k] * alpha
-    risks[8] = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 16)
+    risks[8], ok8 = _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, aux, 16)
+    if status == ST_OK and not (ok5 and ok6 and ok7 and ok8):
+        status = ST_REFIT
+    if status == ST_OK:
+        for i in range(N_RISKS):
+            if risks[i] != risks[i]:
+                status = ST_NONFINITE
+                break
+    aux[AUX_STATUS] = status
+    aux[AUX_STATUS + 1] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row(lam, b, w, order, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc):
-    """One kappa: solve the DC once (into dc[0:4]), then every alpha of the row."""
+    """One kappa: solve the DC once (into dc[0:4]), then every alpha of the row (status in aux[:, AUX_STATUS])."""
     n = lam.size
-    tau, res, width = solve_tau(lam, w, kappa, ridge, rtol)
-    g2 = gamma2(lam, b, w, kappa, ridge, sigma2, tau)
+    tau, res, width, ok = solve_tau_cert(lam, w, kappa, ridge, rtol)
     dc[0] = tau
     dc[1] = res
     dc[2] = width
+    if not ok:
+        dc[3] = math.nan
+        for j in range(alphas.size):
+            for i in range(N_RISKS):
+                risks[j, i] = math.nan
+            for i in range(N_AUX):
+                aux[j, i] = math.nan
+            aux[j, AUX_STATUS] = ST_TAU
+        return
+    g2 = gamma2(lam, b, w, kappa, ridge, sigma2, tau)
     dc[3] = g2
     m = np.empty(n)
     v = np.empty(n)
     hscale = np.empty(n)
     work = np.empty((6, n))
-    _coordinate_law(lam, b, kappa, tau, g2, m, v, hscale)
+    f = _coordinate_law(lam, b, kappa, tau, g2, m, v, hscale)
     for j in range(alphas.size):
-        _point(lam, b, w, order, kappa, alphas[j], sigma2, ridge, g2, rtol, m, v, hscale, work, risks[j], aux[j])
+        _point(lam, b, w, order, kappa, alphas[j], sigma2, ridge, g2, f, rtol, m, v, hscale, work, risks[j], aux[j])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def predict_point(lam, b, w, order, kappa, alpha, sigma2, ridge, rtol):
-    """One (kappa, alpha): returns (risks[8], aux[N_AUX], dc[4] = tau, k(tau), bracket width, gamma^2)."""
-    risks = np.empty((1, N_RISKS))
-    aux = np.empty((1, N_AUX))
-    dc = np.empty(4)
+    """One (kappa, alpha): returns (risks[N_RISKS], aux[N_AUX], dc[4] = tau, k(tau), bracket width, gamma^2).
+
+    aux[AUX_STATUS] is the status (ST_OK = 0 when every root is certified).
+    """
+    risks = np.full((1, N_RISKS), math.nan)
+    aux = np.full((1, N_AUX), math.nan)
+    aux[0, AUX_STATUS] = ST_NOT_RUN
+    dc = np.full(4, math.nan)
     alphas = np.empty(1)
     alphas[0] = alpha
     _row(lam, b, w, order, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc)
     return risks[0], aux[0], dc
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def predict_grid(lam, b, w, order, kappas, alphas, sigma2, ridge, rtol):
     """All (kappa, alpha) pairs, rows of kappa in parallel (prange); the DC is solved once per kappa.
 
-    Returns risks (nk, na, 8), aux (nk, na, N_AUX) and dc (nk, 4).
+    Returns risks (nk, na, N_RISKS), aux (nk, na, N_AUX) and dc (nk, 4).  Every entry starts as nan
+    and every status as ST_NOT_RUN, so a point that was not computed can never pass as a number.
     """
     nk = kappas.size
     na = alphas.size
-    dc = np.empty((nk, 4))
-    risks = np.empty((nk, na, N_RISKS))
-    aux = np.empty((nk, na, N_AUX))
+    dc = np.full((nk, 4), math.nan)
+    risks = np.full((nk, na, N_RISKS), math.nan)
+    aux = np.full((nk, na, N_AUX), math.nan)
+    for i in range(nk):
+        for j in range(na):
+            aux[i, j, AUX_STATUS] = ST_NOT_RUN
     for i in prange(nk):
         _row(lam, b, w, order, kappas[i], alphas, sigma2, ridge, rtol, risks[i], aux[i], dc[i])
     return risks, aux, dc
 
 
 # ---------------------------------------------------------------------------- the fixed world (THEORY.md s.7)
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def refit_risk(lam, b, w, mass, kappa, frac, ridge, sigma2, rtol):
     """Least squares on a data-independent support of kept mass ``mass`` (a fraction ``frac`` of the features).
 
@@ -474,7 +608,7 @@ def refit_risk(lam, b, w, mass, kappa, frac, ridge, sigma2, rtol):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def world_model(lam, b, w, order, frac, random_order, mb, mw):
     """The model LGP of a world law when the model fits a fraction ``frac`` of the world's features.
 
@@ -500,7 +634,7 @@ def world_model(lam, b, w, order, frac, random_order, mb, mw):
     return extra
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def world_curve(lam, b, w, order, n_samples, P, s, ps, random_order, sigma2, ridge, rtol):
     """Risks of the fixed-world sweep: a model of p features (p in ``ps``) pruned to s weights.
 
@@ -509,9 +643,9 @@ def world_curve(lam, b, w, order, n_samples, P, s, ps, random_order, sigma2, rid
     """
     npts = ps.size
     n = lam.size
-    risks = np.empty((npts, N_RISKS))
-    aux = np.empty((npts, N_AUX))
-    dc = np.empty((npts, 4))
+    risks = np.full((npts, N_RISKS), math.nan)
+    aux = np.full((npts, N_AUX), math.nan)
+    dc = np.full((npts, 4), math.nan)
     for i in prange(npts):
         p = ps[i]
         frac = p / P

@@ -57,6 +57,116 @@ def _saliency_order(law: Law) -> np.ndarray:
     return np.argsort(-(law.lam * law.b ** 2), kind="stable").astype(np.int64)
 
 
+# ------------------------------------------------------------------------------ scaling and certification
+#: ridge / max(lam) and min(lam) / max(lam) must lie in [RANGE_MIN, RANGE_MAX] (else DCPredictError)
+RANGE_MIN, RANGE_MAX = 1e-305, 1e305
+_STATUS_TEXT = {1: "the root tau of the dense DC could not be certified",
+                2: "the magnitude-pruning threshold could not be certified",
+                3: "the Hessian-pruning threshold could not be certified",
+                4: "a retrained problem's root could not be certified (or its kept support is empty)",
+                5: "a risk came out undefined (nan)",
+                6: "the point was not computed"}
+
+
+@dataclass(frozen=True)
+class _Scaled:
+    """The problem in scaled units (THEORY.md s.1 invariances): lam / L, B sqrt(L / Q), sigma2 / Q, ridge / L.
+
+    L = max lam and Q = sigma2 + E[Lambda B^2], so every scaled quantity is O(1) and a root can be
+    found in double precision whatever the scale of the input; risks scale with Q, tau with L.
+    """
+    lam: np.ndarray
+    b: np.ndarray
+    w: np.ndarray
+    sigma2: float
+    ridge: float
+    L: float
+    logQ: float
+
+    def risk(self, x: float) -> float:
+        """A risk (or gamma^2, noise level) back in the user's units; inf stays inf."""
+        if x == 0.0 or not np.isfinite(x):
+            return float(x)
+        return float(np.exp(np.log(x) + self.logQ))
+
+    def tau(self, x: float) -> float:
+        return float(x * self.L) if np.isfinite(x) else float(x)
+
+    def thresh_mag(self, x: float) -> float:
+        return float(x * np.exp(0.5 * (self.logQ - np.log(self.L)))) if np.isfinite(x) and x != 0 else float(x)
+
+    def thresh_hess(self, x: float) -> float:
+        return float(x * np.exp(0.5 * self.logQ)) if np.isfinite(x) and x != 0 else float(x)
+
+
+def _scaled(law: Law, sigma2: float, ridge: float) -> _Scaled:
+    lam, b, w = np.array(law.lam), np.array(law.b), np.array(law.weights)
+    L = float(lam.max())
+    lam_s = lam / L
+    if float(lam_s.min()) < RANGE_MIN:
+        raise DCPredictError(f"lam must span at most 305 decades (min/max >= {RANGE_MIN:g}); got min "
+                             f"{float(lam.min())!r} and max {L!r}")
+    if ridge > 0.0 and not RANGE_MIN <= ridge / L <= RANGE_MAX:
+        raise DCPredictError(f"ridge relative to the law's scale max(lam) = {L!r} must be 0 or in "
+                             f"[{RANGE_MIN:g}, {RANGE_MAX:g}]; got ridge={ridge!r}")
+    with np.errstate(divide="ignore"):
+        logb = np.log(np.abs(b))
+        terms = np.log(w) + np.log(lam) + 2.0 * logb
+        terms = terms[np.isfinite(terms)]
+        if sigma2 > 0.0:
+            terms = np.append(terms, np.log(sigma2))
+    if terms.size == 0:
+        logQ = 0.0  # no signal and no noise: every risk is 0
+    else:
+        top = float(terms.max())
+        logQ = top + float(np.log(np.exp(terms - top).sum()))
+    shift = 0.5 * (np.log(L) - logQ)
+    with np.errstate(under="ignore"):
+        b_s = np.where(b == 0.0, 0.0, np.sign(b) * np.exp(np.where(b == 0.0, 0.0, logb) + shift))
+        s2 = float(np.exp(np.log(sigma2) - logQ)) if sigma2 > 0.0 else 0.0
+    return _Scaled(lam_s, b_s, w, s2, ridge / L, L, logQ)
+
+
+def _certify(sc: _Scaled, law: Law, kappa: float, alpha: float, sigma2: float, ridge: float,
+             risks: np.ndarray, status: float) -> list[float]:
+    """Risks in the user's units, or DCPredictError naming the input when any root is uncertified.
+
+    Checks: every root certified (status 0), no nan, every risk >= sigma2 (up to rounding, 1e-10 of
+    the problem's scale) and no overflow when scaling back.
+    """
+    where = (f"at kappa={kappa!r}, alpha={alpha!r} (sigma2={sigma2!r}, ridge={ridge!r}, law {law!r})")
+    st = int(status) if np.isfinite(status) else 6
+    if st != 0:
+        raise DCPredictError(f"no certified result {where}: {_STATUS_TEXT.get(st, 'unknown failure')}")
+    out = []
+    for name, x in zip(RISK_FIELDS, risks):
+        x = float(x)
+        if np.isnan(x):
+            raise DCPredictError(f"no certified result {where}: {name} is undefined (nan)")
+        if x < sc.sigma2 - 1e-10:
+            raise DCPredictError(f"no certified result {where}: {name} came out below sigma2 (scaled {x!r} < "
+                                 f"{sc.sigma2!r}), a loss of precision")
+        x = max(x, sc.sigma2)
+        y = sc.risk(x)
+        if np.isinf(y) and np.isfinite(x):
+            raise DCPredictError(f"{name} {where} exceeds the double-precision range (about "
+                                 f"{x:.4g} x exp({sc.logQ:.6g})); rescale b and sigma2")
+        out.append(y)
+    return out
+
+
+def _unscale_aux(sc: _Scaled, aux) -> list[float]:
+    """Thresholds and the four refit problems (kappa_S, sigma2_S, tau_S, gamma2_S) back in the user's units."""
+    out = [float(x) for x in aux]
+    out[0], out[1] = sc.thresh_mag(out[0]), sc.thresh_hess(out[1])
+    for i in range(4):
+        j = 4 + 4 * i
+        out[j + 1] = sc.risk(out[j + 1])
+        out[j + 2] = sc.tau(out[j + 2])
+        out[j + 3] = sc.risk(out[j + 3])
+    return out
+
+
 # ------------------------------------------------------------------------------ result objects
 @dataclass(frozen=True, repr=False)
 class DC(Result):
@@ -310,10 +420,16 @@ def solve_dc(law: Law, *, kappa: float, sigma2: float, ridge: float = 0.0, preci
         tau, res, width, g2 = _mp.solve_dc(law, kappa, sigma2, ridge)
         return DC(law, kappa, sigma2, ridge, float(tau), float(g2), float(res), float(width), "mp")
     from . import _kernels as K
-    lam, b, w = _arrays(law)
-    tau, res, width = K.solve_tau(lam, w, kappa, ridge, rtol)
-    g2 = K.gamma2(lam, b, w, kappa, ridge, sigma2, tau)
-    return DC(law, kappa, sigma2, ridge, float(tau), float(g2), float(res), float(width))
+    sc = _scaled(law, sigma2, ridge)
+    tau, res, width, ok = K.solve_tau_cert(sc.lam, sc.w, kappa, sc.ridge, rtol)
+    if not ok:
+        raise DCPredictError(f"no certified result at kappa={kappa!r} (sigma2={sigma2!r}, ridge={ridge!r}, law "
+                             f"{law!r}): {_STATUS_TEXT[1]}")
+    g2 = float(K.gamma2(sc.lam, sc.b, sc.w, kappa, sc.ridge, sc.sigma2, tau))
+    if np.isnan(g2):  # pragma: no cover - defensive
+        raise DCPredictError(f"no certified result at kappa={kappa!r}: gamma2 is undefined (nan)")
+    g2 = sc.risk(max(g2, sc.sigma2))
+    return DC(law, kappa, sigma2, ridge, sc.tau(float(tau)), g2, float(res), sc.tau(float(width)))
 
 
 def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float = 0.0,
@@ -356,7 +472,11 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
         risks, aux, dc = _mp.predict_point(law, order, kappa, alpha, sigma2, ridge)
     else:
         from . import _kernels as K
-        risks, aux, dc = K.predict_point(*_arrays(law), order, kappa, alpha, sigma2, ridge, rtol)
+        sc = _scaled(law, sigma2, ridge)
+        risks, aux, dc = K.predict_point(sc.lam, sc.b, sc.w, order, kappa, alpha, sc.sigma2, sc.ridge, rtol)
+        risks = _certify(sc, law, kappa, alpha, sigma2, ridge, risks, aux[K.AUX_STATUS])
+        aux = _unscale_aux(sc, aux)
+        dc = [sc.tau(dc[0]), dc[1], sc.tau(dc[2]), risks[0]]
     risks = [float(x) for x in risks]
     aux = [float(x) for x in aux]
     dcobj = DC(law, kappa, sigma2, ridge, float(dc[0]), float(dc[3]), float(dc[1]), float(dc[2]), precision)
@@ -378,7 +498,20 @@ def predict_grid(law: Law, kappas: Sequence[float] | np.ndarray, alphas: Sequenc
     k = check_array("kappas", kappas, lo=0.0, lo_open=True)
     a = check_array("alphas", alphas, lo=0.0, lo_open=True, hi=1.0)
     from . import _kernels as K
-    risks, aux, dc = K.predict_grid(*_arrays(law), _saliency_order(law), k, a, sigma2, ridge, rtol)
+    sc = _scaled(law, sigma2, ridge)
+    risks_s, aux_s, dc_s = K.predict_grid(sc.lam, sc.b, sc.w, _saliency_order(law), k, a, sc.sigma2, sc.ridge, rtol)
+    # every point is checked: status, nan, >= sigma2, overflow; the first failure is raised with its (kappa, alpha)
+    risks = np.empty_like(risks_s)
+    aux = np.empty((k.size, a.size, 2))
+    for i in range(k.size):
+        for j in range(a.size):
+            risks[i, j] = _certify(sc, law, float(k[i]), float(a[j]), sigma2, ridge, risks_s[i, j],
+                                   aux_s[i, j, K.AUX_STATUS])
+            aux[i, j, 0] = sc.thresh_mag(aux_s[i, j, 0])
+            aux[i, j, 1] = sc.thresh_hess(aux_s[i, j, 1])
+    dc = np.empty((k.size, 4))
+    dc[:, 0] = [sc.tau(x) for x in dc_s[:, 0]]
+    dc[:, 3] = risks[:, 0, 0] if a.size else np.nan
     fields = {name: risks[:, :, i] for i, name in enumerate(RISK_FIELDS)}
     return PredictionGrid(law, k, a, sigma2, ridge, **fields, tau=dc[:, 0], gamma2=dc[:, 3],
                           threshold_magnitude=aux[:, :, 0], threshold_hessian=aux[:, :, 1])
