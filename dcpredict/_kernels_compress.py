@@ -15,7 +15,10 @@ import math
 import numpy as np
 from numba import njit
 
-from ._kernels import _Phi, _Q, _coordinate_law, _pruned_sq_error, _retrained, _threshold, gamma2, solve_tau
+# only primitives whose signature and units are stable are imported; the coordinate law, the pruning threshold,
+# the pruned squared error and the refit are restated below in the units of X itself (the pruning engine's own
+# versions work in rescaled score units and return certification flags)
+from ._kernels import _Phi, _Q, _keep_prob, _uphi, _phi, gamma2, solve_tau
 
 #: cells farther than this many standard deviations from an atom's mean are skipped (mass < 1e-32)
 WINDOW_SD = 12.0
@@ -28,6 +31,126 @@ RULE_HESSIAN = 2
 ITER_COLUMNS = ("support_fraction", "kept_mass", "threshold", "pruned", "retrained", "kappa_S", "sigma2_S",
                 "tau_S")
 N_ITER = len(ITER_COLUMNS)
+
+
+@njit(cache=True)
+def _coordinate_law(lam, b, kappa, tau, g2, m, v, hscale):
+    """Mean m and sd v of X = sqrt(p) beta_hat per atom (eq. 10 of the paper), Hessian score scale 1/sqrt(lam).
+
+    At the interpolation threshold (gamma^2 = inf) X / gamma -> c sqrt(kappa/Lambda) H, which still fixes the
+    kept sets: m = 0, v = c sqrt(kappa/lam).
+    """
+    infinite = not math.isfinite(g2)
+    for k in range(lam.size):
+        c = lam[k] / (lam[k] + tau)
+        hscale[k] = 1.0 / math.sqrt(lam[k])
+        if infinite:
+            m[k] = 0.0
+            v[k] = c * math.sqrt(kappa / lam[k])
+        else:
+            m[k] = c * b[k]
+            v[k] = c * math.sqrt(kappa * g2 / lam[k])
+
+
+@njit(cache=True)
+def _threshold(m, v, scale, w, alpha, rtol, keep):
+    """Threshold t with P(|X| > t scale) = alpha (bisection to a relative bracket rtol); per-atom keep
+    probabilities into ``keep``, ties of deterministic atoms (v = 0) filled fractionally.  Returns (t, residual)."""
+    n = m.size
+    if _keep_prob(0.0, m, v, scale, w) <= alpha:
+        t = 0.0
+    else:
+        hi = 0.0
+        for k in range(n):
+            cand = (abs(m[k]) + 40.0 * v[k]) / scale[k]
+            if cand > hi:
+                hi = cand
+        if not hi > 0.0:
+            hi = 1.0
+        for _ in range(2000):
+            if _keep_prob(hi, m, v, scale, w) <= alpha:
+                break
+            hi *= 2.0
+        lo = 0.0
+        for _ in range(2000):
+            if hi - lo <= rtol * hi:
+                break
+            mid = 0.5 * (lo + hi)
+            if _keep_prob(mid, m, v, scale, w) > alpha:
+                lo = mid
+            else:
+                hi = mid
+        t = hi
+    base = 0.0
+    tie_mass = 0.0
+    for k in range(n):
+        te = t * scale[k]
+        if v[k] > 0.0:
+            keep[k] = _Q((te - m[k]) / v[k]) + _Phi((-te - m[k]) / v[k])
+            base += w[k] * keep[k]
+        elif abs(abs(m[k]) - te) <= 1e-10 * max(te, 1e-300):
+            keep[k] = -1.0
+            tie_mass += w[k]
+        elif abs(m[k]) > te:
+            keep[k] = 1.0
+            base += w[k]
+        else:
+            keep[k] = 0.0
+    frac = 0.0
+    if tie_mass > 0.0:
+        frac = min(1.0, max(0.0, (alpha - base) / tie_mass))
+    total = base
+    for k in range(n):
+        if keep[k] < 0.0:
+            keep[k] = frac
+            total += w[k] * frac
+    return t, total - alpha
+
+
+@njit(cache=True)
+def pruned_sq_error(b, m, v, te, keep):
+    """E[(b - X 1{|X| > te})^2] for X ~ N(m, v^2) (theory page, section 3); deterministic atoms use ``keep``."""
+    d = b - m
+    if v == 0.0:
+        return keep * d * d + (1.0 - keep) * b * b
+    u1 = (te - m) / v
+    u0 = (-te - m) / v
+    q1 = _Q(u1)
+    p0 = _Phi(u0)
+    f1 = _phi(u1)
+    f0 = _phi(u0)
+    pk = q1 + p0
+    return (b * b * (1.0 - pk)
+            + d * d * q1 - 2.0 * d * v * f1 + v * v * (_uphi(u1) + q1)
+            + d * d * p0 + 2.0 * d * v * f0 + v * v * (p0 - _uphi(u0)))
+
+
+@njit(cache=True)
+def _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, out, j):
+    """Refit on a support of kept mass ``mass`` (theory page, section 4): ratio alpha kappa, noise
+    sigma^2 + E[Lambda B^2 1{not kept}], atoms (lam_k, sqrt(alpha) b_k) with weights mass_k / sum(mass).
+    Writes (kappa_S, sigma2_S, tau_S, gamma2_S) into out[j:j+4] and returns gamma2_S (nan if tau_S is not
+    certified; the caller refuses nan)."""
+    n = lam.size
+    total = 0.0
+    for k in range(n):
+        total += mass[k]
+    s2 = sigma2
+    sa = math.sqrt(alpha)
+    for k in range(n):
+        s2 += (w[k] - mass[k]) * lam[k] * b[k] * b[k]
+        ws[k] = mass[k] / total
+        bs[k] = sa * b[k]
+    if s2 < sigma2:
+        s2 = sigma2
+    ks = alpha * kappa
+    tau, _, _ = solve_tau(lam, ws, ks, ridge, rtol)
+    g2 = gamma2(lam, bs, ws, ks, ridge, s2, tau)
+    out[j] = ks
+    out[j + 1] = s2
+    out[j + 2] = tau
+    out[j + 3] = g2
+    return g2
 
 
 @njit(cache=True)
@@ -178,7 +301,7 @@ def iterative(lam, b, w, kappa, alpha, rounds, sigma2, ridge, rtol):
         if math.isfinite(cur_g2):
             pr = cur_s2
             for k in range(n):
-                pr += cur_w[k] * lam[k] * _pruned_sq_error(cur_b[k], m[k], v[k], t, keep[k])
+                pr += cur_w[k] * lam[k] * pruned_sq_error(cur_b[k], m[k], v[k], t, keep[k])
         else:
             pr = math.inf
             t = math.inf

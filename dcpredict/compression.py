@@ -262,6 +262,9 @@ def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, s
     code = KC.RULE_NONE if rule is None else (KC.RULE_MAGNITUDE if rule == "magnitude" else KC.RULE_HESSIAN)
     tau, g2, t, _res, m, v, te, keep = KC.coordinate_setup(lam, b, w, kappa, ridge, sigma2, alpha, code, rtol)
     zero = sigma2 + law.signal_power
+    if math.isnan(tau) or math.isnan(g2):
+        raise DCPredictError(f"the DC could not be certified at kappa={kappa!r}, ridge={ridge!r} (no bracketed root "
+                             "for tau); check the scales of the law, sigma2 and ridge")
     common = dict(law=law, kappa=kappa, bits=bits, sigma2=sigma2, ridge=ridge, alpha=alpha, rule=rule,
                   dense=float(g2), zero_model=zero, tau=float(tau), gamma2=float(g2), threshold=float(t))
     if not math.isfinite(g2):
@@ -269,10 +272,9 @@ def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, s
                                    unquantized=math.inf, **common)
     # the fit before quantization (pruned if asked): the same cell sums with a step fine enough to vanish is
     # not exact, so use the pruning kernel's closed form
-    from ._kernels import _pruned_sq_error
     unq = sigma2
     for k in range(lam.size):
-        unq += w[k] * lam[k] * _pruned_sq_error(b[k], m[k], v[k], te[k], keep[k])
+        unq += w[k] * lam[k] * KC.pruned_sq_error(b[k], m[k], v[k], te[k], keep[k])
     common["unquantized"] = float(unq)
 
     def risk_at(s: float) -> float:
@@ -500,6 +502,10 @@ def predict_iterative(law: Law, *, kappa: float, alpha: float, rounds: int, sigm
     from . import _kernels_compress as KC
     from .theory import predict
     out = KC.iterative(*_arrays(law), kappa, alpha, rounds, sigma2, ridge, rtol)
+    if np.isnan(out).any():
+        j = int(np.flatnonzero(np.isnan(out).any(axis=1))[0])
+        raise DCPredictError(f"the refit of round {j + 1} could not be certified (no bracketed root for its tau) at "
+                             f"kappa={kappa!r}, alpha={alpha!r}, ridge={ridge!r}")
     rr = tuple(RoundResult(j + 1, *(float(x) for x in out[j])) for j in range(rounds))
     one = predict(law, kappa=kappa, alpha=alpha, sigma2=sigma2, ridge=ridge, rtol=rtol)
     return IterativePrediction(law, kappa, alpha, rounds, sigma2, ridge, rr[-1].retrained, rr, float(one.dense),
@@ -644,13 +650,10 @@ def optimal_ridge(law: Law, *, kappa: float, alpha: float | None = None, sigma2:
         alpha = 1.0
     alpha = check_real("alpha", alpha, lo=0.0, lo_open=True, hi=1.0)
     rtol = check_real("rtol", rtol, lo=1e-15, hi=1e-3)
-    from . import _kernels as K
-    idx = tuple(RISK_FIELDS).index(rule)
-    lam, b, w = _arrays(law)
-    order = _saliency_order(law)
+    from .theory import predict
 
     def f(r: float) -> float:
-        return float(K.predict_point(lam, b, w, order, kappa, alpha, sigma2, r, rtol)[0][idx])
+        return float(getattr(predict(law, kappa=kappa, alpha=alpha, sigma2=sigma2, ridge=r, rtol=rtol), rule))
 
     res, f0 = _minimize_ridge(f, law)
     if res is None:

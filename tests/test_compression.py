@@ -51,6 +51,7 @@ def quad_risk(law, m, v, sigma2, step, bits, te=None):
     for k in range(law.n_atoms):
         lam, b, w = law.lam[k], law.b[k], law.weights[k]
         t = 0.0 if te is None else te[k]
+        mk, vk = float(m[k]), float(v[k])
         lo, hi = m[k] - 12 * v[k], m[k] + 12 * v[k]
         pts = [(j + 0.5) * step for j in range(-K - 1, K + 1)] + [t, -t, 0.0]
         pts = sorted(x for x in pts if lo < x < hi)
@@ -58,7 +59,8 @@ def quad_risk(law, m, v, sigma2, step, bits, te=None):
         def f(x):
             kept = abs(x) > t
             q = q_ref(x, step, bits) if kept else 0.0
-            return (b - q) ** 2 * stats.norm.pdf(x, m[k], v[k])
+            z = (x - mk) / vk
+            return (b - q) ** 2 * math.exp(-0.5 * z * z) / (vk * math.sqrt(2 * math.pi))
         val = integrate.quad(f, lo, hi, points=pts or None, limit=400, epsabs=1e-13, epsrel=1e-12)[0]
         total += w * lam * val
     return total
@@ -99,12 +101,12 @@ def test_prune_then_quantize_matches_quadrature(rule):
 def test_optimal_step_is_global_on_an_independent_scan():
     kappa, sigma2, bits = 2.0, 0.2, 2
     m, v, _ = dc_reference(LAW3, kappa, sigma2)
-    steps = np.geomspace(0.02, 5.0, 120)
+    steps = np.geomspace(0.02, 5.0, 60)
     scan = np.array([quad_risk(LAW3, m, v, sigma2, s, bits) for s in steps])
     got = predict_quantized(LAW3, kappa=kappa, bits=bits, sigma2=sigma2)
     assert got.step_optimal
     assert got.risk <= scan.min() + 1e-12
-    assert got.risk >= scan.min() - 0.01 * scan.min()  # the scan is 5 % apart: its best is close
+    assert got.risk >= scan.min() - 0.01 * scan.min()  # the scan is 10 % apart: its best is close
     assert quad_risk(LAW3, m, v, sigma2, got.step, bits) == pytest.approx(got.risk, rel=1e-9)
     i = int(np.argmin(scan))
     assert steps[max(i - 1, 0)] <= got.step <= steps[min(i + 1, steps.size - 1)]
