@@ -208,3 +208,219 @@ def predict_point(law: Law, order, kappa: float, alpha: float, sigma2: float, ri
         risks = [g2, mag, hes, rnd, orc] + [pr[3] for pr in problems]
         aux = [t_m, t_h, r_m, r_h] + [x for pr in problems for x in pr]
         return risks, aux, [tau, res, width, g2]
+
+
+# ============================================================================ Gaussian-B laws
+# B | Lambda ~ N(0, v(Lambda)) integrated in closed form (theory page, section theory-gaussian-b); Lambda by
+# exact sums over a discrete spectrum, or by mpmath's tanh-sinh quadrature in log Lambda over the continuous
+# density the law was built from (independent of the double-precision quadrature nodes).
+GAUSS_DPS = 30
+_GTOL = mp.mpf(10) ** -(GAUSS_DPS - 6)
+
+
+def _root_tol(f, lo, hi, flo, fhi, tol):
+    """Illinois regula falsi with bisection safeguard, stopped at relative width ``tol``; returns (root, width)."""
+    if flo == 0:
+        return lo, mp.mpf(0)
+    if fhi == 0:
+        return hi, mp.mpf(0)
+    if (flo > 0) == (fhi > 0):
+        raise ArithmeticError("no sign change in the bracket")
+    side = 0
+    for it in range(1000):
+        x = (lo + hi) / 2 if it % 3 == 2 else (lo * fhi - hi * flo) / (fhi - flo)
+        if not (lo < x < hi):
+            x = (lo + hi) / 2
+        fx = f(x)
+        if fx == 0:
+            return x, mp.mpf(0)
+        if (fx > 0) == (flo > 0):
+            lo, flo = x, fx
+            if side == -1:
+                fhi /= 2
+            side = -1
+        else:
+            hi, fhi = x, fx
+            if side == 1:
+                flo /= 2
+            side = 1
+        if hi - lo <= tol * max(abs(lo), abs(hi)):
+            break
+    return (lo + hi) / 2, hi - lo
+
+
+class _GaussMeasure:
+    """E[f(Lambda, v(Lambda))] for a GaussianLaw: exact node sums, or mpmath quadrature of the source density."""
+
+    def __init__(self, law):
+        src = law._source
+        if src is None:
+            self.nodes = [(mp.mpf(float(l)), mp.mpf(float(v)), mp.mpf(float(w)))
+                          for l, v, w in zip(law.nodes, law.b_var, law.node_weights)]
+            self.lam_max = max(n[0] for n in self.nodes)
+            return
+        self.nodes = None
+        dens, bvar = src["density"], src["b_var"]
+
+        def num(fn, l):
+            try:
+                return mp.mpf(fn(l))
+            except TypeError:
+                return mp.mpf(float(fn(float(l))))
+
+        self._dens = lambda l: num(dens, l)
+        self._bvar = (lambda l: num(bvar, l)) if callable(bvar) else (lambda l, c=mp.mpf(float(bvar)): c)
+        x0, x1 = mp.log(mp.mpf(src["lam_min"])), mp.log(mp.mpf(src["lam_max"]))
+        m = max(2, int(mp.ceil((x1 - x0) / 1)))
+        self.points = [x0 + (x1 - x0) * i / m for i in range(m + 1)]
+        self.lam_max = mp.mpf(src["lam_max"])
+        self.norm = 1
+        self.norm = self(lambda l, v: 1)
+
+    def __call__(self, f):
+        if self.nodes is not None:
+            return mp.fsum(w * f(l, v) for l, v, w in self.nodes)
+
+        def g(x):
+            l = mp.exp(x)
+            return self._dens(l) * l * f(l, self._bvar(l))
+
+        return mp.quad(g, self.points) / self.norm
+
+
+def _gauss_tau(E, kappa, ridge, weight=None):
+    """tau with r = tau (1 - kappa E_S[Lambda/(Lambda+tau)]), E_S the measure weighted by ``weight`` (normalized)."""
+    if ridge == 0 and kappa <= 1:
+        return mp.mpf(0), mp.mpf(0), mp.mpf(0)
+    wt = weight or (lambda l, v: 1)
+    tot = E(wt)
+
+    def k(tau):
+        return 1 - kappa * E(lambda l, v: wt(l, v) * l / (l + tau)) / tot - ridge / tau
+
+    mean_lam = E(lambda l, v: wt(l, v) * l) / tot
+    hi = ridge + kappa * mean_lam
+    lo = ridge if ridge > 0 else hi * mp.mpf(10) ** -25
+    flo = k(lo)
+    while flo > 0:
+        lo /= 1000
+        flo = k(lo)
+    tau, width = _root_tol(k, lo, hi, flo, k(hi), _GTOL)
+    return tau, k(tau), width
+
+
+def _gauss_gamma2(E, kappa, ridge, sigma2, tau, e2=None, weight=None):
+    """gamma^2 with signal E[weight * e2 * Lambda/(Lambda+tau)^2] (e2 = E[B^2 .. | Lambda], default v)."""
+    wt = weight or (lambda l, v: 1)
+    e2 = e2 or (lambda l, v: v)
+    tot = E(wt)
+    if tau == 0:
+        den = 1 - kappa
+        return mp.inf if den <= 0 else sigma2 / den
+    den = 1 - kappa * E(lambda l, v: wt(l, v) * (l / (l + tau)) ** 2) / tot
+    if den <= 0:
+        return mp.inf
+    return (sigma2 + tau ** 2 * E(lambda l, v: e2(l, v) * l / (l + tau) ** 2)) / den
+
+
+def solve_dc_gauss(law, kappa: float, sigma2: float, ridge: float):
+    with mp.workdps(GAUSS_DPS):
+        E = _GaussMeasure(law)
+        kappa, sigma2, ridge = mp.mpf(kappa), mp.mpf(sigma2), mp.mpf(ridge)
+        tau, res, width = _gauss_tau(E, kappa, ridge)
+        return tau, res, width, _gauss_gamma2(E, kappa, ridge, sigma2, tau)
+
+
+def _cut(E, score, alpha):
+    """T with E[P(kept | Lambda)] = alpha where P(kept | Lambda) = 2 Q(T score(Lambda)) (score inf: never kept)."""
+    def kept(T):
+        return E(lambda l, v: 0 if score(l, v) == mp.inf else 2 * _Q(T * score(l, v)))
+
+    p0 = E(lambda l, v: 0 if score(l, v) == mp.inf else 1)
+    if p0 <= alpha:
+        return mp.mpf(0)
+    hi = mp.mpf(1)
+    while kept(hi) > alpha:
+        hi *= 4
+    lo = mp.mpf(0)
+    T, _ = _root_tol(lambda T: kept(T) - alpha, lo, hi, p0 - alpha, kept(hi) - alpha, _GTOL)
+    return T
+
+
+def predict_point_gauss(law, kappa: float, alpha: float, sigma2: float, ridge: float):
+    """Same outputs as :func:`dcpredict._kernels_gauss.predict_point` (without the status), at GAUSS_DPS digits.
+
+    Written from the formulas of the theory page (section theory-gaussian-b) without the kernels' rewritings:
+    Var(B | X) = v - a^2 s_X^2 directly, the cut equations by regula falsi, refits from their definition.
+    Laws whose nodes have v = 0 with positive weight (zero-score ties) are not covered.
+    """
+    with mp.workdps(GAUSS_DPS):
+        E = _GaussMeasure(law)
+        kappa, alpha, sigma2, ridge = mp.mpf(kappa), mp.mpf(alpha), mp.mpf(sigma2), mp.mpf(ridge)
+        tau, res, width = _gauss_tau(E, kappa, ridge)
+        g2 = _gauss_gamma2(E, kappa, ridge, sigma2, tau)
+        inf = g2 == mp.inf
+        G = 1 if inf else g2  # at the threshold the kept sets are those of X / gamma
+
+        def c(l):
+            return l / (l + tau)
+
+        def s2x(l, v):
+            return c(l) ** 2 * ((0 if inf else v) + kappa * G / l)
+
+        def acoef(l, v):
+            return 0 if inf else c(l) * v / s2x(l, v)
+
+        def kept_moments(T, scale):
+            """per Lambda: (P kept, E[B^2 1kept], E[(B - X 1kept)^2]) for |X| > T * scale(l)"""
+            def f(l, v):
+                sx = mp.sqrt(s2x(l, v))
+                u = T * scale(l) / sx
+                pk = 2 * _Q(u)
+                m2 = 2 * sx ** 2 * (u * _phi(u) + _Q(u))
+                a = acoef(l, v)
+                eb2 = a ** 2 * m2 + (v - a ** 2 * sx ** 2) * pk
+                return pk, eb2, v + (1 - 2 * a) * m2
+            return f
+
+        def refit(pk_fn, eb2_fn):
+            kS = alpha * kappa
+            noise = sigma2 + E(lambda l, v: l * (v - eb2_fn(l, v)))
+            tot = E(pk_fn)
+            tS, _, _ = _gauss_tau(E, kS, ridge, weight=pk_fn)
+            gS = _gauss_gamma2(E, kS, ridge, noise, tS, e2=lambda l, v: alpha * eb2_fn(l, v) / tot, weight=pk_fn)
+            return [kS, noise, tS, gS]
+
+        risks, aux = [g2], []
+        thresholds, problems = [], {}
+        for name, scale in (("magnitude", lambda l: 1), ("hessian", lambda l: 1 / mp.sqrt(l))):
+            T = _cut(E, lambda l, v, s=scale: s(l) / mp.sqrt(s2x(l, v)), alpha)
+            f = kept_moments(T, scale)
+            thresholds.append(T)
+            risks.append(mp.inf if inf else sigma2 + E(lambda l, v: l * f(l, v)[2]))
+            problems[name] = refit(lambda l, v: f(l, v)[0], lambda l, v: f(l, v)[1])
+        rnd = sigma2 + E(lambda l, v: l * ((1 - alpha) * v + alpha * ((1 - c(l)) ** 2 * v
+                                                                      + c(l) ** 2 * kappa * G / l)))
+        risks.append(mp.inf if inf else rnd)
+        problems["random"] = refit(lambda l, v: alpha, lambda l, v: alpha * v)
+        # oracle: keep lam B^2 > T^2, i.e. |B| > T / sqrt(lam)
+        To = _cut(E, lambda l, v: mp.inf if v == 0 else 1 / mp.sqrt(l * v), alpha)
+
+        def opk(l, v):
+            return 0 if v == 0 else 2 * _Q(To / mp.sqrt(l * v))
+
+        def oeb2(l, v):
+            if v == 0:
+                return mp.mpf(0)
+            z = To / mp.sqrt(l * v)
+            return 2 * v * (z * _phi(z) + _Q(z))
+
+        orc = sigma2 + E(lambda l, v: l * ((v - oeb2(l, v)) + (1 - c(l)) ** 2 * oeb2(l, v)
+                                           + c(l) ** 2 * (kappa * G / l) * opk(l, v)))
+        risks.append(mp.inf if inf else orc)
+        problems["small_oracle"] = refit(opk, oeb2)
+        risks += [problems[k][3] for k in ("small_oracle", "magnitude", "hessian", "random")]
+        t_m, t_h = (mp.inf, mp.inf) if inf else thresholds
+        aux = [t_m, t_h, mp.mpf(0), mp.mpf(0)] + [x for k in ("small_oracle", "magnitude", "hessian", "random")
+                                                  for x in problems[k]]
+        return risks, aux, [tau, res, width, g2]

@@ -7,9 +7,16 @@ THEORY.md section 1: a linear Gaussian problem (LGP) is described by the law of 
 * explicit atoms (``Law(lam, b, weights)``);
 * the empirical law of a finite instance (``Law.empirical(lam, b)``), p atoms of weight 1/p,
   which is the paper's non-asymptotic prediction for that instance;
-* continuous laws by quadrature (``Law.power_law``, ``Law.uniform``, ``Law.from_quantile``):
-  Gauss-Legendre nodes in the quantile variable of Lambda times Gauss-Hermite nodes for a
-  Gaussian B whose variance may depend on Lambda.
+* continuous laws by quadrature (``Law.from_quantile``, and ``Law.power_law`` / ``Law.uniform`` with
+  ``method="atoms"``): Gauss-Legendre nodes in the quantile variable of Lambda times Gauss-Hermite
+  nodes for a Gaussian B whose variance may depend on Lambda.
+
+A second kind, :class:`GaussianLaw`, describes Lambda (continuous or discrete) with
+B | Lambda ~ N(0, v(Lambda)) exactly: it keeps nodes ``lam_k`` in Lambda only, with weights and the
+variances ``v_k``, and the theory integrates B in closed form (theory page, :ref:`theory-gaussian-b`).
+``Law.power_law``, ``Law.uniform``, ``Law.from_density``, ``Law.from_spectrum`` and
+``Law.index_power_law`` build it.  Continuous laws get an adaptive composite Gauss-Legendre rule in
+log Lambda with a carried error estimate (``GaussianLaw.quad_error``).
 """
 from __future__ import annotations
 
@@ -111,42 +118,111 @@ class Law:
 
     @classmethod
     def power_law(cls, exponent: float, lam_min: float, lam_max: float, *, b_var: BVar = 1.0,
-                  order: int = 32, b_order: int = 64) -> "Law":
-        """Power-law spectrum: Lambda has density proportional to lambda**(-exponent) on [lam_min, lam_max].
+                  method: str | None = None, order: int | None = None, b_order: int | None = None,
+                  tol: float = 1e-12) -> "Law":
+        """Power-law spectrum by DENSITY exponent: Lambda has density proportional to lambda**(-exponent).
 
-        ``exponent = 0`` is the uniform law; ``exponent = 1`` is log-uniform.  B | Lambda ~ N(0, b_var(Lambda)).
+        Lambda lives on [lam_min, lam_max]; ``exponent = 0`` is the uniform law, ``exponent = 1`` is
+        log-uniform.  B | Lambda ~ N(0, b_var(Lambda)).  (A spectrum written by index,
+        lam_i ~ i**(-a), is :meth:`index_power_law`; its eigenvalue density has exponent 1 + 1/a.)
+
+        Parameters
+        ----------
+        exponent : float
+            Density exponent a: p(lambda) ~ lambda**(-a).
+        lam_min, lam_max : float
+            Support, 0 < lam_min < lam_max.
+        b_var : float or callable
+            Variance of B given Lambda: a number or a vectorized function of Lambda (values >= 0).
+        method : {"gauss", "atoms"}, optional
+            "gauss" (the default): a :class:`GaussianLaw` (B integrated in closed form, adaptive
+            quadrature in log Lambda to ``tol``).  "atoms": the product quadrature of
+            :meth:`from_quantile` with ``order`` Gauss-Legendre x ``b_order`` Gauss-Hermite atoms
+            (default 32 x 64, the discretisation of dcpredict <= 0.1).  Giving ``order`` or ``b_order``
+            selects "atoms".
+        tol : float
+            Target relative accuracy of the Lambda quadrature ("gauss" only).
         """
         a = check_real("exponent", exponent)
         lo = check_real("lam_min", lam_min, lo=0.0, lo_open=True)
         hi = check_real("lam_max", lam_max, lo=lo, lo_open=True)
-        if abs(a - 1.0) < 1e-12:
-            def quantile(u):
-                return lo * (hi / lo) ** u
-        else:
-            e = 1.0 - a
+        description = f"power law density lambda^-{a:g} on [{lo:g}, {hi:g}]"
+        if _method(method, order, b_order) == "atoms":
+            if abs(a - 1.0) < 1e-12:
+                def quantile(u):
+                    return lo * (hi / lo) ** u
+            else:
+                e = 1.0 - a
 
-            def quantile(u):
-                return (lo ** e + u * (hi ** e - lo ** e)) ** (1.0 / e)
-        return cls.from_quantile(quantile, b_var=b_var, order=order, b_order=b_order,
-                                 description=f"power law lambda^-{a:g} on [{lo:g}, {hi:g}]")
+                def quantile(u):
+                    return (lo ** e + u * (hi ** e - lo ** e)) ** (1.0 / e)
+            return cls.from_quantile(quantile, b_var=b_var, order=32 if order is None else order,
+                                     b_order=64 if b_order is None else b_order, description=description)
+
+        def density(lam):
+            return lam ** (-a)
+
+        return GaussianLaw.from_density(density, lo, hi, b_var=b_var, tol=tol, description=description,
+                                        spec=("power_law", {"exponent": a, "lam_min": lo, "lam_max": hi}))
 
     @classmethod
-    def uniform(cls, lam_low: float, lam_high: float, *, b_var: BVar = 1.0, order: int = 32,
-                b_order: int = 64) -> "Law":
-        """Lambda ~ Uniform[lam_low, lam_high], B | Lambda ~ N(0, b_var(Lambda))."""
+    def uniform(cls, lam_low: float, lam_high: float, *, b_var: BVar = 1.0, method: str | None = None,
+                order: int | None = None, b_order: int | None = None, tol: float = 1e-12) -> "Law":
+        """Lambda ~ Uniform[lam_low, lam_high], B | Lambda ~ N(0, b_var(Lambda)).
+
+        ``method``, ``order``, ``b_order`` and ``tol`` as in :meth:`power_law` (default: a
+        :class:`GaussianLaw`).
+        """
         lo = check_real("lam_low", lam_low, lo=0.0, lo_open=True)
         hi = check_real("lam_high", lam_high, lo=lo)
-        return cls.from_quantile(lambda u: lo + u * (hi - lo), b_var=b_var, order=order, b_order=b_order,
-                                 description=f"uniform lambda on [{lo:g}, {hi:g}]")
+        description = f"uniform lambda on [{lo:g}, {hi:g}]"
+        if _method(method, order, b_order) == "atoms":
+            return cls.from_quantile(lambda u: lo + u * (hi - lo), b_var=b_var, order=32 if order is None else order,
+                                     b_order=64 if b_order is None else b_order, description=description)
+        if hi == lo:
+            return GaussianLaw.from_spectrum([lo], b_var=b_var, description=description)
+
+        def density(lam):
+            return lam * 0.0 + 1.0
+
+        return GaussianLaw.from_density(density, lo, hi, b_var=b_var, tol=tol, description=description,
+                                        spec=("uniform", {"lam_low": lo, "lam_high": hi}))
+
+    @classmethod
+    def from_density(cls, density: Callable, lam_min: float, lam_max: float, *, b_var: BVar = 1.0,
+                     tol: float = 1e-12) -> "GaussianLaw":
+        """A continuous Lambda with an (unnormalized) density on [lam_min, lam_max]; B | Lambda ~ N(0, b_var(Lambda)).
+
+        See :meth:`GaussianLaw.from_density`.
+        """
+        return GaussianLaw.from_density(density, lam_min, lam_max, b_var=b_var, tol=tol)
+
+    @classmethod
+    def from_spectrum(cls, eigenvalues: Any, *, b_var: Any = 1.0, trace: float | None = None,
+                      signal: float | None = None) -> "GaussianLaw":
+        """A finite spectrum with Gaussian weights: see :meth:`GaussianLaw.from_spectrum`."""
+        return GaussianLaw.from_spectrum(eigenvalues, b_var=b_var, trace=trace, signal=signal)
+
+    @classmethod
+    def index_power_law(cls, P: int, a: float, *, b_var: Any = 1.0, trace: float | None = None,
+                        signal: float | None = None) -> "GaussianLaw":
+        """A discrete power law by INDEX exponent: see :meth:`GaussianLaw.index_power_law`."""
+        return GaussianLaw.index_power_law(P, a, b_var=b_var, trace=trace, signal=signal)
 
     @classmethod
     def from_dict(cls, spec: dict) -> "Law":
         """Build a law from a JSON-style dict.
 
         Accepted forms: ``{"lam": [...], "b": [...], "weights": [...]}`` (weights optional);
-        ``{"power_law": {"exponent", "lam_min", "lam_max", "b_var"?, "b_var_exponent"?, "order"?, "b_order"?}}``;
-        ``{"uniform": {"lam_low", "lam_high", "b_var"?, "b_var_exponent"?, "order"?, "b_order"?}}``.
-        With ``b_var_exponent = e``, B | Lambda has variance b_var * Lambda**e.
+        ``{"power_law": {"exponent", "lam_min", "lam_max", "b_var"?, "b_var_exponent"?, "order"?, "b_order"?,
+        "method"?, "tol"?}}`` (``exponent`` is the DENSITY exponent);
+        ``{"uniform": {"lam_low", "lam_high", "b_var"?, "b_var_exponent"?, "order"?, "b_order"?, "method"?,
+        "tol"?}}``; ``{"index_power_law": {"P", "a", "b_var"?, "b_var_exponent"?, "trace"?, "signal"?}}``
+        (``a`` is the INDEX exponent, lam_i ~ i**-a); ``{"spectrum": {"eigenvalues", "b_var"?,
+        "b_var_exponent"?, "trace"?, "signal"?}}``; ``{"gaussian_b": {"lam", "b_var", "weights", "quad_error"?}}``
+        (the nodes of a :class:`GaussianLaw`, as its ``to_dict`` writes them).
+        With ``b_var_exponent = e``, B | Lambda has variance b_var * Lambda**e.  Continuous laws without
+        ``order``/``b_order`` are :class:`GaussianLaw` (B exact); with them, atoms as before.
         """
         if not isinstance(spec, dict):
             raise DCPredictError(f"law must be a JSON object; got {type(spec).__name__}")
@@ -157,23 +233,35 @@ class Law:
             if "b" not in spec:
                 raise DCPredictError("law needs 'b' next to 'lam'")
             return cls(spec["lam"], spec["b"], spec.get("weights"))
-        for kind, builder, required in (("power_law", cls.power_law, ("exponent", "lam_min", "lam_max")),
-                                        ("uniform", cls.uniform, ("lam_low", "lam_high"))):
+        if "gaussian_b" in spec:
+            d = dict(spec["gaussian_b"])
+            extra = set(d) - {"lam", "b_var", "weights", "quad_error"}
+            missing = [k for k in ("lam", "b_var", "weights") if k not in d]
+            if extra or missing:
+                raise DCPredictError("law 'gaussian_b' needs lam, b_var, weights (and optionally quad_error); "
+                                     f"got keys {sorted(d)}")
+            return GaussianLaw(d["lam"], d["b_var"], d["weights"], quad_error=d.get("quad_error", 0.0))
+        for kind, builder, required, options in (
+                ("power_law", cls.power_law, ("exponent", "lam_min", "lam_max"), ("order", "b_order", "method", "tol")),
+                ("uniform", cls.uniform, ("lam_low", "lam_high"), ("order", "b_order", "method", "tol")),
+                ("index_power_law", cls.index_power_law, ("P", "a"), ("trace", "signal")),
+                ("spectrum", cls.from_spectrum, ("eigenvalues",), ("trace", "signal"))):
             if kind in spec:
                 params = dict(spec[kind])
                 missing = [k for k in required if k not in params]
                 if missing:
                     raise DCPredictError(f"law '{kind}' needs {', '.join(missing)}")
-                allowed = set(required) | {"b_var", "b_var_exponent", "order", "b_order"}
+                allowed = set(required) | {"b_var", "b_var_exponent"} | set(options)
                 extra = set(params) - allowed
                 if extra:
                     raise DCPredictError(f"law '{kind}' has unknown keys {sorted(extra)}; allowed: {sorted(allowed)}")
                 scale = check_real("b_var", params.pop("b_var", 1.0), lo=0.0)
                 expo = check_real("b_var_exponent", params.pop("b_var_exponent", 0.0))
-                b_var: BVar = scale if expo == 0.0 else (lambda lam, s=scale, e=expo: s * lam ** e)
+                b_var: BVar = scale if expo == 0.0 else _PowerVar(scale, expo)
                 positional = [params.pop(k) for k in required]
                 return builder(*positional, b_var=b_var, **params)
-        raise DCPredictError("law must have 'lam' and 'b' (atoms), 'power_law' or 'uniform'")
+        raise DCPredictError("law must have 'lam' and 'b' (atoms), 'power_law', 'uniform', 'index_power_law', "
+                             "'spectrum' or 'gaussian_b'")
 
     @classmethod
     def from_json(cls, path: str | Path) -> "Law":
@@ -221,4 +309,411 @@ class Law:
             return (f"Law(lam={self.lam.tolist()}, b={self.b.tolist()}, "
                     f"weights={np.round(self.weights, 12).tolist()})")
         return (f"<Law: {self.description}, {self.n_atoms} atoms, E[Lambda]={self.expect(self.lam):.6g}, "
+                f"E[Lambda B^2]={self.signal_power:.6g}>")
+
+
+# ---------------------------------------------------------------------------------------------- Gaussian-B laws
+_METHODS = ("gauss", "atoms")
+#: Gauss-Legendre nodes per panel of the adaptive rule in log Lambda
+_PANEL_NODES = 10
+#: widest initial panel in log Lambda (one panel spans a factor e^2 ~ 7.4 of Lambda)
+_PANEL_WIDTH = 2.0
+_MAX_PANELS = 4000
+#: Gauss-Hermite nodes in B of the atom view of a GaussianLaw (for code that needs atoms)
+ATOM_VIEW_B_ORDER = 64
+
+
+def _method(method: Any, order: Any, b_order: Any) -> str:
+    if method is None:
+        return "atoms" if (order is not None or b_order is not None) else "gauss"
+    if method not in _METHODS:
+        raise DCPredictError(f"method must be one of {', '.join(_METHODS)}; got {method!r}")
+    if method == "gauss" and (order is not None or b_order is not None):
+        raise DCPredictError("order and b_order set the atom discretisation: they need method='atoms'")
+    return method
+
+
+class _PowerVar:
+    """b_var(Lambda) = scale * Lambda**exponent (picklable; works on floats, arrays and mpmath numbers)."""
+
+    __slots__ = ("scale", "exponent")
+
+    def __init__(self, scale: float, exponent: float) -> None:
+        self.scale = float(scale)
+        self.exponent = float(exponent)
+
+    def __call__(self, lam):
+        return self.scale * lam ** self.exponent
+
+    def __repr__(self) -> str:
+        return f"{self.scale:g} * lambda^{self.exponent:g}"
+
+
+def _bvar_values(b_var: Any, lam: np.ndarray, name: str = "b_var") -> np.ndarray:
+    """b_var evaluated at ``lam``: a number, a vectorized callable of Lambda, or an array of len(lam)."""
+    if callable(b_var):
+        try:
+            var = np.asarray(b_var(lam), dtype=np.float64) * np.ones_like(lam)
+        except (TypeError, ValueError) as exc:
+            raise DCPredictError(f"{name}(lam) must return variances for an array of lam: {exc}") from None
+        return check_array(f"{name}(lam)", var, lo=0.0)
+    if np.ndim(b_var) == 0:
+        return np.full_like(lam, check_real(name, b_var, lo=0.0))
+    var = check_array(name, b_var, lo=0.0)
+    if var.shape != lam.shape:
+        raise DCPredictError(f"{name} must be a number, a function of lam or an array of length {lam.size}; "
+                             f"got length {var.size}")
+    return var
+
+
+def _probes(lam: np.ndarray, v: np.ndarray, lo: float, hi: float, lv_scale: float,
+            mids: np.ndarray, vmids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Test integrands for the adaptive rule: the shapes the risk integrands are made of.
+
+    Returns (values (n_probes, n), kind (n_probes,): 0 = scale 1, 1 = scale E[Lambda], 2 = scale E[Lambda v]).
+    Shapes: 1, Lambda, Lambda v; the shrinkage c = Lambda/(Lambda + tau), c^2, c(1 - c), Lambda v (1 - c)^2 for
+    tau across and beyond the support; the pruning cuts erfc(A sqrt(Lambda/(Lambda v + K))) (magnitude),
+    erfc(A / sqrt(Lambda v + K)) (Hessian) and erfc(A / sqrt(Lambda v)) (oracle), with the cut's midpoint
+    moved across the support and K across six decades (K stands for kappa gamma^2), each alone and times
+    Lambda v.  Their singularities in complex log Lambda are those of the risk integrands.
+    """
+    rows, kinds = [lam * 0 + 1.0, lam, lam * v], [0, 1, 2]
+    lv = lam * v
+    for tau in np.geomspace(lo / 30.0, hi * 30.0, 10):
+        c = lam / (lam + tau)
+        rows += [c, c * c, c * (1.0 - c), lv * (1.0 - c) ** 2]
+        kinds += [0, 0, 0, 2]
+    for K in lv_scale * np.geomspace(1e-3, 1e3, 7):
+        for lm, vm in zip(mids, vmids):
+            a_mag = math.sqrt((lm * vm + K) / lm)
+            a_hes = math.sqrt(lm * vm + K)
+            for arg in (a_mag * np.sqrt(lam / (lv + K)), a_hes / np.sqrt(lv + K)):
+                q = _erfc_vec(arg)
+                rows += [q, q * lv]
+                kinds += [0, 2]
+    for lm, vm in zip(mids, vmids):
+        if vm > 0.0:
+            with np.errstate(divide="ignore"):
+                q = _erfc_vec(math.sqrt(lm * vm) / np.sqrt(lv))
+            rows += [q, q * lv]
+            kinds += [0, 2]
+    return np.array(rows), np.array(kinds)
+
+
+def _erfc_vec(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erfc
+    return erfc(x)
+
+
+def _panel_rule(edges: np.ndarray, n: int = _PANEL_NODES) -> tuple[np.ndarray, np.ndarray]:
+    """Composite n-point Gauss-Legendre nodes and weights on the panels between consecutive ``edges``."""
+    u, wu = np.polynomial.legendre.leggauss(n)
+    a, b = edges[:-1, None], edges[1:, None]
+    x = 0.5 * (a + b) + 0.5 * (b - a) * u[None, :]
+    w = 0.5 * (b - a) * wu[None, :]
+    return x.ravel(), w.ravel()
+
+
+def _adaptive_rule(density: Callable, lo: float, hi: float, b_var: Any, tol: float):
+    """Adaptive composite Gauss-Legendre rule in x = log Lambda on [lo, hi] for density * probes.
+
+    A panel is accepted when the n-point rule and the rule on its two halves agree on every probe
+    integral within tol * (panel width / total width) * (probe scale); otherwise it is bisected.
+    Returns (lam nodes, weights summing to 1, variances, panel edges, error estimate): the error estimate is
+    max over probes of sum over panels |n-point - halves| / scale, a bound-like estimate for the
+    accepted n-point rule (its actual error is usually far smaller).
+    """
+    x0, x1 = math.log(lo), math.log(hi)
+    width = x1 - x0
+    m = max(1, int(math.ceil(width / _PANEL_WIDTH)))
+
+    def weighted(x, w):
+        lam = np.exp(x)
+        d = np.asarray(density(lam), dtype=np.float64) * np.ones_like(lam)
+        if not np.all(np.isfinite(d)) or np.any(d < 0.0):
+            raise DCPredictError("density must return finite values >= 0 on [lam_min, lam_max]")
+        return lam, w * d * lam
+
+    # scales from a fine rule
+    fine_edges = np.linspace(x0, x1, 4 * m + 1)
+    xf, wf = _panel_rule(fine_edges)
+    lamf, wtf = weighted(xf, wf)
+    mass = float(wtf.sum())
+    if not mass > 0.0:
+        raise DCPredictError("density must have a positive integral on [lam_min, lam_max]")
+    vf = _bvar_values(b_var, lamf)
+    scales = np.array([1.0, float(wtf @ lamf) / mass, max(float(wtf @ (lamf * vf)) / mass, 1e-300)])
+    lv_scale = scales[2] if scales[2] > 1e-300 else scales[1]
+    mids = np.geomspace(lo, hi, 5)
+    vmids = _bvar_values(b_var, mids)
+
+    def probe_integrals(edges):
+        x, w = _panel_rule(edges)
+        lam, wt = weighted(x, w)
+        v = _bvar_values(b_var, lam)
+        vals, kinds = _probes(lam, v, lo, hi, lv_scale, mids, vmids)
+        per_panel = (vals * (wt / mass)[None, :]).reshape(vals.shape[0], edges.size - 1, _PANEL_NODES).sum(axis=2)
+        return per_panel, kinds
+
+    pending = list(zip(np.linspace(x0, x1, m + 1)[:-1], np.linspace(x0, x1, m + 1)[1:]))
+    accepted: list[tuple[float, float]] = []
+    errs: list[np.ndarray] = []
+    kinds = None
+    overflow = False
+    while pending:
+        if len(accepted) + len(pending) > _MAX_PANELS:
+            accepted.extend(pending)
+            overflow = True
+            break
+        a = np.array([p[0] for p in pending])
+        b = np.array([p[1] for p in pending])
+        mid = 0.5 * (a + b)
+        coarse, kinds = probe_integrals(np.append(a, b[-1])) if _contiguous(a, b) else _separate(probe_integrals, a, b)
+        halves_l, _ = _separate(probe_integrals, a, mid)
+        halves_r, _ = _separate(probe_integrals, mid, b)
+        diff = np.abs(coarse - (halves_l + halves_r)) / scales[kinds][:, None]
+        allowed = tol * (b - a) / width
+        nxt = []
+        for i in range(a.size):
+            if np.all(diff[:, i] <= allowed[i]) or (b[i] - a[i]) < 1e-6 * width:
+                accepted.append((a[i], b[i]))
+                errs.append(diff[:, i])
+            else:
+                nxt += [(a[i], mid[i]), (mid[i], b[i])]
+        pending = nxt
+    order = np.argsort([p[0] for p in accepted])
+    edges = np.array([accepted[i][0] for i in order] + [accepted[order[-1]][1]])
+    err = float(np.max(np.sum(np.array(errs), axis=0))) if errs else 0.0
+    if overflow:
+        err = math.inf
+    x, w = _panel_rule(edges)
+    lam, wt = weighted(x, w)
+    v = _bvar_values(b_var, lam)
+    return lam, wt / wt.sum(), v, edges, err
+
+
+def _contiguous(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.all(a[1:] == b[:-1]))
+
+
+def _separate(fn, a: np.ndarray, b: np.ndarray):
+    """Panel integrals on panels [a_i, b_i] that need not touch (evaluated as one composite rule with gaps)."""
+    edges = np.empty(2 * a.size)
+    edges[0::2] = a
+    edges[1::2] = b
+    vals, kinds = fn(edges)
+    return vals[:, 0::2], kinds
+
+
+class GaussianLaw(Law):
+    """A law with B | Lambda ~ N(0, v(Lambda)), integrated in B in closed form (theory page, :ref:`theory-gaussian-b`).
+
+    Lambda is given by nodes ``nodes[k]`` with probabilities ``node_weights[k]`` (exact for a discrete
+    spectrum, a quadrature rule for a continuous one) and B given Lambda = nodes[k] is N(0, b_var[k]).
+    The theory (:func:`dcpredict.predict`, :func:`dcpredict.predict_grid`, :func:`dcpredict.solve_dc`)
+    uses these nodes and integrates B exactly; ``quad_error`` is the estimated relative error of the
+    Lambda quadrature (0 for a discrete spectrum).
+
+    Code that needs atoms of (Lambda, B) (the simulators) sees ``lam``, ``b``, ``weights`` as the product of
+    the nodes with ``ATOM_VIEW_B_ORDER`` Gauss-Hermite nodes in B (built on first use).
+
+    Parameters
+    ----------
+    lam : array_like
+        Nodes in Lambda, each finite and > 0.
+    b_var : array_like
+        Variance of B at each node, >= 0.
+    weights : array_like, optional
+        Probabilities of the nodes (sum 1 within 1e-9); default equal.
+    quad_error : float
+        Estimated relative error of the quadrature these nodes come from (0: exact).
+    """
+
+    __slots__ = ("nodes", "node_weights", "b_var", "quad_error", "_atoms", "_source")
+
+    def __init__(self, lam: Any, b_var: Any, weights: Any = None, *, quad_error: float = 0.0,
+                 description: str = "Gaussian-B law", source: Any = None) -> None:
+        lam_a = check_array("lam", lam, lo=0.0, lo_open=True)
+        v_a = check_array("b_var", b_var, lo=0.0)
+        if v_a.shape != lam_a.shape:
+            raise DCPredictError(f"b_var must have the same length as lam ({lam_a.size}); got {v_a.size}")
+        if weights is None:
+            w_a = np.full(lam_a.size, 1.0 / lam_a.size)
+        else:
+            w_a = check_array("weights", weights, lo=0.0)
+            if w_a.shape != lam_a.shape:
+                raise DCPredictError(f"weights must have the same length as lam ({lam_a.size}); got {w_a.size}")
+            total = math.fsum(w_a)
+            if abs(total - 1.0) > WEIGHT_SUM_TOL:
+                raise DCPredictError(f"weights must sum to 1 within {WEIGHT_SUM_TOL:g}; they sum to {total!r}")
+            w_a = w_a / total
+        for arr in (lam_a, v_a, w_a):
+            arr.setflags(write=False)
+        self.nodes: np.ndarray = lam_a
+        self.b_var: np.ndarray = v_a
+        self.node_weights: np.ndarray = w_a
+        self.quad_error: float = check_real("quad_error", quad_error, lo=0.0)
+        self.description = str(description)
+        self._atoms = None
+        self._source = source
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_density(cls, density: Callable, lam_min: float, lam_max: float, *, b_var: BVar = 1.0,
+                     tol: float = 1e-12, description: str | None = None, spec: Any = None) -> "GaussianLaw":
+        """Lambda with density proportional to ``density(lam)`` on [lam_min, lam_max] (normalized here).
+
+        The Lambda integrals use an adaptive composite Gauss-Legendre rule in log Lambda (10 nodes per
+        panel, panels bisected until probe integrals shaped like the risk integrands agree with the
+        bisected rule to ``tol``); ``quad_error`` carries the resulting estimate.
+
+        Parameters
+        ----------
+        density : callable
+            Vectorized, finite and >= 0 on the support (unnormalized is fine).  Should also accept mpmath
+            numbers for ``precision="mp"`` (plain arithmetic does).
+        lam_min, lam_max : float
+            Support, 0 < lam_min < lam_max.
+        b_var : float or callable
+            Variance of B given Lambda: a number or a vectorized function of Lambda.
+        tol : float
+            Target relative accuracy (1e-14 .. 1e-4).
+        """
+        lo = check_real("lam_min", lam_min, lo=0.0, lo_open=True)
+        hi = check_real("lam_max", lam_max, lo=lo, lo_open=True)
+        tol = check_real("tol", tol, lo=1e-14, hi=1e-4)
+        if not callable(density):
+            raise DCPredictError(f"density must be a function of lam; got {type(density).__name__}")
+        lam, w, v, edges, err = _adaptive_rule(density, lo, hi, b_var, tol)
+        desc = description or f"density on [{lo:g}, {hi:g}]"
+        return cls(lam, v, w, quad_error=err, description=desc,
+                   source={"density": density, "lam_min": lo, "lam_max": hi, "b_var": b_var, "edges": edges,
+                           "tol": tol, "spec": spec})
+
+    @classmethod
+    def from_spectrum(cls, eigenvalues: Any, *, b_var: Any = 1.0, trace: float | None = None,
+                      signal: float | None = None, description: str | None = None) -> "GaussianLaw":
+        """A finite spectrum (the empirical law of P eigenvalues) with Gaussian true weights.
+
+        Parameters
+        ----------
+        eigenvalues : array_like
+            The P eigenvalues lambda_i > 0 of the feature covariance (each node has weight 1/P).
+        b_var : float, callable or array_like
+            Variance of B_i given lambda_i: a number, a vectorized function of lambda, or one value per
+            eigenvalue.
+        trace : float, optional
+            Rescale the eigenvalues so that tr(Sigma) = sum_i lambda_i equals ``trace`` (``trace = P``
+            gives E[Lambda] = 1).
+        signal : float, optional
+            Rescale b_var so that the signal E[Lambda B^2] = beta^T Sigma beta equals ``signal``
+            (the signal-to-noise ratio is then signal / sigma2).  Applied after ``trace``.
+        """
+        lam = check_array("eigenvalues", eigenvalues, lo=0.0, lo_open=True)
+        if trace is not None:
+            lam = lam * (check_real("trace", trace, lo=0.0, lo_open=True) / math.fsum(lam))
+        v = _bvar_values(b_var, lam)
+        if signal is not None:
+            sig = check_real("signal", signal, lo=0.0, lo_open=True)
+            cur = math.fsum(lam * v) / lam.size
+            if not cur > 0.0:
+                raise DCPredictError("signal normalisation needs b_var > 0 somewhere")
+            v = v * (sig / cur)
+        return cls(lam, v, None, description=description or f"spectrum of {lam.size} eigenvalues")
+
+    @classmethod
+    def index_power_law(cls, P: int, a: float, *, b_var: Any = 1.0, trace: float | None = None,
+                        signal: float | None = None) -> "GaussianLaw":
+        """The discrete power-law spectrum lambda_i = i**(-a), i = 1..P, by INDEX exponent ``a`` (> 0).
+
+        This is the usual way spectra are written (lam_i ~ i^-a); for large P its eigenvalue density
+        behaves like lambda**(-(1 + 1/a)), which is the DENSITY exponent of :meth:`Law.power_law`.
+        ``b_var``, ``trace`` and ``signal`` as in :meth:`from_spectrum` (e.g. ``trace=P`` for
+        E[Lambda] = 1, ``signal=1`` for beta^T Sigma beta = 1).
+        """
+        P = check_int("P", P, lo=1, hi=10_000_000)
+        a = check_real("a", a, lo=0.0, lo_open=True)
+        lam = np.arange(1, P + 1, dtype=np.float64) ** (-a)
+        return cls.from_spectrum(lam, b_var=b_var, trace=trace, signal=signal,
+                                 description=f"index power law lam_i = i^-{a:g}, i = 1..{P}")
+
+    # ------------------------------------------------------------------ views and properties
+    @property
+    def n_nodes(self) -> int:
+        """Number of nodes in Lambda."""
+        return int(self.nodes.size)
+
+    @property
+    def is_discrete(self) -> bool:
+        """True for a finite spectrum (exact nodes), False for a quadrature rule of a continuous Lambda."""
+        return self._source is None
+
+    def atoms(self, b_order: int = ATOM_VIEW_B_ORDER) -> Law:
+        """An atom discretisation: every node times ``b_order`` Gauss-Hermite nodes in B (an approximation)."""
+        b_order = check_int("b_order", b_order, lo=1, hi=256)
+        h, wh = np.polynomial.hermite_e.hermegauss(b_order)
+        wh = wh / math.sqrt(2.0 * math.pi)
+        lam = np.repeat(self.nodes, b_order)
+        b = (np.sqrt(self.b_var)[:, None] * h[None, :]).ravel()
+        w = (self.node_weights[:, None] * wh[None, :]).ravel()
+        return Law(lam, b, w / math.fsum(w), description=f"{self.description} ({b_order} Hermite nodes in B)")
+
+    def _atom_view(self) -> Law:
+        if self._atoms is None:
+            self._atoms = self.atoms()
+        return self._atoms
+
+    @property
+    def lam(self) -> np.ndarray:  # type: ignore[override]
+        """Lambda of the atom view (see the class docstring); the nodes are ``nodes``."""
+        return self._atom_view().lam
+
+    @property
+    def b(self) -> np.ndarray:  # type: ignore[override]
+        """B of the atom view (Gauss-Hermite nodes in B per Lambda node)."""
+        return self._atom_view().b
+
+    @property
+    def weights(self) -> np.ndarray:  # type: ignore[override]
+        """Weights of the atom view."""
+        return self._atom_view().weights
+
+    @property
+    def signal_power(self) -> float:
+        """E[Lambda B^2] = sum_k w_k lam_k v_k (exact in B)."""
+        return float(np.dot(self.node_weights, self.nodes * self.b_var))
+
+    def refined(self) -> "GaussianLaw":
+        """The same continuous law on a rule with every panel bisected (for a-posteriori error checks)."""
+        if self._source is None:
+            return self
+        src = self._source
+        e = src["edges"]
+        edges = np.empty(2 * e.size - 1)
+        edges[0::2] = e
+        edges[1::2] = 0.5 * (e[:-1] + e[1:])
+        x, w = _panel_rule(edges)
+        lam = np.exp(x)
+        wt = w * np.asarray(src["density"](lam), dtype=np.float64) * lam
+        v = _bvar_values(src["b_var"], lam)
+        return GaussianLaw(lam, v, wt / wt.sum(), quad_error=0.0, description=self.description + " (refined)",
+                           source={**src, "edges": edges})
+
+    def to_dict(self) -> dict:
+        """The nodes: ``{"gaussian_b": {"lam", "b_var", "weights", "quad_error"}}`` (:meth:`Law.from_dict` reads it)."""
+        return {"gaussian_b": {"lam": self.nodes.tolist(), "b_var": self.b_var.tolist(),
+                               "weights": self.node_weights.tolist(), "quad_error": self.quad_error}}
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GaussianLaw):
+            return NotImplemented if not isinstance(other, Law) else False
+        return (np.array_equal(self.nodes, other.nodes) and np.array_equal(self.b_var, other.b_var)
+                and np.array_equal(self.node_weights, other.node_weights))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        kind = "exact nodes" if self.is_discrete else f"quadrature error ~{self.quad_error:.1e}"
+        return (f"<GaussianLaw: {self.description}, {self.n_nodes} nodes in Lambda ({kind}), "
+                f"E[Lambda]={float(np.dot(self.node_weights, self.nodes)):.6g}, "
                 f"E[Lambda B^2]={self.signal_power:.6g}>")

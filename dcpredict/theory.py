@@ -20,7 +20,7 @@ import numpy as np
 from . import RISK_FIELDS
 from ._results import Result, fmt
 from ._validate import DCPredictError, check_array, check_choice, check_real
-from .law import Law
+from .law import GaussianLaw, Law
 
 __all__ = ["DC", "Prediction", "PredictionGrid", "RetrainedProblem", "solve_dc", "predict", "predict_grid",
            "RISK_FIELDS", "DEFAULT_RTOL"]
@@ -415,6 +415,13 @@ def solve_dc(law: Law, *, kappa: float, sigma2: float, ridge: float = 0.0, preci
     """Solve the DC (tau, gamma^2) of the dense min-norm / OLS / ridge fit (THEORY.md s.2, eqs. 8-9)."""
     law, kappa, sigma2, ridge, rtol = _check_common(law, kappa, sigma2, ridge, rtol)
     precision = check_choice("precision", precision, ("double", "mp"))
+    if isinstance(law, GaussianLaw):  # B integrated in closed form (theory page, theory-gaussian-b)
+        from . import _kernels_gauss as G
+        if precision == "mp":
+            from . import _mp
+            tau, res, width, g2 = _mp.solve_dc_gauss(law, kappa, sigma2, ridge)
+            return DC(law, kappa, sigma2, ridge, float(tau), float(g2), float(res), float(width), "mp")
+        return G.solve_dc_law(law, kappa, sigma2, ridge, rtol)
     if precision == "mp":
         from . import _mp
         tau, res, width, g2 = _mp.solve_dc(law, kappa, sigma2, ridge)
@@ -466,6 +473,9 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
     law, kappa, sigma2, ridge, rtol = _check_common(law, kappa, sigma2, ridge, rtol)
     alpha = check_real("alpha", alpha, lo=0.0, hi=1.0, lo_open=True)
     precision = check_choice("precision", precision, ("double", "mp"))
+    if isinstance(law, GaussianLaw):  # B integrated in closed form (theory page, theory-gaussian-b)
+        from . import _kernels_gauss as G
+        return G.predict_law(law, kappa, alpha, sigma2, ridge, precision, rtol)
     order = _saliency_order(law)
     if precision == "mp":
         from . import _mp
@@ -497,6 +507,9 @@ def predict_grid(law: Law, kappas: Sequence[float] | np.ndarray, alphas: Sequenc
     law, _, sigma2, ridge, rtol = _check_common(law, 1.0, sigma2, ridge, rtol)
     k = check_array("kappas", kappas, lo=0.0, lo_open=True)
     a = check_array("alphas", alphas, lo=0.0, lo_open=True, hi=1.0)
+    if isinstance(law, GaussianLaw):  # B integrated in closed form (theory page, theory-gaussian-b)
+        from . import _kernels_gauss as G
+        return G.predict_grid_law(law, k, a, sigma2, ridge, rtol)
     from . import _kernels as K
     sc = _scaled(law, sigma2, ridge)
     risks_s, aux_s, dc_s = K.predict_grid(sc.lam, sc.b, sc.w, _saliency_order(law), k, a, sc.sigma2, sc.ridge, rtol)

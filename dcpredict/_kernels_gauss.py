@@ -1,0 +1,535 @@
+"""Numba kernels for laws with Gaussian B given Lambda (private: use :mod:`dcpredict.theory`).
+
+The law is given as parallel float64 arrays ``lam, v, w``: nodes in Lambda, the variance of B given
+Lambda = lam_k, and the node probabilities (a discrete spectrum, or a quadrature rule in Lambda built by
+:class:`dcpredict.law.GaussianLaw`).  Every expectation over B is done in closed form (theory page,
+section :ref:`theory-gaussian-b`); only Lambda is summed over the nodes.
+
+Given the dense DC (tau, gamma^2), at a node with c = lam/(lam + tau) and K = kappa gamma^2 / lam:
+    X = c (B + sqrt(K) H),  s_X^2 = c^2 (v + K),  a = c v / s_X^2 (regression of B on X),
+and a rule keeping |X| > t_eff (t_eff = t for magnitude, t / sqrt(lam) for Hessian), u = t_eff / s_X:
+    P(kept) = 2 Q(u),  M2 = E[X^2 1kept] = 2 s_X^2 (u phi(u) + Q(u)),
+    E[B^2 1kept] = a^2 M2 + (v - a^2 s_X^2) 2 Q(u),  E[(B - X 1kept)^2] = v + (1 - 2 a) M2.
+Oracle rules keep lam B^2 > t: |B| > sqrt(t / lam), z = sqrt(t / (lam v)):
+    P(kept) = 2 Q(z),  E[B^2 1kept] = 2 v (z phi(z) + Q(z)),
+    E[(B - X)^2 1kept] = (1 - c)^2 E[B^2 1kept] + c^2 K P(kept).
+Every refit (small_oracle, fresh retraining) needs only the kept mass and E[B^2 1kept] per node.
+
+All three cuts are the same equation in a scalar T: sum_k w_k 2 Q(T g_k) = alpha, with g_k = 1/s_X
+(magnitude, T = t), 1/(sqrt(lam) s_X) (Hessian, T = t) and 1/sqrt(lam v) (oracle, T^2 = t).  It is
+solved by Newton steps (the derivative is the closed-form density) inside a bracket that every
+evaluation tightens, warm-started along a row of alphas (T decreases as alpha grows); the returned T lies
+in a sign-change bracket of relative width <= rtol.  Nodes with g = inf (B = 0 for the oracle, or a
+degenerate X = 0) have zero score: they are kept only when alpha exceeds the mass of the others, and then
+all of them in the same proportion.
+
+The shared pieces (tau's equation and its Brent solver, the normal functions) come from
+:mod:`dcpredict._kernels`; the output layout (risks in the order of ``dcpredict.RISK_FIELDS``, aux,
+dc) is the same as there.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ._kernels import N_RISKS, _Q, _phi, solve_tau
+
+#: aux layout of this module (the first 20 slots of :mod:`dcpredict._kernels`' layout): 0 t_mag, 1 t_hess,
+#: 2 res_mag, 3 res_hess, 4.. four refit problems (small_oracle, magnitude, hessian, random) x
+#: (kappa_S, sigma2_S, tau_S, gamma2_S)
+N_AUX = 20
+# status codes (first failure of a point; 0 = every root certified)
+ST_OK = 0
+ST_TAU = 1
+ST_CUT_MAG = 2
+ST_CUT_HESS = 3
+ST_REFIT = 4
+ST_NONFINITE = 5
+ST_CUT_ORACLE = 7
+
+_SQRT2 = math.sqrt(2.0)
+_SQRT2PI = math.sqrt(2.0 * math.pi)
+_MAXIT = 200
+
+
+@njit(cache=True)
+def gamma2_e(lam, e2w, w, kappa, ridge, sigma2, tau):
+    """gamma^2 (theory page, section :ref:`theory-dc`) with the signal given as e2w_k = w_k E[B^2 | node k].
+
+    Same formula as :func:`dcpredict._kernels.gamma2` (denominator r/tau + kappa tau E[Lambda/(Lambda+tau)^2],
+    free of cancellation), with b_k^2 w_k replaced by e2w_k; inf at the interpolation threshold.
+    """
+    if tau == 0.0:
+        den = 1.0 - kappa
+        if den <= 0.0:
+            return math.inf
+        return sigma2 / den
+    num = 0.0
+    dsum = 0.0
+    for i in range(lam.size):
+        d = lam[i] + tau
+        num += e2w[i] * lam[i] / (d * d)
+        dsum += w[i] * lam[i] / (d * d)
+    den = kappa * tau * dsum
+    if ridge > 0.0:
+        den += ridge / tau
+    return (sigma2 + tau * tau * num) / den
+
+
+@njit(cache=True)
+def dense(lam, v, w, kappa, ridge, sigma2, rtol):
+    """The dense DC: returns (tau, residual, bracket width, gamma^2)."""
+    tau, res, width = solve_tau(lam, w, kappa, ridge, rtol)
+    e2w = w * v
+    return tau, res, width, gamma2_e(lam, e2w, w, kappa, ridge, sigma2, tau)
+
+
+# ------------------------------------------------------------------------------------- the cut equation
+@njit(cache=True)
+def _cut_eval(T, g, w, comp):
+    """h(T) and h'(T) of the cut equation, h decreasing.
+
+    comp False: h = sum_k w_k 2Q(T g_k) (the kept mass; caller subtracts alpha).
+    comp True:  h = -sum_k w_k erf(T g_k / sqrt 2) (minus the dropped mass of finite-g nodes; the caller adds
+    1 - alpha - (mass of g = inf)).  Used for alpha > 1/2, where it has no cancellation.
+    """
+    f = 0.0
+    d = 0.0
+    for k in range(g.size):
+        gk = g[k]
+        if gk == math.inf:
+            continue
+        z = T * gk
+        if comp:
+            f -= w[k] * math.erf(z / _SQRT2)
+        else:
+            f += w[k] * math.erfc(z / _SQRT2)
+        if z < 40.0:
+            d += w[k] * gk * math.exp(-0.5 * z * z)
+    return f, -2.0 * d / _SQRT2PI
+
+
+@njit(cache=True)
+def solve_cut(g, w, alpha, finite_mass, T_lo, T_hi, T_hint, rtol):
+    """T >= 0 with sum_k w_k 2Q(T g_k) = alpha (see the module docstring).
+
+    ``finite_mass`` = total weight of the nodes with finite g; if it is <= alpha the cut is T = 0 (all of
+    them kept; the rest filled by the caller).  [T_lo, T_hi] is a known bracket (T_hi may be inf), ``T_hint``
+    a starting point.  Returns (T, half width): the root lies within T +- half width <= rtol * T / 2,
+    certified by a sign change of the kept mass minus alpha (or T = 0 exactly).
+    """
+    if finite_mass <= alpha:
+        return 0.0, 0.0
+    comp = alpha > 0.5
+    target = (finite_mass - alpha) if comp else alpha
+    lo = T_lo
+    hi = T_hi
+    x = T_hint
+    if not (x > lo) or not (x <= hi) or not math.isfinite(x):
+        if math.isfinite(hi):
+            x = 0.5 * (lo + hi) if lo <= 0.0 else math.sqrt(lo * hi)
+        else:
+            sg = 0.0
+            for k in range(g.size):
+                if g[k] != math.inf:
+                    sg += w[k] * g[k]
+            x = max(1.0 / max(sg, 1e-300), 2.0 * lo)
+    for _ in range(_MAXIT):
+        f, d = _cut_eval(x, g, w, comp)
+        h = (f + target) if comp else (f - target)
+        if h > 0.0:
+            lo = x
+        elif h < 0.0:
+            hi = x
+        else:
+            return x, 0.0
+        if math.isfinite(hi) and hi - lo <= rtol * hi:
+            return 0.5 * (lo + hi), 0.5 * (hi - lo)
+        xn = x - h / d if d < 0.0 else math.nan
+        if math.isfinite(xn):
+            step = xn - x
+            small = 0.4 * rtol * x
+            if abs(step) < small:
+                xn = x + (small if step > 0.0 else -small)
+        if not (xn > lo and xn < hi) or not math.isfinite(xn):
+            if math.isfinite(hi):
+                xn = 0.5 * (lo + hi) if lo <= 0.0 or hi > 4.0 * lo else math.sqrt(lo * hi)
+            else:
+                xn = 2.0 * max(x, lo)
+        x = xn
+    return x, hi - lo
+
+
+# ------------------------------------------------------------------------------------- one (kappa, alpha)
+@njit(cache=True)
+def _refit(lam, mass, e2kept, lv_kept, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, out, j):
+    """Risk of least squares refit on a kept set: mass_k kept per node, e2kept_k = w_k E[B^2 1kept | node k].
+
+    The support problem (theory page, :ref:`theory-retraining`): ratio alpha kappa, noise
+    sigma^2 + E[Lambda B^2] - E[Lambda B^2 1kept], nodes lam_k with weights mass_k / total and
+    signal alpha e2kept_k / total.  Writes (kappa_S, sigma2_S, tau_S, gamma2_S) into out[j:j+4].
+    """
+    n = lam.size
+    total = 0.0
+    for k in range(n):
+        total += mass[k]
+    s2 = sigma2 + (lv_total - lv_kept)
+    if s2 < sigma2:
+        s2 = sigma2
+    for k in range(n):
+        ws[k] = mass[k] / total
+        e2s[k] = alpha * e2kept[k] / total
+    ks = alpha * kappa
+    tau, _, _ = solve_tau(lam, ws, ks, ridge, rtol)
+    g2 = gamma2_e(lam, e2s, ws, ks, ridge, s2, tau)
+    out[j] = ks
+    out[j + 1] = s2
+    out[j + 2] = tau
+    out[j + 3] = g2
+    return g2
+
+
+@njit(cache=True)
+def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status):
+    """One kappa: the dense DC once (into dc[0:4]), then every alpha of the row (warm-started cuts)."""
+    n = lam.size
+    tau, res, width = solve_tau(lam, w, kappa, ridge, rtol)
+    work = np.empty((14, n))
+    e2w = work[0]
+    for k in range(n):
+        e2w[k] = w[k] * v[k]
+    g2 = gamma2_e(lam, e2w, w, kappa, ridge, sigma2, tau)
+    dc[0] = tau
+    dc[1] = res
+    dc[2] = width
+    dc[3] = g2
+    infinite = not math.isfinite(g2)
+    c = work[1]
+    sx = work[2]
+    a = work[3]
+    gm = work[4]
+    gh = work[5]
+    go = work[6]
+    Kn = work[7]
+    mass = work[8]
+    e2k = work[9]
+    ws = work[10]
+    e2s = work[11]
+    lv_total = 0.0
+    fin_m = 0.0
+    fin_h = 0.0
+    fin_o = 0.0
+    for k in range(n):
+        lk = lam[k]
+        ck = lk / (lk + tau)
+        c[k] = ck
+        lv_total += w[k] * lk * v[k]
+        if infinite:
+            K = kappa / lk  # X / gamma -> c sqrt(kappa / lam) H: only the kept sets are finite
+            s2x = ck * ck * K
+            a[k] = 0.0
+        else:
+            K = kappa * g2 / lk
+            s2x = ck * ck * (v[k] + K)
+            a[k] = v[k] / (ck * (v[k] + K)) if s2x > 0.0 else 0.0
+        Kn[k] = K
+        sx[k] = math.sqrt(s2x)
+        if sx[k] > 0.0:
+            gm[k] = 1.0 / sx[k]
+            gh[k] = 1.0 / (math.sqrt(lk) * sx[k])
+            fin_m += w[k]
+        else:
+            gm[k] = math.inf
+            gh[k] = math.inf
+        if v[k] > 0.0:
+            go[k] = 1.0 / math.sqrt(lk * v[k])
+            fin_o += w[k]
+        else:
+            go[k] = math.inf
+    fin_h = fin_m
+    idx = np.argsort(alphas)
+    Tm_prev = math.inf
+    Th_prev = math.inf
+    To_prev = math.inf
+    for jj in range(alphas.size):
+        j = idx[jj]  # increasing alpha: T decreases, the previous T is an upper bound and a warm start
+        alpha = alphas[j]
+        Tm, wm = solve_cut(gm, w, alpha, fin_m, 0.0, Tm_prev, Tm_prev, rtol)
+        Th, wh = solve_cut(gh, w, alpha, fin_h, 0.0, Th_prev, Th_prev, rtol)
+        To, wo = solve_cut(go, w, alpha, fin_o, 0.0, To_prev, To_prev, rtol)
+        Tm_prev = Tm
+        Th_prev = Th
+        To_prev = To
+        st = ST_OK
+        if not (tau == tau):
+            st = ST_TAU
+        elif not (wm <= rtol * Tm):
+            st = ST_CUT_MAG
+        elif not (wh <= rtol * Th):
+            st = ST_CUT_HESS
+        elif not (wo <= rtol * To):
+            st = ST_CUT_ORACLE
+        _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, sx, a, gm, gh, go, Kn,
+               fin_m, fin_h, fin_o, lv_total, Tm, Th, To, mass, e2k, ws, e2s, risks[j], aux[j])
+        if st == ST_OK:
+            for q in range(4):
+                if not (aux[j, 6 + 4 * q] == aux[j, 6 + 4 * q]):
+                    st = ST_REFIT
+        if st == ST_OK:
+            for q in range(N_RISKS):
+                if not (risks[j, q] == risks[j, q]):
+                    st = ST_NONFINITE
+        status[j] = st
+
+
+@njit(cache=True)
+def _cut_sums(T, g, w, lam, v, sx, a, fill, mass, e2k, err):
+    """Per-node kept mass and w E[B^2 1kept] of a threshold rule on |X| (scores T g_k); returns
+    (kept mass, E[Lambda B^2 1kept], E[Lambda E[(B - X 1kept)^2]]).  ``err`` False skips the last sum."""
+    kept = 0.0
+    lvk = 0.0
+    risk = 0.0
+    for k in range(g.size):
+        if g[k] == math.inf:
+            mass[k] = w[k] * fill
+            e2k[k] = 0.0  # X = 0 = B there (degenerate node): kept or not, no signal and no error
+            kept += mass[k]
+            continue
+        u = T * g[k]
+        q = _Q(u)
+        pk = 2.0 * q
+        s2x = sx[k] * sx[k]
+        m2 = 2.0 * s2x * ((u * _phi(u) if u < 40.0 else 0.0) + q)
+        ak = a[k]
+        eb2 = ak * ak * m2 + (v[k] - ak * ak * s2x) * pk
+        if eb2 < 0.0:
+            eb2 = 0.0
+        mass[k] = w[k] * pk
+        e2k[k] = w[k] * eb2
+        kept += mass[k]
+        lvk += w[k] * lam[k] * eb2
+        if err:
+            risk += w[k] * lam[k] * (v[k] + (1.0 - 2.0 * ak) * m2)
+    return kept, lvk, risk
+
+
+@njit(cache=True)
+def _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, sx, a, gm, gh, go, Kn,
+           fin_m, fin_h, fin_o, lv_total, Tm, Th, To, mass, e2k, ws, e2s, risks, aux):
+    n = lam.size
+    risks[0] = g2
+    # magnitude
+    fill = 0.0 if fin_m >= 1.0 or Tm > 0.0 else min(1.0, max(0.0, (alpha - fin_m) / (1.0 - fin_m)))
+    kept, lvk, er = _cut_sums(Tm, gm, w, lam, v, sx, a, fill, mass, e2k, not infinite)
+    aux[0] = Tm
+    aux[2] = kept - alpha
+    risks[1] = math.inf if infinite else sigma2 + er
+    risks[6] = _refit(lam, mass, e2k, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 8)
+    # Hessian
+    fill = 0.0 if fin_h >= 1.0 or Th > 0.0 else min(1.0, max(0.0, (alpha - fin_h) / (1.0 - fin_h)))
+    kept, lvk, er = _cut_sums(Th, gh, w, lam, v, sx, a, fill, mass, e2k, not infinite)
+    aux[1] = Th
+    aux[3] = kept - alpha
+    risks[2] = math.inf if infinite else sigma2 + er
+    risks[7] = _refit(lam, mass, e2k, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 12)
+    if infinite:
+        aux[0] = math.inf
+        aux[1] = math.inf
+    # random
+    er = 0.0
+    for k in range(n):
+        ck = c[k]
+        er += w[k] * lam[k] * ((1.0 - alpha) * v[k] + alpha * ((1.0 - ck) * (1.0 - ck) * v[k] + ck * ck * Kn[k]))
+        mass[k] = w[k] * alpha
+        e2k[k] = w[k] * alpha * v[k]
+    risks[3] = math.inf if infinite else sigma2 + er
+    risks[8] = _refit(lam, mass, e2k, alpha * lv_total, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s,
+                      aux, 16)
+    # oracle cut on the true saliency lam B^2 > To^2: oracle pruning (no refit) and small_oracle (refit)
+    fill = 0.0 if fin_o >= 1.0 or To > 0.0 else min(1.0, max(0.0, (alpha - fin_o) / (1.0 - fin_o)))
+    lvk = 0.0
+    eo = 0.0
+    for k in range(n):
+        ck = c[k]
+        if go[k] == math.inf:
+            pk = fill
+            eb2 = 0.0
+        else:
+            z = To * go[k]
+            q = _Q(z)
+            pk = 2.0 * q
+            eb2 = 2.0 * v[k] * ((z * _phi(z) if z < 40.0 else 0.0) + q)
+        mass[k] = w[k] * pk
+        e2k[k] = w[k] * eb2
+        lvk += w[k] * lam[k] * eb2
+        eo += w[k] * lam[k] * ((v[k] - eb2) + (1.0 - ck) * (1.0 - ck) * eb2 + ck * ck * Kn[k] * pk)
+    risks[4] = math.inf if infinite else sigma2 + eo
+    risks[5] = _refit(lam, mass, e2k, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 4)
+
+
+@njit(cache=True)
+def predict_point(lam, v, w, kappa, alpha, sigma2, ridge, rtol):
+    """One (kappa, alpha): returns (risks[N_RISKS], aux[N_AUX], dc[4] = tau, k(tau), bracket width, gamma^2, status)."""
+    risks = np.empty((1, N_RISKS))
+    aux = np.empty((1, N_AUX))
+    dc = np.empty(4)
+    status = np.empty(1, dtype=np.int64)
+    alphas = np.empty(1)
+    alphas[0] = alpha
+    _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status)
+    return risks[0], aux[0], dc, status[0]
+
+
+@njit(cache=True, parallel=True)
+def predict_grid(lam, v, w, kappas, alphas, sigma2, ridge, rtol):
+    """All (kappa, alpha) pairs, rows of kappa in parallel; returns risks (nk, na, N_RISKS), aux, dc (nk, 4), status."""
+    nk = kappas.size
+    na = alphas.size
+    dc = np.empty((nk, 4))
+    risks = np.empty((nk, na, N_RISKS))
+    aux = np.empty((nk, na, N_AUX))
+    status = np.empty((nk, na), dtype=np.int64)
+    for i in prange(nk):
+        _row(lam, v, w, kappas[i], alphas, sigma2, ridge, rtol, risks[i], aux[i], dc[i], status[i])
+    return risks, aux, dc, status
+
+
+@njit(cache=True, parallel=True)
+def world_curve_random(lam, v, w, n_samples, P, s, ps, sigma2, ridge, rtol):
+    """The fixed-world sweep with order "random": model of p = f P features has law (lam_k, f v_k, w_k)
+    and noise sigma^2 + (1 - f) E[Lambda B^2] (theory page, :ref:`theory-world`).  Returns risks, aux, dc, status."""
+    npts = ps.size
+    n = lam.size
+    risks = np.empty((npts, N_RISKS))
+    aux = np.empty((npts, N_AUX))
+    dc = np.empty((npts, 4))
+    status = np.empty(npts, dtype=np.int64)
+    lv = 0.0
+    for k in range(n):
+        lv += w[k] * lam[k] * v[k]
+    for i in prange(npts):
+        p = ps[i]
+        f = p / P
+        mv = np.empty(n)
+        for k in range(n):
+            mv[k] = f * v[k]
+        alphas = np.empty(1)
+        alphas[0] = s / p
+        extra = (1.0 - f) * lv
+        if extra < 0.0:
+            extra = 0.0
+        _row(lam, mv, w, p / n_samples, alphas, sigma2 + extra, ridge, rtol, risks[i:i + 1], aux[i:i + 1], dc[i],
+             status[i:i + 1])
+    return risks, aux, dc, status
+
+
+# ============================================================================ Python entry points
+# (called by dcpredict.theory and dcpredict.world when the law is a GaussianLaw)
+_STATUS_TEXT = {ST_TAU: "the root tau of the dense DC could not be certified",
+                ST_CUT_MAG: "the magnitude-pruning threshold could not be certified",
+                ST_CUT_HESS: "the Hessian-pruning threshold could not be certified",
+                ST_REFIT: "a retrained problem's root could not be certified",
+                ST_NONFINITE: "a risk came out undefined (nan)",
+                ST_CUT_ORACLE: "the oracle (true-saliency) threshold could not be certified"}
+RETRAINED_RULES = ("small_oracle", "magnitude", "hessian", "random")
+
+
+def _scaled(law, sigma2: float, ridge: float):
+    """Nodes in scaled units: lam / L, v L / Q, sigma2 / Q, ridge / L with L = max lam, Q = sigma2 + E[Lambda B^2].
+
+    Every risk scales with Q, tau with L, the magnitude threshold with sqrt(Q / L), the Hessian one with
+    sqrt(Q) (the invariances of the theory page, :ref:`theory-lgp`).
+    """
+    lam = np.array(law.nodes, dtype=np.float64)
+    v = np.array(law.b_var, dtype=np.float64)
+    w = np.array(law.node_weights, dtype=np.float64)
+    L = float(lam.max())
+    Q = sigma2 + float(np.dot(w, lam * v))
+    if not Q > 0.0:
+        Q = 1.0
+    return lam / L, v * (L / Q), w, sigma2 / Q, ridge / L, L, Q
+
+
+def _fail(status: int, law, kappa, alpha, sigma2, ridge):
+    from ._validate import DCPredictError
+    where = f"kappa={kappa!r}" + ("" if alpha is None else f", alpha={alpha!r}")
+    raise DCPredictError(f"no certified result at {where} (sigma2={sigma2!r}, ridge={ridge!r}, law {law!r}): "
+                         f"{_STATUS_TEXT.get(int(status), 'unknown failure')}")
+
+
+def solve_dc_law(law, kappa: float, sigma2: float, ridge: float, rtol: float):
+    """The DC of a GaussianLaw as a :class:`dcpredict.theory.DC`."""
+    from .theory import DC
+    lam, v, w, s2, r, L, Q = _scaled(law, sigma2, ridge)
+    tau, res, width, g2 = dense(lam, v, w, kappa, r, s2, rtol)
+    if not tau == tau or g2 != g2:
+        _fail(ST_TAU, law, kappa, None, sigma2, ridge)
+    return DC(law, kappa, sigma2, ridge, float(tau) * L, max(float(g2), s2) * Q, float(res), float(width) * L)
+
+
+def _unscale(risks, aux, L, Q):
+    """Risks and aux back to the user's units (arrays with the last axis = fields)."""
+    risks = risks * Q
+    aux = aux.copy()
+    aux[..., 0] *= math.sqrt(Q / L)
+    aux[..., 1] *= math.sqrt(Q)
+    for q in range(4):
+        aux[..., 5 + 4 * q] *= Q
+        aux[..., 6 + 4 * q] *= L
+        aux[..., 7 + 4 * q] *= Q
+    return risks, aux
+
+
+def predict_law(law, kappa: float, alpha: float, sigma2: float, ridge: float, precision: str, rtol: float):
+    """:func:`dcpredict.predict` for a GaussianLaw."""
+    from .theory import DC, Prediction, RetrainedProblem
+    if precision == "mp":
+        from . import _mp
+        risks, aux, dc = _mp.predict_point_gauss(law, kappa, alpha, sigma2, ridge)
+        risks = [float(x) for x in risks]
+        aux = [float(x) for x in aux]
+        dc = [float(x) for x in dc]
+    else:
+        lam, v, w, s2, r, L, Q = _scaled(law, sigma2, ridge)
+        risks_s, aux_s, dc_s, status = predict_point(lam, v, w, kappa, alpha, s2, r, rtol)
+        if status != ST_OK:
+            _fail(status, law, kappa, alpha, sigma2, ridge)
+        risks_a, aux_a = _unscale(risks_s, aux_s, L, Q)
+        risks = [max(float(x), sigma2) for x in risks_a]
+        aux = [float(x) for x in aux_a]
+        dc = [float(dc_s[0]) * L, float(dc_s[1]), float(dc_s[2]) * L, risks[0]]
+    dcobj = DC(law, kappa, sigma2, ridge, dc[0], dc[3], dc[1], dc[2], precision)
+    retrained = {name: RetrainedProblem(*aux[4 + 4 * i: 8 + 4 * i]) for i, name in enumerate(RETRAINED_RULES)}
+    return Prediction(law, kappa, alpha, sigma2, ridge, *risks, dc=dcobj,
+                      threshold_magnitude=aux[0], threshold_hessian=aux[1],
+                      residual_magnitude=aux[2], residual_hessian=aux[3],
+                      retrained=retrained, precision=precision)
+
+
+def predict_grid_law(law, kappas: np.ndarray, alphas: np.ndarray, sigma2: float, ridge: float, rtol: float):
+    """:func:`dcpredict.predict_grid` for a GaussianLaw (every point certified or the call raises)."""
+    from . import RISK_FIELDS
+    from .theory import PredictionGrid
+    lam, v, w, s2, r, L, Q = _scaled(law, sigma2, ridge)
+    risks_s, aux_s, dc_s, status = predict_grid(lam, v, w, kappas, alphas, s2, r, rtol)
+    bad = np.argwhere(status != ST_OK)
+    if bad.size:
+        i, j = bad[0]
+        _fail(status[i, j], law, float(kappas[i]), float(alphas[j]), sigma2, ridge)
+    risks, aux = _unscale(risks_s, aux_s, L, Q)
+    np.maximum(risks, sigma2, out=risks)
+    fields = {name: risks[:, :, i] for i, name in enumerate(RISK_FIELDS)}
+    return PredictionGrid(law, kappas, alphas, sigma2, ridge, **fields, tau=dc_s[:, 0] * L, gamma2=risks[:, 0, 0]
+                          if alphas.size else dc_s[:, 3] * Q,
+                          threshold_magnitude=aux[:, :, 0], threshold_hessian=aux[:, :, 1])
+
+
+def model_law_random(law, f: float, sigma2: float):
+    """The model LGP of a GaussianLaw world fitted on a fraction f of its features in random order."""
+    from .law import GaussianLaw
+    extra = max((1.0 - f) * law.signal_power, 0.0)
+    model = GaussianLaw(law.nodes, f * law.b_var, law.node_weights, quad_error=law.quad_error,
+                        description=f"model of a fraction {f:.6g} (random order) of {law.description}")
+    return model, sigma2 + extra
