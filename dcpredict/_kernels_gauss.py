@@ -533,3 +533,86 @@ def model_law_random(law, f: float, sigma2: float):
     model = GaussianLaw(law.nodes, f * law.b_var, law.node_weights, quad_error=law.quad_error,
                         description=f"model of a fraction {f:.6g} (random order) of {law.description}")
     return model, sigma2 + extra
+
+
+@njit(cache=True)
+def refit_risk(lam, mass, e2kept, lv_total, kappa, frac, ridge, sigma2, rtol):
+    """Least squares on a data-independent kept set (kept mass and w E[B^2 1kept] per node) of a fraction
+    ``frac`` of the features; returns (kappa_S, sigma2_S, tau_S, gamma2_S)."""
+    n = lam.size
+    out = np.empty(4)
+    lvk = 0.0
+    for k in range(n):
+        lvk += lam[k] * e2kept[k]
+    _refit(lam, mass, e2kept, lvk, lv_total, kappa, frac, ridge, sigma2, rtol, np.empty(n), np.empty(n), out, 0)
+    return out
+
+
+def _saliency_error(law):
+    from ._validate import DCPredictError
+    return DCPredictError(
+        "order='saliency' with a Gaussian-B law is not supported: the model's law (the world's top features by "
+        "true saliency) is no longer Gaussian in B; use order='random', or the atom form law.atoms()")
+
+
+def world_curve_law(law, n: int, P: int, s: int, ps: np.ndarray, sigma2: float, ridge: float, rtol: float):
+    """Risks (len(ps), N_RISKS) of the fixed-world sweep with order "random" for a GaussianLaw."""
+    lam, v, w, s2, r, L, Q = _scaled(law, sigma2, ridge)
+    risks, aux, dc, status = world_curve_random(lam, v, w, n, P, s, ps, s2, r, rtol)
+    bad = np.flatnonzero(status != ST_OK)
+    if bad.size:
+        i = bad[0]
+        _fail(status[i], law, float(ps[i]) / n, s / float(ps[i]), sigma2, ridge)
+    return np.maximum(risks * Q, sigma2)
+
+
+def _top_lambda_cut(law, frac: float) -> float:
+    """lam* with P(Lambda > lam*) = frac for a continuous GaussianLaw (its source density, scipy quad + brentq)."""
+    from scipy import integrate, optimize
+    src = law._source
+    dens = src["density"]
+    x0, x1 = math.log(src["lam_min"]), math.log(src["lam_max"])
+
+    def mass(xa, xb):
+        return integrate.quad(lambda x: float(dens(math.exp(x))) * math.exp(x), xa, xb, epsabs=0.0, epsrel=1e-13,
+                              limit=500)[0]
+
+    total = mass(x0, x1)
+    xs = optimize.brentq(lambda x: mass(x, x1) / total - frac, x0, x1, xtol=1e-15, rtol=1e-14)
+    return math.exp(xs)
+
+
+def world_baselines_law(law, n: int, P: int, s: int, sigma2: float, ridge: float, rtol: float) -> dict:
+    """small_oracle, small_random, small_top_variance, zero_model for a GaussianLaw world."""
+    from .law import GaussianLaw
+    frac = s / P
+    kappa = P / n
+    pred = predict_law(law, kappa, frac, sigma2, ridge, "double", rtol)
+    out = {"small_oracle": pred.small_oracle, "small_random": pred.random_retrained}
+    lam, v, w, s2, r, L, Q = _scaled(law, sigma2, ridge)
+    lv_total = float(np.dot(w, lam * v))
+    if law.is_discrete:
+        # the s features of largest lambda; equal lambdas in proportion (B is independent of the choice)
+        mass = np.zeros_like(w)
+        remaining = frac
+        for value in np.unique(lam)[::-1]:
+            if remaining <= 0.0:
+                break
+            group = lam == value
+            wg = float(w[group].sum())
+            take = min(wg, remaining)
+            mass[group] = w[group] * (take / wg)
+            remaining -= take
+        res = refit_risk(lam, mass, mass * v, lv_total, kappa, frac, r, s2, rtol)
+        if not res[2] == res[2]:
+            _fail(ST_REFIT, law, kappa, frac, sigma2, ridge)
+        out["small_top_variance"] = max(float(res[3]) * Q, sigma2)
+    else:
+        src = law._source
+        cut = _top_lambda_cut(law, frac)
+        top = GaussianLaw.from_density(src["density"], cut, src["lam_max"], b_var=src["b_var"], tol=src["tol"])
+        noise = sigma2 + law.signal_power - frac * top.signal_power
+        model = GaussianLaw(top.nodes, frac * top.b_var, top.node_weights)
+        out["small_top_variance"] = solve_dc_law(model, frac * kappa, max(noise, sigma2), ridge, rtol).gamma2
+    out["zero_model"] = sigma2 + law.signal_power
+    return out

@@ -26,7 +26,7 @@ import numpy as np
 from . import RISK_FIELDS
 from ._results import Result, fmt as _fmt
 from ._validate import DCPredictError, check_choice, check_int, check_real
-from .law import Law
+from .law import GaussianLaw, Law
 
 __all__ = ["ORDERS", "WORLD_BASELINES", "WorldPrediction", "WorldCurve", "predict_world", "predict_world_curve",
            "model_problem", "world_baselines"]
@@ -71,6 +71,11 @@ def model_problem(law: Law, *, P: int, p: int, sigma2: float, order: str = "sali
     p = check_int("p", p, lo=1, hi=P)
     sigma2 = check_real("sigma2", sigma2, lo=0.0)
     order = check_choice("order", order, ORDERS)
+    if isinstance(law, GaussianLaw):  # B | Lambda Gaussian: random order only (theory page, theory-gaussian-b)
+        from . import _kernels_gauss as G
+        if order == "saliency":
+            raise G._saliency_error(law)
+        return G.model_law_random(law, p / P, sigma2)
     from . import _kernels as K
     lam, b, w = _arrays(law)
     mb, mw = np.empty_like(b), np.empty_like(w)
@@ -103,6 +108,9 @@ def world_baselines(law: Law, *, n: int, P: int, s: int, sigma2: float, ridge: f
     docstring).  inf where the small fit interpolates (s = n with ridge 0).
     """
     law, n, P, s, sigma2, ridge, _, rtol = _check_world(law, n, P, s, sigma2, ridge, "saliency", rtol)
+    if isinstance(law, GaussianLaw):
+        from . import _kernels_gauss as G
+        return G.world_baselines_law(law, n, P, s, sigma2, ridge, rtol)
     from . import _kernels as K
     lam, b, w = _arrays(law)
     frac = s / P
@@ -356,10 +364,16 @@ def predict_world_curve(law: Law, *, n: int, P: int, s: int, sigma2: float, ps: 
         if raw.ndim != 1 or raw.size == 0:
             raise DCPredictError(f"ps must be a non-empty 1-D sequence of integers in [{s}, {P}]; got {ps!r}")
         ps_arr = np.array([check_int("ps", x, lo=s, hi=P) for x in raw], dtype=np.int64)
-    from . import _kernels as K
-    lam, b, w = _arrays(law)
-    risks, _, _ = K.world_curve(lam, b, w, _saliency_order(law), n, P, s, ps_arr, order == "random",
-                                sigma2, ridge, rtol)
+    if isinstance(law, GaussianLaw):
+        from . import _kernels_gauss as G
+        if order == "saliency":
+            raise G._saliency_error(law)
+        risks = G.world_curve_law(law, n, P, s, ps_arr, sigma2, ridge, rtol)
+    else:
+        from . import _kernels as K
+        lam, b, w = _arrays(law)
+        risks, _, _ = K.world_curve(lam, b, w, _saliency_order(law), n, P, s, ps_arr, order == "random",
+                                    sigma2, ridge, rtol)
     base = world_baselines(law, n=n, P=P, s=s, sigma2=sigma2, ridge=ridge, rtol=rtol)
     fields = {name: risks[:, i].copy() for i, name in enumerate(RISK_FIELDS) if name != "small_oracle"}
     return WorldCurve(law, n, P, s, sigma2, ridge, order, ps_arr, **fields, small_oracle=base["small_oracle"],
