@@ -72,14 +72,15 @@ AUX_STATUS = 20
 
 # ---------------------------------------------------------------------------- tau (THEORY.md s.2)
 @njit(cache=True, error_model="numpy")
-def _k_tau(tau, lam, w, kappa, ridge):
+def _k_tau(tau, lam, w, kappa, ridge, omk):
     """k(tau) = 1 - kappa E[Lambda/(Lambda+tau)] - r/tau, without cancellation.
 
     k is strictly increasing on tau > 0; its root is the tau of the DC (eq. 8 of the paper with
     xi = 1/tau when r = 0).  Two algebraically equal forms are used: 1 - kappa E[c] - r/tau when the
     shrinkage factors c = Lambda/(Lambda+tau) are small on average, (1 - kappa) + kappa E[1 - c] - r/tau
     (with 1 - c = tau/(Lambda+tau) computed directly) when they are close to 1, so that neither form
-    subtracts two nearly equal large numbers.
+    subtracts two nearly equal large numbers.  ``omk`` is 1 - kappa, passed separately so that a
+    ratio within rounding of 1 (a refit problem's alpha kappa) keeps its exact distance from 1.
     """
     sc = 0.0
     s1c = 0.0
@@ -90,7 +91,7 @@ def _k_tau(tau, lam, w, kappa, ridge):
     if sc <= 0.5:
         val = 1.0 - kappa * sc
     else:
-        val = (1.0 - kappa) + kappa * s1c
+        val = omk + kappa * s1c
     if ridge > 0.0:
         val -= ridge / tau
     return val
@@ -113,7 +114,7 @@ def _keep_prob(t, m, v, scale, w):
 def _objective(which, x, a0, a1, a2, a3, s0, s1):
     if which == _OBJ_TAU:
         # x = log(tau): the scaled variable in which tau can span the whole double range
-        return _k_tau(math.exp(x), a0, a1, s0, s1)
+        return _k_tau(math.exp(x), a0, a1, s0, s1, a2[0])
     # keep-probability minus alpha, decreasing in x
     return _keep_prob(x, a0, a1, a2, a3) - s0
 
@@ -182,7 +183,30 @@ def _brent(which, xa, xb, fa, fb, rtol, atol, a0, a1, a2, a3, s0, s1):
 
 
 @njit(cache=True, error_model="numpy")
+def _two_prod_one_minus(a, c):
+    """(a c, 1 - a c) with 1 - a c exact to rounding (Dekker's error-free product) when a c is near 1."""
+    p = a * c
+    if not (0.5 <= p <= 2.0) or abs(a) > 1e290 or abs(c) > 1e290:
+        return p, 1.0 - p
+    split = 134217729.0
+    t = split * a
+    ahi = t - (t - a)
+    alo = a - ahi
+    t = split * c
+    chi = t - (t - c)
+    clo = c - chi
+    e = ((ahi * chi - p) + ahi * clo + alo * chi) + alo * clo
+    return p, (1.0 - p) - e
+
+
+@njit(cache=True, error_model="numpy")
 def solve_tau_cert(lam, w, kappa, ridge, rtol):
+    """:func:`solve_tau_omk` with 1 - kappa computed from kappa."""
+    return solve_tau_omk(lam, w, kappa, 1.0 - kappa, ridge, rtol)
+
+
+@njit(cache=True, error_model="numpy")
+def solve_tau_omk(lam, w, kappa, omk, ridge, rtol):
     """Certified tau of THEORY.md s.2: r = tau (1 - kappa E[Lambda/(Lambda+tau)]); tau = 0 for OLS (r = 0, kappa <= 1).
 
     The root is found in x = log(tau) on a sign-change bracket, so tau may lie anywhere in the
@@ -192,8 +216,10 @@ def solve_tau_cert(lam, w, kappa, ridge, rtol):
     each end checked and moved outward if rounding leaves no sign change.
     Returns (tau, residual k(tau), bracket width in tau, converged).
     """
-    if ridge == 0.0 and kappa <= 1.0:
+    if ridge == 0.0 and omk >= 0.0:
         return 0.0, 0.0, 0.0, True
+    box = np.empty(1)
+    box[0] = omk
     mean_lam = 0.0
     mean_inv = 0.0
     for i in range(lam.size):
@@ -205,32 +231,32 @@ def solve_tau_cert(lam, w, kappa, ridge, rtol):
         if hi <= lo * (1.0 + rtol):
             # kappa E[Lambda] below rtol * r: tau is r to the requested tolerance (the bracket itself certifies it)
             tau = 0.5 * (lo + hi)
-            return tau, _k_tau(tau, lam, w, kappa, ridge), hi - lo, True
+            return tau, _k_tau(tau, lam, w, kappa, ridge, omk), hi - lo, True
     else:
-        lo = 0.5 * (kappa - 1.0) / (kappa * mean_inv) if mean_inv < math.inf else 1e-300
+        lo = 0.5 * (-omk) / (kappa * mean_inv) if mean_inv < math.inf else 1e-300
         if not lo > 0.0:
             lo = 1e-300
         hi = kappa * mean_lam
     xlo = math.log(lo)
     xhi = math.log(hi)
-    flo = _k_tau(lo, lam, w, kappa, ridge)
+    flo = _k_tau(lo, lam, w, kappa, ridge, omk)
     for _ in range(64):
         if flo < 0.0 or xlo < -740.0:
             break
         xlo -= 16.0
-        flo = _k_tau(math.exp(xlo), lam, w, kappa, ridge)
-    fhi = _k_tau(hi, lam, w, kappa, ridge)
+        flo = _k_tau(math.exp(xlo), lam, w, kappa, ridge, omk)
+    fhi = _k_tau(hi, lam, w, kappa, ridge, omk)
     for _ in range(64):
         if fhi > 0.0 or xhi > 709.0:
             break
         xhi += 4.0
-        fhi = _k_tau(math.exp(xhi), lam, w, kappa, ridge)
+        fhi = _k_tau(math.exp(xhi), lam, w, kappa, ridge, omk)
     if not (flo <= 0.0 and fhi >= 0.0):
         return math.nan, math.nan, math.inf, False
-    x, width, it = _brent(_OBJ_TAU, xlo, xhi, flo, fhi, 0.0, rtol, lam, w, lam, w, kappa, ridge)
+    x, width, it = _brent(_OBJ_TAU, xlo, xhi, flo, fhi, 0.0, rtol, lam, w, box, w, kappa, ridge)
     tau = math.exp(x)
     ok = it < _MAXITER and width <= 2.0 * rtol and tau > 0.0 and tau < math.inf
-    return tau, _k_tau(tau, lam, w, kappa, ridge), tau * width, ok
+    return tau, _k_tau(tau, lam, w, kappa, ridge, omk), tau * width, ok
 
 
 @njit(cache=True, error_model="numpy")
@@ -244,6 +270,12 @@ def solve_tau(lam, w, kappa, ridge, rtol):
 
 @njit(cache=True, error_model="numpy")
 def gamma2(lam, b, w, kappa, ridge, sigma2, tau):
+    """:func:`gamma2_omk` with 1 - kappa computed from kappa."""
+    return gamma2_omk(lam, b, w, kappa, 1.0 - kappa, ridge, sigma2, tau)
+
+
+@njit(cache=True, error_model="numpy")
+def gamma2_omk(lam, b, w, kappa, omk, ridge, sigma2, tau):
     """gamma^2 of THEORY.md s.2 (paper eq. 9), which is the dense test risk; inf at the interpolation threshold.
 
     Written with c = Lambda/(Lambda+tau) and 1 - c = tau/(Lambda+tau) so that nothing overflows
@@ -252,7 +284,7 @@ def gamma2(lam, b, w, kappa, ridge, sigma2, tau):
     1 - kappa E[c] = r/tau), free of cancellation near kappa = 1.
     """
     if tau == 0.0:
-        den = 1.0 - kappa
+        den = omk
         if den <= 0.0:
             return math.inf
         return sigma2 / den
@@ -273,11 +305,11 @@ def gamma2(lam, b, w, kappa, ridge, sigma2, tau):
 
 
 @njit(cache=True, error_model="numpy")
-def _dense(lam, b, w, kappa, ridge, sigma2, rtol):
-    tau, _, _, ok = solve_tau_cert(lam, w, kappa, ridge, rtol)
+def _dense(lam, b, w, kappa, omk, ridge, sigma2, rtol):
+    tau, _, _, ok = solve_tau_omk(lam, w, kappa, omk, ridge, rtol)
     if not ok:
         return tau, math.nan, False
-    return tau, gamma2(lam, b, w, kappa, ridge, sigma2, tau), True
+    return tau, gamma2_omk(lam, b, w, kappa, omk, ridge, sigma2, tau), True
 
 
 # ---------------------------------------------------------------------------- pruning (THEORY.md s.3)
@@ -396,8 +428,8 @@ def _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, out, 
         bs[k] = sa * b[k]
     if s2 < sigma2:
         s2 = sigma2
-    ks = alpha * kappa
-    tau, g2, ok = _dense(lam, bs, ws, ks, ridge, s2, rtol)
+    ks, omks = _two_prod_one_minus(alpha, kappa)
+    tau, g2, ok = _dense(lam, bs, ws, ks, omks, ridge, s2, rtol)
     out[j + 1] = s2
     out[j + 2] = tau
     out[j + 3] = g2

@@ -12,21 +12,63 @@ import mpmath as mp
 from .law import Law
 
 DPS = 50
-_TOL = mp.mpf(10) ** -(DPS - 8)
+#: most digits the adaptive precision may use
+MAX_DPS = 2000
+
+
+def _digits(*ratios) -> int:
+    """Working digits: DPS plus the decades by which the inputs sit away from the O(1) scale.
+
+    Cancellations in the direct forms used here (1 - kappa E[c^2] near kappa = 1 or for a tiny ridge,
+    sums over atoms of very different size) lose about that many digits; mpmath carries them.
+    """
+    import math
+    extra = 10
+    for r in ratios:
+        r = abs(float(r))
+        if r == 0.0 or not math.isfinite(r):
+            continue
+        extra += int(abs(math.log10(r))) + 1
+    return min(DPS + extra, MAX_DPS)
+
+
+def _precision(law: Law, kappa, alpha, ridge) -> int:
+    lam_max, lam_min = float(max(law.lam)), float(min(law.lam))
+    ratios = [lam_max / lam_min]
+    if ridge:
+        ratios.append(float(ridge) / lam_max)
+        if float(ridge) > lam_max:  # k(tau) near tau = r cancels to (lam/r)^2: twice the decades
+            ratios.append(float(ridge) / lam_max)
+    for k in (kappa, kappa * alpha):
+        if k != 1:
+            ratios.append(float(k) - 1.0 if abs(float(k) - 1.0) > 0 else 1e-300)
+    return _digits(*ratios)
+
+
+def _tol():
+    return mp.mpf(10) ** -(mp.mp.dps - 8)
 
 
 def _root(f, lo, hi, flo, fhi):
-    """Illinois regula falsi with bisection safeguard on a sign-change bracket; returns (root, width)."""
+    """Illinois regula falsi with a bisection safeguard (geometric while the bracket spans decades).
+
+    Returns (root, width); raises ArithmeticError if there is no sign change or it does not converge
+    to the working precision (width <= 10^-(dps-8) * |root|).
+    """
     if flo == 0:
         return lo, mp.mpf(0)
     if fhi == 0:
         return hi, mp.mpf(0)
     if (flo > 0) == (fhi > 0):
         raise ArithmeticError("no sign change in the bracket")
+    tol = _tol()
     side = 0
-    for it in range(2000):
+    for it in range(20000):
         width = hi - lo
-        x = (lo + hi) / 2 if it % 4 == 3 else (lo * fhi - hi * flo) / (fhi - flo)
+        if lo > 0 and hi > 4 * lo:
+            x = mp.sqrt(lo * hi)
+        else:
+            x = (lo + hi) / 2 if it % 4 == 3 else (lo * fhi - hi * flo) / (fhi - flo)
         if not (lo < x < hi):
             x = (lo + hi) / 2
         fx = f(x)
@@ -42,9 +84,11 @@ def _root(f, lo, hi, flo, fhi):
             if side == 1:
                 flo /= 2
             side = 1
-        if hi - lo <= _TOL * max(abs(lo), abs(hi)) or hi - lo == width:
+        if hi - lo <= tol * max(abs(lo), abs(hi)):
+            return (lo + hi) / 2, hi - lo
+        if hi - lo == width and not (lo > 0 and hi > 4 * lo):
             break
-    return (lo + hi) / 2, hi - lo
+    raise ArithmeticError(f"root not converged: bracket [{mp.nstr(lo, 8)}, {mp.nstr(hi, 8)}]")
 
 
 def _Q(x):
@@ -60,7 +104,11 @@ def _phi(x):
 
 
 def _atoms(lam, b, w):
-    return [mp.mpf(float(x)) for x in lam], [mp.mpf(float(x)) for x in b], [mp.mpf(float(x)) for x in w]
+    """Atoms as mpf; the weights renormalised to sum to 1 at the working precision (a law is a probability:
+    float weights sum to 1 only to ~1e-16, which would shift tau wherever 1 - kappa E[c] cancels)."""
+    ws = [mp.mpf(float(x)) for x in w]
+    total = mp.fsum(ws)
+    return [mp.mpf(float(x)) for x in lam], [mp.mpf(float(x)) for x in b], [x / total for x in ws]
 
 
 def _tau(lam, w, kappa, ridge):
@@ -72,7 +120,9 @@ def _tau(lam, w, kappa, ridge):
 
     mean_lam = mp.fsum(wi * li for li, wi in zip(lam, w))
     if ridge == 0:
-        lo, flo = mp.mpf(0), 1 - kappa
+        # k < 0 below tau = (kappa - 1) / (kappa E[1/Lambda]) (tau E[1/Lambda] bounds E[tau/(Lambda+tau)])
+        lo = (kappa - 1) / (2 * kappa * mp.fsum(wi / li for li, wi in zip(lam, w)))
+        flo = k(lo)
     else:
         lo = ridge
         flo = k(lo)
@@ -91,7 +141,7 @@ def _gamma2(lam, b, w, kappa, ridge, sigma2, tau):
 
 
 def solve_dc(law: Law, kappa: float, sigma2: float, ridge: float):
-    with mp.workdps(DPS):
+    with mp.workdps(_precision(law, kappa, 1.0, ridge)):
         lam, b, w = _atoms(law.lam, law.b, law.weights)
         kappa, sigma2, ridge = mp.mpf(kappa), mp.mpf(sigma2), mp.mpf(ridge)
         tau, res, width = _tau(lam, w, kappa, ridge)
@@ -115,8 +165,12 @@ def _threshold(m, v, scale, w, alpha):
         t = mp.mpf(0)
     else:
         hi = max((abs(mk) + 40 * vk) / sk for mk, vk, sk in zip(m, v, scale)) or mp.mpf(1)
-        while _keep(hi, m, v, scale, w) > alpha:
+        for _ in range(4000):
+            if _keep(hi, m, v, scale, w) <= alpha:
+                break
             hi *= 2
+        else:
+            raise ArithmeticError("no upper bracket for the pruning threshold")
         t, _ = _root(lambda x: _keep(x, m, v, scale, w) - alpha, mp.mpf(0), hi, p0 - alpha,
                      _keep(hi, m, v, scale, w) - alpha)
     keep, base, tie = [], mp.mpf(0), mp.mpf(0)
@@ -159,8 +213,8 @@ def _refit(lam, b, w, mass, kappa, alpha, ridge, sigma2):
 
 
 def predict_point(law: Law, order, kappa: float, alpha: float, sigma2: float, ridge: float):
-    """Same outputs as :func:`dcpredict._kernels.predict_point`, as lists of mpf at 50 digits."""
-    with mp.workdps(DPS):
+    """Same outputs as :func:`dcpredict._kernels.predict_point`, as lists of mpf (at least 50 digits)."""
+    with mp.workdps(_precision(law, kappa, alpha, ridge)):
         lam, b, w = _atoms(law.lam, law.b, law.weights)
         kappa, alpha, sigma2, ridge = (mp.mpf(kappa), mp.mpf(alpha), mp.mpf(sigma2), mp.mpf(ridge))
         tau, res, width = _tau(lam, w, kappa, ridge)

@@ -424,7 +424,11 @@ def solve_dc(law: Law, *, kappa: float, sigma2: float, ridge: float = 0.0, preci
         return G.solve_dc_law(law, kappa, sigma2, ridge, rtol)
     if precision == "mp":
         from . import _mp
-        tau, res, width, g2 = _mp.solve_dc(law, kappa, sigma2, ridge)
+        try:
+            tau, res, width, g2 = _mp.solve_dc(law, kappa, sigma2, ridge)
+        except ArithmeticError as exc:
+            raise DCPredictError(f"no certified result at kappa={kappa!r} (sigma2={sigma2!r}, ridge={ridge!r}, "
+                                 f"precision mp, law {law!r}): {exc}") from None
         return DC(law, kappa, sigma2, ridge, float(tau), float(g2), float(res), float(width), "mp")
     from . import _kernels as K
     sc = _scaled(law, sigma2, ridge)
@@ -479,7 +483,14 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
     order = _saliency_order(law)
     if precision == "mp":
         from . import _mp
-        risks, aux, dc = _mp.predict_point(law, order, kappa, alpha, sigma2, ridge)
+        where = f"at kappa={kappa!r}, alpha={alpha!r} (sigma2={sigma2!r}, ridge={ridge!r}, precision mp, law {law!r})"
+        try:
+            risks, aux, dc = _mp.predict_point(law, order, kappa, alpha, sigma2, ridge)
+        except ArithmeticError as exc:
+            raise DCPredictError(f"no certified result {where}: {exc}") from None
+        for name, x in zip(RISK_FIELDS, risks):
+            if not x == x or x < sigma2 * (1 - 1e-30):
+                raise DCPredictError(f"no certified result {where}: {name} = {x}")
     else:
         from . import _kernels as K
         sc = _scaled(law, sigma2, ridge)
