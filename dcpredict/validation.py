@@ -27,6 +27,14 @@ The atom weights of the laws are chosen so that w_k p is an integer at every p o
 simulated instance is exactly the law (no rounding of atom counts enters the comparison).
 Same-sample retraining (``*_retrained_same``) has no exact DC (THEORY.md s.4): it is reported next to
 the fresh-sample prediction for information only, never pass/fail.
+
+The fixed world (theory page, section :ref:`theory-world`).  A second table compares
+:func:`dcpredict.predict_world` with :func:`dcpredict.simulate_world` (a world of P features, the model fits
+the first p by saliency or in a random order, pruned to s): every rule including ``oracle_pruned`` and
+``small_oracle``, and the baselines ``small_random`` and ``small_top_variance``; both orders, ridge 0 and
+> 0, p < n and p > n.  Same pass rule, with rho = p/n for the model's own fit and its pruned versions and
+rho = s/n for every fit on s columns (small_*, fresh-sample retraining).  The world's atom counts w_k P
+are integers, so the simulated world is exactly the law.
 """
 from __future__ import annotations
 
@@ -42,8 +50,8 @@ from . import RISK_FIELDS
 from ._validate import check_int
 from .law import Law
 
-__all__ = ["run_validation", "ValidationReport", "validation_cases", "margin_for", "Z_LIMIT", "BASE_MARGIN",
-           "SLOPE_MARGIN"]
+__all__ = ["run_validation", "ValidationReport", "validation_cases", "world_validation_cases", "margin_for",
+           "Z_LIMIT", "BASE_MARGIN", "SLOPE_MARGIN"]
 
 Z_LIMIT = 4.0
 BASE_MARGIN = 0.03
@@ -51,7 +59,10 @@ SLOPE_MARGIN = 2.0
 SIGMA2 = 0.25
 SAME = {"magnitude_retrained_same": "magnitude_retrained", "hessian_retrained_same": "hessian_retrained",
         "random_retrained_same": "random_retrained"}
-SUPPORT_FIELDS = ("small_oracle", "magnitude_retrained", "hessian_retrained", "random_retrained")
+SUPPORT_FIELDS = ("small_oracle", "magnitude_retrained", "hessian_retrained", "random_retrained",
+                  "small_random", "small_top_variance")
+#: fields of the fixed-world table (pass/fail); the *_retrained_same fields are information
+WORLD_FIELDS = tuple(RISK_FIELDS) + ("small_random", "small_top_variance")
 
 
 def margin_for(field_name: str, *, n: int, p: int, s: int) -> float:
@@ -84,23 +95,42 @@ def validation_cases(quick: bool) -> dict[str, Any]:
             "n": 200, "trials": 300, "seed": 1, "sigma2": SIGMA2}
 
 
+def world_validation_cases(quick: bool) -> dict[str, Any]:
+    """The fixed-world grid: laws, n, P, s, cases (order, ridge, ps), trials, seed."""
+    laws = _laws()
+    if quick:
+        return {"laws": {"three-atom": laws["three-atom"]}, "n": 100, "P": 200, "s": 10, "trials": 100, "seed": 1,
+                "sigma2": SIGMA2,
+                "cases": [("saliency", 0.0, [50, 150, 200]), ("random", 0.0, [50, 150]), ("saliency", 0.2, [150])]}
+    # the paper's Fig. 3b world: Sigma spiked (4 % of the features have variance 10), beta flat
+    laws = {"three-atom": laws["three-atom"], "spiked-Sigma": Law([10.0, 1.0], [1.0, 1.0], [0.04, 0.96])}
+    return {"laws": laws, "n": 200, "P": 1000, "s": 40, "trials": 300, "seed": 1, "sigma2": SIGMA2,
+            "cases": [(order, ridge, [100, 300, 600] + ([1000] if order == "saliency" else []))
+                      for order in ("saliency", "random") for ridge in (0.0, 0.2)]}
+
+
 @dataclass
 class ValidationReport:
-    """Rows (one per case and field), totals, and the files written."""
+    """Rows (one per case and field; ``world_rows``: the fixed-world table), totals, and the files written."""
     quick: bool
     params: dict
     rows: list[dict] = field(repr=False)
     elapsed: float = 0.0
     report_path: Path | None = None
     plot_path: Path | None = None
+    world_rows: list[dict] = field(default_factory=list, repr=False)
+
+    @property
+    def all_rows(self) -> list[dict]:
+        return self.rows + self.world_rows
 
     @property
     def checked(self) -> list[dict]:
-        return [r for r in self.rows if r["status"] in ("pass", "FAIL")]
+        return [r for r in self.all_rows if r["status"] in ("pass", "FAIL")]
 
     @property
     def failures(self) -> list[dict]:
-        return [r for r in self.rows if r["status"] == "FAIL"]
+        return [r for r in self.all_rows if r["status"] == "FAIL"]
 
     @property
     def passed(self) -> bool:
@@ -115,12 +145,13 @@ class ValidationReport:
         chk = self.checked
         zs = np.array([r["z"] for r in chk if math.isfinite(r["z"])])
         worst = max(chk, key=lambda r: abs(r["z"])) if chk else None
-        return {"cases": len({(r["law"], r["kappa"], r["alpha"], r["ridge"]) for r in self.rows}),
+        return {"cases": len({(r["law"], r.get("order"), r["kappa"], r["alpha"], r["ridge"]) for r in self.all_rows}),
                 "comparisons": len(chk), "passed": len(chk) - len(self.failures), "failed": len(self.failures),
                 "within_4se_alone": int(np.sum(np.abs(zs) <= Z_LIMIT)),
                 "max_abs_z": float(np.max(np.abs(zs))) if zs.size else math.nan,
                 "worst": None if worst is None else _label(worst),
-                "mean_z": float(zs.mean()) if zs.size else math.nan, "informational": len(self.rows) - len(chk)}
+                "mean_z": float(zs.mean()) if zs.size else math.nan, "informational": len(self.all_rows) - len(chk),
+                "world_comparisons": sum(r["status"] in ("pass", "FAIL") for r in self.world_rows)}
 
     def summary(self) -> str:
         t = self.totals()
@@ -134,6 +165,9 @@ class ValidationReport:
 
 
 def _label(r: dict) -> str:
+    if "order" in r:
+        return (f"{r['law']} world P={r['P']} p={r['p']} s={r['s']} order={r['order']} ridge={r['ridge']:g} "
+                f"{r['field']}")
     return f"{r['law']} kappa={r['kappa']:g} alpha={r['alpha']:g} ridge={r['ridge']:g} {r['field']}"
 
 
@@ -172,7 +206,12 @@ def run_validation(quick: bool = False, out_dir: str | Path | None = "validation
                                  "margin": margin, "allowed": allowed, "status": status})
     params = {k: v for k, v in P.items() if k != "laws"}
     params["laws"] = {k: v.to_dict() for k, v in P["laws"].items()}
-    rep = ValidationReport(bool(quick), params, rows, time.time() - t0)
+    W = world_validation_cases(bool(quick))
+    # the quick world's tasks take about a millisecond each: starting a process pool would cost more than it saves
+    world_rows = _world_rows(W, 1 if quick else workers, progress)
+    params["world"] = {**{k: v for k, v in W.items() if k != "laws"},
+                       "laws": {k: v.to_dict() for k, v in W["laws"].items()}}
+    rep = ValidationReport(bool(quick), params, rows, time.time() - t0, world_rows=world_rows)
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -182,6 +221,41 @@ def run_validation(quick: bool = False, out_dir: str | Path | None = "validation
         rep.report_path = out / f"REPORT{suffix}.md"
         rep.report_path.write_text(_markdown(rep, workers))
     return rep
+
+
+def _compare(f: str, th: float, mean: float, se: float, margin: float) -> tuple[float, float, str]:
+    """(z, allowed, status) of one comparison (module docstring)."""
+    d = mean - th
+    z = d / se if se > 0 else (0.0 if d == 0 else math.copysign(math.inf, d))
+    allowed = Z_LIMIT * se + margin * th
+    if f in SAME:
+        return z, allowed, "info"
+    return z, allowed, ("pass" if (math.isfinite(th) and abs(d) <= allowed) else "FAIL")
+
+
+def _world_rows(W: dict, workers: int | None, progress: bool) -> list[dict]:
+    """The fixed-world table: predict_world against simulate_world on every case of ``W``."""
+    from .world import predict_world
+    from .world_simulation import simulate_world
+    rows: list[dict] = []
+    n, P, s = W["n"], W["P"], W["s"]
+    for law_name, law in W["laws"].items():
+        for order, ridge, ps in W["cases"]:
+            res = simulate_world(law, n=n, P=P, ps=ps, s=s, sigma2=W["sigma2"], ridge=ridge, order=order,
+                                 trials=W["trials"], seed=W["seed"], workers=workers, progress=progress)
+            mean, se = res.mean, res.stderr
+            for i, p in enumerate(res.ps):
+                pred = predict_world(law, n=n, P=P, p=p, s=s, sigma2=W["sigma2"], ridge=ridge, order=order)
+                for f in (*WORLD_FIELDS, *SAME):
+                    th = float(getattr(pred, SAME.get(f, f)))
+                    m, e = float(mean[f][i]), float(se[f][i])
+                    margin = margin_for(f, n=n, p=p, s=s)
+                    z, allowed, status = _compare(f, th, m, e, margin)
+                    rows.append({"law": law_name, "order": order, "P": P, "kappa": p / n, "alpha": s / p,
+                                 "ridge": ridge, "n": n, "p": p, "s": s, "field": f, "theory": th, "sim": m, "se": e,
+                                 "z": z, "rel": (m - th) / th if th else math.nan, "margin": margin,
+                                 "allowed": allowed, "status": status})
+    return rows
 
 
 def _fmt_law(law: dict) -> str:
@@ -230,8 +304,29 @@ def _markdown(rep: ValidationReport, workers: int | None) -> str:
         out.append(f"| {r['law']} | {r['kappa']:g} | {r['alpha']:g} | {r['ridge']:g} | {r['p']} | {r['s']} | "
                    f"{r['field']} | {r['theory']:.5g} | {r['sim']:.5g} +- {r['se']:.2g} | {100 * r['rel']:+.2f}% | "
                    f"{r['z']:+.2f} | {100 * r['margin']:.1f}% | {r['status']} |")
+    W = P.get("world")
+    if W is not None and rep.world_rows:
+        out += ["", "## The fixed world: predict_world vs simulate_world", "",
+                f"- Simulation: `simulate_world`, a world of P = {W['P']} features, n = {W['n']}, s = {W['s']}, "
+                f"{W['trials']} trials per p, seed {W['seed']}, sigma^2 = {W['sigma2']}; the model fits the first "
+                "p features by true saliency (`saliency`) or in a random order drawn per trial (`random`); "
+                "theory: `predict_world`.  Same pass rule (rho = p/n for the model's fit and its pruned "
+                "versions, s/n for every fit on s columns: small_*, fresh-sample retraining).",
+                "- Cases (order, ridge, p): " + "; ".join(f"{o}, {r:g}, {list(ps)}" for o, r, ps in W["cases"])
+                + "; laws:"]
+        for name, law in W["laws"].items():
+            out.append(f"  - {name}: {_fmt_law(law)}")
+        out += ["",
+                "| law | order | ridge | P | p | p/n | s | field | theory | simulation (mean +- se) | rel. diff | z "
+                "| margin | status |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rep.world_rows:
+            out.append(f"| {r['law']} | {r['order']} | {r['ridge']:g} | {r['P']} | {r['p']} | {r['p'] / r['n']:.4g} | "
+                       f"{r['s']} | {r['field']} | {r['theory']:.5g} | {r['sim']:.5g} +- {r['se']:.2g} | "
+                       f"{100 * r['rel']:+.2f}% | {r['z']:+.2f} | {100 * r['margin']:.1f}% | {r['status']} |")
     out += ["", "## Totals", "",
-            f"- comparisons (pass/fail): {t['comparisons']}; pass: {t['passed']}; fail: {t['failed']}",
+            f"- comparisons (pass/fail): {t['comparisons']} (of which the fixed world: {t['world_comparisons']}); "
+            f"pass: {t['passed']}; fail: {t['failed']}",
             f"- within 4 se without the margin: {t['within_4se_alone']}",
             f"- largest |z| among pass/fail rows: {t['max_abs_z']:.2f} ({t['worst']})",
             f"- informational rows (same-sample retraining): {t['informational']}",
@@ -247,14 +342,18 @@ def _plot(rep: ValidationReport, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     chk = rep.checked
-    info = [r for r in rep.rows if r["status"] == "info"]
+    info = [r for r in rep.all_rows if r["status"] == "info"]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.5, 4.4))
     th = np.array([r["theory"] for r in chk])
     sm = np.array([r["sim"] for r in chk])
     se = np.array([r["se"] for r in chk])
     ok = np.array([r["status"] == "pass" for r in chk])
-    a1.errorbar(th[ok], sm[ok], yerr=se[ok], fmt="o", ms=3, color="tab:blue", alpha=0.7, lw=0.8,
-                label=f"pass ({ok.sum()})")
+    world = np.array(["order" in r for r in chk], dtype=bool)
+    for sel, fmt, color, name in ((ok & ~world, "o", "tab:blue", "pass"),
+                                  (ok & world, "s", "tab:green", "fixed world: pass")):
+        if sel.any():
+            a1.errorbar(th[sel], sm[sel], yerr=se[sel], fmt=fmt, ms=3, color=color, alpha=0.7, lw=0.8,
+                        label=f"{name} ({sel.sum()})")
     if (~ok).any():
         a1.errorbar(th[~ok], sm[~ok], yerr=se[~ok], fmt="x", ms=6, color="tab:red", label=f"FAIL ({(~ok).sum()})")
     if info:
@@ -264,6 +363,11 @@ def _plot(rep: ValidationReport, path: Path) -> None:
     a1.plot([lo, hi], [lo, hi], "k-", lw=0.8)
     a1.set_xscale("log")
     a1.set_yscale("log")
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    for axis in (a1.xaxis, a1.yaxis):  # plain numbers (0.5, 1, 2), not 5x10^-1; a few labelled ticks
+        axis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(NullFormatter())
     a1.set_xlabel("theory (DC, p -> infinity)")
     a1.set_ylabel("simulation mean")
     a1.legend(fontsize=8)

@@ -317,3 +317,44 @@ def test_cli_bad_world_input_is_one_line(cmd, extra, match, capsys):
 def test_cli_world_options_need_world_size(capsys):
     rc, _, err = _cli(["predict", *LAW_ARGS, "--p", "30", "--s", "8", "--n", "60"], capsys)
     assert rc == 2 and "--world-size" in err and err.count("\n") == 1
+
+
+# ------------------------------------------------------------------ dcpredict validate: the world table
+def test_validation_world_rows_are_predict_world_vs_simulate_world():
+    import dcpredict.validation as V
+    W = {"laws": {"three-atom": LAW}, "n": 60, "P": 120, "s": 8, "trials": 10, "seed": 2, "sigma2": SIGMA2,
+         "cases": [("random", 0.1, [40, 100])]}
+    rows = V._world_rows(W, 1, False)
+    assert len(rows) == 2 * 14
+    res = dc.simulate_world(LAW, n=60, P=120, ps=[40, 100], s=8, sigma2=SIGMA2, ridge=0.1, order="random",
+                            trials=10, seed=2, workers=1, progress=False)
+    for r in rows:
+        i = [40, 100].index(r["p"])
+        ref = r["field"].replace("_same", "")
+        th = getattr(dc.predict_world(LAW, n=60, P=120, p=r["p"], s=8, sigma2=SIGMA2, ridge=0.1, order="random"), ref)
+        assert r["theory"] == pytest.approx(th, rel=1e-12)
+        assert r["sim"] == res.mean[r["field"]][i] and r["z"] == pytest.approx((r["sim"] - th) / r["se"])
+        on_s = r["field"].startswith("small_") or r["field"].endswith(("_retrained", "_same"))
+        rho = (8 if on_s else r["p"]) / 60
+        assert r["margin"] == pytest.approx(0.03 + 2 / (60 * abs(1 - rho)))
+        assert r["status"] == ("info" if r["field"].endswith("_same") else
+                               "pass" if abs(r["sim"] - th) <= 4 * r["se"] + r["margin"] * th else "FAIL")
+    assert {r["field"] for r in rows if r["status"] != "info"} >= {"oracle_pruned", "small_oracle", "small_random"}
+    rep = V.ValidationReport(True, {"world": W, "laws": {}, "n": 60, "trials": 10, "seed": 2, "sigma2": SIGMA2,
+                                    "kappas": [], "alphas": [], "ridges": []}, [], world_rows=rows)
+    rep.params["world"] = {**W, "laws": {"three-atom": LAW.to_dict()}}
+    text = V._markdown(rep, 1)
+    assert "## The fixed world" in text and text.count("| three-atom | random | 0.1 | 120 |") == 28
+    assert rep.totals()["world_comparisons"] == 2 * 11
+
+
+def test_quick_validation_world_grid_covers_the_cases():
+    import dcpredict.validation as V
+    W = V.world_validation_cases(True)
+    orders = {o for o, _, _ in W["cases"]}
+    ridges = {r for _, r, _ in W["cases"]}
+    ps = [p for _, _, pp in W["cases"] for p in pp]
+    assert orders == {"saliency", "random"} and len(ridges) > 1
+    assert min(ps) < W["n"] < max(ps)
+    for law in W["laws"].values():  # every atom count is an integer: the simulated world is the law
+        assert np.allclose(np.asarray(law.weights) * W["P"], np.round(np.asarray(law.weights) * W["P"]))
