@@ -45,7 +45,10 @@ def check_real(name: str, value: Any, *, lo: float | None = None, hi: float | No
             value = arr.item()
         except (TypeError, ValueError):
             raise DCPredictError(f"{name} must be a real number {allowed}; got {_fmt(value)}") from None
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:  # an int beyond the double range
+        raise DCPredictError(f"{name} must be a finite real number {allowed}; got {_fmt(value)}") from None
     if math.isnan(x) or (math.isinf(x) and not allow_inf):
         raise DCPredictError(f"{name} must be a finite real number {allowed}; got {_fmt(value)}")
     bad = ((lo is not None and (x <= lo if lo_open else x < lo))
@@ -77,7 +80,7 @@ def check_array(name: str, value: Any, *, ndim: int = 1, lo: float | None = None
     allowed = _interval(lo, hi, lo_open, hi_open)
     try:
         arr = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise DCPredictError(f"{name} must be an array of real numbers; got {_fmt(value)}") from None
     if ndim == 1 and arr.ndim == 0:
         arr = arr.reshape(1)

@@ -54,7 +54,9 @@ def _arrays(law: Law) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _saliency_order(law: Law) -> np.ndarray:
     """Atom order for the oracle: decreasing true saliency lam * b^2, ties by atom index."""
-    return np.argsort(-(law.lam * law.b ** 2), kind="stable").astype(np.int64)
+    with np.errstate(divide="ignore"):  # in logs: lam * b^2 may overflow (b = 0 gives -inf, last)
+        log_sal = np.log(law.lam) + 2.0 * np.log(np.abs(law.b))
+    return np.argsort(-log_sal, kind="stable").astype(np.int64)
 
 
 # ------------------------------------------------------------------------------ scaling and certification
@@ -87,7 +89,8 @@ class _Scaled:
         """A risk (or gamma^2, noise level) back in the user's units; inf stays inf."""
         if x == 0.0 or not np.isfinite(x):
             return float(x)
-        return float(np.exp(np.log(x) + self.logQ))
+        with np.errstate(over="ignore"):
+            return float(np.exp(np.log(x) + self.logQ))
 
     def tau(self, x: float) -> float:
         return float(x * self.L) if np.isfinite(x) else float(x)
