@@ -187,11 +187,23 @@ def check_scheduler(address: object) -> str:
     if not 1 <= port <= 65535:
         raise DCPredictError(f"scheduler port must be in [1, 65535]; got {port} in {address!r}")
     host = m.group("host").strip("[]")
+    scheme = m.group("scheme") or "tcp"
     try:
-        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT):
-            pass
+        with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT) as sock:
+            if scheme == "tcp":
+                # a Dask server speaks first: its handshake message, prefixed by its length (uint64 LE)
+                head = b""
+                while len(head) < 8:
+                    chunk = sock.recv(8 - len(head))
+                    if not chunk:
+                        break
+                    head += chunk
+                size = int.from_bytes(head, "little") if len(head) == 8 else -1
+                if not 0 < size < (1 << 24):
+                    raise DCPredictError(f"scheduler {address!r} accepts connections but does not answer as a "
+                                         "Dask scheduler")
     except OSError as exc:
-        why = "timed out" if isinstance(exc, socket.timeout) else (exc.strerror or str(exc))
+        why = "timed out" if isinstance(exc, (socket.timeout, TimeoutError)) else (exc.strerror or str(exc))
         raise DCPredictError(f"scheduler {address!r} cannot be reached ({why}; tried for at most "
                              f"{CONNECT_TIMEOUT:g} s)") from None
     return address
