@@ -384,13 +384,16 @@ def _probes(lam: np.ndarray, v: np.ndarray, lo: float, hi: float, lv_scale: floa
         rows += [c, c * c, c * (1.0 - c), lv * (1.0 - c) ** 2]
         kinds += [0, 0, 0, 2]
     for K in lv_scale * np.geomspace(1e-3, 1e3, 7):
-        for lm, vm in zip(mids, vmids):
-            a_mag = math.sqrt((lm * vm + K) / lm)
-            a_hes = math.sqrt(lm * vm + K)
-            for arg in (a_mag * np.sqrt(lam / (lv + K)), a_hes / np.sqrt(lv + K)):
-                q = _erfc_vec(arg)
-                rows += [q, q * lv]
-                kinds += [0, 2]
+        for tau in (0.0, *np.geomspace(lo, hi, 4)):
+            c = lam / (lam + tau)
+            for lm, vm in zip(mids, vmids):
+                cm = lm / (lm + tau)
+                a_mag = cm * math.sqrt((lm * vm + K) / lm)
+                a_hes = cm * math.sqrt(lm * vm + K)
+                for arg in (a_mag * np.sqrt(lam / (lv + K)) / c, a_hes / (c * np.sqrt(lv + K))):
+                    q = _erfc_vec(arg)
+                    rows += [q, q * lv]
+                    kinds += [0, 2]
     for lm, vm in zip(mids, vmids):
         if vm > 0.0:
             with np.errstate(divide="ignore"):
