@@ -343,6 +343,11 @@ def simulate_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, tri
     trials = check_int("trials", trials, lo=2)
     if seed is not None:
         seed = check_int("seed", seed, lo=0)
+    from ._limits import check_memory
+    _p, _d = Wa.shape  # designs n x p (training, fresh, a support copy), Sigma p x p and its solve, results
+    check_memory("this random-features simulation",
+                 8.0 * (4.0 * n * _p + 2.0 * n * _d + 3.0 * _p * _p + 2.0 * min(n, _p) ** 2)
+                 + 8.0 * trials * len(RF_FIELDS), detail=f" (n={n}, p={_p}, d={_d}, {trials} trials)")
     if lgp is None:
         lgp = equivalent_lgp(Wa, ua, aa, va)
     elif lgp.Sigma.shape[0] != Wa.shape[0]:
