@@ -53,6 +53,9 @@ GRID_POINTS = 2001
 #: a grid minimum is refined when its risk is within this relative margin of the rule's grid minimum
 _REFINE_MARGIN = 1e-2
 _REFINE_MAX = 8
+#: risks within this relative difference are numerically the same (the roots are certified to 1e-12; the
+#: risks' last digits differ between code paths): the smaller p, then the first rule listed, is reported
+SAME_RISK = 1e-10
 
 
 # ----------------------------------------------------------------------------------------- inputs
@@ -180,14 +183,18 @@ def _search(law: Law, *, n, P, s, sigma2, ridge, order, rules) -> tuple[np.ndarr
 
 
 def _argmin(ps: np.ndarray, v: np.ndarray) -> tuple[int, float]:
-    """(p, risk) of the lowest risk, the smallest p on exact ties; (ps[0], inf) if every value is inf."""
-    i = int(np.argmin(v))
+    """(p, risk) of the smallest p whose risk is within SAME_RISK of the lowest; (ps[0], inf) if all are inf."""
+    low = float(np.min(v))
+    if not math.isfinite(low):
+        return int(ps[0]), low
+    i = int(np.flatnonzero(v <= low + SAME_RISK * abs(low))[0])
     return int(ps[i]), float(v[i])
 
 
 def _verify(law: Law, p: int, rule: str, risk: float, *, n, P, s, sigma2, ridge, order,
             cache: dict) -> tuple[int, float]:
-    """Check (p, risk) with predict_world at p and its integer neighbours; walk downhill if a neighbour is lower.
+    """Check (p, risk) with predict_world at p and its integer neighbours; walk downhill while a neighbour is
+    lower by more than SAME_RISK (relative).
 
     Raises RuntimeError if predict_world and the curve disagree at p (relative 1e-8): a bug, never a number.
     """
@@ -205,7 +212,7 @@ def _verify(law: Law, p: int, rule: str, risk: float, *, n, P, s, sigma2, ridge,
     for _ in range(P - s + 1):
         nbrs = [q for q in (p - 1, p + 1) if s <= q <= P]
         best_q = min(nbrs, key=at, default=p)
-        if at(best_q) < here:
+        if at(best_q) < here - SAME_RISK * abs(here):
             p, here = best_q, at(best_q)
         else:
             break
@@ -447,8 +454,10 @@ def advise(law: Law, *, sigma2: float, n: int, s: int, P: int | None = None, ord
         if math.isfinite(risk):
             p, risk = _verify(law, p, rule, risk, cache=cache, **world)
         optima[rule] = {"p": p, "risk": risk}
-    # lowest risk; exact ties: the smaller model, then the first rule listed
-    best_rule = min(rules, key=lambda r: (optima[r]["risk"], optima[r]["p"], rules.index(r)))
+    # lowest risk; risks within SAME_RISK: the smaller model, then the first rule listed
+    low = min(v["risk"] for v in optima.values())
+    close = [r for r in rules if optima[r]["risk"] <= low + SAME_RISK * abs(low) or optima[r]["risk"] == low]
+    best_rule = min(close, key=lambda r: (optima[r]["p"], rules.index(r)))
     base = world_baselines(law, n=n, P=P, s=s, sigma2=sigma2, ridge=ridge)
     return Advice(law=law, n=n, P=P, s=s, sigma2=sigma2, ridge=ridge, order=order, rules=rules, tol=tol,
                   P_from=P_from, best_p=int(optima[best_rule]["p"]), best_rule=best_rule,
