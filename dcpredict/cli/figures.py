@@ -62,7 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--tol", type=float, default=1e-3,
                    help="relative tolerance of the verdicts: within it a comparison is a tie (default 1e-3)")
     a.add_argument("--json", action="store_true", help="print the advice as JSON")
-    a.add_argument("--map", metavar="PATH.png", help="also draw the (p, s) phase map of this world to this PNG")
+    a.add_argument("--map", metavar="PATH.png",
+                   help="also draw the (p, s) phase map of this world to this PNG (with --json its data is in "
+                        "the output under 'map')")
     for old in ("--alpha", "--kappa-max", "--num"):   # removed: they implied a hidden pool of features
         a.add_argument(old, default=None, help=argparse.SUPPRESS)
     a.set_defaults(func=_advise)
@@ -109,21 +111,20 @@ def _advise(args: argparse.Namespace) -> int:
     rules = PRUNE_RULES if args.rules is None else tuple(t.strip() for t in args.rules.split(","))
     adv = advise(law, sigma2=args.sigma2, n=args.n, s=args.s, P=args.world_size, order=args.order,
                  ridge=args.ridge, rules=rules, tol=args.tol)
-    path = None
+    pm = None
     if args.map:
         try:
-            adv.phase_map(args.map)
-            path = args.map
+            pm = adv.phase_map(args.map)
         except OSError as exc:
             raise DCPredictError(f"--map {args.map}: {exc.strerror or exc}") from None
     if args.json:
         d = adv.to_dict()
-        if path is not None:
-            d["map"] = str(path)
+        if pm is not None:
+            d["map"] = {"png": str(args.map), **pm.to_dict()}
         write_text(dumps(d) + "\n", None)
     else:
         text = adv.summary()
-        if path is not None:
-            text += f"\nphase map: {path}"
+        if pm is not None:
+            text += f"\n{pm.summary()}\nphase map: {args.map}"
         write_text(text + "\n", None)
     return 0
