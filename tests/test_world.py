@@ -358,3 +358,12 @@ def test_quick_validation_world_grid_covers_the_cases():
     assert min(ps) < W["n"] < max(ps)
     for law in W["laws"].values():  # every atom count is an integer: the simulated world is the law
         assert np.allclose(np.asarray(law.weights) * W["P"], np.round(np.asarray(law.weights) * W["P"]))
+
+
+def test_dask_local_cluster_bit_identical():
+    distributed = pytest.importorskip("distributed")
+    local = dc.simulate_world(LAW, ps=[30, 90], trials=4, workers=1, **KW)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                                  processes=True) as cluster:
+        remote = dc.simulate_world(LAW, ps=[30, 90], trials=4, scheduler=cluster.scheduler_address, **KW)
+    assert local.samples.tobytes() == remote.samples.tobytes()
