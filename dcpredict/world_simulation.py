@@ -56,6 +56,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ._fit import fit_least_squares
+from ._results import Result
 from ._select import top_indices
 from ._validate import DCPredictError, check_choice, check_int, check_real
 from .law import Law
@@ -180,14 +181,15 @@ def _fmt(x: float) -> str:
 
 
 @dataclass(frozen=True)
-class WorldSimulationResult:
+class WorldSimulationResult(Result):
     """Monte Carlo risks of the fixed-world experiment at every model size p of ``ps``.
 
     Attributes: the inputs (``law``, ``n``, ``P``, ``ps``, ``s``, ``sigma2``, ``ridge``, ``order``,
     ``trials``, ``seed``) and ``samples``, an array ``(len(ps), trials, 14)`` of the per-trial risks in
     the order of :data:`WORLD_SIM_FIELDS`.  ``mean``, ``stderr`` and ``ci95`` are dicts
     field -> array over ``ps`` (``ci95``: 95 % Student-t interval, shape ``(len(ps), 2)``);
-    :meth:`point` gives one p.
+    :meth:`point` gives one p.  ``save(path)`` / ``WorldSimulationResult.load(path)`` round-trip it
+    losslessly (every per-trial risk).
     """
 
     law: Law
@@ -275,9 +277,6 @@ class WorldSimulationResult:
                 lines.append(f"  {f:<26}{_fmt(float(m[f][i])):>12}{float(se[f][i]):>12.3g}")
             blocks.append("\n".join(lines))
         return "\n".join(blocks)
-
-    def __str__(self) -> str:
-        return self.summary()
 
     def __repr__(self) -> str:
         ps = list(self.ps) if len(self.ps) <= 4 else f"{len(self.ps)} values {self.ps[0]}..{self.ps[-1]}"

@@ -241,6 +241,13 @@ def test_result_object():
         res.point(31)
 
 
+def test_result_save_load(tmp_path):
+    res = dc.simulate_world(LAW, ps=[30, 90], trials=3, workers=1, **KW)
+    back = type(res).load(res.save(tmp_path / "r.json"))
+    assert back.samples.tobytes() == res.samples.tobytes() and back.ps == res.ps and back.law == res.law
+    assert back.to_dict() == res.to_dict()
+
+
 @pytest.mark.parametrize("kw,match", [({"ps": [7]}, "ps"), ({"ps": [121]}, "ps"), ({"ps": [30, 30]}, "repeat"),
                                       ({"order": "sorted"}, "order"), ({"s": 0}, "s"), ({"trials": 1}, "trials")])
 def test_bad_input(kw, match):
