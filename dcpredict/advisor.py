@@ -613,28 +613,41 @@ def phase_map(law: Law, *, n: int, P: int | None = None, sigma2: float, ridge: f
                     so, stv, sr, zero, mark)
 
 
-def _draw_phase_map(data: PhaseMap, path: str | Path) -> Path:
-    """Draw a :class:`PhaseMap` to a PNG (matplotlib's object API; no pyplot, no global state)."""
+def _draw_phase_map(data: Any, path: str | Path) -> Path:
+    """Draw a phase map (a :class:`PhaseMap`, its ``to_dict()``, or an advice JSON holding it under "map")
+    to a PNG with matplotlib's object API (no pyplot, no backend switching); nothing is recomputed."""
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
     from matplotlib.ticker import FuncFormatter
+    if isinstance(data, PhaseMap):
+        data = data.to_dict()
+    elif isinstance(data, (str, Path)):
+        import json
+        data = json.loads(Path(data).read_text())
+    if "map" in data and isinstance(data["map"], dict):
+        data = data["map"]
+    ps, ss = np.asarray(data["p"], dtype=float), np.asarray(data["s"], dtype=float)
+    category = np.asarray(data["category"], dtype=int)
+    P, n, phases = int(data["world"]["P"]), int(data["n"]), list(data["phases"])
     colors = ("#1b9e77", "#7570b3", "#a6cee3", "#e0e0e0")
     fig = Figure(figsize=(7.6, 6.4))
     ax = fig.add_subplot(1, 1, 1)
-    cat = np.ma.masked_less(data.category, 0)
-    ax.pcolormesh(data.ps, data.ss, cat, cmap=ListedColormap(colors), vmin=-0.5, vmax=3.5, shading="nearest")
+    ax.pcolormesh(ps, ss, np.ma.masked_less(category, 0), cmap=ListedColormap(colors), vmin=-0.5, vmax=3.5,
+                  shading="nearest")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    lo, hi = 0.8, data.P * 1.25
+    lo, hi = 0.8, P * 1.25
     ax.plot([lo, hi], [lo, hi], color="0.3", lw=0.8)
-    handles = [Patch(facecolor=c, edgecolor="0.5", label=l) for c, l in zip(colors, PHASES)]
+    total = max(int(np.sum(category >= 0)), 1)
+    handles = [Patch(facecolor=c, edgecolor="0.5", label=f"{name} ({100 * np.sum(category == i) / total:.0f} % of cells)")
+               for i, (c, name) in enumerate(zip(colors, phases))]
     handles.append(Patch(facecolor="white", edgecolor="0.5", label="p < s: no such model"))
-    if data.n < data.P:
-        ax.axvline(data.n, color="k", ls=":", lw=1)
-        ax.text(data.n, 1.0, " p = n", fontsize=8, va="bottom")
-    if data.mark is not None:
-        mp, ms = data.mark
+    if n < P:
+        ax.axvline(n, color="k", ls=":", lw=1)
+        ax.text(n, 1.0, " p = n", fontsize=8, va="bottom")
+    if data.get("mark"):
+        mp, ms = data["mark"]["p"], data["mark"]["s"]
         ax.axhline(ms, color="r", ls="--", lw=0.8)
         pt, = ax.plot([mp], [ms], "r*", ms=15, mec="k", label=f"advice: best p = {mp} at the budget s = {ms}")
         handles.append(pt)
@@ -643,19 +656,21 @@ def _draw_phase_map(data: PhaseMap, path: str | Path) -> Path:
     plain = FuncFormatter(lambda v, _: f"{v:g}")
     ax.xaxis.set_major_formatter(plain)
     ax.yaxis.set_major_formatter(plain)
-    ax.set_xlabel(f"p = features the model fits before pruning (up to the world's P = {data.P})")
+    ax.set_xlabel(f"p = features the model fits before pruning (up to the world's P = {P})")
     ax.set_ylabel("s = weights kept (the budget)")
     ax.legend(handles=handles, fontsize=8, loc="upper left", framealpha=0.92)
-    lam = ", ".join(f"{x:.3g}" for x in data.law.lam[:5]) + (", ..." if data.law.n_atoms > 5 else "")
-    bb = ", ".join(f"{x:.3g}" for x in data.law.b[:5]) + (", ..." if data.law.n_atoms > 5 else "")
-    ww = ", ".join(f"{x:.3g}" for x in data.law.weights[:5]) + (", ..." if data.law.n_atoms > 5 else "")
+
+    def short(xs):
+        return ", ".join(f"{x:.3g}" for x in xs[:5]) + (", ..." if len(xs) > 5 else "")
+    w = data["world"]
     ax.set_title("Train small or prune big?  The best option at each (p, s) in one fixed world\n"
-                 f"P = {data.P} features, n = {data.n}, sigma$^2$ = {data.sigma2:g}, ridge = {data.ridge:g}; "
-                 f"the model: first p features ({data.order} order),\npruned to s by the best of "
-                 f"{len(data.rules)} rules; options within a relative {data.tol:g}: the simpler one is shown",
+                 f"P = {P} features, n = {n}, sigma$^2$ = {data['sigma2']:g}, ridge = {data['ridge']:g}; "
+                 f"the model: first p features ({data['order']} order),\npruned to s by the best of "
+                 f"{len(data['rules'])} rules; options within a relative {data['tol']:g}: the simpler one is shown",
                  fontsize=9)
-    fig.text(0.01, 0.01, f"world law: lambda = ({lam}), B = ({bb}), weights = ({ww})\nasymptotic theory "
-             "(dcpredict.predict_world), the same model as dcpredict.advise", fontsize=7)
+    fig.text(0.01, 0.01, f"world law: lambda = ({short(w['lam'])}), B = ({short(w['b'])}), weights = "
+             f"({short(w['weights'])})\nasymptotic theory (dcpredict.predict_world), the same model as "
+             "dcpredict.advise", fontsize=7)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     path = Path(path)
     fig.savefig(path, dpi=110)
