@@ -484,8 +484,10 @@ def run_parallel(fn, tasks: Iterable[tuple], workers: int):
                 fut.cancel()
 
 
-def _run_dask(tasks, scheduler: str):
-    """Yield ``(task, run_unit(*task))`` from a Dask cluster; at most 1000 tasks are submitted at a time."""
+def _run_dask(tasks, scheduler: str, fn=None):
+    """Yield ``(task, fn(*task))`` from a Dask cluster (``fn`` default :func:`run_unit`); at most 1000 tasks
+    are submitted at a time.  A task is ``(spec, *args)``; each distinct spec is scattered once."""
+    fn = run_unit if fn is None else fn
     try:
         from distributed import Client, as_completed
     except ImportError as exc:  # pragma: no cover
@@ -503,10 +505,10 @@ def _run_dask(tasks, scheduler: str):
 
         def submit(count: int) -> None:
             for task in itertools.islice(it, count):
-                spec, trial = task
+                spec, *rest = task
                 if id(spec) not in scattered:
                     scattered[id(spec)] = client.scatter(spec, hash=False)
-                fut = client.submit(run_unit, scattered[id(spec)], trial, pure=False)
+                fut = client.submit(fn, scattered[id(spec)], *rest, pure=False)
                 index[fut.key] = (task, fut)
                 done_iter.add(fut)
 

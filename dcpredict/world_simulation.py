@@ -60,7 +60,7 @@ from ._results import Result
 from ._select import top_indices
 from ._validate import DCPredictError, check_choice, check_int, check_real
 from .law import Law
-from .simulation import SIM_FIELDS, _BLAS, _t975, atom_counts, default_workers, run_parallel
+from .simulation import SIM_FIELDS, _BLAS, _run_dask, _t975, atom_counts, default_workers, run_parallel
 from .world import ORDERS
 
 __all__ = ["simulate_world", "WorldSimulationResult", "WORLD_SIM_FIELDS", "world_instance", "run_world_unit",
@@ -284,47 +284,7 @@ class WorldSimulationResult(Result):
                 f"trials={self.trials}>")
 
 
-# --------------------------------------------------------------------------- runners
-def _run_dask(tasks: Iterable[tuple], scheduler: str):
-    """Yield ``(task, run_world_unit(*task))`` from a Dask cluster (the world spec is scattered once)."""
-    import itertools
-    try:
-        from distributed import Client, as_completed
-    except ImportError as exc:  # pragma: no cover
-        raise DCPredictError(f"scheduler given but dask.distributed cannot be imported: {exc}") from None
-    from .simulation import _single_thread_blas
-    try:
-        client = Client(scheduler, set_as_default=False, timeout=10)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise DCPredictError(f"scheduler {scheduler!r} cannot be reached: {exc}") from None
-    try:
-        client.run(_single_thread_blas)
-        it = iter(tasks)
-        index: dict = {}
-        scattered: dict[int, Any] = {}
-        done_iter = as_completed(loop=client.loop)
-
-        def submit(count: int) -> None:
-            for task in itertools.islice(it, count):
-                spec, p, trial = task
-                if id(spec) not in scattered:
-                    scattered[id(spec)] = client.scatter(spec, hash=False)
-                fut = client.submit(run_world_unit, scattered[id(spec)], p, trial, pure=False)
-                index[fut.key] = (task, fut)
-                done_iter.add(fut)
-
-        submit(1000)
-        try:
-            for fut in done_iter:
-                task, _ = index.pop(fut.key)
-                yield task, fut.result()
-                submit(1)
-        finally:
-            client.cancel([f for _, f in index.values()])
-    finally:
-        client.close()
-
-
+# --------------------------------------------------------------------------- public API
 def _ps(ps: Any, s: int, P: int) -> tuple[int, ...]:
     if isinstance(ps, (str, bytes)) or not isinstance(ps, Iterable):
         ps = [ps]
@@ -437,7 +397,7 @@ def simulate_world(law: Law, *, n: int, P: int, ps: Any, s: int, sigma2: float, 
             bar = tqdm(total=int((~filled).sum()), file=sys.stderr, unit="trial", desc="simulate world",
                        dynamic_ncols=True)
         try:
-            runner = (_run_dask(tasks(), scheduler) if scheduler is not None
+            runner = (_run_dask(tasks(), scheduler, run_world_unit) if scheduler is not None
                       else run_parallel(run_world_unit, tasks(), workers))
             for (_, p, t), row in runner:
                 if not np.isfinite(row).all():
