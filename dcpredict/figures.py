@@ -1,31 +1,36 @@
-"""The paper's figures, theory as lines and Monte Carlo simulation as markers with error bars.
+"""The paper's figures as data: theory lines and Monte Carlo simulation, computed here, drawn elsewhere.
 
-``dcpredict figure NAME [--quick] [--out-dir DIR] [--workers N]`` (or :func:`make_figure`) writes
-``DIR/NAME.png`` and a sidecar ``DIR/NAME.json`` holding every parameter (law, sigma^2, n, trials,
-seed, kappas/widths, alphas, package version) and every plotted number, so a reader can rerun and
-re-plot them.  ``--quick`` uses coarse grids and few trials (for tests; files ``NAME_quick.*``).
+This module only computes.  :func:`compute_figure` returns the content of a figure's sidecar JSON (every
+parameter and every plotted number); :func:`dcpredict.plotting.draw` turns such a dict (or the JSON file)
+into a PNG, so a figure can be restyled without recomputing.  :func:`make_figure` (``dcpredict figure NAME
+[--quick] [--out-dir DIR] [--workers N]``) does both and writes ``DIR/NAME.png`` and ``DIR/NAME.json``
+(``NAME_quick.*`` with ``--quick``: coarse grids and few trials, for tests).
 
-Figures (Chang, Li, Oymak, Thrampoulidis, AAAI 2021, arXiv:2012.08749; formulas in THEORY.md):
+Figures (Chang, Li, Oymak, Thrampoulidis, AAAI 2021, arXiv:2012.08749), all in the paper's framing: a
+fixed world, a model that grows, and a fixed budget of s weights kept after pruning.
 
-* ``fig3`` -- linear Gaussian problem (THEORY.md s.1), diagonal two-level covariance: test risk
-  against kappa = p/n at fixed sparsity targets alpha = s/p, for the dense fit (s.2), magnitude and
-  Hessian pruning (s.3) and the oracle small model (s.4).  Shows the pruned double descent (the
-  pruned curves inherit the dense peak at kappa = 1 and descend again beyond it), the oracle's own
-  peak at alpha kappa = 1, and shades the kappa range where pruning the big model beats the oracle
-  trained at the same size s = alpha p.  The paper's Fig. 3.
-* ``fig7`` -- fig3 plus retraining with fresh samples on the kept support after magnitude and
-  Hessian pruning (s.4, Definition 5): for diagonal Sigma retraining hurts except near the
-  interpolation peak (the shaded range is where it helps).  The paper's Fig. 7.
-* ``fig2`` -- random-features regression (THEORY.md s.6): ReLU features of Gaussian inputs, label
-  (u.z)^2; risk against the width p (p/n on the axis) for several sparsity targets alpha,
-  magnitude pruning; theory = vector-form DC of the equivalent LGP (:func:`dcpredict.predict_correlated`),
-  simulation = real ReLU features and labels (:func:`dcpredict.random_features.simulate_rf`).
-  The paper's Fig. 2.
-* ``fig4`` -- retraining in random-features regression: the fresh-sample DC prediction against the
-  simulation retrained on the same samples and on fresh samples.  The paper's Fig. 4.
+* ``fig3a``, ``fig3b`` -- the linear Gaussian world of the theory page, section :ref:`theory-world`:
+  P = 1000 features, n = 200 samples, s = 40 kept weights, sigma^2 = 0.1; the model fits the first p
+  features by true saliency, p from s to P.  Lines: :func:`dcpredict.predict_world_curve` at every integer
+  p; markers: :func:`dcpredict.simulate_world`.  Curves dense, magnitude, Hessian and oracle pruning; the
+  horizontal line is training small on the s truly best features (``small_oracle``), which with sorted
+  features is the model at p = s.  (a) Sigma = I, beta spiked: 40 entries 10 c, the rest c, with
+  c = 1/sqrt(4.96) so E[B^2] = 1 (beta_i = B_i / sqrt(P), ||beta||^2 = 1): magnitude = Hessian.
+  (b) Sigma spiked (40 variances 10, the rest 1), beta = 1 (B = 1, ||beta||^2 = 1): Hessian beats
+  magnitude, and at p = P Hessian and oracle pruning beat training small.
+* ``fig7a``, ``fig7b`` -- the same worlds plus magnitude and Hessian pruning followed by a refit on fresh
+  samples (the paper's Definition 5): retraining hurts for a large model and helps near p = n.
+* ``fig2`` -- random-features regression (theory page, section :ref:`theory-correlated`): ReLU features
+  of Gaussian inputs, label (u.z)^2, n = 100, d = 20; the width p grows from s to 5 n and the model is
+  pruned by magnitude to a fixed s (two panels, s = 20 and s = 50).  Theory = vector-form DC of the
+  equivalent linear Gaussian problem (:func:`dcpredict.predict_correlated`) averaged over 50 first layers
+  W (as the paper does); simulation = real ReLU features and labels
+  (:func:`dcpredict.random_features.simulate_rf`) on the same first layers.
+* ``fig4`` -- the same random-features sweep with a refit after magnitude pruning: the fresh-sample DC
+  prediction against the simulation refitted on fresh samples and on the same samples.
 
-Simulations use the project's simulators only (:func:`dcpredict.simulate_sweep` for the LGP,
-:func:`dcpredict.random_features.simulate_rf` for random features).
+The measured Gaussian-equivalence gap (simulation against the equivalent-LGP theory) and the Monte Carlo
+error of every theory line are in the sidecar (``"gap"``, ``"theory_mc_error"``) and in the caption.
 """
 from __future__ import annotations
 
@@ -35,31 +40,65 @@ import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ._validate import check_choice, check_int
 
-__all__ = ["FIGURES", "FIG3_LAW_SPEC", "fig3_law", "FIG3_SIGMA2", "FigureResult", "make_figure", "fig2", "fig3", "fig4", "fig7",
-           "finite_or_none"]
+__all__ = ["FIGURES", "WORLDS", "world_law", "world_params", "rf_params", "compute_figure", "make_figure",
+           "FigureResult", "finite_or_none"]
 
-#: Law of fig3/fig7: three feature levels; the high-variance features carry small weights, so magnitude
-#: and Hessian saliency rank features differently and the oracle (true saliency lam B^2) is meaningful.
-FIG3_LAW_SPEC = {"lam": [10.0, 1.0, 0.1], "b": [0.5, 1.0, 2.0], "weights": [0.2, 0.4, 0.4]}
-FIG3_SIGMA2 = 0.1
-DPI = 100
+#: Figure names, in the order ``all`` makes them.
+FIGURES = ("fig2", "fig3a", "fig3b", "fig4", "fig7a", "fig7b")
 
-COLORS = {"dense": "black", "magnitude": "tab:blue", "hessian": "tab:red", "small_oracle": "tab:green",
-          "random": "tab:gray", "magnitude_retrained": "tab:cyan", "hessian_retrained": "tab:orange"}
-LABELS = {"dense": "dense (no pruning)", "magnitude": "magnitude pruning", "hessian": "Hessian pruning",
-          "small_oracle": "oracle: train small on best s features", "random": "random pruning",
-          "magnitude_retrained": "magnitude + retrain (fresh)", "hessian_retrained": "Hessian + retrain (fresh)"}
+#: The two worlds of Figs. 3 and 7 (before scaling B; see :func:`world_law`).  Each: a spike of 4 % of the
+#: features (40 of P = 1000).
+_C_A = 1.0 / math.sqrt(0.04 * 100.0 + 0.96)
+WORLDS: dict[str, dict[str, Any]] = {
+    "a": {"lam": [1.0, 1.0], "b": [10.0 * _C_A, _C_A], "weights": [0.04, 0.96],
+          "description": "Sigma = I, beta spiked: 4 % of the B_i equal 10 c, the rest c, c = 1/sqrt(4.96) "
+                         "so that E[B^2] = 1 (||beta||^2 = 1 with beta_i = B_i/sqrt(P))"},
+    "b": {"lam": [10.0, 1.0], "b": [1.0, 1.0], "weights": [0.04, 0.96],
+          "description": "Sigma spiked: 4 % of the variances equal 10, the rest 1; beta = 1 (B_i = 1, "
+                         "||beta||^2 = 1 with beta_i = B_i/sqrt(P)); signal E[Lambda B^2] = 1.36"},
+}
+_WORLD_FIELDS = {"3": ("dense", "magnitude", "hessian", "oracle_pruned"),
+                 "7": ("dense", "magnitude", "hessian", "oracle_pruned", "magnitude_retrained",
+                       "hessian_retrained")}
+#: Every field the world simulation records (the plotted ones and small_oracle).
+_WORLD_SIM_FIELDS = ("dense", "magnitude", "hessian", "oracle_pruned", "small_oracle", "magnitude_retrained",
+                     "hessian_retrained")
 
 
-def fig3_law():
+def world_law(which: str):
+    """The world law of fig3a/fig7a (``"a"``) or fig3b/fig7b (``"b"``) as a :class:`dcpredict.Law`."""
     from .law import Law
-    return Law(**FIG3_LAW_SPEC)
+    spec = WORLDS[check_choice("which", which, tuple(WORLDS))]
+    return Law(spec["lam"], spec["b"], spec["weights"], description=f"world ({which})")
+
+
+def world_params(quick: bool) -> dict[str, Any]:
+    """n, P, s, sigma^2, ridge, order, the simulated p values, trials and seed of Figs. 3 and 7."""
+    if quick:
+        return {"n": 50, "P": 250, "s": 10, "sigma2": 0.1, "ridge": 0.0, "order": "saliency",
+                "ps_sim": [10, 30, 75, 150, 250], "trials": 12, "seed": 0}
+    return {"n": 200, "P": 1000, "s": 40, "sigma2": 0.1, "ridge": 0.0, "order": "saliency",
+            "ps_sim": [40, 60, 80, 100, 120, 140, 160, 250, 300, 350, 400, 500, 600, 700, 800, 900, 1000],
+            "trials": 300, "seed": 0}
+
+
+def rf_params(quick: bool) -> dict[str, Any]:
+    """Parameters of the random-features figures (fig2, fig4)."""
+    if quick:
+        return {"n": 40, "d": 10, "budgets": [8], "layers": 3, "draws": 40, "retrain_draws": 4,
+                "trials_per_layer": 3, "seed": 0, "ps_theory": [8, 12, 20, 30, 50, 80, 120],
+                "ps_sim": [12, 30, 80]}
+    pt = [20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 84, 88, 92, 95, 98, 100, 102, 105, 108, 112, 116,
+          120, 130, 140, 150, 165, 180, 200, 225, 250, 280, 310, 350, 400, 450, 500]
+    return {"n": 100, "d": 20, "budgets": [20, 50], "layers": 50, "draws": 200, "retrain_draws": 4,
+            "trials_per_layer": 8, "seed": 0, "ps_theory": pt,
+            "ps_sim": [20, 30, 50, 65, 80, 125, 150, 200, 260, 330, 420, 500]}
 
 
 @dataclass
@@ -77,7 +116,7 @@ class FigureResult:
 
 
 def finite_or_none(values: Any) -> Any:
-    """Floats for JSON: non-finite (the infinite risk at an interpolation threshold) becomes None."""
+    """Floats for JSON: a non-finite value (an infinite risk at an interpolation threshold) becomes None."""
     arr = np.asarray(values, dtype=float)
     if arr.ndim == 0:
         v = float(arr)
@@ -85,420 +124,448 @@ def finite_or_none(values: Any) -> Any:
     return [finite_or_none(v) for v in arr]
 
 
-def _version() -> str:
+def _header(name: str, quick: bool, workers: int | None) -> dict[str, Any]:
     from . import __version__
-    try:
-        import subprocess
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).resolve().parent, timeout=5).stdout.strip()
-    except Exception:  # pragma: no cover - no git
-        rev = ""
-    return f"dcpredict {__version__}" + (f" (git {rev})" if rev else "")
+    return {"figure": name, "command": f"dcpredict figure {name}" + (" --quick" if quick else ""),
+            "quick": quick, "dcpredict_version": __version__, "python": platform.python_version(),
+            "numpy": np.__version__, "workers": workers,
+            "generated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+def _workers(workers: int | None) -> int:
+    from .simulation import default_workers
+    return default_workers() if workers is None else workers
 
 
-def _regions(mask: np.ndarray, x: np.ndarray) -> list[list[float]]:
-    """Maximal runs of True in mask as [x_first, x_last] intervals."""
+# ------------------------------------------------------------------------------------------ the worlds
+def _simulate_world(law, P: dict[str, Any], workers: int | None, progress: bool) -> dict[str, Any]:
+    """Simulation markers of a world: {"p": [...], field: {"mean": [...], "stderr": [...]}, "simulator"}."""
+    from .world_simulation import simulate_world
+    res = simulate_world(law, n=P["n"], P=P["P"], ps=P["ps_sim"], s=P["s"], sigma2=P["sigma2"],
+                         ridge=P["ridge"], order=P["order"], trials=P["trials"], seed=P["seed"],
+                         workers=_workers(workers), progress=progress).to_dict()
+    out: dict[str, Any] = {"p": [int(p) for p in res["p"]],
+                           "simulator": "dcpredict.simulate_world (X with all P columns, the fit on the first p "
+                                        "by true saliency; exact population risks)"}
+    for f in _WORLD_SIM_FIELDS:
+        out[f] = {"mean": finite_or_none(res[f]["mean"]), "stderr": finite_or_none(res[f]["stderr"])}
+    return out
+
+
+def compute_world(which: str, *, quick: bool = False, workers: int | None = None, progress: bool = False,
+                  simulate: bool = True) -> dict[str, Any]:
+    """Theory at every integer p in [s, P] and simulation at ``world_params(quick)["ps_sim"]`` of one world.
+
+    Returns a dict with every field of :data:`dcpredict.RISK_FIELDS` that Figs. 3 and 7 plot (theory),
+    the baselines, and the simulation (``None`` with ``simulate=False``).
+    """
+    from .world import predict_world_curve
+    law = world_law(which)
+    P = world_params(quick)
+    ps = np.arange(P["s"], P["P"] + 1)
+    curve = predict_world_curve(law, n=P["n"], P=P["P"], s=P["s"], sigma2=P["sigma2"], ps=ps,
+                                ridge=P["ridge"], order=P["order"])
+    theory = {"p": [int(p) for p in ps]}
+    for f in _WORLD_FIELDS["7"]:
+        theory[f] = finite_or_none(getattr(curve, f))
+    baselines = {k: float(getattr(curve, k)) for k in ("small_oracle", "small_random", "small_top_variance",
+                                                       "zero_model")}
+    sim = _simulate_world(law, P, workers, progress) if simulate else None
+    return {"law": law, "params": P, "theory": theory, "baselines": baselines, "simulation": sim}
+
+
+def _at(theory: dict[str, Any], f: str, p: int) -> float:
+    v = theory[f][theory["p"].index(p)]
+    return math.inf if v is None else float(v)
+
+
+def _world_findings(fig: str, which: str, theory: dict[str, Any], base: dict[str, float],
+                    P: dict[str, Any]) -> dict[str, Any]:
+    """The claims of the figure, as numbers read off the theory lines."""
+    Pw, n, s = P["P"], P["n"], P["s"]
+    ps = np.array(theory["p"])
+    at_P = {f: _at(theory, f, Pw) for f in _WORLD_FIELDS[fig]}
+    out: dict[str, Any] = {"at_P": at_P, "small_oracle": base["small_oracle"], "zero_model": base["zero_model"]}
+    arr = {f: np.array([math.inf if v is None else v for v in theory[f]]) for f in _WORLD_FIELDS[fig]}
+    for f in ("hessian", "magnitude", "oracle_pruned"):
+        i = int(np.argmin(arr[f]))
+        out[f"min_{f}"] = {"p": int(ps[i]), "risk": float(arr[f][i])}
+    both = np.isfinite(arr["magnitude"]) & np.isfinite(arr["hessian"])
+    out["max_abs_magnitude_minus_hessian"] = float(np.max(np.abs(arr["magnitude"][both] - arr["hessian"][both])))
+    if fig == "7":
+        best_pruned = np.minimum(arr["magnitude"], arr["hessian"])
+        best_retrained = np.minimum(arr["magnitude_retrained"], arr["hessian_retrained"])
+        helps = best_retrained < best_pruned * (1.0 - 1e-9)   # a tie (e.g. at p = s) is not help
+        out["retraining_helps_p_ranges"] = _runs(helps, ps)
+        near = [p for p in (n - 10, n + 10) if s <= p <= Pw]
+        out["near_n"] = {str(p): {f: _at(theory, f, p) for f in _WORLD_FIELDS[fig]} for p in near}
+    return out
+
+
+def _runs(mask: np.ndarray, x: np.ndarray) -> list[list[int]]:
+    """Maximal runs of True in mask as [x_first, x_last]."""
     out, i = [], 0
     while i < len(x):
         if mask[i]:
             j = i
             while j + 1 < len(x) and mask[j + 1]:
                 j += 1
-            out.append([float(x[i]), float(x[j])])
+            out.append([int(x[i]), int(x[j])])
             i = j + 1
         else:
             i += 1
     return out
 
 
-def _clip(y: np.ndarray, ymax: float) -> np.ndarray:
-    """Mask infinite / off-scale values so lines break at the interpolation peak instead of spiking."""
-    y = np.asarray(y, dtype=float).copy()
-    y[~np.isfinite(y) | (y > ymax)] = np.nan
-    return y
+def _world_caption(fig: str, which: str, fd: dict[str, Any], P: dict[str, Any]) -> str:
+    a = fd["at_P"]
+    so = fd["small_oracle"]
+    if fig == "3" and which == "a":
+        claim = (f"Sigma = I: magnitude and Hessian pruning coincide (max difference "
+                 f"{fd['max_abs_magnitude_minus_hessian']:.1e}). At p = P: Hessian {a['hessian']:.3f}, oracle "
+                 f"pruning {a['oracle_pruned']:.3f}; training small on the best s features {so:.3f}.")
+    elif fig == "3":
+        claim = (f"At p = P: Hessian {a['hessian']:.3f} < magnitude {a['magnitude']:.3f}; Hessian and oracle "
+                 f"pruning ({a['oracle_pruned']:.3f}) beat training small on the s best features "
+                 f"({so:.3f}); zero model {fd['zero_model']:.3f}.")
+    else:
+        runs = ", ".join(f"{lo}-{hi}" for lo, hi in fd["retraining_helps_p_ranges"]) or "no p"
+        parts = []
+        for rule in ("magnitude", "hessian"):
+            before, after = a[rule], a[f"{rule}_retrained"]
+            verdict = "hurts" if after > before * 1.001 else ("helps" if after < before * 0.999 else "changes little")
+            parts.append(f"{rule} {before:.3f} -> {after:.3f} ({verdict})")
+        claim = (f"Refitting the kept weights on fresh samples beats not refitting for p in {runs}. "
+                 f"At p = P: " + ", ".join(parts) + ".")
+    return (f"{WORLDS[which]['description']}. n = {P['n']}, P = {P['P']}, s = {P['s']}, sigma^2 = "
+            f"{P['sigma2']:g}, ridge {P['ridge']:g}; model = first p features by true saliency. {claim} "
+            f"Lines: theory (predict_world_curve, every integer p; gap at p = n where the risk is infinite); "
+            f"markers: simulation, mean +- 1 standard error of {P['trials']} trials (seed {P['seed']}).")
 
 
-def _write(name: str, out_dir: Path, fig, data: dict, quick: bool, t0: float) -> FigureResult:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = name + ("_quick" if quick else "")
-    png, side = out_dir / f"{stem}.png", out_dir / f"{stem}.json"
-    fig.savefig(png, dpi=DPI)
-    _plt().close(fig)
-    data["elapsed_seconds"] = round(time.time() - t0, 1)
-    side.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
-    return FigureResult(name, png, side, data, data["elapsed_seconds"])
-
-
-def _header(name: str, quick: bool, workers: int | None) -> dict:
-    cmd = f"dcpredict figure {name}" + (" --quick" if quick else "")
-    return {"figure": name, "command": cmd, "quick": quick, "version": _version(),
-            "python": platform.python_version(), "workers": workers,
-            "generated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-
-
-# ----------------------------------------------------------------------------------------- LGP
-def _lgp_params(quick: bool) -> dict:
-    if quick:
-        return {"n": 50, "trials": 12, "seed": 0, "alphas": [0.2, 0.5],
-                "kappas_sim": [0.4, 1.6, 3.0],
-                "kappas_theory": np.geomspace(0.1, 10.0, 61).tolist()}
-    return {"n": 150, "trials": 200, "seed": 0, "alphas": [0.2, 0.5],
-            "kappas_sim": [0.2, 0.4, 0.6, 0.8, 1.3, 1.7, 2.2, 3.0, 4.0, 6.0, 8.0],
-            "kappas_theory": np.geomspace(0.1, 10.0, 401).tolist()}
-
-
-def _lgp_figure(name: str, fields: tuple[str, ...], quick: bool, out_dir: Path, workers: int | None,
-                progress: bool, shade: str) -> FigureResult:
-    from .simulation import simulate_sweep
-    from .theory import predict_grid
-    t0 = time.time()
-    law = fig3_law()
-    sigma2 = FIG3_SIGMA2
-    P = _lgp_params(quick)
-    kt = np.asarray(P["kappas_theory"])
-    grid = predict_grid(law, kt, P["alphas"], sigma2=sigma2)
-    sims = simulate_sweep(law, kappas=P["kappas_sim"], alphas=P["alphas"], sigma2=sigma2, n=P["n"],
-                          trials=P["trials"], seed=P["seed"], workers=workers, progress=progress)
-    plt = _plt()
-    na = len(P["alphas"])
-    fig, axes = plt.subplots(1, na, figsize=(5.6 * na, 5.2), sharey=False)
-    axes = np.atleast_1d(axes)
+def _world_figure(name: str, world: dict[str, Any], quick: bool, workers: int | None) -> dict[str, Any]:
+    fig, which = name[3], name[4]
+    law, P = world["law"], world["params"]
+    fields = _WORLD_FIELDS[fig]
     data = _header(name, quick, workers)
-    data.update({"law": law.to_dict(), "law_spec": FIG3_LAW_SPEC, "sigma2": sigma2, "ridge": 0.0,
-                 "n": P["n"], "trials": P["trials"], "seed": P["seed"], "alphas": P["alphas"],
-                 "kappas_sim": P["kappas_sim"], "kappas_theory": kt.tolist(), "fields": list(fields),
-                 "simulator": "dcpredict.simulate_sweep (hessian='population')",
-                 "theory": {}, "simulation": {}, "findings": {}})
-    for j, (ax, alpha) in enumerate(zip(axes, P["alphas"])):
-        key = f"{alpha:g}"
-        th = {f: getattr(grid, f)[:, j] for f in fields}
-        finite_vals = np.concatenate([v[np.isfinite(v)] for v in th.values()])
-        ymin = max(float(finite_vals.min()) * 0.8, 1e-3)
-        ymax = max(2.5 * float(np.median(finite_vals)),
-                   1.3 * max(float(v[-1]) for v in th.values() if np.isfinite(v[-1])))
-        rows = [r for r in sims if r.alpha == alpha]
-        ks = np.array([r.kappa for r in rows])
-        simd = {}
-        for f in fields:
-            m = np.array([r.mean[f] for r in rows])
-            se = np.array([r.stderr[f] for r in rows])
-            simd[f] = {"kappa": ks.tolist(), "mean": finite_or_none(m), "stderr": finite_or_none(se)}
-            style = "--" if f == "small_oracle" else (":" if f.endswith("_retrained") else "-")
-            ax.plot(kt, _clip(th[f], ymax), style, color=COLORS[f], lw=1.6, label=LABELS[f])
-            ok = np.isfinite(m) & (m < ymax)
-            mk = "s" if f.endswith("_retrained") else ("D" if f == "small_oracle" else "o")
-            ax.errorbar(ks[ok], m[ok], yerr=se[ok], fmt=mk, color=COLORS[f], ms=4, capsize=2, lw=1,
-                        mfc="white" if f.endswith("_retrained") else COLORS[f])
-        best_prune = np.minimum(th["magnitude"], th["hessian"])
-        if shade == "prune_beats_oracle":
-            mask = best_prune < th["small_oracle"]
-            label = "pruning big beats oracle small"
-            color = "tab:green"
-        else:  # retraining helps
-            mask = np.minimum(th["magnitude_retrained"], th["hessian_retrained"]) < best_prune
-            label = "retraining helps"
-            color = "tab:orange"
-        regions = _regions(mask, kt)
-        for i, (a, b) in enumerate(regions):
-            ax.axvspan(a, b, color=color, alpha=0.12, lw=0, label=label if i == 0 else None)
-        ax.axvline(1.0, color="0.5", lw=0.8, ls=":")
-        ax.axvline(1.0 / alpha, color="tab:green", lw=0.8, ls=":")
-        ax.text(1.0, ymin * 1.05, " kappa=1", fontsize=7, color="0.4")
-        ax.text(1.0 / alpha, ymin * 1.05, f" alpha*kappa=1", fontsize=7, color="tab:green")
-        over = kt > 1.0
-        bp_over = np.where(np.isfinite(best_prune) & over, best_prune, np.inf)
-        i_min = int(np.argmin(bp_over))
-        find = {"pruned_min_beyond_kappa1": {"kappa": float(kt[i_min]), "risk": float(bp_over[i_min])},
-                "dense_peak_kappa": 1.0, "oracle_peak_kappa": 1.0 / alpha,
-                "prune_beats_oracle_kappa_ranges": _regions(best_prune < th["small_oracle"], kt)}
-        if "hessian_retrained" in th:
-            find["retraining_helps_kappa_ranges"] = _regions(
-                np.minimum(th["magnitude_retrained"], th["hessian_retrained"]) < best_prune, kt)
-        data["findings"][key] = find
-        data["theory"][key] = {f: finite_or_none(v) for f, v in th.items()}
-        data["simulation"][key] = simd
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_ylim(ymin, ymax)
-        ax.set_xlim(kt[0], kt[-1])
-        ax.set_xlabel("kappa = p / n  (model size / samples)")
-        ax.set_ylabel("test risk")
-        ax.set_title(f"alpha = s/p = {alpha:g}", fontsize=10)
-        ax.grid(alpha=0.25, which="both", lw=0.5)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7.5, frameon=False,
-               bbox_to_anchor=(0.5, 0.035))
-    title = ("Fig. 3" if name == "fig3" else "Fig. 7") + f": pruning in the linear Gaussian problem"
-    fig.suptitle(f"{title} -- lines: theory (DC), markers: simulation (mean +- se)", fontsize=10)
-    lam = ", ".join(f"{x:g}" for x in FIG3_LAW_SPEC["lam"])
-    bb = ", ".join(f"{x:g}" for x in FIG3_LAW_SPEC["b"])
-    ww = ", ".join(f"{x:g}" for x in FIG3_LAW_SPEC["weights"])
-    fig.text(0.01, 0.01, f"law: lambda=({lam}), B=({bb}), weights=({ww}); sigma^2={sigma2:g}, ridge 0; "
-             f"sim: n={P['n']}, {P['trials']} trials/point, seed {P['seed']}.  "
-             f"Rerun: {data['command']} (parameters in {name}{'_quick' if quick else ''}.json)", fontsize=7)
-    fig.tight_layout(rect=(0, 0.13 if len(fields) > 4 else 0.10, 1, 0.95))
-    return _write(name, out_dir, fig, data, quick, t0)
+    fd = _world_findings(fig, which, world["theory"], world["baselines"], P)
+    title = {"3": "pruning a growing model to a fixed budget s", "7": "pruning, then refitting on fresh samples"}[fig]
+    data.update({
+        "kind": "world",
+        "title": f"Fig. {fig}{which}: {title} ({'Sigma = I, beta spiked' if which == 'a' else 'Sigma spiked, beta = 1'})",
+        "world": {"lam": [float(x) for x in law.lam], "b": [float(x) for x in law.b],
+                  "weights": [float(x) for x in law.weights], "P": P["P"],
+                  "description": WORLDS[which]["description"]},
+        "n": P["n"], "s": P["s"], "sigma2": P["sigma2"], "ridge": P["ridge"], "order": P["order"],
+        "fields": list(fields), "horizontal": {"field": "small_oracle", "value": world["baselines"]["small_oracle"]},
+        "baselines": world["baselines"],
+        "theory": {"p": world["theory"]["p"], **{f: world["theory"][f] for f in fields}},
+        "theory_method": "dcpredict.predict_world_curve (asymptotic DC, every integer p from s to P)",
+    })
+    sim = world["simulation"]
+    if sim is not None:
+        data["simulation"] = {"p": sim["p"], "simulator": sim.get("simulator", ""),
+                              **{f: sim[f] for f in (*fields, "small_oracle")}}
+        data["trials"], data["seed"] = P["trials"], P["seed"]
+    data["findings"] = fd
+    data["caption"] = _world_caption(fig, which, fd, P)
+    return data
 
 
-def fig3(*, quick: bool = False, out_dir: str | Path = "figures", workers: int | None = None,
-         progress: bool = False) -> FigureResult:
-    """The paper's Fig. 3: dense, magnitude, Hessian and oracle risk against kappa at fixed alpha.
-
-    Theory: :func:`dcpredict.predict_grid` on a fine log grid of kappa (THEORY.md s.2-4); simulation:
-    :func:`dcpredict.simulate_sweep` (n = 150, 200 trials per point; quick: n = 60, 12 trials).
-    The shaded kappa ranges are where min(magnitude, Hessian) < oracle in theory.
-    """
-    return _lgp_figure("fig3", ("dense", "magnitude", "hessian", "small_oracle"), quick, Path(out_dir), workers,
-                       progress, "prune_beats_oracle")
+# ------------------------------------------------------------------------------------ random features
+def _rf_target(P: dict[str, Any]) -> np.ndarray:
+    """The target direction u (unit vector in R^d) of the label (u.z)^2."""
+    u = np.random.default_rng(np.random.SeedSequence([P["seed"], 0])).standard_normal(P["d"])
+    return u / np.linalg.norm(u)
 
 
-def fig7(*, quick: bool = False, out_dir: str | Path = "figures", workers: int | None = None,
-         progress: bool = False) -> FigureResult:
-    """The paper's Fig. 7: fig3 plus fresh-sample retraining after magnitude and Hessian pruning.
-
-    Retrained risks are the Definition 5 / THEORY.md s.4 refits; the shaded kappa ranges are where
-    the better retrained rule beats the better pruned-only rule (retraining helps).
-    """
-    return _lgp_figure("fig7", ("dense", "magnitude", "hessian", "small_oracle", "magnitude_retrained",
-                                "hessian_retrained"), quick, Path(out_dir), workers, progress, "retrain_helps")
-
-
-# ----------------------------------------------------------------------------------------- RF
-def _rf_params(quick: bool) -> dict:
-    if quick:
-        return {"n": 40, "d": 10, "trials": 8, "seed": 0, "draws": 60, "retrain_draws": 4,
-                "alphas": [0.5], "ratios_sim": [0.5, 2.0], "ratios_theory": [0.5, 1.25, 2.0]}
-    return {"n": 100, "d": 20, "trials": 200, "seed": 0, "draws": 500, "retrain_draws": 30,
-            "alphas": [0.3, 0.6],
-            "ratios_sim": [0.3, 0.6, 0.85, 1.2, 1.6, 2.0, 2.6, 3.3, 4.0, 5.0],
-            "ratios_theory": [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95,
-                              1.05, 1.1, 1.15, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0, 2.2, 2.4, 2.6, 2.8,
-                              3.0, 3.3, 3.6, 4.0, 4.5, 5.0]}
-
-
-def _rf_setup(P: dict):
+def _rf_layer(P: dict[str, Any], k: int) -> np.ndarray:
+    """First layer k (nested: width p uses its first p rows), from its own seed [seed, 1, k]."""
     from . import random_features as rf
-    rng = np.random.default_rng(P["seed"])
-    u = rng.standard_normal(P["d"])
-    u /= np.linalg.norm(u)
-    pmax = int(round(max(P["ratios_theory"] + P["ratios_sim"]) * P["n"]))
-    W = rf.draw_first_layer(pmax, P["d"], rng)   # nested first layers: width p uses the first p rows
-    return u, W
+    pmax = max(P["ps_theory"] + P["ps_sim"])
+    return rf.draw_first_layer(pmax, P["d"], np.random.default_rng(np.random.SeedSequence([P["seed"], 1, k])))
 
 
-def _rf_task(kind: str, P: dict, alpha: float, p: int, retrain: bool) -> dict[str, Any]:
-    """One theory or simulation point of the RF figures (top level: runs in worker processes).
+_RF_THEORY_FIELDS = ("dense", "magnitude", "oracle_pruned", "small_oracle", "magnitude_retrained")
+_RF_SIM_FIELDS = ("dense", "magnitude", "oracle_pruned", "small_oracle", "magnitude_retrained",
+                  "magnitude_retrained_same")
 
-    Rebuilds (u, W) from the seed, so the numbers do not depend on the number of workers."""
+
+def _rf_task(P: dict[str, Any], k: int) -> dict[tuple, dict[str, float]]:
+    """Theory and simulation of first layer k at every width and budget (runs in worker processes).
+
+    Rebuilds (u, W_k) from the seed, so the numbers do not depend on the number of workers.  Returns
+    {(kind, p, s): {field: value}}."""
     from . import random_features as rf
     from .correlated import predict_correlated
-    u, W = _rf_setup(P)
-    lgp = rf.equivalent_lgp(W[:p], u)
-    if kind == "theory":
-        pr = predict_correlated(lgp.Sigma, lgp.beta, sigma2=lgp.sigma2, n=P["n"], alpha=alpha, draws=P["draws"],
-                                retrain_draws=P["retrain_draws"] if retrain else 2, seed=P["seed"])
-        return {"values": {f: getattr(pr, f) for f in _RF_THEORY_FIELDS},
-                "stderr": {f: pr.stderr.get(f, 0.0) for f in _RF_THEORY_FIELDS}, "sigma2": lgp.sigma2}
-    r = rf.simulate_rf(W[:p], u, n=P["n"], alpha=alpha, trials=P["trials"], seed=P["seed"], lgp=lgp)
-    return {"values": {f: getattr(r, f) for f in rf.RF_FIELDS}, "stderr": dict(r.stderr), "sigma2": lgp.sigma2}
+    u, layer = _rf_target(P), _rf_layer(P, k)
+    out: dict[tuple, dict[str, float]] = {}
+    for p in sorted(set(P["ps_theory"]) | set(P["ps_sim"])):
+        W = layer[:p]
+        lgp = rf.equivalent_lgp(W, u)
+        for s in P["budgets"]:
+            if s > p:
+                continue
+            seed = int(np.random.SeedSequence([P["seed"], 2, k, p, s]).generate_state(1)[0])
+            if p in P["ps_theory"]:
+                pr = predict_correlated(lgp.Sigma, lgp.beta, sigma2=lgp.sigma2, n=P["n"], alpha=s / p,
+                                        draws=P["draws"], retrain_draws=P["retrain_draws"], seed=seed)
+                out[("theory", p, s)] = {f: float(getattr(pr, f)) for f in _RF_THEORY_FIELDS}
+                out[("theory_se", p, s)] = {f: float(pr.stderr.get(f, 0.0)) for f in _RF_THEORY_FIELDS}
+            if p in P["ps_sim"]:
+                r = rf.simulate_rf(W, u, n=P["n"], alpha=s / p, trials=P["trials_per_layer"], seed=seed, lgp=lgp)
+                out[("sim", p, s)] = {f: float(getattr(r, f)) for f in _RF_SIM_FIELDS}
+                out[("sim_se", p, s)] = {f: float(r.stderr[f]) for f in _RF_SIM_FIELDS}
+    return out
 
 
-_RF_THEORY_FIELDS = ("dense", "magnitude", "hessian", "small_oracle", "magnitude_retrained", "hessian_retrained")
+def _over_layers(vals: list[float], ses: list[float]) -> tuple[float, float, float]:
+    """Mean over layers, its standard error given the layers (from the per-layer standard errors of the
+    DC draws or trials: sqrt(sum se_k^2) / K), and the standard error of the spread over layers."""
+    a, e = np.asarray(vals, dtype=float), np.asarray(ses, dtype=float)
+    if not np.all(np.isfinite(a)):
+        return math.inf, math.inf, math.inf
+    K = a.size
+    return float(a.mean()), float(math.sqrt(float(np.sum(e ** 2))) / K), \
+        float(a.std(ddof=1) / math.sqrt(K)) if K > 1 else 0.0
 
 
-def _run_tasks(tasks: list[tuple], workers: int | None, bar) -> list[dict]:
-    """Run _rf_task over tasks, results in task order, serially or on the simulator's process pool."""
-    from .simulation import default_workers, run_parallel
-    workers = default_workers() if workers is None else workers
-    index = {id(t): i for i, t in enumerate(tasks)}  # run_parallel yields the task objects themselves
-    results: list[dict | None] = [None] * len(tasks)
-    for task, res in run_parallel(_rf_task, tasks, workers):
-        results[index[id(task)]] = res
-        if bar is not None:
-            bar.update(1)
-    return results  # type: ignore[return-value]
+def compute_rf(*, quick: bool = False, workers: int | None = None, progress: bool = False) -> dict[str, Any]:
+    """Theory (equivalent-LGP DC averaged over first layers) and simulation of the random-features sweep.
 
-
-def _rf_run(P: dict, fields_theory: tuple[str, ...], retrain: bool, progress: bool, workers: int | None = None):
-    """Theory (equivalent-LGP DC) on the theory widths and simulation on the simulation widths.
-
-    Every point is an independent task (:func:`_rf_task`), run on ``workers`` processes."""
-    u, _ = _rf_setup(P)
-    n = P["n"]
-    widths_t = [int(round(r * n)) for r in P["ratios_theory"]]
-    widths_s = [int(round(r * n)) for r in P["ratios_sim"]]
-    tasks = [("theory", P, a, p, retrain) for a in P["alphas"] for p in widths_t]
-    tasks += [("sim", P, a, p, retrain) for a in P["alphas"] for p in widths_s]
+    For every budget s, width p and first layer k: :func:`dcpredict.predict_correlated` on the equivalent
+    LGP of W_k[:p] (``draws`` DC draws, ``retrain_draws`` of them for the refit) and
+    :func:`dcpredict.random_features.simulate_rf` (``trials_per_layer`` trials).  Lines and markers are
+    means over the same K layers.  ``stderr`` of a line is its Monte Carlo error given the layers (DC
+    draws: sqrt(sum_k se_k^2) / K), of a marker its trial noise given the layers (same formula); the
+    layers themselves are a sample of first layers, whose spread (``stderr_layers``, std over layers /
+    sqrt(K)) moves lines and markers together.
+    """
+    from .simulation import run_parallel
+    P = rf_params(quick)
+    tasks = [(P, k) for k in range(P["layers"])]
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=len(tasks), unit="point", desc="figure")
+        bar = tqdm(total=len(tasks), unit="layer", desc="random features")
+    results: dict[tuple, dict] = {}
     try:
-        res = _run_tasks(tasks, workers, bar)
+        for task, res in run_parallel(_rf_task, tasks, _workers(workers)):
+            for (kind, p, s), vals in res.items():
+                results[(kind, task[1], p, s)] = vals
+            if bar is not None:
+                bar.update(1)
     finally:
         if bar is not None:
             bar.close()
-    out = {(t[0], t[2], t[3]): r for t, r in zip(tasks, res)}
-    s_fields = ("dense", "magnitude", "magnitude_retrained", "magnitude_retrained_same",
-                "hessian_retrained_same", "hessian_retrained") if retrain else ("dense", "magnitude")
-    theory: dict[str, dict] = {}
-    sim: dict[str, dict] = {}
-    for alpha in P["alphas"]:
-        key = f"{alpha:g}"
-        th = [out[("theory", alpha, p)] for p in widths_t]
-        theory[key] = {"p": widths_t, **{f: finite_or_none([r["values"][f] for r in th]) for f in fields_theory},
-                       "stderr": {f: finite_or_none([r["stderr"][f] for r in th]) for f in fields_theory}}
-        sm = [out[("sim", alpha, p)] for p in widths_s]
-        sim[key] = {"p": widths_s, **{f: {"mean": finite_or_none([r["values"][f] for r in sm]),
-                                          "stderr": finite_or_none([r["stderr"][f] for r in sm])}
-                                      for f in s_fields}}
-    sigma2_eq = {str(k[2]): r["sigma2"] for k, r in sorted(out.items(), key=lambda kv: kv[0][2])}
-    return theory, sim, sigma2_eq, u
+    theory: dict[str, Any] = {}
+    sim: dict[str, Any] = {}
+    for s in P["budgets"]:
+        key = str(s)
+        pt = [p for p in P["ps_theory"] if p >= s]
+        th: dict[str, Any] = {"p": pt, "stderr": {}, "stderr_layers": {}}
+        for f in _RF_THEORY_FIELDS:
+            ms = [_over_layers([results[("theory", k, p, s)][f] for k in range(P["layers"])],
+                               [results[("theory_se", k, p, s)][f] for k in range(P["layers"])]) for p in pt]
+            th[f] = finite_or_none([m for m, _, _ in ms])
+            th["stderr"][f] = finite_or_none([e for _, e, _ in ms])
+            th["stderr_layers"][f] = finite_or_none([e for _, _, e in ms])
+        theory[key] = th
+        psim = [p for p in P["ps_sim"] if p >= s]
+        sm: dict[str, Any] = {"p": psim}
+        for f in _RF_SIM_FIELDS:
+            ms = [_over_layers([results[("sim", k, p, s)][f] for k in range(P["layers"])],
+                               [results[("sim_se", k, p, s)][f] for k in range(P["layers"])]) for p in psim]
+            sm[f] = {"mean": finite_or_none([m for m, _, _ in ms]), "stderr": finite_or_none([e for _, e, _ in ms]),
+                     "stderr_layers": finite_or_none([e for _, _, e in ms])}
+        sim[key] = sm
+    return {"params": P, "theory": theory, "simulation": sim}
 
 
-def _arr(xs) -> np.ndarray:
-    return np.array([np.nan if x is None else x for x in xs], dtype=float)
+def _rel_mc_error(theory: dict[str, Any], fields: tuple[str, ...], which: str = "stderr") -> dict[str, float]:
+    """Largest relative error (``which``: "stderr" = DC draws, "stderr_layers" = spread over layers) of
+    each theory line over its finite points."""
+    out = {}
+    for f in fields:
+        rel = [e / m for m, e in zip(theory[f], theory[which][f]) if m is not None and e is not None and m > 0]
+        out[f] = float(max(rel)) if rel else 0.0
+    return out
 
 
-def fig2(*, quick: bool = False, out_dir: str | Path = "figures", workers: int | None = None,
-         progress: bool = False) -> FigureResult:
-    """The paper's Fig. 2: random-features regression (ReLU, quadratic label), risk against width p.
+def _rf_gap(theory: dict[str, Any], sim: dict[str, Any], pairs: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """Gaussian-equivalence gap: (simulation - theory) / theory at the simulated widths (theory interpolated
+    in p between its grid points; only widths where both are finite)."""
+    out = {}
+    pt = np.array(theory["p"], dtype=float)
+    for sf, tf in pairs:
+        tv = np.array([np.nan if v is None else v for v in theory[tf]])
+        rel, z, used = [], [], []
+        for p, m, e in zip(sim["p"], sim[sf]["mean"], sim[sf]["stderr"]):
+            ok = np.isfinite(tv)
+            if m is None or not ok.any() or not (pt[ok][0] <= p <= pt[ok][-1]):
+                continue
+            if p in theory["p"]:
+                t = tv[theory["p"].index(p)]
+            else:
+                t = float(np.interp(p, pt[ok], tv[ok]))
+            if not math.isfinite(t):
+                continue
+            rel.append((m - t) / t)
+            z.append((m - t) / e if e else None)
+            used.append(p)
+        out[sf] = {"vs": tf, "p": used, "rel_gap": rel, "z": z,
+                   "median_rel_gap": float(np.median(rel)) if rel else None,
+                   "max_abs_rel_gap": float(np.max(np.abs(rel))) if rel else None}
+    return out
 
-    For each sparsity target alpha: dense and magnitude-pruned risk; theory from the vector-form DC of
-    the equivalent LGP (THEORY.md s.6, sampled with ``draws`` DC draws), simulation with real ReLU
-    features and labels.  First layers are nested (width p uses the first p rows of one draw), so the
-    theory curve is smooth in p.  ``workers`` is unused (recorded only): the RF simulator is serial.
+
+def _rf_findings(name: str, th: dict[str, Any], train_small: float | None) -> dict[str, Any]:
+    """The figure's claims as numbers read off its theory lines."""
+    ps = np.array(th["p"])
+    arr = {f: np.array([math.inf if v is None else v for v in th[f]])
+           for f in ("dense", "magnitude", "oracle_pruned", "small_oracle", "magnitude_retrained")}
+    out: dict[str, Any] = {"p_max": int(ps[-1]), "train_small": train_small,
+                           "at_p_max": {f: float(v[-1]) for f, v in arr.items()}}
+    # margins of 1 %, twice the largest Monte Carlo error of a line (so a tie, e.g. at p = s, is not a win)
+    if train_small is not None:
+        out["magnitude_beats_train_small_p_ranges"] = _runs(arr["magnitude"] < train_small * 0.99, ps)
+    out["retraining_helps_p_ranges"] = _runs(arr["magnitude_retrained"] < arr["magnitude"] * 0.99, ps)
+    out["margin"] = "a rule beats another where its line is lower by more than 1 %"
+    return out
+
+
+def _rf_claim(name: str, findings: dict[str, Any]) -> str:
+    parts = []
+    for key, fd in findings.items():
+        a = fd["at_p_max"]
+        if name == "fig2":
+            parts.append(f"s = {key}: magnitude pruning {a['magnitude']:.3f} vs {fd['train_small']:.3f} for a "
+                         f"width-{key} network")
+        else:
+            runs = ", ".join(f"{lo}-{hi}" for lo, hi in fd["retraining_helps_p_ranges"]) or "no p"
+            parts.append(f"s = {key}: refitting helps for p in {runs}; at p = {fd['p_max']} "
+                         f"{a['magnitude']:.3f} -> {a['magnitude_retrained']:.3f}")
+    if name == "fig2":
+        return f"Grow, then prune: at p = {fd['p_max']} (theory) " + "; ".join(parts) + "."
+    return "Fresh-sample refit after magnitude pruning (theory): " + "; ".join(parts) + "."
+
+
+def _rf_figure(name: str, rfd: dict[str, Any], quick: bool, workers: int | None) -> dict[str, Any]:
+    P = rfd["params"]
+    data = _header(name, quick, workers)
+    if name == "fig2":
+        fields = ("dense", "magnitude", "oracle_pruned", "small_oracle")
+        sim_fields = ("dense", "magnitude", "oracle_pruned")
+        pairs = (("dense", "dense"), ("magnitude", "magnitude"), ("oracle_pruned", "oracle_pruned"))
+        title = "Fig. 2: random features, grow the width p, prune to s weights by magnitude"
+    else:
+        fields = ("magnitude", "magnitude_retrained")
+        sim_fields = ("magnitude", "magnitude_retrained", "magnitude_retrained_same")
+        pairs = (("magnitude", "magnitude"), ("magnitude_retrained", "magnitude_retrained"),
+                 ("magnitude_retrained_same", "magnitude_retrained"))
+        title = "Fig. 4: random features, magnitude pruning to s weights, then refitting"
+    panels = {}
+    gaps, mcerr, layer_err, findings = {}, {}, {}, {}
+    for key, th in rfd["theory"].items():
+        sm = rfd["simulation"][key]
+        s = int(key)
+        train_small = th["dense"][th["p"].index(s)] if s in th["p"] else None
+        panels[key] = {"s": s, "theory": {"p": th["p"], **{f: th[f] for f in fields},
+                                          "stderr": {f: th["stderr"][f] for f in fields},
+                                          "stderr_layers": {f: th["stderr_layers"][f] for f in fields}},
+                       "simulation": {"p": sm["p"], **{f: sm[f] for f in sim_fields}},
+                       "horizontal": {"field": "dense at p = s (train small: a width-s network)",
+                                      "value": train_small}}
+        findings[key] = _rf_findings(name, th, train_small)
+        gaps[key] = _rf_gap(th, sm, pairs)
+        mcerr[key] = _rel_mc_error(th, fields)
+        layer_err[key] = _rel_mc_error(th, fields, "stderr_layers")
+    max_mc = max(v for d in mcerr.values() for v in d.values())
+    max_layer = max(v for d in layer_err.values() for v in d.values())
+    gap_txt = "; ".join(
+        f"s = {key}: " + ", ".join(f"{f} {100 * g['median_rel_gap']:+.0f}% (largest {100 * g['max_abs_rel_gap']:.0f}%)"
+                                   for f, g in gp.items() if g["median_rel_gap"] is not None)
+        for key, gp in gaps.items())
+    data.update({
+        "kind": "rf", "title": title, "n": P["n"], "d": P["d"], "budgets": P["budgets"], "params": P,
+        "label": "y = (u.z)^2, z ~ N(0, I_d), u a fixed unit vector",
+        "features": "ReLU(W z), W rows uniform on the unit sphere; K first layers W_k, each nested "
+                    "(width p uses its first p rows)",
+        "theory_method": f"mean over the K = {P['layers']} first layers of dcpredict.predict_correlated on the "
+                         f"equivalent LGP (random_features.equivalent_lgp), {P['draws']} DC draws each "
+                         f"({P['retrain_draws']} for the refit); Hessian = magnitude in theory (Sigma_ii = 1/2)",
+        "simulator": f"dcpredict.random_features.simulate_rf, {P['trials_per_layer']} trials on each of the same "
+                     f"K = {P['layers']} first layers ({P['trials_per_layer'] * P['layers']} per width)",
+        "fields": list(fields), "sim_fields": list(sim_fields), "panels": panels,
+        "theory_mc_error": {"max_relative": max_mc, "per_panel": mcerr,
+                            "note": "Monte Carlo error of each line given its K first layers (DC draws: "
+                                    "sqrt(sum_k se_k^2) / K) relative to the line, largest over the finite points"},
+        "layer_sampling_error": {"max_relative": max_layer, "per_panel": layer_err,
+                                 "note": "std over the K first layers / sqrt(K) relative to the line: how far the "
+                                         "mean over these K layers may sit from the mean over all layers; it "
+                                         "moves theory lines and simulation markers together (same layers)"},
+        "gap": {"note": "Gaussian-equivalence gap: (simulation - equivalent-LGP theory) / theory at the "
+                        "simulated widths; median over widths", "per_panel": gaps},
+        "trials": P["trials_per_layer"] * P["layers"], "seed": P["seed"], "findings": findings,
+    })
+    data["caption"] = (
+        f"{_rf_claim(name, findings)} n = {P['n']}, d = {P['d']}, ridge 0. Lines: equivalent-LGP theory averaged over {P['layers']} first "
+        f"layers W ({P['draws']} DC draws each): Monte Carlo error of a line at most {100 * max_mc:.2g}% of its "
+        f"value, below the line width. Markers: ReLU simulation on the same layers, {P['trials_per_layer']} trials "
+        f"each ({P['trials_per_layer'] * P['layers']} per width), mean +- 1 se given the layers (the sample of "
+        f"layers moves lines and markers together by up to {100 * max_layer:.2g}%). Gaussian-equivalence gap "
+        f"(simulation vs theory; median over the simulated widths, largest in brackets): {gap_txt}."
+        + (" The same-sample refit has no exact DC; it is compared with the fresh-sample line." if name == "fig4"
+           else ""))
+    return data
+
+
+# ------------------------------------------------------------------------------------------ entry points
+def compute_figure(name: str, *, quick: bool = False, workers: int | None = None, progress: bool = False,
+                   cache: dict | None = None) -> dict[str, Any]:
+    """The sidecar content of one figure (every parameter and plotted number), without drawing.
+
+    ``cache`` (a dict) lets several figures share one computation: fig3a/fig7a share world (a),
+    fig3b/fig7b world (b), fig2/fig4 the random-features sweep.
     """
-    t0 = time.time()
-    P = _rf_params(quick)
-    theory, sim, s2eq, u = _rf_run(P, ("dense", "magnitude", "small_oracle"), retrain=False, progress=progress,
-                                   workers=workers)
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.2, 4.8))
-    n = P["n"]
-    palette = ["tab:blue", "tab:red", "tab:purple"]
-    allv = []
-    for key in theory:
-        allv += [v for v in theory[key]["dense"] + theory[key]["magnitude"] if v is not None]
-    ymin, ymax = min(allv) * 0.8, float(np.percentile(allv, 92)) * 1.6
-    first = next(iter(theory))
-    xt = np.array(theory[first]["p"]) / n
-    ax.plot(xt, _clip(_arr(theory[first]["dense"]), ymax), "-", color="black", lw=1.6, label="dense (theory)")
-    xs = np.array(sim[first]["p"]) / n
-    m, se = _arr(sim[first]["dense"]["mean"]), _arr(sim[first]["dense"]["stderr"])
-    ok = m < ymax
-    ax.errorbar(xs[ok], m[ok], yerr=se[ok], fmt="o", color="black", ms=4, capsize=2, label="dense (simulation)")
-    for c, key in zip(palette, theory):
-        ax.plot(xt, _clip(_arr(theory[key]["magnitude"]), ymax), "-", color=c, lw=1.6,
-                label=f"magnitude pruning, alpha={key} (theory)")
-        ax.plot(xt, _clip(_arr(theory[key]["small_oracle"]), ymax), "--", color=c, lw=1.0, alpha=0.8,
-                label=f"oracle small model, s=alpha p (theory)")
-        m, se = _arr(sim[key]["magnitude"]["mean"]), _arr(sim[key]["magnitude"]["stderr"])
-        ok = m < ymax
-        ax.errorbar(xs[ok], m[ok], yerr=se[ok], fmt="o", color=c, ms=4, capsize=2, mfc="white",
-                    label=f"magnitude pruning, alpha={key} (simulation)")
-        ax.axvline(1.0 / float(key), color=c, lw=0.7, ls=":")
-    ax.axvline(1.0, color="0.5", lw=0.8, ls=":")
-    ax.set_yscale("log")
-    ax.set_ylim(ymin, ymax)
-    ax.set_xlabel("p / n  (width of the random-features layer / samples)")
-    ax.set_ylabel("test risk")
-    ax.grid(alpha=0.25, which="both", lw=0.5)
-    ax.legend(fontsize=6.5, loc="upper right", ncol=1)
-    ax.set_title("Fig. 2: random-features regression, ReLU features, label (u.z)^2 -- theory from the "
-                 "equivalent LGP", fontsize=9)
-    fig.text(0.01, 0.01, f"n={n}, d={P['d']}, ridge 0, sim {P['trials']} trials/width, DC draws {P['draws']}, "
-             f"seed {P['seed']}; dotted: p/n=1 and alpha p/n=1.  Rerun: dcpredict figure fig2"
-             + (" --quick" if quick else ""), fontsize=7)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    data = _header("fig2", quick, workers)
-    data.update({"params": P, "u": u.tolist(), "label": "y = (u.z)^2, z ~ N(0, I_d)", "features": "ReLU(W z), "
-                 "W rows uniform on the unit sphere, nested (width p = first p rows), rng seed = seed",
-                 "theory_method": "predict_correlated on random_features.equivalent_lgp (hessian = magnitude "
-                                  "in theory: Sigma_ii = 1/2 for every ReLU feature)",
-                 "simulator": "random_features.simulate_rf",
-                 "equivalent_sigma2": s2eq, "theory": theory, "simulation": sim})
-    return _write("fig2", Path(out_dir), fig, data, quick, t0)
-
-
-def fig4(*, quick: bool = False, out_dir: str | Path = "figures", workers: int | None = None,
-         progress: bool = False) -> FigureResult:
-    """The paper's Fig. 4: retraining after magnitude pruning in random-features regression.
-
-    Lines: fresh-sample DC prediction of the retrained risk (Definition 5 on the equivalent LGP,
-    THEORY.md s.4 and s.6) and of magnitude pruning without retraining; markers: simulation retrained
-    on fresh samples (what the DC predicts) and on the same samples (no exact DC).
-    """
-    t0 = time.time()
-    P = _rf_params(quick)
-    theory, sim, s2eq, u = _rf_run(P, ("dense", "magnitude", "magnitude_retrained"), retrain=True,
-                                   progress=progress, workers=workers)
-    plt = _plt()
-    na = len(P["alphas"])
-    fig, axes = plt.subplots(1, na, figsize=(max(5.6 * na, 7.5), 4.6))
-    axes = np.atleast_1d(axes)
-    n = P["n"]
-    for j, (ax, key) in enumerate(zip(axes, theory)):
-        xt = np.array(theory[key]["p"]) / n
-        xs = np.array(sim[key]["p"]) / n
-        allv = [v for f in ("magnitude", "magnitude_retrained") for v in theory[key][f] if v is not None]
-        ymin, ymax = min(allv) * 0.7, float(np.percentile(allv, 90)) * 2.0
-        ax.plot(xt, _clip(_arr(theory[key]["magnitude"]), ymax), "-", color="tab:blue", lw=1.4,
-                label="magnitude pruning, no retraining (DC)")
-        ax.plot(xt, _clip(_arr(theory[key]["magnitude_retrained"]), ymax), "-", color="tab:orange", lw=1.8,
-                label="retrained, fresh-sample DC prediction")
-        for f, fmt, c, lab in (("magnitude", "o", "tab:blue", "no retraining (simulation)"),
-                               ("magnitude_retrained", "s", "tab:orange", "retrained on fresh samples (sim.)"),
-                               ("magnitude_retrained_same", "^", "tab:brown", "retrained on same samples (sim.)")):
-            m, se = _arr(sim[key][f]["mean"]), _arr(sim[key][f]["stderr"])
-            ok = m < ymax
-            ax.errorbar(xs[ok], m[ok], yerr=se[ok], fmt=fmt, color=c, ms=4.5, capsize=2,
-                        mfc="white" if f.endswith("same") else c, label=lab)
-        ax.axvline(1.0, color="0.5", lw=0.8, ls=":")
-        ax.axvline(1.0 / float(key), color="tab:orange", lw=0.8, ls=":")
-        ax.set_yscale("log")
-        ax.set_ylim(ymin, ymax)
-        ax.set_xlabel("p / n")
-        ax.set_ylabel("test risk")
-        ax.set_title(f"alpha = s/p = {key}", fontsize=10)
-        ax.grid(alpha=0.25, which="both", lw=0.5)
-        if j == 0:
-            ax.legend(fontsize=7, loc="upper right")
-    fig.suptitle("Fig. 4: retraining after magnitude pruning, random-features regression (ReLU, (u.z)^2)",
-                 fontsize=10)
-    fig.text(0.01, 0.01, f"n={n}, d={P['d']}, ridge 0, sim {P['trials']} trials/width, DC draws {P['draws']} "
-             f"(retrain {P['retrain_draws']}), seed {P['seed']}; dotted: p/n=1 and alpha p/n=1.  "
-             f"Rerun: dcpredict figure fig4" + (" --quick" if quick else ""), fontsize=7)
-    fig.tight_layout(rect=(0, 0.04, 1, 0.95))
-    data = _header("fig4", quick, workers)
-    data.update({"params": P, "u": u.tolist(), "label": "y = (u.z)^2, z ~ N(0, I_d)",
-                 "features": "ReLU(W z), W rows uniform on the unit sphere, nested (width p = first p rows)",
-                 "theory_method": "predict_correlated on random_features.equivalent_lgp",
-                 "simulator": "random_features.simulate_rf",
-                 "equivalent_sigma2": s2eq, "theory": theory, "simulation": sim})
-    return _write("fig4", Path(out_dir), fig, data, quick, t0)
-
-
-FIGURES: dict[str, Callable[..., FigureResult]] = {"fig2": fig2, "fig3": fig3, "fig4": fig4, "fig7": fig7}
+    name = check_choice("name", name, FIGURES)
+    if workers is not None:
+        workers = check_int("workers", workers, lo=1)
+    cache = {} if cache is None else cache
+    if name in ("fig2", "fig4"):
+        if "rf" not in cache:
+            cache["rf"] = compute_rf(quick=quick, workers=workers, progress=progress)
+        return _rf_figure(name, cache["rf"], quick, workers)
+    which = name[4]
+    if which not in cache:
+        cache[which] = compute_world(which, quick=quick, workers=workers, progress=progress)
+    return _world_figure(name, cache[which], quick, workers)
 
 
 def make_figure(name: str, *, quick: bool = False, out_dir: str | Path = "figures", workers: int | None = None,
                 progress: bool = False) -> list[FigureResult]:
-    """Make one figure (``fig2``, ``fig3``, ``fig4``, ``fig7``) or ``all``; returns their results.
+    """Compute, draw and write one figure (a name of :data:`FIGURES`) or ``"all"``.
 
-    Each writes ``out_dir/NAME.png`` and the sidecar ``out_dir/NAME.json`` (``NAME_quick.*`` with
-    ``quick=True``).  ``workers`` is the number of simulation processes (LGP figures).
+    Each writes ``out_dir/NAME.png`` (drawn by :func:`dcpredict.plotting.draw`, which needs matplotlib)
+    and the sidecar ``out_dir/NAME.json`` (``NAME_quick.*`` with ``quick=True``).  ``workers`` is the
+    number of simulation processes (default: all cores).
     """
     name = check_choice("name", name, (*FIGURES, "all"))
     quick = bool(quick)
     if workers is not None:
         workers = check_int("workers", workers, lo=1)
-    names = list(FIGURES) if name == "all" else [name]
-    return [FIGURES[nm](quick=quick, out_dir=out_dir, workers=workers, progress=progress) for nm in names]
+    from .plotting import draw
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cache: dict = {}
+    results = []
+    for nm in (FIGURES if name == "all" else (name,)):
+        t0 = time.time()
+        data = compute_figure(nm, quick=quick, workers=workers, progress=progress, cache=cache)
+        data["elapsed_seconds"] = round(time.time() - t0, 1)
+        stem = nm + ("_quick" if quick else "")
+        png, side = out / f"{stem}.png", out / f"{stem}.json"
+        side.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
+        draw(data, png)
+        results.append(FigureResult(nm, png, side, data, data["elapsed_seconds"]))
+    return results

@@ -1,7 +1,8 @@
 """``dcpredict figure``, ``dcpredict validate`` and ``dcpredict advise``.
 
-* ``figure NAME [--quick] [--out-dir DIR] [--workers N]``: the paper's figures (fig2, fig3, fig4, fig7,
-  or all) as PNG + sidecar JSON (:mod:`dcpredict.figures`).
+* ``figure NAME [--quick] [--out-dir DIR] [--workers N]``: the paper's figures (fig2, fig3a, fig3b, fig4,
+  fig7a, fig7b, or all) as PNG + sidecar JSON (computed by :mod:`dcpredict.figures`, drawn by
+  :mod:`dcpredict.plotting`).
 * ``validate [--quick] [--out-dir DIR] [--workers N]``: theory against simulation on a grid of cases,
   REPORT.md + summary plot; exit status 1 if any comparison fails (:mod:`dcpredict.validation`).
 * ``advise (law) --sigma2 X --n N --s S --world-size P [--order saliency|random] [--ridge R] [--tol T]
@@ -14,14 +15,17 @@ import sys
 
 from ._common import add_law_arguments, dumps, float_list, law_from_args, write_text
 
-FIGURE_NAMES = ("fig2", "fig3", "fig4", "fig7", "all")
+FIGURE_NAMES = ("fig2", "fig3a", "fig3b", "fig4", "fig7a", "fig7b", "all")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     f = sub.add_parser("figure", help="reproduce the paper's figures (PNG + sidecar JSON)",
-                       description="Theory lines and simulation markers for the paper's Figs. 2, 3, 4 and 7. "
-                                   "Writes DIR/NAME.png and DIR/NAME.json (all parameters and plotted numbers).")
-    f.add_argument("name", choices=FIGURE_NAMES, metavar="NAME", help="fig2, fig3, fig4, fig7 or all")
+                       description="Theory lines and simulation markers for the paper's Figs. 2, 3 (a, b), 4 and 7 "
+                                   "(a, b), in the paper's framing: a model that grows, pruned to a fixed budget s. "
+                                   "Writes DIR/NAME.png and DIR/NAME.json (all parameters and plotted numbers; "
+                                   "dcpredict.plotting.draw re-renders a PNG from the JSON alone).")
+    f.add_argument("name", choices=FIGURE_NAMES, metavar="NAME",
+                   help="fig2, fig3a, fig3b, fig4, fig7a, fig7b or all")
     f.add_argument("--quick", action="store_true", help="coarse grids and few trials (seconds; files NAME_quick.*)")
     f.add_argument("--out-dir", default="figures", help="output directory (default: figures)")
     f.add_argument("--workers", type=int, default=None, help="simulation processes (default: all cores)")

@@ -1,0 +1,259 @@
+"""Drawing the figures: every matplotlib call of dcpredict's paper figures lives here.
+
+:func:`draw` takes the data a computing function returns (:func:`dcpredict.figures.compute_figure`) or
+the sidecar JSON file written next to each PNG, and renders the PNG; nothing is recomputed, so a figure
+can be restyled from its sidecar alone::
+
+    from dcpredict.plotting import draw
+    draw("figures/fig3b.json", "fig3b_restyled.png")
+
+It uses :class:`matplotlib.figure.Figure` directly (no pyplot, no backend switching), so importing or
+calling it never changes the backend of a notebook.  matplotlib is needed only here (the ``plot`` extra).
+"""
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._validate import DCPredictError
+
+__all__ = ["draw", "load_sidecar", "COLORS", "LABELS"]
+
+DPI = 110
+COLORS = {"dense": "black", "magnitude": "tab:blue", "hessian": "tab:red", "oracle_pruned": "tab:purple",
+          "small_oracle": "tab:green", "random": "tab:gray", "magnitude_retrained": "tab:cyan",
+          "hessian_retrained": "tab:orange", "magnitude_retrained_same": "tab:brown"}
+LABELS = {"dense": "dense (no pruning)", "magnitude": "magnitude pruning", "hessian": "Hessian pruning",
+          "oracle_pruned": "oracle pruning (true saliency, no refit)",
+          "small_oracle": "train small on the s best features",
+          "magnitude_retrained": "magnitude + refit (fresh samples)",
+          "hessian_retrained": "Hessian + refit (fresh samples)",
+          "magnitude_retrained_same": "magnitude + refit (same samples)"}
+RF_LABELS = {"small_oracle": "train small on the s best of the p features (oracle)"}
+MARKERS = {"dense": "o", "magnitude": "o", "hessian": "s", "oracle_pruned": "D", "small_oracle": "^",
+           "magnitude_retrained": "v", "hessian_retrained": "^", "magnitude_retrained_same": "x"}
+
+
+def load_sidecar(path: str | Path) -> dict[str, Any]:
+    """Read a figure's sidecar JSON."""
+    return json.loads(Path(path).read_text())
+
+
+def _figure_class():
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise DCPredictError("drawing figures needs matplotlib: pip install 'dcpredict[plot]' "
+                             "(or pip install matplotlib)") from exc
+    return Figure
+
+
+def draw(data: dict[str, Any] | str | Path, out_png: str | Path) -> Path:
+    """Render a figure from its data dict or sidecar JSON path into ``out_png``; returns the path.
+
+    The dict is what :func:`dcpredict.figures.compute_figure` returns (``kind`` "world" for Figs. 3 and 7,
+    "rf" for Figs. 2 and 4).
+    """
+    if not isinstance(data, dict):
+        data = load_sidecar(data)
+    kind = data.get("kind")
+    if kind == "world":
+        fig = _draw_world(data)
+    elif kind == "rf":
+        fig = _draw_rf(data)
+    else:
+        raise DCPredictError(f"data must be a figure sidecar with kind 'world' or 'rf'; got kind={kind!r}")
+    out = Path(out_png)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=DPI)
+    return out
+
+
+def _arr(xs: Any) -> np.ndarray:
+    return np.array([np.nan if x is None else x for x in xs], dtype=float)
+
+
+def _log_ticks(ax, axis: str, lo: float, hi: float) -> None:
+    """Plain-number ticks (1, 2, 5 x 10^k) on a log axis, no '2x10^1' labels."""
+    from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator, FuncFormatter
+    ticks = []
+    for k in range(int(math.floor(math.log10(lo))) - 1, int(math.ceil(math.log10(hi))) + 1):
+        for m in (1, 2, 5):
+            t = m * 10.0 ** k
+            if lo * 0.999 <= t <= hi * 1.001:
+                ticks.append(t)
+    if len(ticks) < 4:   # narrow range: add 1.5, 3, 4, 7
+        for k in range(int(math.floor(math.log10(lo))) - 1, int(math.ceil(math.log10(hi))) + 1):
+            for m in (1.5, 3, 4, 7):
+                t = m * 10.0 ** k
+                if lo * 0.999 <= t <= hi * 1.001:
+                    ticks.append(t)
+        ticks.sort()
+    fmt = FuncFormatter(lambda v, _pos: f"{v:g}")
+    a = ax.xaxis if axis == "x" else ax.yaxis
+    a.set_major_locator(FixedLocator(ticks))
+    a.set_major_formatter(fmt)
+    a.set_minor_locator(NullLocator())
+    a.set_minor_formatter(NullFormatter())
+
+
+def _blank():
+    from matplotlib.lines import Line2D
+    return Line2D([], [], lw=0, label="_blank")
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width)
+
+
+def _caption(fig, lines: list[str], fontsize: float = 7.5, y: float = 0.01) -> None:
+    fig.text(0.012, y, "\n".join(lines), fontsize=fontsize, va="bottom", ha="left", color="0.15")
+
+
+# ------------------------------------------------------------------------------------------ worlds
+def _draw_world(d: dict[str, Any]):
+    Figure = _figure_class()
+    n, s, P = d["n"], d["s"], d["world"]["P"]
+    th = d["theory"]
+    x = np.array(th["p"], dtype=float) / n
+    fields = d["fields"]
+    hline = d["horizontal"]["value"]
+    finite = np.concatenate([_arr(th[f])[np.isfinite(_arr(th[f]))] for f in fields])
+    ymin = 0.85 * min(float(finite.min()), hline)
+    ends = [v for f in fields for v in (_arr(th[f])[0], _arr(th[f])[-1]) if np.isfinite(v)]
+    ymax = 2.6 * max(max(ends), hline)
+    nleg = len(fields) + 2
+    cap = _wrap(d["caption"] + f"  Rerun: {d['command']}.", 150)
+    capH = 0.2 + 0.135 * len(cap)
+    H = 5.8 + 0.22 * nleg + capH
+    fig = Figure(figsize=(8.0, H))
+    bottom = (0.65 + 0.22 * nleg + capH) / H
+    ax = fig.add_axes((0.085, bottom, 0.89, 1.0 - bottom - 0.5 / H))
+    th_handles, sim_handles = [], []
+    for f in fields:
+        style = ":" if f.endswith("_retrained") else ("-." if f == "oracle_pruned" else "-")
+        # magnitude drawn wider underneath, so it stays visible where it coincides with Hessian (Sigma = I)
+        wide = f in ("magnitude", "magnitude_retrained")
+        th_handles += ax.plot(x, _arr(th[f]), style, color=COLORS[f], lw=3.4 if wide else 1.7,
+                              label=LABELS[f] + ", theory", zorder=1.9 if wide else 2.0)
+    th_handles.append(ax.axhline(hline, color=COLORS["small_oracle"], lw=1.4, ls="--",
+                                 label=f"{LABELS['small_oracle']}, theory: {hline:.3f}"))
+    zero = d.get("baselines", {}).get("zero_model")
+    if zero is not None and ymin < zero < ymax:
+        th_handles.append(ax.axhline(zero, color="0.6", lw=1.0, ls=(0, (1, 3)),
+                                     label=f"predict zero (sigma^2 + all signal): {zero:.3f}"))
+    sim = d.get("simulation")
+    if sim:
+        xs = np.array(sim["p"], dtype=float) / n
+        for j, f in enumerate(fields):
+            m, se = _arr(sim[f]["mean"]), _arr(sim[f]["stderr"])
+            ok = np.isfinite(m)
+            # tiny horizontal offsets so the markers of close curves do not hide each other
+            off = xs * (1.0 + 0.012 * (j - (len(fields) - 1) / 2))
+            sim_handles.append(ax.errorbar(off[ok], m[ok], yerr=se[ok], fmt=MARKERS[f], color=COLORS[f], ms=3.6,
+                                           capsize=2.2, lw=1.0, mfc="white" if f.endswith("_retrained") else COLORS[f],
+                                           label=LABELS[f] + ", simulation (mean +- se)"))
+    ax.axvline(s / n, color="0.45", lw=0.9, ls=":")
+    ax.axvline(1.0, color="0.45", lw=0.9, ls=":")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(s / n * 0.97, P / n * 1.03)
+    ax.set_ylim(ymin, ymax)
+    _log_ticks(ax, "x", s / n * 0.97, P / n * 1.03)
+    _log_ticks(ax, "y", ymin, ymax)
+    ax.text(s / n * 1.02, ymin * 1.02, f"p = s = {s}", fontsize=8, color="0.3", va="bottom")
+    ax.text(1.02, ymin * 1.02, f"p = n = {n}", fontsize=8, color="0.3", va="bottom")
+    ax.set_xlabel(f"p / n  (model size / samples; n = {n}, world P = {P}, budget s = {s})")
+    ax.set_ylabel("test risk  (world's, incl. sigma^2)")
+    ax.grid(alpha=0.25, lw=0.5)
+    ax.set_title(d["title"], fontsize=9.5)
+    rows = max(len(th_handles), len(sim_handles))
+    th_handles += [_blank()] * (rows - len(th_handles))
+    sim_handles += [_blank()] * (rows - len(sim_handles))
+    handles = th_handles + sim_handles
+    fig.legend(handles, [h.get_label() if not h.get_label().startswith("_") else "" for h in handles],
+               loc="upper center", bbox_to_anchor=(0.5, (0.02 + 0.22 * nleg + capH) / H + 0.005), ncol=2,
+               fontsize=7.2, frameon=False)
+    _caption(fig, cap)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ random features
+def _draw_rf(d: dict[str, Any]):
+    Figure = _figure_class()
+    n = d["n"]
+    panels = d["panels"]
+    npan = len(panels)
+    sf = d["sim_fields"]
+    nleg = max(len(d["fields"]) + 1, len(sf))
+    W = 5.4 * npan + 0.6
+    cap = _wrap(d["caption"] + f"  Rerun: {d['command']}.", int(17.5 * W))
+    capH = 0.2 + 0.135 * len(cap)
+    H = 5.0 + 0.22 * nleg + capH
+    bottom = (0.7 + 0.22 * nleg + capH) / H
+    top = 0.75 / H
+    width = (1.0 - 0.07 - 0.02 - 0.07 * (npan - 1)) / npan
+    fig = Figure(figsize=(W, H))
+    axes = [fig.add_axes((0.07 + i * (width + 0.07), bottom, width, 1.0 - bottom - top)) for i in range(npan)]
+    th_handles: list = []
+    sim_handles: list = []
+    for i, (ax, (key, pan)) in enumerate(zip(axes, panels.items())):
+        th, sm = pan["theory"], pan["simulation"]
+        s = pan["s"]
+        x = np.array(th["p"], dtype=float) / n
+        finite = np.concatenate([_arr(th[f])[np.isfinite(_arr(th[f]))] for f in d["fields"]])
+        hv = pan["horizontal"]["value"]
+        ends = [v for f in d["fields"] for v in (_arr(th[f])[-1],) if np.isfinite(v)]
+        if hv is not None:
+            ends.append(hv)
+        ymin = 0.85 * float(finite.min())
+        ymax = 3.0 * max(ends)
+        hs = []
+        for f in d["fields"]:
+            y = _arr(th[f])
+            hs += ax.plot(x, y, ":" if f.endswith("_retrained") else ("-." if f == "oracle_pruned" else "-"),
+                          color=COLORS[f], lw=1.7, label=RF_LABELS.get(f, LABELS[f]) + ", theory")
+        if hv is not None:
+            hs.append(ax.axhline(hv, color="0.35", lw=1.2, ls="--",
+                                 label="train small: a width-s network, theory (dense at p = s)"))
+        xs = np.array(sm["p"], dtype=float) / n
+        ss = []
+        for j, f in enumerate(sf):
+            m, se = _arr(sm[f]["mean"]), _arr(sm[f]["stderr"])
+            ok = np.isfinite(m)
+            off = xs * (1.0 + 0.015 * (j - (len(sf) - 1) / 2))
+            ss.append(ax.errorbar(off[ok], m[ok], yerr=se[ok], fmt=MARKERS[f], color=COLORS[f], ms=3.6, capsize=2.2,
+                                  lw=1.0, mfc="white" if "retrained" in f else COLORS[f],
+                                  label=RF_LABELS.get(f, LABELS[f]) + ", ReLU simulation (mean +- se)"))
+        if i == 0:
+            th_handles, sim_handles = hs, ss
+        ax.axvline(s / n, color="0.45", lw=0.9, ls=":")
+        ax.axvline(1.0, color="0.45", lw=0.9, ls=":")
+        lo, hi = x[0] * 0.97, x[-1] * 1.03
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(ymin, ymax)
+        _log_ticks(ax, "x", lo, hi)
+        _log_ticks(ax, "y", ymin, ymax)
+        ax.text(s / n * 1.02, ymin * 1.02, f"p = s = {s}", fontsize=8, color="0.3", va="bottom")
+        ax.text(1.02, ymin * 1.02, f"p = n = {n}", fontsize=8, color="0.3", va="bottom")
+        ax.set_xlabel(f"p / n  (random-features width / samples; n = {n})")
+        ax.set_ylabel("test risk")
+        ax.set_title(f"budget s = {s} weights kept", fontsize=9.5)
+        ax.grid(alpha=0.25, lw=0.5)
+    fig.suptitle(d["title"] + "  (ReLU features, label (u.z)^2)", fontsize=10)
+    rows = max(len(th_handles), len(sim_handles))
+    th_handles += [_blank()] * (rows - len(th_handles))
+    sim_handles += [_blank()] * (rows - len(sim_handles))
+    handles = th_handles + sim_handles
+    fig.legend(handles, [h.get_label() if not h.get_label().startswith("_") else "" for h in handles],
+               loc="upper center", bbox_to_anchor=(0.5, (0.02 + 0.22 * nleg + capH) / H + 0.005), ncol=2,
+               fontsize=7.2, frameon=False)
+    _caption(fig, cap)
+    return fig
