@@ -25,6 +25,7 @@ budget s).
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -334,22 +335,24 @@ class Advice(Result):
 
     def summary(self, max_rows: int = 10) -> str:
         """The framing, ONE best line, the per-rule optima, the baselines, the verdicts and a thinned curve."""
-        W = 86
+        W = 90
         search = (f"every integer p in [{self.s}, {self.P}] ({self.ps.size} models)" if self.exhaustive else
                   f"{self.ps.size} integer p in [{self.s}, {self.P}] (grid refined to every integer near each minimum)")
         b = self.best
         what = (f"train the first s = {self.s} features directly (p = s: nothing to prune)" if b["p"] == self.s
                 else f"fit p = {b['p']} features (p/n = {b['p'] / self.n:.4g}), prune to s = {self.s} by {b['rule']}")
-        edge = "  [p = P: the edge of the world; more features would help]" if self.best_at_edge else ""
+        wrap = textwrap.TextWrapper(width=W, subsequent_indent="  ", break_on_hyphens=False)
         lines = [
-            "dcpredict advice: train small or prune big?  (asymptotic theory, fixed world: theory page 'the fixed world')",
+            "dcpredict advice: train small or prune big?  (asymptotic theory; theory page, 'the fixed world')",
             "=" * W,
-            f"world: P = {self.P} features ({self.P_from}), {self.law!r}",
-            f"n = {self.n} samples, sigma2 = {self.sigma2:g}, ridge = {self.ridge:g}; deploy s = {self.s} weights; "
-            f"the model fits the first p features in {self.order} order (s <= p <= P)",
-            f"searched: {search}; rules: {', '.join(self.rules)}",
+            *wrap.wrap(f"world: P = {self.P} features ({self.P_from}), {self.law!r}"),
+            *wrap.wrap(f"n = {self.n} samples, sigma2 = {self.sigma2:g}, ridge = {self.ridge:g}; deploy s = "
+                       f"{self.s} weights; the model fits the first p features in {self.order} order, s <= p <= P"),
+            *wrap.wrap(f"searched: {search}; rules: {', '.join(self.rules)}"),
             "-" * W,
-            f"BEST: {what}: risk {_fmt(b['risk'])}{edge}",
+            *wrap.wrap(f"BEST: {what}: risk {_fmt(b['risk'])}"),
+            *(wrap.wrap("note: the best p is P, the edge of the world: the risk still falls there, more "
+                        "features would help") if self.best_at_edge else []),
             "-" * W,
             f"{'option':<24}{'p':>8}{'s':>8}{'risk':>14}  where / verdict of BEST (tolerance {self.tol:g})",
         ]
@@ -363,11 +366,11 @@ class Advice(Result):
             lines.append(f"{k:<24}{p_:>8}{s_:>8}{_fmt(v['risk']):>14}  BEST {v['verdict'].upper()} it{gap}")
         lines.append("-" * W)
         if self.nothing_beats_zero:
-            lines.append("WARNING: nothing beats the zero model (predicting 0) beyond the tolerance: at this budget "
-                         "no model extracts the signal; more samples or a larger s would be needed")
-        lines.append("small_random: s features not chosen by saliency; small_top_variance: the s largest-variance "
-                     "features (no labels needed); small_oracle: the s truly most salient features (needs the "
-                     "truth); zero_model: sigma2 + E[Lambda B^2]")
+            lines += wrap.wrap("WARNING: nothing beats the zero model (predicting 0) beyond the tolerance: at this "
+                               "budget no model extracts the signal; more samples or a larger s would be needed")
+        lines += wrap.wrap("small_random: s features not chosen by saliency; small_top_variance: the s "
+                           "largest-variance features (no labels needed); small_oracle: the s truly most salient "
+                           "features (needs the truth); zero_model: predict 0, sigma2 + E[Lambda B^2]")
         # thinned curve table
         short = {"magnitude": "mag", "hessian": "hes", "random": "rand", "magnitude_retrained": "mag_rt",
                  "hessian_retrained": "hes_rt", "random_retrained": "rand_rt", "oracle_pruned": "orc_pr"}
