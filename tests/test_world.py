@@ -374,3 +374,17 @@ def test_dask_local_cluster_bit_identical():
                                   processes=True) as cluster:
         remote = dc.simulate_world(LAW, ps=[30, 90], trials=4, scheduler=cluster.scheduler_address, **KW)
     assert local.samples.tobytes() == remote.samples.tobytes()
+
+
+def test_cli_world_curve_out_replaces_only_its_own_file(tmp_path, capsys):
+    out = tmp_path / "c.csv"
+    args = ["curve", *LAW_ARGS, *WORLD, "--p", "8,60", "--out", str(out)]
+    assert _cli(args, capsys)[0] == 0
+    assert out.read_text().startswith("p,kappa,alpha,")
+    assert _cli([*args, "--format", "json"], capsys)[0] == 0          # its own CSV: replaced
+    assert [r["p"] for r in json.loads(out.read_text())] == [8, 60]
+    assert _cli(args, capsys)[0] == 0                                   # its own JSON: replaced
+    foreign = tmp_path / "notes.csv"
+    foreign.write_text("p,kappa,alpha,comment\n1,2,3,hello\n")
+    rc, _, err = _cli(["curve", *LAW_ARGS, *WORLD, "--out", str(foreign)], capsys)
+    assert rc == 2 and err.count("\n") == 1 and foreign.read_text().endswith("hello\n")

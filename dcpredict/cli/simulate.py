@@ -43,7 +43,8 @@ def register(sub) -> None:
                                            "--json), a comma list or START:STOP:NUM (a JSON list, one object "
                                            "per p)")
     r = p.add_argument_group("run")
-    r.add_argument("--trials", type=str, default="100", help="trials per (kappa, alpha) point, >= 2 (default 100)")
+    r.add_argument("--trials", type=str, default="100", help="trials per (kappa, alpha) point, or per p of the fixed world, >= 2 "
+                                                              "(default 100)")
     r.add_argument("--seed", type=str, default="0", help="root seed (default 0); results do not depend on workers")
     r.add_argument("--workers", type=str, default=None, help="local worker processes (default: all cores)")
     r.add_argument("--scheduler", metavar="ADDRESS", default=None,

@@ -43,7 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_world_arguments(c, p_help="model sizes p in [s, P]: a comma list or START:STOP:NUM (default: every "
                                   "integer from s to P, or 400 evenly spaced); one row per p")
     c.add_argument("--format", choices=("csv", "json"), default="csv")
-    c.add_argument("--out", metavar="FILE", help="write to this file instead of stdout; " + OUT_RULE)
+    c.add_argument("--out", metavar="FILE", help="write to this file instead of stdout; " + OUT_RULE +
+                   " (a fixed-world curve, first line 'p,kappa,alpha,...' or a JSON list of objects with the keys "
+                   "p, kappa, alpha, is recognised too)")
     c.set_defaults(func=_curve)
 
 
