@@ -56,7 +56,7 @@ _LAZY = {
     "simulate_quantized": "compression_sim",
     "simulate_iterative": "compression_sim",
 }
-_SUBMODULES = ("random_features", "lemma1", "correlated_simulation", "theory", "world", "simulation", "correlated", "advisor", "figures",
+_SUBMODULES = ("random_features", "lemma1", "correlated_simulation", "theory", "world", "world_simulation", "simulation", "correlated", "advisor", "figures",
                "validation")
 
 __all__ = ["DCPredictError", "Law", "RISK_FIELDS", *_LAZY, *_SUBMODULES]

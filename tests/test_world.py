@@ -11,6 +11,7 @@ from scipy.optimize import brentq
 import dcpredict as dc
 from dcpredict import RISK_FIELDS, Law
 from dcpredict.cli import main
+from dcpredict.world_simulation import WORLD_SIM_FIELDS
 
 # saliencies lam b^2 = 4, 0.25, 1: saliency order is atom 0, atom 2, atom 1; every count w_k P is an integer
 LAW = Law([4.0, 1.0, 0.25], [1.0, 0.5, 2.0], [0.2, 0.3, 0.5])
@@ -271,7 +272,7 @@ def test_cli_simulate_one_p_is_one_object(capsys):
                        "--json", "--quiet"], capsys)
     assert rc == 0
     obj = json.loads(out)
-    assert set(obj) == set(dc.world_simulation.WORLD_SIM_FIELDS) and len(obj) == 14
+    assert set(obj) == set(WORLD_SIM_FIELDS) and len(obj) == 14
     assert all(set(v) == {"mean", "stderr"} for v in obj.values())
     res = dc.simulate_world(LAW, ps=[90], trials=4, workers=1, **KW)
     assert obj["oracle_pruned"]["mean"] == res.mean["oracle_pruned"][0]
@@ -283,7 +284,7 @@ def test_cli_simulate_several_p_is_a_list(capsys):
     assert rc == 0
     objs = json.loads(out)
     assert [o["p"] for o in objs] == [30, 60, 90]
-    assert all(set(o) == {"p", *dc.world_simulation.WORLD_SIM_FIELDS} for o in objs)
+    assert all(set(o) == {"p", *WORLD_SIM_FIELDS} for o in objs)
 
 
 def test_cli_predict_and_curve_world(capsys):
