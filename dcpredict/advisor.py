@@ -400,7 +400,8 @@ class Advice(Result):
         pm = phase_map(self.law, n=self.n, P=self.P, sigma2=self.sigma2, ridge=self.ridge, order=self.order,
                        rules=self.rules, tol=self.tol, ps=ps, ss=ss_arr, include=(self.best_p, self.s))
         if path is not None:
-            _draw_phase_map(pm, path)
+            from .plotting import draw_phase_map
+            draw_phase_map(pm, path)
         return pm
 
 
@@ -614,67 +615,3 @@ def phase_map(law: Law, *, n: int, P: int | None = None, sigma2: float, ridge: f
             category[j, i] = next(q for q in _TIE_PREFERENCE if q in tied)
     return PhaseMap(law, n, P, sigma2, ridge, order, rules, tol, ps_arr, ss_arr, category, best_rule, pruned,
                     so, stv, sr, zero, mark)
-
-
-def _draw_phase_map(data: Any, path: str | Path) -> Path:
-    """Draw a phase map (a :class:`PhaseMap`, its ``to_dict()``, or an advice JSON holding it under "map")
-    to a PNG with matplotlib's object API (no pyplot, no backend switching); nothing is recomputed."""
-    from matplotlib.colors import ListedColormap
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
-    from matplotlib.ticker import FuncFormatter
-    if isinstance(data, PhaseMap):
-        data = data.to_dict()
-    elif isinstance(data, (str, Path)):
-        import json
-        data = json.loads(Path(data).read_text())
-    if "map" in data and isinstance(data["map"], dict):
-        data = data["map"]
-    ps, ss = np.asarray(data["p"], dtype=float), np.asarray(data["s"], dtype=float)
-    category = np.asarray(data["category"], dtype=int)
-    P, n, phases = int(data["world"]["P"]), int(data["n"]), list(data["phases"])
-    colors = ("#1b9e77", "#7570b3", "#a6cee3", "#e0e0e0")
-    fig = Figure(figsize=(7.6, 6.4))
-    ax = fig.add_subplot(1, 1, 1)
-    ax.pcolormesh(ps, ss, np.ma.masked_less(category, 0), cmap=ListedColormap(colors), vmin=-0.5, vmax=3.5,
-                  shading="nearest")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    lo, hi = 0.8, P * 1.25
-    ax.plot([lo, hi], [lo, hi], color="0.3", lw=0.8)
-    total = max(int(np.sum(category >= 0)), 1)
-    handles = [Patch(facecolor=c, edgecolor="0.5", label=f"{name} ({100 * np.sum(category == i) / total:.0f} % of cells)")
-               for i, (c, name) in enumerate(zip(colors, phases))]
-    handles.append(Patch(facecolor="white", edgecolor="0.5", label="p < s: no such model"))
-    if n < P:
-        ax.axvline(n, color="k", ls=":", lw=1)
-        ax.text(n, 1.0, " p = n", fontsize=8, va="bottom")
-    if data.get("mark"):
-        mp, ms = data["mark"]["p"], data["mark"]["s"]
-        ax.axhline(ms, color="r", ls="--", lw=0.8)
-        pt, = ax.plot([mp], [ms], "r*", ms=15, mec="k", label=f"advice: best p = {mp} at the budget s = {ms}")
-        handles.append(pt)
-    ax.set_xlim(lo, hi)
-    ax.set_ylim(lo, hi)
-    plain = FuncFormatter(lambda v, _: f"{v:g}")
-    ax.xaxis.set_major_formatter(plain)
-    ax.yaxis.set_major_formatter(plain)
-    ax.set_xlabel(f"p = features the model fits before pruning (up to the world's P = {P})")
-    ax.set_ylabel("s = weights kept (the budget)")
-    ax.legend(handles=handles, fontsize=8, loc="upper left", framealpha=0.92)
-
-    def short(xs):
-        return ", ".join(f"{x:.3g}" for x in xs[:5]) + (", ..." if len(xs) > 5 else "")
-    w = data["world"]
-    ax.set_title("Train small or prune big?  The best option at each (p, s) in one fixed world\n"
-                 f"P = {P} features, n = {n}, sigma$^2$ = {data['sigma2']:g}, ridge = {data['ridge']:g}; "
-                 f"the model: first p features ({data['order']} order),\npruned to s by the best of "
-                 f"{len(data['rules'])} rules; options within a relative {data['tol']:g}: the simpler one is shown",
-                 fontsize=9)
-    fig.text(0.01, 0.01, f"world law: lambda = ({short(w['lam'])}), B = ({short(w['b'])}), weights = "
-             f"({short(w['weights'])})\nasymptotic theory (dcpredict.predict_world), the same model as "
-             "dcpredict.advise", fontsize=7)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    return path
