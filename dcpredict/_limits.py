@@ -93,7 +93,27 @@ def available_memory() -> float:
     room = _cgroup_room()
     if room is not None:
         avail = min(avail, room)
+    room = _rlimit_room()
+    if room is not None:
+        avail = min(avail, room)
     return avail
+
+
+def _rlimit_room() -> float | None:
+    """Address space left under ``ulimit -v`` (RLIMIT_AS), if one is set."""
+    try:
+        import resource
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, ValueError, OSError):  # pragma: no cover - non-POSIX
+        return None
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return None
+    try:
+        with open("/proc/self/statm") as fh:
+            used = float(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        used = 0.0
+    return max(float(soft) - used, 0.0)
 
 
 def memory_limit() -> float:
