@@ -23,7 +23,7 @@ rng = np.random.default_rng(0)
 W_all = rf.draw_first_layer(150, d, rng)
 u = np.eye(d)[0]
 
-widths = [p for p in range(8, 151, 4) if p != n]      # the risk is infinite at p = n
+widths = [p for p in range(6, 151, 6) if p != n]      # the risk is infinite at p = n
 theory = {"dense": [], "magnitude": []}
 for p in widths:
     lgp = rf.equivalent_lgp(W_all[:p], u)
