@@ -1,10 +1,11 @@
 """Theory against simulation on a grid of cases: ``dcpredict validate [--quick]``.
 
-Every risk that :func:`dcpredict.predict` computes (THEORY.md sections 2-4: dense, magnitude,
-Hessian, random, oracle and the three fresh-sample retrainings) is compared with the Monte Carlo
-mean of :func:`dcpredict.simulate_sweep` on a grid of cases: several laws (a few-atom law, the
-isotropic law, the empirical law of power-law draws), kappa in both regimes and near the
-interpolation threshold, ridge 0 and > 0, two sparsity targets alpha.
+Every risk that :func:`dcpredict.predict` computes (theory page, sections :ref:`theory-dc`,
+:ref:`theory-pruning`, :ref:`theory-retraining` and :ref:`theory-world`: dense, magnitude, Hessian, random,
+oracle pruning, training small on the s best features (small_oracle) and the three fresh-sample
+retrainings) is compared with the Monte Carlo mean of :func:`dcpredict.simulate_sweep` on a grid of
+cases: several laws (a few-atom law, the isotropic law, the empirical law of power-law draws), kappa in
+both regimes and near the interpolation threshold, ridge 0 and > 0, two sparsity targets alpha.
 
 Pass rule.  With ``se`` the Monte Carlo standard error of the simulation mean,
 
@@ -13,8 +14,8 @@ Pass rule.  With ``se`` the Monte Carlo standard error of the simulation mean,
     margin = 0.03 + 2 / (n |1 - rho|),
 
 where rho is the aspect ratio of the least-squares fit that produced the field: rho = p/n for the
-dense fit and the pruned-only fields (dense, magnitude, Hessian, random), rho = s/n for the fits on
-a support of size s (oracle and the fresh-sample retrainings).  Why: the theory is the p -> infinity
+dense fit and the pruned-only fields (dense, magnitude, Hessian, random, oracle_pruned), rho = s/n for
+the fits on a support of size s (small_oracle and the fresh-sample retrainings).  Why: the theory is the p -> infinity
 limit of the finite instance the simulator draws.  Two finite-size effects remain at p of a few
 hundred: (i) the variance of a least-squares fit at finite n is larger than its limit by a relative
 O(1 / (n |1 - rho|)) -- e.g. OLS with isotropic features has expected risk
@@ -25,7 +26,7 @@ threshold, an O(1 / sqrt(p)) effect that is a few percent at these p; the consta
 The margin is the same for ridge > 0 (conservative there: ridge removes the singularity).
 The atom weights of the laws are chosen so that w_k p is an integer at every p of both grids, so the
 simulated instance is exactly the law (no rounding of atom counts enters the comparison).
-Same-sample retraining (``*_retrained_same``) has no exact DC (THEORY.md s.4): it is reported next to
+Same-sample retraining (``*_retrained_same``) has no exact DC (:ref:`theory-retraining`): it is reported next to
 the fresh-sample prediction for information only, never pass/fail.
 
 The fixed world (theory page, section :ref:`theory-world`).  A second table compares
@@ -279,7 +280,7 @@ def _markdown(rep: ValidationReport, workers: int | None) -> str:
            f"{t['within_4se_alone']} of {t['comparisons']} are within 4 standard errors without any margin; "
            f"mean z = {t['mean_z']:.2f}",
            f"- Simulation: `simulate_sweep`, n = {P['n']}, {P['trials']} trials per point, seed {P['seed']}, "
-           f"sigma^2 = {P['sigma2']}, p = round(kappa n), s = round(alpha p); theory: `predict` (THEORY.md s.2-4).",
+           f"sigma^2 = {P['sigma2']}, p = round(kappa n), s = round(alpha p); theory: `predict` (theory page, sections 2-4 and 7).",
            f"- Grid: kappa in {P['kappas']}, alpha in {P['alphas']}, ridge in {P['ridges']}; laws:"]
     for name, law in P["laws"].items():
         out.append(f"  - {name}: {_fmt_law(law)}")
@@ -288,13 +289,14 @@ def _markdown(rep: ValidationReport, workers: int | None) -> str:
             "",
             f"pass iff |sim - theory| <= {Z_LIMIT:g} se + margin x theory, with the finite-size margin "
             f"margin = {BASE_MARGIN:g} + {SLOPE_MARGIN:g} / (n |1 - rho|), rho = p/n for dense and pruned-only "
-            "fields, rho = s/n for the oracle and the fresh-sample retrained fields (the fit on the support).",
+            "fields (oracle_pruned included), rho = s/n for small_oracle, the small_* baselines and the "
+            "fresh-sample retrained fields (the fit on the support).",
             "The theory is the p -> infinity limit; at finite n the variance of a least-squares fit exceeds its "
             "limit by a relative O(1/(n|1 - rho|)) (isotropic OLS: sigma^2 p/(n-p-1) vs sigma^2 p/(n-p); "
             "min-norm: n/(p-n-1) vs n/(p-n)), largest near the interpolation threshold; the rule allows twice "
             "that.  Exact top-s selection vs the limit threshold is an O(1/sqrt(p)) effect, a few percent at "
             f"these p, covered by the constant {BASE_MARGIN:g}.  `z = (sim - theory)/se`.",
-            "Rows marked `info` are same-sample retraining, which has no exact DC (THEORY.md s.4): they are "
+            "Rows marked `info` are same-sample retraining, which has no exact DC (theory page, section 4): they are "
             "compared with the fresh-sample prediction for information only.", "",
             "## Results", "",
             "| law | kappa | alpha | ridge | p | s | field | theory | simulation (mean +- se) | rel. diff | z "

@@ -20,7 +20,7 @@ from ._world import add_world_arguments, int_grid, integer, require, world_mode
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="predicted test risks at one (kappa, alpha)",
-                       description="Asymptotic test risk of the dense fit and of every pruning rule (THEORY.md s.2-4).")
+                       description="Asymptotic test risk of the dense fit and of every pruning rule (theory page, sections 2-4 and 7); with --world-size: the fixed world (section 7).")
     add_law_arguments(p)
     _add_problem(p)
     p.add_argument("--kappa", type=float, default=None, help="overparameterization ratio p/n (> 0)")
