@@ -339,7 +339,7 @@ class Advice(Result):
         search = (f"every integer p in [{self.s}, {self.P}] ({self.ps.size} models)" if self.exhaustive else
                   f"{self.ps.size} integer p in [{self.s}, {self.P}] (grid refined to every integer near each minimum)")
         b = self.best
-        what = (f"train the first s = {self.s} features directly (p = s: nothing to prune)" if b["p"] == self.s
+        what = (f"no pruning: train the first s = {self.s} features ({self.order} order)" if b["p"] == self.s
                 else f"fit p = {b['p']} features (p/n = {b['p'] / self.n:.4g}), prune to s = {self.s} by {b['rule']}")
         wrap = textwrap.TextWrapper(width=W, subsequent_indent="  ", break_on_hyphens=False)
         lines = [
