@@ -389,3 +389,18 @@ def test_cli_world_curve_out_replaces_only_its_own_file(tmp_path, capsys):
     foreign.write_text("p,kappa,alpha,comment\n1,2,3,hello\n")
     rc, _, err = _cli(["curve", *LAW_ARGS, *WORLD, "--out", str(foreign)], capsys)
     assert rc == 2 and err.count("\n") == 1 and foreign.read_text().endswith("hello\n")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("order", ["saliency", "random"])
+def test_simulator_matches_theory_fig3b_world(order):
+    """The paper's Fig. 3b world (Sigma spiked on 4 % of the features, beta flat) at n = 200, P = 1000, s = 40."""
+    law = Law([10.0, 1.0], [1.0, 1.0], [0.04, 0.96])
+    n, P, s, ps = 200, 1000, 40, [100, 300, 600, 1000]
+    res = dc.simulate_world(law, n=n, P=P, ps=ps, s=s, sigma2=0.1, order=order, trials=200, seed=4, workers=2,
+                            progress=False)
+    for i, p in enumerate(ps):
+        th = dc.predict_world(law, n=n, P=P, p=p, s=s, sigma2=0.1, order=order)
+        for f in CHECKED:
+            t, m, se = getattr(th, f), res.mean[f][i], res.stderr[f][i]
+            assert abs(m - t) <= 4 * se + _margin(f, n, p, s) * t, (p, f, t, m, se)
