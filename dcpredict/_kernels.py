@@ -630,14 +630,15 @@ def refit_risk(lam, b, w, mass, kappa, frac, ridge, sigma2, rtol):
     """Least squares on a data-independent support of kept mass ``mass`` (a fraction ``frac`` of the features).
 
     The world has ratio ``kappa``; the support problem is the LGP of THEORY.md s.4.  Returns
-    (kappa_S, sigma2_S, tau_S, gamma2_S); gamma2_S is its test risk (inf at kappa_S = 1 with r = 0).
+    ((kappa_S, sigma2_S, tau_S, gamma2_S), certified); gamma2_S is its test risk (inf at kappa_S = 1
+    with r = 0).
     """
     n = lam.size
     out = np.empty(4)
     ws = np.empty(n)
     bs = np.empty(n)
-    _retrained(lam, b, w, mass, kappa, frac, ridge, sigma2, rtol, ws, bs, out, 0)
-    return out
+    _, ok = _retrained(lam, b, w, mass, kappa, frac, ridge, sigma2, rtol, ws, bs, out, 0)
+    return out, ok
 
 
 @njit(cache=True, error_model="numpy")

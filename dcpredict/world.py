@@ -18,6 +18,7 @@ Baselines that need no big model (all trained on s features with the same n samp
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -112,15 +113,23 @@ def world_baselines(law: Law, *, n: int, P: int, s: int, sigma2: float, ridge: f
         from . import _kernels_gauss as G
         return G.world_baselines_law(law, n, P, s, sigma2, ridge, rtol)
     from . import _kernels as K
-    lam, b, w = _arrays(law)
+    from .theory import _scaled
+    sc = _scaled(law, sigma2, ridge)          # solved in the scaled units of the theory engine
     frac = s / P
-    kappa = P / n
-    oracle_mass = np.empty_like(w)
-    K._fill(_saliency_order(law), w, frac, oracle_mass)
-    masses = {"small_oracle": oracle_mass, "small_random": w * frac,
+    oracle_mass = np.empty_like(sc.w)
+    K._fill(_saliency_order(law), sc.w, frac, oracle_mass)
+    masses = {"small_oracle": oracle_mass, "small_random": sc.w * frac,
               "small_top_variance": _top_variance_mass(law, frac)}
-    out = {name: float(K.refit_risk(lam, b, w, m, kappa, frac, ridge, sigma2, rtol)[3])
-           for name, m in masses.items()}
+    out = {}
+    for name, m in masses.items():
+        if ridge == 0.0 and s == n:           # exactly the interpolation threshold s / n = 1
+            out[name] = math.inf
+            continue
+        res, ok = K.refit_risk(sc.lam, sc.b, sc.w, m, P / n, frac, sc.ridge, sc.sigma2, rtol)
+        if not ok or math.isnan(res[3]):
+            raise DCPredictError(f"no certified result for the {name} baseline (n={n}, P={P}, s={s}, "
+                                 f"sigma2={sigma2!r}, ridge={ridge!r}): its root could not be certified")
+        out[name] = max(sc.risk(float(res[3])), sigma2)
     out["zero_model"] = sigma2 + law.signal_power
     return out
 
@@ -256,6 +265,9 @@ def predict_world(law: Law, *, n: int, P: int, p: int, s: int, sigma2: float, ri
                    precision=precision, rtol=rtol)
     base = world_baselines(law, n=n, P=P, s=s, sigma2=sigma2, ridge=ridge, rtol=rtol)
     risks = pred.risks()
+    if ridge == 0.0 and s == n:  # every refit has s / n = 1 exactly (p/n and s/p are rounded floats)
+        for name in ("magnitude_retrained", "hessian_retrained", "random_retrained"):
+            risks[name] = math.inf
     risks["small_oracle"] = base["small_oracle"]
     return WorldPrediction(law, n, P, p, s, sigma2, ridge, order, **risks,
                            small_random=base["small_random"], small_top_variance=base["small_top_variance"],
@@ -371,9 +383,15 @@ def predict_world_curve(law: Law, *, n: int, P: int, s: int, sigma2: float, ps: 
         risks = G.world_curve_law(law, n, P, s, ps_arr, sigma2, ridge, rtol)
     else:
         from . import _kernels as K
-        lam, b, w = _arrays(law)
-        risks, _, _ = K.world_curve(lam, b, w, _saliency_order(law), n, P, s, ps_arr, order == "random",
-                                    sigma2, ridge, rtol)
+        from .theory import _certify, _scaled
+        sc = _scaled(law, sigma2, ridge)      # solved in the scaled units of the theory engine
+        risks_s, aux_s, _ = K.world_curve(sc.lam, sc.b, sc.w, _saliency_order(law), n, P, s, ps_arr,
+                                          order == "random", sc.sigma2, sc.ridge, rtol)
+        risks = np.array([_certify(sc, law, p / n, s / p, sigma2, ridge, risks_s[i], aux_s[i, K.AUX_STATUS])
+                          for i, p in enumerate(ps_arr)]).reshape(ps_arr.size, len(RISK_FIELDS))
+    if ridge == 0.0 and s == n:  # every refit has s / n = 1 exactly: the interpolation threshold
+        for name in ("small_oracle", "magnitude_retrained", "hessian_retrained", "random_retrained"):
+            risks[:, RISK_FIELDS.index(name)] = math.inf
     base = world_baselines(law, n=n, P=P, s=s, sigma2=sigma2, ridge=ridge, rtol=rtol)
     fields = {name: risks[:, i].copy() for i, name in enumerate(RISK_FIELDS) if name != "small_oracle"}
     return WorldCurve(law, n, P, s, sigma2, ridge, order, ps_arr, **fields, small_oracle=base["small_oracle"],
