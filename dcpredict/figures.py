@@ -19,10 +19,12 @@ fixed world, a model that grows, and a fixed budget of s weights kept after prun
   (b) Sigma spiked (40 variances 10, the rest 1), beta = 1 (B = 1, ||beta||^2 = 1): Hessian beats
   magnitude, and at p = P Hessian and oracle pruning beat training small.
 * ``fig7a``, ``fig7b`` -- the same worlds plus magnitude and Hessian pruning followed by a refit on fresh
-  samples (the paper's Definition 5): retraining hurts for a large model and helps near p = n.
+  samples (the paper's Definition 5).  In (b) retraining helps near p = n and hurts for a large model; in
+  (a) it helps near p = n and changes little at p = P.
 * ``fig2`` -- random-features regression (theory page, section :ref:`theory-correlated`): ReLU features
   of Gaussian inputs, label (u.z)^2, n = 100, d = 20; the width p grows from s to 5 n and the model is
-  pruned by magnitude to a fixed s (two panels, s = 20 and s = 50).  Theory = vector-form DC of the
+  pruned by magnitude to a fixed s (two panels, s = 20 and s = 50), against training a width-s network
+  (horizontal line) and the oracle choices of s of the p features.  Theory = vector-form DC of the
   equivalent linear Gaussian problem (:func:`dcpredict.predict_correlated`) averaged over 50 first layers
   W (as the paper does); simulation = real ReLU features and labels
   (:func:`dcpredict.random_features.simulate_rf`) on the same first layers.
@@ -46,8 +48,8 @@ import numpy as np
 
 from ._validate import check_choice, check_int
 
-__all__ = ["FIGURES", "WORLDS", "world_law", "world_params", "rf_params", "compute_figure", "make_figure",
-           "FigureResult", "finite_or_none"]
+__all__ = ["FIGURES", "WORLDS", "world_law", "world_params", "rf_params", "compute_world", "compute_rf",
+           "compute_figure", "make_figure", "FigureResult", "finite_or_none"]
 
 #: Figure names, in the order ``all`` makes them.
 FIGURES = ("fig2", "fig3a", "fig3b", "fig4", "fig7a", "fig7b")

@@ -130,9 +130,9 @@ def _draw_world(d: dict[str, Any]):
     nleg = len(fields) + 2
     cap = _wrap(d["caption"] + f"  Rerun: {d['command']}.", 150)
     capH = 0.2 + 0.135 * len(cap)
-    H = 5.8 + 0.22 * nleg + capH
+    H = 5.8 + 0.19 * nleg + capH
     fig = Figure(figsize=(8.0, H))
-    bottom = (0.65 + 0.22 * nleg + capH) / H
+    bottom = (0.65 + 0.19 * nleg + capH) / H
     ax = fig.add_axes((0.085, bottom, 0.89, 1.0 - bottom - 0.5 / H))
     th_handles, sim_handles = [], []
     for f in fields:
@@ -177,7 +177,7 @@ def _draw_world(d: dict[str, Any]):
     sim_handles += [_blank()] * (rows - len(sim_handles))
     handles = th_handles + sim_handles
     fig.legend(handles, [h.get_label() if not h.get_label().startswith("_") else "" for h in handles],
-               loc="upper center", bbox_to_anchor=(0.5, (0.02 + 0.22 * nleg + capH) / H + 0.005), ncol=2,
+               loc="upper center", bbox_to_anchor=(0.5, (0.02 + 0.19 * nleg + capH) / H + 0.005), ncol=2,
                fontsize=7.2, frameon=False)
     _caption(fig, cap)
     return fig
@@ -194,8 +194,8 @@ def _draw_rf(d: dict[str, Any]):
     W = 5.4 * npan + 0.6
     cap = _wrap(d["caption"] + f"  Rerun: {d['command']}.", int(17.5 * W))
     capH = 0.2 + 0.135 * len(cap)
-    H = 5.0 + 0.22 * nleg + capH
-    bottom = (0.7 + 0.22 * nleg + capH) / H
+    H = 5.0 + 0.19 * nleg + capH
+    bottom = (0.7 + 0.19 * nleg + capH) / H
     top = 0.75 / H
     width = (1.0 - 0.07 - 0.02 - 0.07 * (npan - 1)) / npan
     fig = Figure(figsize=(W, H))
@@ -253,7 +253,7 @@ def _draw_rf(d: dict[str, Any]):
     sim_handles += [_blank()] * (rows - len(sim_handles))
     handles = th_handles + sim_handles
     fig.legend(handles, [h.get_label() if not h.get_label().startswith("_") else "" for h in handles],
-               loc="upper center", bbox_to_anchor=(0.5, (0.02 + 0.22 * nleg + capH) / H + 0.005), ncol=2,
+               loc="upper center", bbox_to_anchor=(0.5, (0.02 + 0.19 * nleg + capH) / H + 0.005), ncol=2,
                fontsize=7.2, frameon=False)
     _caption(fig, cap)
     return fig
