@@ -23,6 +23,9 @@ from ._kernels import _Phi, _Q, _keep_prob, _uphi, _phi, gamma2, solve_tau
 #: cells farther than this many standard deviations from an atom's mean are skipped (mass < 1e-32)
 WINDOW_SD = 12.0
 
+#: below this step / sd ratio (no pruning, no clipping) the cell sum is replaced by its exact Sheppard form
+SHEPPARD_RATIO = 0.25
+
 RULE_NONE = 0
 RULE_MAGNITUDE = 1
 RULE_HESSIAN = 2
@@ -201,6 +204,11 @@ def quant_sq_error(b, m, v, step, K, onebit, te, keep_det):
             e = b - sgn * step
             total += pr * e * e
         return total
+    if te == 0.0 and step <= SHEPPARD_RATIO * v and (K - 0.5) * step > abs(m) + WINDOW_SD * v:
+        # fine quantizer, no clipping within the window: the quantization error of a Gaussian is uniform on
+        # cells up to terms of order exp(-2 pi^2 v^2 / step^2) < 1e-130 (Sheppard's correction is then exact)
+        d = b - m
+        return d * d + v * v + step * step / 12.0
     xlo = (m - WINDOW_SD * v) / step
     xhi = (m + WINDOW_SD * v) / step
     xlo = min(max(xlo, -K), K)

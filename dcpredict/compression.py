@@ -40,6 +40,8 @@ STEP_PER_DECADE = 40
 #: scan of the ridge: points per decade and range relative to E[Lambda]
 RIDGE_PER_DECADE = 20
 RIDGE_RANGE = (1e-8, 1e6)
+#: the step scan starts at max(scale / (100 (K + 1)), MIN_STEP * scale), scale = rms of X
+MIN_STEP = 1e-4
 _GOLD = 0.5 * (3.0 - math.sqrt(5.0))
 
 
@@ -285,7 +287,8 @@ def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, s
     # coordinate scale: rms of the kept coordinates
     mask = w > 0
     scale = math.sqrt(max(float(np.sum(w[mask] * (m[mask] ** 2 + v[mask] ** 2))), 1e-300))
-    lo = scale / (100.0 * (K + 1))
+    # steps below MIN_STEP * scale change the risk by ~step^2/12 < 1e-9 scale^2 relative to the unquantized fit
+    lo = max(scale / (100.0 * (K + 1)), MIN_STEP * scale)
     hi = 20.0 * scale
     for _ in range(6):
         npts = int(math.ceil(math.log10(hi / lo) * STEP_PER_DECADE)) + 1
@@ -297,6 +300,17 @@ def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, s
                                        risk_spread=res.spread, local_minima=res.local_minima, scan=res.scan,
                                        **common)
         ib = int(np.argmin(vals))
+        if ib == 0 and lo == MIN_STEP * scale:
+            # the risk still falls towards the smallest step scanned, where the quantizer is already finer than
+            # 1e-4 of the coordinates' scale: what a smaller step could gain is at most the quantization noise
+            # step^2 E[Lambda] / 12 (reported as risk_spread)
+            s0 = float(math.exp(u[0]))
+            return QuantizedPrediction(step=s0, risk=float(vals[0]), step_optimal=True,
+                                       step_bracket=(0.0, float(math.exp(u[1]))),
+                                       risk_spread=s0 * s0 * law.expect(law.lam) / 12.0,
+                                       local_minima=((s0, float(vals[0])),), scan=(float(math.exp(u[0])),
+                                                                                   float(math.exp(u[-1])), npts),
+                                       **common)
         if ib == 0:
             lo /= 1e3
         else:
@@ -331,9 +345,12 @@ def predict_quantized(law: Law, *, kappa: float, bits: int, sigma2: float, ridge
         quantized risk over r >= 0 as well (same certified scan as :func:`optimal_ridge`).
     step : float, optional
         Quantizer step in the scale of X = sqrt(p) beta_hat (the coordinates of the DC).  None: the step
-        that minimizes the risk, found globally (a scan at 40 points per decade from scale/(100 (K+1)) to
-        20 scale, scale = rms of X, then golden-section refinement of every local minimum to a relative
-        bracket of 1e-9).
+        that minimizes the risk, found globally (a scan at 40 points per decade from
+        max(scale/(100 (K+1)), 1e-4 scale) to 20 scale, scale = rms of X, then golden-section refinement of
+        every local minimum to a relative bracket of 1e-9).  Steps below 1e-4 scale change the risk by less
+        than ~1e-9 relative (step^2 / 12), so for bits >= 17 a minimum there is found only to that accuracy.
+        When the risk keeps decreasing towards an end of the scan, the scan is extended (up to 6 times by
+        1e3); a monotone decrease to the zero model is reported as step = inf (or 0).
     alpha, rule : optional
         Prune first: keep a fraction alpha in (0, 1] by ``rule`` ("magnitude" or "hessian"), then quantize
         the kept weights.  Give both or neither.

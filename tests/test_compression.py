@@ -286,3 +286,19 @@ def test_cli(capsys):
     assert main(["quantize", *law, "--kappa", "2", "--bits", "0", "--sigma2", "0.2"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bits" in err
+
+
+# ------------------------------------------------------------------ the figure's world
+def test_figure_world_models_match_predict_world():
+    from dcpredict.figures_compress import budget_alpha, model_problem, world_law
+    world = world_law()
+    n, P = 100, 400
+    for p, s in ((50, 10), (200, 20), (400, 37)):
+        law, s2m = model_problem(world, 0.1, p / P)
+        mine = dcpredict.predict(law, kappa=p / n, alpha=s / p, sigma2=s2m)
+        ref = dcpredict.predict_world(world, n=n, P=P, p=p, s=s, sigma2=0.1)
+        assert mine.hessian == pytest.approx(ref.hessian, rel=1e-9)
+        assert mine.dense == pytest.approx(ref.dense, rel=1e-9)
+    for q, bpw in ((32, 2.0), (3, 1.0), (1, 0.5)):
+        a = budget_alpha(q, bpw)
+        assert q * a - (a * math.log2(a) + (1 - a) * math.log2(1 - a)) == pytest.approx(bpw, rel=1e-10)

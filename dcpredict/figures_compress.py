@@ -1,0 +1,236 @@
+"""Figure: at a fixed storage budget, risk against model size for pruning, quantization and both.
+
+A fixed world (theory page, section :ref:`theory-world`): P = 4 n features, n training samples, a spiked
+spectrum (5 % of the features have variance 20, the rest 1) and Gaussian true weights B ~ N(0, 1)
+(10 equal-weight quantile nodes per variance), noise sigma^2 = 0.1.  A model of p features fits the p most
+salient ones (the paper's order); the features it leaves out act as independent noise, so each model is the
+LGP of its own law (:func:`model_problem`), exactly.
+
+Storage budget: ``budget`` bits per training sample (total budget x n bits).  A model of p = kappa n weights
+then has budget / kappa bits per weight, spent in one of three ways:
+
+- prune: keep a fraction alpha of the weights at 32 bits each (Hessian rule), the support entropy-coded:
+  32 alpha + h2(alpha) = budget / kappa (alpha = 1 when the budget allows the dense model);
+- quantize: every weight with q = min(floor(budget / kappa), 8) bits (q >= 1), risk-minimizing step (more
+  than 8 bits would change nothing visible: the quantization noise is then far below the fit's error);
+- prune + quantize: for each q in 1..6, alpha with q alpha + h2(alpha) = budget / kappa, Hessian pruning then
+  q-bit quantization of the kept weights at the risk-minimizing step; the best q at each kappa.
+
+Each at ridge 0 (min-norm / OLS; solid lines) and at the tuned ridge (dashed; the quantizer step and the
+ridge minimized jointly).  Markers: Monte Carlo (:mod:`dcpredict.compression_sim`) at a few sizes, mean and
+2 standard errors, at the theory's own (alpha, q, step, ridge).  Writes ``compress.png`` and the sidecar
+``compress.json`` with every parameter and plotted number.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .law import Law
+
+__all__ = ["world_law", "model_problem", "budget_alpha", "compute", "draw", "make_figure", "PARAMS"]
+
+PARAMS: dict[str, Any] = {"spike_lam": 20.0, "spike_weight": 0.05, "b_nodes": 10, "sigma2": 0.1, "world_kappa": 4.0,
+                          "budget": 2.0, "rule": "hessian", "qs": [1, 2, 3, 4, 5, 6], "full_precision_bits": 32, "max_quantize_bits": 8,
+                          "kappa_min": 0.1, "n_kappa": 30, "sim_kappas": [0.5, 1.5, 2.0, 3.0, 4.0], "sim_n": 300,
+                          "sim_trials": 60, "seed": 7}
+
+
+def world_law(P: dict | None = None) -> Law:
+    """The world's law: spiked variances, B ~ N(0, 1) by equal-weight normal quantiles (unit second moment)."""
+    from scipy.stats import norm
+    P = PARAMS if P is None else P
+    J = int(P["b_nodes"])
+    z = norm.ppf((np.arange(J) + 0.5) / J)
+    z = z / math.sqrt(float(np.mean(z * z)))
+    ws = float(P["spike_weight"])
+    return Law(np.repeat([float(P["spike_lam"]), 1.0], J), np.tile(z, 2), np.repeat([ws / J, (1.0 - ws) / J], J),
+               description="spiked world, Gaussian B")
+
+
+def model_problem(world: Law, sigma2: float, frac: float) -> tuple[Law, float]:
+    """The LGP of a model fitting the fraction ``frac`` of the world's features of largest true saliency.
+
+    Model law (lam_k, sqrt(frac) b_k, m_k / frac) with m_k the top-frac mass by lam b^2 (an atom may be split),
+    noise sigma^2 + sum_k (w_k - m_k) lam_k b_k^2 (theory page, section 7).
+    """
+    order = np.argsort(-(world.lam * world.b ** 2), kind="stable")
+    mass = np.zeros(world.n_atoms)
+    rem = frac
+    for k in order:
+        take = min(world.weights[k], rem)
+        mass[k] = take
+        rem -= take
+        if rem <= 0:
+            break
+    extra = float(np.sum((world.weights - mass) * world.lam * world.b ** 2))
+    keep = mass > 0
+    return Law(world.lam[keep], math.sqrt(frac) * world.b[keep], mass[keep] / mass[keep].sum()), sigma2 + max(extra, 0.0)
+
+
+def _h2(a: float) -> float:
+    return 0.0 if a <= 0.0 or a >= 1.0 else -(a * math.log2(a) + (1.0 - a) * math.log2(1.0 - a))
+
+
+def budget_alpha(q: float, bits_per_weight: float) -> float:
+    """Fraction alpha with q alpha + h2(alpha) = bits_per_weight (1 if the dense model fits the budget)."""
+    from scipy.optimize import brentq
+    if q <= bits_per_weight:
+        return 1.0
+    return float(brentq(lambda a: q * a + _h2(a) - bits_per_weight, 1e-15, 1.0, xtol=1e-15, rtol=1e-13))
+
+
+def _prune_point(law: Law, kappa: float, s2: float, alpha: float, rule: str, tuned: bool) -> dict:
+    from .compression import optimal_ridge
+    from .theory import predict
+    field = rule if alpha < 1.0 else "dense"
+    if tuned:
+        o = optimal_ridge(law, kappa=kappa, alpha=alpha, sigma2=s2, rule=field)
+        return {"risk": o.risk, "ridge": o.ridge, "alpha": alpha}
+    return {"risk": float(getattr(predict(law, kappa=kappa, alpha=alpha, sigma2=s2), field)), "ridge": 0.0,
+            "alpha": alpha}
+
+
+def _quant_point(law: Law, kappa: float, s2: float, q: int, alpha: float, rule: str, tuned: bool) -> dict:
+    from .compression import predict_quantized
+    kw = {} if alpha >= 1.0 else {"alpha": alpha, "rule": rule}
+    r = predict_quantized(law, kappa=kappa, bits=q, sigma2=s2, ridge="optimal" if tuned else 0.0, **kw)
+    return {"risk": r.risk, "ridge": r.ridge, "alpha": alpha, "bits": q, "step": r.step}
+
+
+def compute(P: dict | None = None, *, simulate: bool = True, workers: int = 1, progress: bool = False) -> dict:
+    """Every theory curve and simulation point of the figure (JSON-ready)."""
+    P = dict(PARAMS if P is None else P)
+    world = world_law(P)
+    B, K32, rule, s2 = float(P["budget"]), int(P["full_precision_bits"]), P["rule"], float(P["sigma2"])
+    kmax = float(P["world_kappa"])
+    grid = set(np.geomspace(float(P["kappa_min"]), kmax, int(P["n_kappa"])).tolist())
+    qmax = int(P["max_quantize_bits"])
+    grid |= {B / q for q in range(1, qmax + 1) if float(P["kappa_min"]) <= B / q <= kmax}  # ends of the q steps
+    kappas = sorted(grid)
+    out: dict[str, Any] = {"params": P, "world": world.to_dict(), "zero_model": s2 + world.signal_power,
+                           "kappa": kappas, "curves": {}}
+    curves = {name: {"r0": [], "tuned": []} for name in ("prune", "quantize", "prune_quantize")}
+    for i, k in enumerate(kappas):
+        if progress:
+            print(f"kappa {k:.4g} ({i + 1}/{len(kappas)})", flush=True)
+        law, s2m = model_problem(world, s2, k / kmax)
+        bpw = B / k
+        a32 = budget_alpha(K32, bpw)
+        q_dense = min(int(math.floor(bpw + 1e-12)), qmax)
+        for tuned, key in ((False, "r0"), (True, "tuned")):
+            curves["prune"][key].append({"kappa": k, **_prune_point(law, k, s2m, a32, rule, tuned)})
+            if q_dense >= 1:
+                curves["quantize"][key].append({"kappa": k, **_quant_point(law, k, s2m, q_dense, 1.0, rule, tuned)})
+            best = None
+            for q in P["qs"]:
+                pt = _quant_point(law, k, s2m, int(q), budget_alpha(q, bpw), rule, tuned)
+                if best is None or pt["risk"] < best["risk"]:
+                    best = pt
+            curves["prune_quantize"][key].append({"kappa": k, **best})
+    out["curves"] = curves
+    out["sims"] = _simulate(P, world, curves, workers) if simulate else []
+    return out
+
+
+def _simulate(P: dict, world: Law, curves: dict, workers: int) -> list[dict]:
+    from .compression_sim import simulate_quantized
+    from .simulation import instance  # noqa: F401  (the finite instance used by the simulators)
+    from .theory import predict  # noqa: F401
+    s2, kmax, n, T, seed = float(P["sigma2"]), float(P["world_kappa"]), int(P["sim_n"]), int(P["sim_trials"]), int(P["seed"])
+    sims = []
+    for method, cv in curves.items():
+        for key, pts in cv.items():
+            for pt in pts:
+                if not any(abs(pt["kappa"] - k) < 1e-12 for k in P["sim_kappas"]):
+                    continue
+                k = pt["kappa"]
+                law, s2m = model_problem(world, s2, k / kmax)
+                if method == "prune":
+                    # full-precision pruning: a 32-bit quantizer at a step 2^-20 of the coordinates' scale is
+                    # exact to rounding; simulate the pruned fit itself
+                    kw = {} if pt["alpha"] >= 1.0 else {"alpha": pt["alpha"], "rule": P["rule"]}
+                    res = simulate_quantized(law, kappa=k, bits=32, step=1e-9, sigma2=s2m, ridge=pt["ridge"], n=n,
+                                             trials=T, seed=seed, workers=workers, **kw)
+                    m, se = res.mean["unquantized"], res.stderr["unquantized"]
+                else:
+                    kw = {} if pt["alpha"] >= 1.0 else {"alpha": pt["alpha"], "rule": P["rule"]}
+                    res = simulate_quantized(law, kappa=k, bits=pt["bits"], step=pt["step"], sigma2=s2m,
+                                             ridge=pt["ridge"], n=n, trials=T, seed=seed, workers=workers, **kw)
+                    m, se = res.mean["quantized"], res.stderr["quantized"]
+                sims.append({"method": method, "ridge_mode": key, "kappa": k, "theory": pt["risk"], "mean": m,
+                             "stderr": se, "n": n, "p": res.p, "trials": T})
+    return sims
+
+
+_STYLE = {"prune": ("tab:red", "prune (32-bit weights, Hessian)"),
+          "quantize": ("tab:blue", "quantize all weights (q = min(floor(budget/kappa), 8) bits)"),
+          "prune_quantize": ("tab:green", "prune + quantize (best q <= 6)")}
+
+
+def draw(data: dict, path: str | Path) -> Path:
+    """Draw the figure from :func:`compute`'s output (no pyplot: ``matplotlib.figure.Figure``)."""
+    from matplotlib.figure import Figure
+    P = data["params"]
+    fig = Figure(figsize=(8.6, 5.4))
+    ax = fig.add_subplot(1, 1, 1)
+    for method, (color, label) in _STYLE.items():
+        for key, ls in (("r0", "-"), ("tuned", "--")):
+            pts = data["curves"][method][key]
+            segs: list[list[dict]] = [[]]
+            for a, b in zip([None] + pts[:-1], pts):  # break the quantize curve where q changes
+                if a is not None and method == "quantize" and a.get("bits") != b.get("bits"):
+                    segs.append([])
+                segs[-1].append(b)
+            for j, seg in enumerate(segs):
+                xs = [p["kappa"] for p in seg]
+                ys = [min(p["risk"], 1e6) for p in seg]
+                lab = (label + (" , ridge 0" if key == "r0" else ", tuned ridge")) if j == 0 else None
+                ax.plot(xs, ys, ls=ls, color=color, lw=1.6 if key == "r0" else 1.3, label=lab)
+    for s in data["sims"]:
+        color = _STYLE[s["method"]][0]
+        ax.errorbar([s["kappa"]], [s["mean"]], yerr=[2 * s["stderr"]], fmt="o" if s["ridge_mode"] == "r0" else "s",
+                    ms=4, color=color, mfc="white" if s["ridge_mode"] == "tuned" else color, capsize=2, lw=1)
+    ax.axhline(data["zero_model"], color="0.4", lw=0.8, ls=":", label="zero model")
+    ax.axvline(1.0, color="0.85", lw=0.8)
+    ax.set_xscale("log")
+    finite = [p["risk"] for c in data["curves"].values() for v in c.values() for p in v if math.isfinite(p["risk"])]
+    ax.set_ylim(0.9 * min(finite), 1.12 * data["zero_model"])
+    ax.set_xlabel("model size kappa = p / n  (the model fits the p most salient of the world's P = "
+                  f"{P['world_kappa']:g} n features)")
+    ax.set_ylabel("test risk (world)")
+    ax.set_title(f"Fixed budget of {P['budget']:g} bits per training sample: prune, quantize or both?\n"
+                 f"spiked world (5 % of features with variance {P['spike_lam']:g}), B ~ N(0,1), sigma^2 = "
+                 f"{P['sigma2']:g}; lines: theory (DC), markers: simulation n = {P['sim_n']} (mean +- 2 se; "
+                 "filled: ridge 0, open: tuned)", fontsize=9)
+    ax.grid(alpha=0.3, which="both", lw=0.5)
+    ax.legend(fontsize=7.5, loc="upper left")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def make_figure(out_dir: str | Path = "figures", *, simulate: bool = True, workers: int = 1,
+                progress: bool = False) -> tuple[Path, Path]:
+    """Compute, draw ``out_dir/compress.png`` and write ``out_dir/compress.json`` (every parameter and number)."""
+    t0 = time.time()
+    data = compute(simulate=simulate, workers=workers, progress=progress)
+    data["elapsed_seconds"] = time.time() - t0
+    out = Path(out_dir)
+    png = draw(data, out / "compress.png")
+    side = out / "compress.json"
+    side.write_text(json.dumps(data, indent=1, allow_nan=True))
+    return png, side
+
+
+if __name__ == "__main__":  # pragma: no cover - script path
+    import sys
+    png, side = make_figure(sys.argv[1] if len(sys.argv) > 1 else "figures", progress=True)
+    print(png, side)
