@@ -148,6 +148,20 @@ def test_rf_dense_line_is_the_mean_over_first_layers(quick_dir):
 
 
 # ------------------------------------------------------------------ the paper's claims, committed figures
+@pytest.mark.parametrize("name", ["fig3a", "fig7b"])
+def test_committed_theory_equals_independent_model_problem(name):
+    """The committed full-size lines are the hand-built model problems of the test above, at a few p."""
+    d = _committed(name)
+    which, P, n = name[4], d["world"]["P"], d["n"]
+    assert d["world"]["lam"] == WORLDS[which]["lam"] and d["world"]["b"] == WORLDS[which]["b"]
+    for p in (d["s"], n - 1, n + 1, 437, P):
+        law, noise = _model_problem_by_hand(which, p, P, d["sigma2"])
+        pred = predict(law, kappa=p / n, alpha=d["s"] / p, sigma2=noise)
+        i = d["theory"]["p"].index(p)
+        for f in d["fields"]:
+            assert _inf(d["theory"][f][i]) == pytest.approx(getattr(pred, f), rel=1e-9), (p, f)
+
+
 def test_fig3b_claims():
     d = _committed("fig3b")
     P, so = d["world"]["P"], d["horizontal"]["value"]
