@@ -527,8 +527,24 @@ def compute_figure(name: str, *, quick: bool = False, workers: int | None = None
                    cache: dict | None = None) -> dict[str, Any]:
     """The sidecar content of one figure (every parameter and plotted number), without drawing.
 
-    ``cache`` (a dict) lets several figures share one computation: fig3a/fig7a share world (a),
-    fig3b/fig7b world (b), fig2/fig4 the random-features sweep.
+    Parameters
+    ----------
+    name : str
+        One of :data:`FIGURES`.
+    quick : bool
+        Coarse grids and few trials (seconds).
+    workers : int, optional
+        Simulation processes (default: all cores); the numbers do not depend on it.
+    progress : bool
+        Progress bars on stderr.
+    cache : dict, optional
+        Lets several figures share one computation: fig3a/fig7a share world (a), fig3b/fig7b world (b),
+        fig2/fig4 the random-features sweep.
+
+    Returns
+    -------
+    dict
+        JSON-ready (None for an infinite risk); :func:`dcpredict.plotting.draw` renders it.
     """
     name = check_choice("name", name, FIGURES)
     if workers is not None:
@@ -548,9 +564,20 @@ def make_figure(name: str, *, quick: bool = False, out_dir: str | Path = "figure
                 progress: bool = False) -> list[FigureResult]:
     """Compute, draw and write one figure (a name of :data:`FIGURES`) or ``"all"``.
 
-    Each writes ``out_dir/NAME.png`` (drawn by :func:`dcpredict.plotting.draw`, which needs matplotlib)
-    and the sidecar ``out_dir/NAME.json`` (``NAME_quick.*`` with ``quick=True``).  ``workers`` is the
-    number of simulation processes (default: all cores).
+    Parameters
+    ----------
+    name : str
+        A name of :data:`FIGURES` or ``"all"``.
+    quick, workers, progress
+        As in :func:`compute_figure`.
+    out_dir : path
+        Output directory (created if missing).
+
+    Returns
+    -------
+    list of FigureResult
+        Each figure wrote ``out_dir/NAME.png`` (drawn by :func:`dcpredict.plotting.draw`, which needs
+        matplotlib) and the sidecar ``out_dir/NAME.json`` (``NAME_quick.*`` with ``quick=True``).
     """
     name = check_choice("name", name, (*FIGURES, "all"))
     quick = bool(quick)

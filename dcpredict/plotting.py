@@ -54,10 +54,25 @@ def _figure_class():
 
 
 def draw(data: dict[str, Any] | str | Path, out_png: str | Path) -> Path:
-    """Render a figure from its data dict or sidecar JSON path into ``out_png``; returns the path.
+    """Render a figure from its data (dict or sidecar JSON path) into a PNG, without recomputing.
 
-    The dict is what :func:`dcpredict.figures.compute_figure` returns (``kind`` "world" for Figs. 3 and 7,
-    "rf" for Figs. 2 and 4).
+    Parameters
+    ----------
+    data : dict or path
+        What :func:`dcpredict.figures.compute_figure` returns, or the sidecar JSON written next to each
+        PNG; ``data["kind"]`` is "world" (Figs. 3 and 7) or "rf" (Figs. 2 and 4).
+    out_png : path
+        Where to write the PNG (parent directories are created).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_png``.
+
+    Raises
+    ------
+    DCPredictError
+        If ``data`` is not a figure sidecar, or matplotlib is not installed.
     """
     if not isinstance(data, dict):
         data = load_sidecar(data)
