@@ -117,6 +117,28 @@ def _log_ticks(ax, axis: str, lo: float, hi: float) -> None:
     a.set_minor_formatter(NullFormatter())
 
 
+def _risk_axes(ax, s: int, n: int, lo: float, hi: float, ymin: float, ymax: float) -> None:
+    """Log-log risk axes over p/n in [lo, hi] with plain tick labels and the lines p = s and p = n."""
+    ax.axvline(s / n, color="0.45", lw=0.9, ls=":")
+    ax.axvline(1.0, color="0.45", lw=0.9, ls=":")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(ymin, ymax)
+    _log_ticks(ax, "x", lo, hi)
+    _log_ticks(ax, "y", ymin, ymax)
+    ax.text(s / n * 1.02, ymin * 1.02, f"p = s = {s}", fontsize=8, color="0.3", va="bottom")
+    ax.text(1.02, ymin * 1.02, f"p = n = {n}", fontsize=8, color="0.3", va="bottom")
+
+
+def _two_column_legend(fig, left: list, right: list, top: float) -> None:
+    """Figure legend below the axes: theory entries in the left column, simulation in the right."""
+    rows = max(len(left), len(right))
+    handles = left + [_blank()] * (rows - len(left)) + right + [_blank()] * (rows - len(right))
+    fig.legend(handles, [h.get_label() if not h.get_label().startswith("_") else "" for h in handles],
+               loc="upper center", bbox_to_anchor=(0.5, top), ncol=2, fontsize=7.2, frameon=False)
+
+
 def _blank():
     from matplotlib.lines import Line2D
     return Line2D([], [], lw=0, label="_blank")
@@ -173,27 +195,12 @@ def _draw_world(d: dict[str, Any]):
             sim_handles.append(ax.errorbar(off[ok], m[ok], yerr=se[ok], fmt=MARKERS[f], color=COLORS[f], ms=3.6,
                                            capsize=2.2, lw=1.0, mfc="white" if f.endswith("_retrained") else COLORS[f],
                                            label=LABELS[f] + ", simulation (mean +- se)"))
-    ax.axvline(s / n, color="0.45", lw=0.9, ls=":")
-    ax.axvline(1.0, color="0.45", lw=0.9, ls=":")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlim(s / n * 0.97, P / n * 1.03)
-    ax.set_ylim(ymin, ymax)
-    _log_ticks(ax, "x", s / n * 0.97, P / n * 1.03)
-    _log_ticks(ax, "y", ymin, ymax)
-    ax.text(s / n * 1.02, ymin * 1.02, f"p = s = {s}", fontsize=8, color="0.3", va="bottom")
-    ax.text(1.02, ymin * 1.02, f"p = n = {n}", fontsize=8, color="0.3", va="bottom")
+    _risk_axes(ax, s, n, s / n * 0.97, P / n * 1.03, ymin, ymax)
     ax.set_xlabel(f"p / n  (model size / samples; n = {n}, world P = {P}, budget s = {s})")
     ax.set_ylabel("test risk  (world's, incl. sigma^2)")
     ax.grid(alpha=0.25, lw=0.5)
     ax.set_title(d["title"], fontsize=9.5)
-    rows = max(len(th_handles), len(sim_handles))
-    th_handles += [_blank()] * (rows - len(th_handles))
-    sim_handles += [_blank()] * (rows - len(sim_handles))
-    handles = th_handles + sim_handles
-    fig.legend(handles, [h.get_label() if not h.get_label().startswith("_") else "" for h in handles],
-               loc="upper center", bbox_to_anchor=(0.5, (0.02 + 0.19 * nleg + capH) / H + 0.005), ncol=2,
-               fontsize=7.2, frameon=False)
+    _two_column_legend(fig, th_handles, sim_handles, (0.02 + 0.19 * nleg + capH) / H + 0.005)
     _caption(fig, cap)
     return fig
 
@@ -247,29 +254,13 @@ def _draw_rf(d: dict[str, Any]):
                                   label=RF_LABELS.get(f, LABELS[f]) + ", ReLU simulation (mean +- se)"))
         if i == 0:
             th_handles, sim_handles = hs, ss
-        ax.axvline(s / n, color="0.45", lw=0.9, ls=":")
-        ax.axvline(1.0, color="0.45", lw=0.9, ls=":")
-        lo, hi = x[0] * 0.97, x[-1] * 1.03
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlim(lo, hi)
-        ax.set_ylim(ymin, ymax)
-        _log_ticks(ax, "x", lo, hi)
-        _log_ticks(ax, "y", ymin, ymax)
-        ax.text(s / n * 1.02, ymin * 1.02, f"p = s = {s}", fontsize=8, color="0.3", va="bottom")
-        ax.text(1.02, ymin * 1.02, f"p = n = {n}", fontsize=8, color="0.3", va="bottom")
+        _risk_axes(ax, s, n, x[0] * 0.97, x[-1] * 1.03, ymin, ymax)
         ax.set_xlabel(f"p / n  (random-features width / samples; n = {n})")
         ax.set_ylabel("test risk")
         ax.set_title(f"budget s = {s} weights kept", fontsize=9.5)
         ax.grid(alpha=0.25, lw=0.5)
     fig.suptitle(d["title"] + "  (ReLU features, label (u.z)^2)", fontsize=10)
-    rows = max(len(th_handles), len(sim_handles))
-    th_handles += [_blank()] * (rows - len(th_handles))
-    sim_handles += [_blank()] * (rows - len(sim_handles))
-    handles = th_handles + sim_handles
-    fig.legend(handles, [h.get_label() if not h.get_label().startswith("_") else "" for h in handles],
-               loc="upper center", bbox_to_anchor=(0.5, (0.02 + 0.19 * nleg + capH) / H + 0.005), ncol=2,
-               fontsize=7.2, frameon=False)
+    _two_column_legend(fig, th_handles, sim_handles, (0.02 + 0.19 * nleg + capH) / H + 0.005)
     _caption(fig, cap)
     return fig
 
