@@ -404,3 +404,64 @@ def test_simulator_matches_theory_fig3b_world(order):
         for f in CHECKED:
             t, m, se = getattr(th, f), res.mean[f][i], res.stderr[f][i]
             assert abs(m - t) <= 4 * se + _margin(f, n, p, s) * t, (p, f, t, m, se)
+
+
+# ------------------------------------------------------------------ one trial recomputed by hand
+def _ls(X, y, r):
+    """Least squares written out: min-norm/OLS by lstsq, ridge by the normal equations."""
+    n, p = X.shape
+    if r == 0:
+        return np.linalg.lstsq(X, y, rcond=None)[0]
+    return np.linalg.solve(X.T @ X / n + r * np.eye(p), X.T @ y / n)
+
+
+@pytest.mark.parametrize("order,p,ridge", [("random", 90, 0.0), ("saliency", 40, 0.0), ("random", 100, 0.3)])
+def test_one_trial_recomputed_by_hand(order, p, ridge):
+    """The documented seeds and the documented rules, every risk as (b - beta)^T Sigma (b - beta) over the world."""
+    n, P, s, seed, trial, sigma2 = 60, 120, 8, 9, 2, SIGMA2
+    # the s = 8 largest variances are 8 of the 18 features with lam = 4 (a tie); saliencies 4, 1, 0.25, 1 (a tie)
+    law = Law([4.0, 4.0, 1.0, 0.25], [1.0, 0.5, -0.5, 2.0], [0.05, 0.1, 0.35, 0.5])
+    res = dc.simulate_world(law, n=n, P=P, ps=[p], s=s, sigma2=sigma2, ridge=ridge, order=order, trials=trial + 1,
+                            seed=seed, workers=1, progress=False)
+    counts = np.array([6, 12, 42, 60])
+    lam = np.repeat(law.lam, counts)
+    beta = np.repeat(law.b, counts) / math.sqrt(P)
+    sal = lam * beta ** 2
+
+    def risk(support, coef):
+        b = np.zeros(P)
+        b[support] = coef
+        return sigma2 + float((b - beta) @ np.diag(lam) @ (b - beta))
+
+    d = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3, trial)))
+    X = d.standard_normal((n, P)) * np.sqrt(lam)
+    y = X @ beta + math.sqrt(sigma2) * d.standard_normal(n)
+    t = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(5, trial)))
+    perm = t.permutation(P)
+    small_random = np.sort(t.choice(P, size=s, replace=False, shuffle=False))
+    tie = t.random(P)
+    pr = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(4, p, trial)))
+    by_saliency = sorted(range(P), key=lambda i: (-sal[i], i))
+    cols = np.sort(np.array(by_saliency[:p] if order == "saliency" else perm[:p]))
+    bh = _ls(X[:, cols], y, ridge)
+    want = {"dense": risk(cols, bh)}
+    top = lambda score: np.sort(np.argsort(-score)[:s])          # noqa: E731  (no ties in continuous scores)
+    local = {"magnitude": top(np.abs(bh)), "hessian": top(lam[cols] * bh ** 2),
+             "random": np.sort(pr.choice(p, size=s, replace=False, shuffle=False)),
+             "oracle_pruned": np.sort(sorted(range(p), key=lambda j: (-sal[cols[j]], j))[:s])}
+    for rule, idx in local.items():
+        want[rule] = risk(cols[idx], bh[idx])
+        if rule != "oracle_pruned":
+            want[rule + "_retrained_same"] = risk(cols[idx], _ls(X[:, cols[idx]], y, ridge))
+    for rule in ("magnitude", "hessian", "random"):
+        S = cols[local[rule]]
+        Xf = pr.standard_normal((n, s)) * np.sqrt(lam[S])
+        yf = Xf @ beta[S] + math.sqrt(sigma2 + sal.sum() - sal[S].sum()) * pr.standard_normal(n)
+        want[rule + "_retrained"] = risk(S, _ls(Xf, yf, ridge))
+    top_var = np.sort(sorted(range(P), key=lambda i: (-lam[i], tie[i]))[:s])
+    for name, S in (("small_oracle", np.sort(by_saliency[:s])), ("small_random", small_random),
+                    ("small_top_variance", top_var)):
+        want[name] = risk(S, _ls(X[:, S], y, ridge))
+    assert set(want) == set(WORLD_SIM_FIELDS)
+    for f, v in want.items():
+        assert res[f][0, trial] == pytest.approx(v, rel=1e-8), f
