@@ -19,6 +19,10 @@ _SQRT2 = math.sqrt(2.0)
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TINY = 1e-300
 _MAXITER = 400
+#: an atom whose score sd is below _DET times its mean is deterministic for the thresholds: its keep
+#: probability is a step (resolved by the fractional tie rule) instead of a Gaussian tail that double
+#: precision cannot resolve (the risk changes by O(_DET^2) relative)
+_DET = 1e-8
 
 # objective selectors for the shared Brent solver
 _OBJ_TAU = 0
@@ -103,7 +107,7 @@ def _keep_prob(t, m, v, scale, w):
     total = 0.0
     for k in range(m.size):
         te = t * scale[k]
-        if v[k] > 0.0:
+        if v[k] > _DET * abs(m[k]):
             total += w[k] * (_Q((te - m[k]) / v[k]) + _Phi((-te - m[k]) / v[k]))
         elif abs(m[k]) > te:
             total += w[k]
@@ -357,7 +361,7 @@ def _threshold(m, v, scale, w, alpha, rtol, keep):
     tie_mass = 0.0
     for k in range(n):
         te = t * scale[k]
-        if v[k] > 0.0:
+        if v[k] > _DET * abs(m[k]):
             keep[k] = _Q((te - m[k]) / v[k]) + _Phi((-te - m[k]) / v[k])
             base += w[k] * keep[k]
         elif abs(abs(m[k]) - te) <= 1e-10 * max(te, 1e-300):
@@ -387,8 +391,9 @@ def _pruned_sq_error(b, m, v, f, te, keep):
     (X / f); the probabilities use only their ratios, the squared error the true X = f * score.
     """
     d = b - f * m
-    if v == 0.0:
-        return keep * d * d + (1.0 - keep) * b * b
+    if not v > _DET * abs(m):
+        fv = f * v
+        return keep * (d * d + fv * fv) + (1.0 - keep) * b * b
     u1 = (te - m) / v
     u0 = (-te - m) / v
     q1 = _Q(u1)

@@ -33,7 +33,7 @@ def _check_common(law: Any, kappa: Any, sigma2: Any, ridge: Any, rtol: Any) -> t
     if not isinstance(law, Law):
         raise DCPredictError(f"law must be a dcpredict.Law; got {type(law).__name__}")
     return (law,
-            check_real("kappa", kappa, lo=0.0, lo_open=True),
+            check_real("kappa", kappa, lo=0.0, lo_open=True, hi=KAPPA_MAX),
             check_real("sigma2", sigma2, lo=0.0),
             check_real("ridge", ridge, lo=0.0),
             check_real("rtol", rtol, lo=1e-15, hi=1e-3))
@@ -60,6 +60,9 @@ def _saliency_order(law: Law) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ scaling and certification
+#: largest kappa = p/n accepted (beyond it tau = kappa E[Lambda] leaves the range where the refit problems
+#: alpha kappa can be solved in double precision)
+KAPPA_MAX = 1e200
 #: ridge / max(lam) and min(lam) / max(lam) must lie in [RANGE_MIN, RANGE_MAX] (else DCPredictError)
 RANGE_MIN, RANGE_MAX = 1e-305, 1e305
 _STATUS_TEXT = {1: "the root tau of the dense DC could not be certified",
@@ -123,6 +126,11 @@ def _scaled(law: Law, sigma2: float, ridge: float) -> _Scaled:
     else:
         top = float(terms.max())
         logQ = top + float(np.log(np.exp(terms - top).sum()))
+    if sigma2 > 0.0 and np.log(sigma2) - logQ < np.log(RANGE_MIN) + 15 * np.log(10.0):
+        # risks of order sigma2 (e.g. an OLS fit without bias) would underflow next to the signal's scale
+        raise DCPredictError(f"sigma2={sigma2!r} is more than 290 decades below the signal E[Lambda B^2] = "
+                             f"exp({logQ:.6g}); the risks cannot be certified in double precision: use sigma2 = 0 "
+                             "or rescale")
     shift = 0.5 * (np.log(L) - logQ)
     with np.errstate(under="ignore"):
         b_s = np.where(b == 0.0, 0.0, np.sign(b) * np.exp(np.where(b == 0.0, 0.0, logb) + shift))
@@ -154,7 +162,9 @@ def _certify(sc: _Scaled, law: Law, kappa: float, alpha: float, sigma2: float, r
         if np.isinf(y) and np.isfinite(x):
             raise DCPredictError(f"{name} {where} exceeds the double-precision range (about "
                                  f"{x:.4g} x exp({sc.logQ:.6g})); rescale b and sigma2")
-        out.append(y)
+        if y < sigma2 * (1 - 1e-12):
+            raise DCPredictError(f"no certified result {where}: {name} underflows below sigma2 in double precision")
+        out.append(max(y, sigma2))
     return out
 
 
@@ -519,7 +529,7 @@ def predict_grid(law: Law, kappas: Sequence[float] | np.ndarray, alphas: Sequenc
     have shape (len(kappas), len(alphas)) and the same names as :func:`predict`.
     """
     law, _, sigma2, ridge, rtol = _check_common(law, 1.0, sigma2, ridge, rtol)
-    k = check_array("kappas", kappas, lo=0.0, lo_open=True)
+    k = check_array("kappas", kappas, lo=0.0, lo_open=True, hi=KAPPA_MAX)
     a = check_array("alphas", alphas, lo=0.0, lo_open=True, hi=1.0)
     if isinstance(law, GaussianLaw):  # B integrated in closed form (theory page, theory-gaussian-b)
         from . import _kernels_gauss as G
