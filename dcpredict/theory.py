@@ -474,9 +474,23 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
     ridge : float
         Ridge penalty r >= 0 of (X^T X / n + r I)^{-1} X^T y / n.
     precision : {"double", "mp"}
-        "mp" solves the same equations with mpmath at 50 digits (slow; for certification).
+        "mp" solves the same equations with mpmath at 50 digits or more (the working precision grows
+        with how far ridge, lam and kappa - 1 sit from O(1); slow; for certification).
     rtol : float
         Relative width of the final bracket of every root (default 1e-12).
+
+    Every number returned is certified: each root (tau, the pruning thresholds, the refit problems)
+    comes from a sign-change bracket narrower than ``rtol`` in a scaled variable (the problem is
+    scaled by max lam and by sigma^2 + E[Lambda B^2], tau is sought in log tau), no risk is nan or
+    below sigma^2, and inf means the risk truly diverges (the interpolation threshold).
+
+    Raises
+    ------
+    DCPredictError
+        Bad input (naming the argument), or a request that cannot be certified in double precision,
+        naming (kappa, alpha): kappa above 1e200, ridge or min(lam) outside [1e-305, 1e305] times
+        max(lam), sigma^2 more than 290 decades below the signal, a risk beyond the double range, or a
+        root that does not converge.
 
     Returns
     -------

@@ -50,7 +50,10 @@ def register(sub) -> None:
     r.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run on a Dask distributed scheduler, e.g. tcp://127.0.0.1:8786")
     r.add_argument("--out", metavar="FILE.jsonl", default=None,
-                   help="append every finished trial as a JSON line; rerun with the same arguments to resume")
+                   help="append every finished trial as a JSON line; rerun with the same arguments to resume "
+                        "(or with more --trials to extend). Only a new file or a trial log of the same run is "
+                        "accepted (every line a dcpredict record with the run's fingerprint); anything else is "
+                        "refused and left unchanged. A symlink is followed; devices and pipes are refused")
     r.add_argument("--quiet", action="store_true", help="no progress bar (it goes to stderr)")
     r.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(func=run)
