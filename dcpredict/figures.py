@@ -187,7 +187,7 @@ def _world_findings(fig: str, which: str, theory: dict[str, Any], base: dict[str
     Pw, n, s = P["P"], P["n"], P["s"]
     ps = np.array(theory["p"])
     at_P = {f: _at(theory, f, Pw) for f in _WORLD_FIELDS[fig]}
-    out: dict[str, Any] = {"at_P": at_P, "small_oracle": base["small_oracle"], "zero_model": base["zero_model"]}
+    out: dict[str, Any] = {"at_P": at_P, **base}
     arr = {f: np.array([math.inf if v is None else v for v in theory[f]]) for f in _WORLD_FIELDS[fig]}
     for f in ("hessian", "magnitude", "oracle_pruned"):
         i = int(np.argmin(arr[f]))
@@ -225,11 +225,15 @@ def _world_caption(fig: str, which: str, fd: dict[str, Any], P: dict[str, Any]) 
     if fig == "3" and which == "a":
         claim = (f"Sigma = I: magnitude and Hessian pruning coincide (max difference "
                  f"{fd['max_abs_magnitude_minus_hessian']:.1e}). At p = P: Hessian {a['hessian']:.3f}, oracle "
-                 f"pruning {a['oracle_pruned']:.3f}; training small on the best s features {so:.3f}.")
+                 f"pruning {a['oracle_pruned']:.3f}. Training small: on the s best features {so:.3f}, on the s "
+                 f"largest-variance features {fd['small_top_variance']:.3f}, on s random features "
+                 f"{fd['small_random']:.3f}.")
     elif fig == "3":
         claim = (f"At p = P: Hessian {a['hessian']:.3f} < magnitude {a['magnitude']:.3f}; Hessian and oracle "
                  f"pruning ({a['oracle_pruned']:.3f}) beat training small on the s best features "
-                 f"({so:.3f}); zero model {fd['zero_model']:.3f}.")
+                 f"({so:.3f}; on the s largest-variance features, found without labels: "
+                 f"{fd['small_top_variance']:.3f}; on s random features: {fd['small_random']:.3f}); zero model "
+                 f"{fd['zero_model']:.3f}.")
     else:
         runs = ", ".join(f"{lo}-{hi}" for lo, hi in fd["retraining_helps_p_ranges"]) or "no p"
         parts = []

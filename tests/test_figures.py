@@ -230,8 +230,21 @@ def test_committed_rf_lines(name):
             assert [p for p, v in zip(th["p"], th[f]) if v is None] in ([], [d["n"]]), f
         if "small_oracle" in th:                                # no gaps in the oracle small-model line
             assert None not in th["small_oracle"]
-        assert pan["horizontal"]["value"] == th[d["fields"][0]][0] or pan["horizontal"]["value"] is not None
+        if "dense" in th:                                       # train small = the width-s network
+            assert th["p"][0] == pan["s"] and pan["horizontal"]["value"] == th["dense"][0]
     assert "Gaussian-equivalence gap" in d["caption"]
+
+
+def test_fig2_grow_then_prune_beats_training_small():
+    """The paper's principle in random features: at the largest width, magnitude pruning to s beats a
+    width-s network trained directly (theory, and simulation beyond 4 standard errors)."""
+    d = _committed("fig2")
+    for pan in d["panels"].values():
+        th, sim = pan["theory"], pan["simulation"]
+        assert th["magnitude"][-1] < 0.9 * pan["horizontal"]["value"]
+        assert sim["p"][0] == pan["s"] and sim["p"][-1] == th["p"][-1]
+        small, big = sim["dense"], sim["magnitude"]              # dense at p = s is the width-s network
+        assert small["mean"][0] - big["mean"][-1] > 4 * math.hypot(small["stderr"][0], big["stderr"][-1])
 
 
 # ------------------------------------------------------------------ drawing
