@@ -88,15 +88,32 @@ def dense(lam, v, w, kappa, ridge, sigma2, rtol):
 
 # ------------------------------------------------------------------------------------- the cut equation
 @njit(cache=True)
-def _cut_eval(T, g, w, comp):
-    """h(T) and h'(T) of the cut equation, h decreasing.
+def _cut_value(T, g, w, comp):
+    """h(T) of :func:`_cut_eval` without derivatives (for the certifying evaluations)."""
+    f = 0.0
+    for k in range(g.size):
+        gk = g[k]
+        if gk == math.inf:
+            continue
+        if comp:
+            f -= w[k] * math.erf(T * gk / _SQRT2)
+        else:
+            f += w[k] * math.erfc(T * gk / _SQRT2)
+    return f
 
-    comp False: h = sum_k w_k 2Q(T g_k) (the kept mass; caller subtracts alpha).
-    comp True:  h = -sum_k w_k erf(T g_k / sqrt 2) (minus the dropped mass of finite-g nodes; the caller adds
-    1 - alpha - (mass of g = inf)).  Used for alpha > 1/2, where it has no cancellation.
+
+@njit(cache=True)
+def _cut_eval(T, g, w, comp):
+    """h(T), h'(T), h''(T) of the cut equation (h decreasing in T).
+
+    comp False: h = sum_k w_k 2Q(T g_k) (the kept mass; the caller subtracts alpha).
+    comp True:  h = -sum_k w_k erf(T g_k / sqrt 2) (minus the dropped mass of the finite-g nodes; the caller
+    adds their mass minus alpha).  Used for alpha > 1/2, where it has no cancellation.  Both have the same
+    derivatives: h' = -2 sum_k w_k g_k phi(T g_k), h'' = 2 T sum_k w_k g_k^3 phi(T g_k).
     """
     f = 0.0
     d = 0.0
+    d2 = 0.0
     for k in range(g.size):
         gk = g[k]
         if gk == math.inf:
@@ -107,69 +124,197 @@ def _cut_eval(T, g, w, comp):
         else:
             f += w[k] * math.erfc(z / _SQRT2)
         if z < 40.0:
-            d += w[k] * gk * math.exp(-0.5 * z * z)
-    return f, -2.0 * d / _SQRT2PI
+            e = w[k] * gk * math.exp(-0.5 * z * z)
+            d += e
+            d2 += e * gk * gk
+    return f, -2.0 * d / _SQRT2PI, 2.0 * T * d2 / _SQRT2PI
 
 
 @njit(cache=True)
-def solve_cut(g, w, alpha, finite_mass, T_lo, T_hi, T_hint, rtol):
+def solve_cut(g, w, alpha, finite_mass, T_hi, state, rtol):
     """T >= 0 with sum_k w_k 2Q(T g_k) = alpha (see the module docstring).
 
     ``finite_mass`` = total weight of the nodes with finite g; if it is <= alpha the cut is T = 0 (all of
-    them kept; the rest filled by the caller).  [T_lo, T_hi] is a known bracket (T_hi may be inf), ``T_hint``
-    a starting point.  Returns (T, half width): the root lies within T +- half width <= rtol * T / 2,
-    certified by a sign change of the kept mass minus alpha (or T = 0 exactly).
+    them kept; the rest filled by the caller).  ``T_hi`` is a known upper bound (inf if none).
+    ``state`` = (T, alpha, h', h'') at the previous root of the same equation (state[0] = 0: none); it
+    gives a Halley prediction of the new root (warm start along a row of alphas) and is updated here.
+    Halley steps (closed-form h', h'') inside a bracket that every evaluation tightens; once a step is
+    tiny the root is certified by evaluating just below and just above it.  Returns (T, half width): the
+    kept mass minus alpha changes sign within T +- half width, half width <= rtol * T / 2 (or T = 0).
     """
     if finite_mass <= alpha:
+        state[0] = 0.0
         return 0.0, 0.0
     comp = alpha > 0.5
     target = (finite_mass - alpha) if comp else alpha
-    lo = T_lo
+    lo = 0.0
     hi = T_hi
-    x = T_hint
-    if not (x > lo) or not (x <= hi) or not math.isfinite(x):
-        if math.isfinite(hi):
-            x = 0.5 * (lo + hi) if lo <= 0.0 else math.sqrt(lo * hi)
+    x = math.nan
+    if state[0] > 0.0 and state[2] < 0.0:
+        # Halley prediction from the previous root: h(T_prev) = alpha_prev - alpha
+        h0 = state[1] - alpha
+        d0 = state[2]
+        if abs(h0 * state[3]) < d0 * d0:
+            x = state[0] - 2.0 * h0 * d0 / (2.0 * d0 * d0 - h0 * state[3])
+        else:
+            x = state[0] - h0 / d0
+    if not (x > lo and x < hi) or not math.isfinite(x):
+        if math.isfinite(hi) and hi > 0.0:
+            x = 0.5 * hi
         else:
             sg = 0.0
             for k in range(g.size):
                 if g[k] != math.inf:
                     sg += w[k] * g[k]
-            x = max(1.0 / max(sg, 1e-300), 2.0 * lo)
+            x = 1.0 / max(sg, 1e-300)
+    certify = False
+    jumped = False
+    xc = 0.0
+    d = 0.0
+    d2 = 0.0
     for _ in range(_MAXIT):
-        f, d = _cut_eval(x, g, w, comp)
+        if certify:
+            f = _cut_value(x, g, w, comp)
+        else:
+            f, d, d2 = _cut_eval(x, g, w, comp)
         h = (f + target) if comp else (f - target)
         if h > 0.0:
             lo = x
         elif h < 0.0:
             hi = x
         else:
-            return x, 0.0
+            lo = x
+            hi = x
         if math.isfinite(hi) and hi - lo <= rtol * hi:
+            state[0] = 0.5 * (lo + hi)
+            state[1] = alpha
+            state[2] = d
+            state[3] = d2
             return 0.5 * (lo + hi), 0.5 * (hi - lo)
-        xn = x - h / d if d < 0.0 else math.nan
-        if math.isfinite(xn):
-            step = xn - x
-            small = 0.4 * rtol * x
-            if abs(step) < small:
-                xn = x + (small if step > 0.0 else -small)
+        if certify:
+            # the other side of the predicted root (evaluated without derivatives as well), once
+            if not jumped and lo >= xc * (1.0 - 0.5 * rtol) and not (hi <= xc * (1.0 + 0.5 * rtol)):
+                x = xc * (1.0 + 0.3 * rtol)
+                jumped = True
+                continue
+            certify = False
+            f, d, d2 = _cut_eval(x, g, w, comp)  # certification failed: derivatives for the next step
+        xn = math.nan
+        if d < 0.0:
+            # Halley when its correction to Newton is moderate (near the root), else Newton
+            if abs(h * d2) < d * d:
+                xn = x - 2.0 * h * d / (2.0 * d * d - h * d2)
+            else:
+                xn = x - h / d
+        if math.isfinite(xn) and xn > lo and xn < hi and abs(xn - x) < 2e-5 * x:
+            # Halley from within 2e-5: xn is accurate far below rtol; certify on both sides of it
+            xc = xn
+            certify = True
+            if lo >= xn * (1.0 - 0.5 * rtol):
+                x = xn * (1.0 + 0.3 * rtol)
+                jumped = True
+            else:
+                x = xn * (1.0 - 0.3 * rtol)
+                jumped = False
+            continue
         if not (xn > lo and xn < hi) or not math.isfinite(xn):
             if math.isfinite(hi):
                 xn = 0.5 * (lo + hi) if lo <= 0.0 or hi > 4.0 * lo else math.sqrt(lo * hi)
             else:
                 xn = 2.0 * max(x, lo)
         x = xn
+    state[0] = 0.0
     return x, hi - lo
+
+
+@njit(cache=True)
+def _k_log(s, lam, w, kappa, ridge):
+    """k = 1 - kappa E[c] - r/tau at tau = e^s, and dk/ds = kappa E[c (1 - c)] + r/tau (> 0)."""
+    tau = math.exp(s)
+    sc = 0.0
+    s1c = 0.0
+    scc = 0.0
+    for i in range(lam.size):
+        inv = 1.0 / (lam[i] + tau)
+        c = lam[i] * inv
+        oc = tau * inv
+        sc += w[i] * c
+        s1c += w[i] * oc
+        scc += w[i] * c * oc
+    val = (1.0 - kappa * sc) if sc <= 0.5 else ((1.0 - kappa) + kappa * s1c)
+    der = kappa * scc
+    if ridge > 0.0:
+        val -= ridge / tau
+        der += ridge / tau
+    return val, der
+
+
+@njit(cache=True)
+def solve_tau_newton(lam, w, kappa, ridge, rtol, hint):
+    """tau of the DC (theory page, :ref:`theory-dc`) by Newton steps in s = log tau inside a sign-change bracket.
+
+    Same equation and brackets as :func:`dcpredict._kernels.solve_tau`; ``hint`` > 0 is a warm start (e.g.
+    the same refit at the previous alpha of a row).  Returns (tau, bracket width in tau); tau is nan if no
+    root was certified to relative width rtol.  tau = 0 for OLS (r = 0, kappa <= 1).
+    """
+    if ridge == 0.0 and kappa <= 1.0:
+        return 0.0, 0.0
+    mean_lam = 0.0
+    mean_inv = 0.0
+    for i in range(lam.size):
+        mean_lam += w[i] * lam[i]
+        mean_inv += w[i] / lam[i]
+    if ridge > 0.0:
+        a = ridge
+        b = ridge + kappa * mean_lam
+    else:
+        a = 0.5 * (kappa - 1.0) / (kappa * mean_inv)
+        b = kappa * mean_lam
+    if not (a > 0.0 and b > a):
+        return math.nan, math.inf
+    slo = math.log(a)
+    shi = math.log(b)
+    # the brackets' ends are proven (theory), but rounding can put a root at an end: widen a little
+    slo -= 1e-6
+    shi += 1e-6
+    s = math.log(hint) if hint > 0.0 else 0.5 * (slo + shi)
+    if not (s > slo and s < shi):
+        s = 0.5 * (slo + shi)
+    certify = False
+    for _ in range(_MAXIT):
+        val, der = _k_log(s, lam, w, kappa, ridge)
+        if val < 0.0:
+            slo = s
+        elif val > 0.0:
+            shi = s
+        else:
+            return math.exp(s), 0.0
+        if shi - slo <= rtol:
+            tau = math.exp(0.5 * (slo + shi))
+            return tau, tau * (shi - slo)
+        sn = s - val / der if der > 0.0 else math.nan
+        if certify:
+            certify = False
+            sn = s + (0.4 * rtol if val < 0.0 else -0.4 * rtol)
+        elif math.isfinite(sn) and abs(sn - s) < 0.4 * rtol:
+            sn = sn + (0.4 * rtol if sn > s else -0.4 * rtol)
+        elif math.isfinite(sn) and abs(sn - s) < 1e-7:
+            certify = True  # the Newton iterate is accurate to ~1e-14: next, step across it
+        if not (sn > slo and sn < shi) or not math.isfinite(sn):
+            sn = 0.5 * (slo + shi)
+        s = sn
+    return math.nan, math.inf
 
 
 # ------------------------------------------------------------------------------------- one (kappa, alpha)
 @njit(cache=True)
-def _refit(lam, mass, e2kept, lv_kept, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, out, j):
+def _refit(lam, mass, e2kept, lv_kept, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, out, j, hint):
     """Risk of least squares refit on a kept set: mass_k kept per node, e2kept_k = w_k E[B^2 1kept | node k].
 
     The support problem (theory page, :ref:`theory-retraining`): ratio alpha kappa, noise
     sigma^2 + E[Lambda B^2] - E[Lambda B^2 1kept], nodes lam_k with weights mass_k / total and
     signal alpha e2kept_k / total.  Writes (kappa_S, sigma2_S, tau_S, gamma2_S) into out[j:j+4].
+    ``hint`` warm-starts tau_S (the same refit at a neighbouring alpha); tau_S is nan if not certified.
     """
     n = lam.size
     total = 0.0
@@ -182,7 +327,7 @@ def _refit(lam, mass, e2kept, lv_kept, lv_total, kappa, alpha, ridge, sigma2, rt
         ws[k] = mass[k] / total
         e2s[k] = alpha * e2kept[k] / total
     ks = alpha * kappa
-    tau, _, _ = solve_tau(lam, ws, ks, ridge, rtol)
+    tau, _ = solve_tau_newton(lam, ws, ks, ridge, rtol, hint)
     g2 = gamma2_e(lam, e2s, ws, ks, ridge, s2, tau)
     out[j] = ks
     out[j + 1] = s2
@@ -192,8 +337,48 @@ def _refit(lam, mass, e2kept, lv_kept, lv_total, kappa, alpha, ridge, sigma2, rt
 
 
 @njit(cache=True)
-def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status):
-    """One kappa: the dense DC once (into dc[0:4]), then every alpha of the row (warm-started cuts)."""
+def oracle_cuts(lam, v, w, alphas, rtol, opk, oeb2, ost):
+    """The oracle cut lam B^2 > T^2 for every alpha (it does not depend on kappa: done once per grid).
+
+    Writes opk[j, k] = P(kept | node k) and oeb2[j, k] = E[B^2 1kept | node k] (|B| > T / sqrt(lam):
+    2 Q(z) and 2 v (z phi(z) + Q(z)), z = T / sqrt(lam v)); nodes with v = 0 (zero saliency) are filled in
+    proportion when alpha exceeds the mass of the others.  ost[j] = ST_OK or ST_CUT_ORACLE.
+    """
+    n = lam.size
+    go = np.empty(n)
+    fin_o = 0.0
+    for k in range(n):
+        if v[k] > 0.0:
+            go[k] = 1.0 / math.sqrt(lam[k] * v[k])
+            fin_o += w[k]
+        else:
+            go[k] = math.inf
+    idx = np.argsort(alphas)
+    st_o = np.zeros(4)
+    To_prev = math.inf
+    for jj in range(alphas.size):
+        j = idx[jj]
+        alpha = alphas[j]
+        To, wo = solve_cut(go, w, alpha, fin_o, To_prev, st_o, rtol)
+        To_prev = To
+        ost[j] = ST_OK if wo <= rtol * To else ST_CUT_ORACLE
+        fill = 0.0 if fin_o >= 1.0 or To > 0.0 else min(1.0, max(0.0, (alpha - fin_o) / (1.0 - fin_o)))
+        for k in range(n):
+            if go[k] == math.inf:
+                opk[j, k] = fill
+                oeb2[j, k] = 0.0
+            else:
+                z = To * go[k]
+                q = _Q(z)
+                opk[j, k] = 2.0 * q
+                oeb2[j, k] = 2.0 * v[k] * ((z * _phi(z) if z < 40.0 else 0.0) + q)
+
+
+@njit(cache=True)
+def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, opk, oeb2, ost):
+    """One kappa: the dense DC once (into dc[0:4]), then every alpha of the row (warm-started cuts).
+
+    ``opk``, ``oeb2``, ``ost``: the oracle cut per alpha (:func:`oracle_cuts`)."""
     n = lam.size
     tau, res, width = solve_tau(lam, w, kappa, ridge, rtol)
     work = np.empty((14, n))
@@ -211,7 +396,6 @@ def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status):
     a = work[3]
     gm = work[4]
     gh = work[5]
-    go = work[6]
     Kn = work[7]
     mass = work[8]
     e2k = work[9]
@@ -220,7 +404,6 @@ def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status):
     lv_total = 0.0
     fin_m = 0.0
     fin_h = 0.0
-    fin_o = 0.0
     for k in range(n):
         lk = lam[k]
         ck = lk / (lk + tau)
@@ -243,25 +426,20 @@ def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status):
         else:
             gm[k] = math.inf
             gh[k] = math.inf
-        if v[k] > 0.0:
-            go[k] = 1.0 / math.sqrt(lk * v[k])
-            fin_o += w[k]
-        else:
-            go[k] = math.inf
     fin_h = fin_m
     idx = np.argsort(alphas)
     Tm_prev = math.inf
     Th_prev = math.inf
-    To_prev = math.inf
+    st_m = np.zeros(4)
+    st_h = np.zeros(4)
+    hints = np.zeros(4)  # tau_S of the four refits at the previous alpha (warm starts)
     for jj in range(alphas.size):
         j = idx[jj]  # increasing alpha: T decreases, the previous T is an upper bound and a warm start
         alpha = alphas[j]
-        Tm, wm = solve_cut(gm, w, alpha, fin_m, 0.0, Tm_prev, Tm_prev, rtol)
-        Th, wh = solve_cut(gh, w, alpha, fin_h, 0.0, Th_prev, Th_prev, rtol)
-        To, wo = solve_cut(go, w, alpha, fin_o, 0.0, To_prev, To_prev, rtol)
+        Tm, wm = solve_cut(gm, w, alpha, fin_m, Tm_prev, st_m, rtol)
+        Th, wh = solve_cut(gh, w, alpha, fin_h, Th_prev, st_h, rtol)
         Tm_prev = Tm
         Th_prev = Th
-        To_prev = To
         st = ST_OK
         if not (tau == tau):
             st = ST_TAU
@@ -269,10 +447,12 @@ def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status):
             st = ST_CUT_MAG
         elif not (wh <= rtol * Th):
             st = ST_CUT_HESS
-        elif not (wo <= rtol * To):
-            st = ST_CUT_ORACLE
-        _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, sx, a, gm, gh, go, Kn,
-               fin_m, fin_h, fin_o, lv_total, Tm, Th, To, mass, e2k, ws, e2s, risks[j], aux[j])
+        elif ost[j] != ST_OK:
+            st = ost[j]
+        _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, sx, a, gm, gh, Kn,
+               fin_m, fin_h, lv_total, Tm, Th, opk[j], oeb2[j], mass, e2k, ws, e2s, risks[j], aux[j], hints)
+        for q in range(4):
+            hints[q] = aux[j, 6 + 4 * q]
         if st == ST_OK:
             for q in range(4):
                 if not (aux[j, 6 + 4 * q] == aux[j, 6 + 4 * q]):
@@ -316,8 +496,8 @@ def _cut_sums(T, g, w, lam, v, sx, a, fill, mass, e2k, err):
 
 
 @njit(cache=True)
-def _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, sx, a, gm, gh, go, Kn,
-           fin_m, fin_h, fin_o, lv_total, Tm, Th, To, mass, e2k, ws, e2s, risks, aux):
+def _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, sx, a, gm, gh, Kn,
+           fin_m, fin_h, lv_total, Tm, Th, opk, oeb2, mass, e2k, ws, e2s, risks, aux, hints):
     n = lam.size
     risks[0] = g2
     # magnitude
@@ -326,14 +506,14 @@ def _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, sx, a,
     aux[0] = Tm
     aux[2] = kept - alpha
     risks[1] = math.inf if infinite else sigma2 + er
-    risks[6] = _refit(lam, mass, e2k, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 8)
+    risks[6] = _refit(lam, mass, e2k, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 8, hints[1])
     # Hessian
     fill = 0.0 if fin_h >= 1.0 or Th > 0.0 else min(1.0, max(0.0, (alpha - fin_h) / (1.0 - fin_h)))
     kept, lvk, er = _cut_sums(Th, gh, w, lam, v, sx, a, fill, mass, e2k, not infinite)
     aux[1] = Th
     aux[3] = kept - alpha
     risks[2] = math.inf if infinite else sigma2 + er
-    risks[7] = _refit(lam, mass, e2k, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 12)
+    risks[7] = _refit(lam, mass, e2k, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 12, hints[2])
     if infinite:
         aux[0] = math.inf
         aux[1] = math.inf
@@ -346,27 +526,20 @@ def _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, sx, a,
         e2k[k] = w[k] * alpha * v[k]
     risks[3] = math.inf if infinite else sigma2 + er
     risks[8] = _refit(lam, mass, e2k, alpha * lv_total, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s,
-                      aux, 16)
-    # oracle cut on the true saliency lam B^2 > To^2: oracle pruning (no refit) and small_oracle (refit)
-    fill = 0.0 if fin_o >= 1.0 or To > 0.0 else min(1.0, max(0.0, (alpha - fin_o) / (1.0 - fin_o)))
+                      aux, 16, hints[3])
+    # oracle cut on the true saliency: oracle pruning (no refit) and small_oracle (refit)
     lvk = 0.0
     eo = 0.0
     for k in range(n):
         ck = c[k]
-        if go[k] == math.inf:
-            pk = fill
-            eb2 = 0.0
-        else:
-            z = To * go[k]
-            q = _Q(z)
-            pk = 2.0 * q
-            eb2 = 2.0 * v[k] * ((z * _phi(z) if z < 40.0 else 0.0) + q)
+        pk = opk[k]
+        eb2 = oeb2[k]
         mass[k] = w[k] * pk
         e2k[k] = w[k] * eb2
         lvk += w[k] * lam[k] * eb2
         eo += w[k] * lam[k] * ((v[k] - eb2) + (1.0 - ck) * (1.0 - ck) * eb2 + ck * ck * Kn[k] * pk)
     risks[4] = math.inf if infinite else sigma2 + eo
-    risks[5] = _refit(lam, mass, e2k, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 4)
+    risks[5] = _refit(lam, mass, e2k, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 4, hints[0])
 
 
 @njit(cache=True)
@@ -378,7 +551,11 @@ def predict_point(lam, v, w, kappa, alpha, sigma2, ridge, rtol):
     status = np.empty(1, dtype=np.int64)
     alphas = np.empty(1)
     alphas[0] = alpha
-    _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status)
+    opk = np.empty((1, lam.size))
+    oeb2 = np.empty((1, lam.size))
+    ost = np.empty(1, dtype=np.int64)
+    oracle_cuts(lam, v, w, alphas, rtol, opk, oeb2, ost)
+    _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, opk, oeb2, ost)
     return risks[0], aux[0], dc, status[0]
 
 
@@ -391,8 +568,12 @@ def predict_grid(lam, v, w, kappas, alphas, sigma2, ridge, rtol):
     risks = np.empty((nk, na, N_RISKS))
     aux = np.empty((nk, na, N_AUX))
     status = np.empty((nk, na), dtype=np.int64)
+    opk = np.empty((na, lam.size))
+    oeb2 = np.empty((na, lam.size))
+    ost = np.empty(na, dtype=np.int64)
+    oracle_cuts(lam, v, w, alphas, rtol, opk, oeb2, ost)
     for i in prange(nk):
-        _row(lam, v, w, kappas[i], alphas, sigma2, ridge, rtol, risks[i], aux[i], dc[i], status[i])
+        _row(lam, v, w, kappas[i], alphas, sigma2, ridge, rtol, risks[i], aux[i], dc[i], status[i], opk, oeb2, ost)
     return risks, aux, dc, status
 
 
@@ -420,8 +601,12 @@ def world_curve_random(lam, v, w, n_samples, P, s, ps, sigma2, ridge, rtol):
         extra = (1.0 - f) * lv
         if extra < 0.0:
             extra = 0.0
+        opk = np.empty((1, n))
+        oeb2 = np.empty((1, n))
+        ost = np.empty(1, dtype=np.int64)
+        oracle_cuts(lam, mv, w, alphas, rtol, opk, oeb2, ost)
         _row(lam, mv, w, p / n_samples, alphas, sigma2 + extra, ridge, rtol, risks[i:i + 1], aux[i:i + 1], dc[i],
-             status[i:i + 1])
+             status[i:i + 1], opk, oeb2, ost)
     return risks, aux, dc, status
 
 
@@ -544,7 +729,7 @@ def refit_risk(lam, mass, e2kept, lv_total, kappa, frac, ridge, sigma2, rtol):
     lvk = 0.0
     for k in range(n):
         lvk += lam[k] * e2kept[k]
-    _refit(lam, mass, e2kept, lvk, lv_total, kappa, frac, ridge, sigma2, rtol, np.empty(n), np.empty(n), out, 0)
+    _refit(lam, mass, e2kept, lvk, lv_total, kappa, frac, ridge, sigma2, rtol, np.empty(n), np.empty(n), out, 0, 0.0)
     return out
 
 
