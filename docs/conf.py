@@ -73,6 +73,9 @@ API_GROUPS = {
     "Simulation": ["simulate", "simulate_sweep", "SimulationResult", "simulate_world", "WorldSimulationResult",
                    "simulate_correlated", "CorrelatedSimulation"],
     "Train small or prune big": ["advise", "Advice"],
+    "Beyond pruning: quantization, iterative pruning, the best ridge": [
+        "predict_quantized", "predict_iterative", "optimal_ridge", "QuantizedPrediction", "IterativePrediction",
+        "OptimalRidge", "simulate_quantized", "simulate_iterative", "CompressionSimResult"],
     "Constants and errors": ["RISK_FIELDS", "DCPredictError"],
 }
 
