@@ -78,6 +78,10 @@ def decode(data: Any) -> Any:
         return data
     if "__law__" in data:
         d = data["__law__"]
+        if "gaussian_b" in d:  # a GaussianLaw (its nodes in Lambda and variances of B)
+            law = Law.from_dict(d)
+            law.description = data.get("description", law.description)
+            return law
         return Law(d["lam"], d["b"], d["weights"], description=data.get("description", "atoms"))
     if "__ndarray__" in data:
         arr = np.array(data["__ndarray__"], dtype=data["dtype"])

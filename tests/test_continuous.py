@@ -324,3 +324,13 @@ def test_world_random_order_matches_model_problem():
     assert w.small_random == pytest.approx((s2 + (1 - s / P) * law.signal_power) / (1 - s / n), rel=1e-12)
     with pytest.raises(dp.DCPredictError, match="saliency"):
         dp.predict_world(law, n=n, P=P, p=p, s=s, sigma2=s2)
+
+
+def test_results_with_a_gaussian_law_save_and_load(tmp_path):
+    law = dp.Law.power_law(1.5, 0.1, 10.0)
+    pred = dp.predict(law, kappa=3.0, alpha=0.2, sigma2=0.1)
+    back = type(pred).load(pred.save(tmp_path / "pred.json"))
+    assert isinstance(back.law, GaussianLaw) and back.law == law
+    assert back.magnitude == pred.magnitude and back.law.quad_error == law.quad_error
+    grid = dp.predict_grid(law, [2.0, 3.0], [0.1, 0.2], sigma2=0.1)
+    assert grid.to_dict()["law"]["gaussian_b"]["quad_error"] == law.quad_error
