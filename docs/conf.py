@@ -153,45 +153,55 @@ def _write_cli_options() -> None:
 
 _write_cli_options()
 
-# What each figure of figures/ shows (the parameters come from its sidecar JSON at build time).
+# What each figure of figures/ asks, in plain words.  The figure's own title and caption (with its numbers)
+# and its parameters are read from its sidecar JSON at build time.
 FIGURE_NOTES = {
-    "fig3": "The linear Gaussian problem: test risk against kappa = p/n at fixed kept fractions alpha = s/p, "
-            "for the dense fit, magnitude and Hessian pruning and the small model trained on the best "
-            "features. The pruned curves inherit the dense peak at kappa = 1 and descend again beyond it "
-            "(pruned double descent); the small model has its own peak at alpha kappa = 1. "
-            "An alpha-at-fixed-law framing of the paper's Fig. 3.",
-    "fig3a": "The paper's Fig. 3(a) in its fixed-world framing: isotropic features (Sigma = I) and a spiked "
-             "weight vector; risk against the model size p at a fixed number s of kept weights. Magnitude and "
-             "Hessian pruning coincide here because all features have the same variance.",
-    "fig3b": "The paper's Fig. 3(b) in its fixed-world framing: spiked feature variances and equal weights; "
-             "risk against the model size p at a fixed s. Hessian pruning beats magnitude pruning, and "
-             "Hessian or Oracle pruning of the largest model beats training small on the best s features "
-             "(the horizontal line).",
-    "fig7": "Fig. 3 plus magnitude and Hessian pruning followed by retraining on fresh samples: with independent "
-            "features, retraining hurts except near the interpolation peak. The paper's Fig. 7.",
-    "fig7a": "The paper's Fig. 7(a): the world of fig3a with magnitude and Hessian pruning followed by "
-             "retraining on fresh samples.",
-    "fig7b": "The paper's Fig. 7(b): the world of fig3b with retraining on fresh samples after pruning; "
-             "retraining hurts except near p = n.",
-    "fig2": "Random-features regression (ReLU features of Gaussian inputs, quadratic label): risk against the "
-            "width, with theory from the equivalent linear Gaussian problem and simulation with real ReLU "
-            "features. The paper's Fig. 2.",
-    "fig4": "Retraining in random-features regression: the fresh-sample prediction against simulations that "
-            "retrain on the same samples and on fresh samples. The paper's Fig. 4.",
-    "advise_map": "The advisor's phase map: for each (kappa, alpha) the option with the lowest predicted risk.",
+    "fig3a": "The paper's Fig. 3(a) in its fixed-world framing (theory page, section 7): a world of P "
+             "features with Sigma = I and a spiked weight vector; a model fits the first p features by true "
+             "saliency and is pruned to a fixed budget of s weights. The horizontal line is training small on "
+             "the best s features. With equal variances, magnitude and Hessian pruning coincide.",
+    "fig3b": "The paper's Fig. 3(b): the same experiment with spiked feature variances and equal weights. Now a "
+             "large weight is not the same as an important one: Hessian pruning beats magnitude pruning, and "
+             "Hessian or Oracle pruning of the largest model beats training small on the best s features.",
+    "fig7a": "The paper's Fig. 7(a): the world of fig3a, adding magnitude and Hessian pruning followed by "
+             "retraining the kept weights on fresh samples.",
+    "fig7b": "The paper's Fig. 7(b): the world of fig3b with retraining on fresh samples after pruning.",
+    "fig3": "An earlier framing of Fig. 3: risk against kappa = p/n at fixed kept fractions alpha = s/p.",
+    "fig7": "An earlier framing of Fig. 7: fig3 plus retraining on fresh samples.",
+    "fig2": "The paper's Fig. 2: random-features regression (ReLU features of Gaussian inputs, quadratic "
+            "label), a network grown in width and pruned to a fixed number s of weights, against a network of "
+            "width s. Theory from the equivalent linear Gaussian problem (Gaussian equivalence, theory page, "
+            "section 6), markers from simulations with real ReLU features.",
+    "fig4": "The paper's Fig. 4: random features pruned by magnitude, then refitted; the fresh-sample "
+            "prediction against simulations that refit on fresh samples and on the training samples (the "
+            "latter has no exact theory).",
+    "advise_map": "The advisor's phase map: for each model size and kept fraction, the option with the lowest "
+                  "predicted risk.",
+    "compress": "Beyond the paper (theory page, section 9): at a fixed storage budget in bits, risk against the "
+                "model size for pruning, quantization, and pruning followed by quantization, at ridge 0 and at "
+                "the tuned ridge.",
 }
 # sidecar keys that hold plotted data or bookkeeping rather than parameters
 _FIGURE_DATA_KEYS = {"theory", "simulation", "findings", "rows", "u", "kappas_theory", "equivalent_sigma2",
-                     "python", "map", "best", "best_pruned", "baselines", "figure", "command", "law_spec",
+                     "python", "numpy", "map", "best", "best_pruned", "baselines", "figure", "command", "law_spec",
                      "prune_beats_small", "prune_beats_oracle", "generated_utc", "elapsed_seconds", "version",
-                     "quick", "workers"}
+                     "dcpredict_version", "quick", "workers", "title", "caption", "horizontal", "curves", "sims",
+                     "kappa", "kind"}
 
 
-def _short(value: Any, limit: int = 160) -> str:
+def _short(value: Any, limit: int = 200) -> str:
     import json
 
     text = json.dumps(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return text.replace("|", "\\|").replace("`", "'")
+
+
+def _md_escape(text: str) -> str:
+    """Escape the characters that Markdown (and MyST's dollar math) would interpret in free text."""
+    for char in "\\`*_$[]<>|":
+        text = text.replace(char, "\\" + char)
+    return text
 
 
 def _write_figure_list() -> None:
@@ -212,15 +222,23 @@ def _write_figure_list() -> None:
             continue
         name = path.stem
         lines += [f"### {name}", ""]
+        if isinstance(meta.get("title"), str):
+            lines += [f"**{_md_escape(meta['title'])}**", ""]
         if (folder / f"{name}.png").exists():
             lines += [f"```{{image}} ../figures/{name}.png", f":alt: {name}", ":width: 90%", "```", ""]
-        lines += [FIGURE_NOTES.get(name, f"See the sidecar `figures/{name}.json`."), ""]
-        command = meta.get("command") or (f"dcpredict figure {name}" if name.startswith("fig") else None)
-        if command:
-            lines += [f"Command: `{command}`"]
+        if name in FIGURE_NOTES:
+            lines += [FIGURE_NOTES[name], ""]
+        if isinstance(meta.get("caption"), str):
+            lines += [f"*Caption stored with the figure:* {_md_escape(meta['caption'])}", ""]
+        if name not in FIGURE_NOTES and not isinstance(meta.get("caption"), str):
+            lines += [f"See the sidecar `figures/{name}.json`.", ""]
+        if isinstance(meta.get("command"), str):
+            lines += [f"Command: `{meta['command']}`"]
         stamp = [meta[k] for k in ("version", "generated_utc") if isinstance(meta.get(k), str)]
-        if isinstance(meta.get("elapsed_seconds"), (int, float)):
-            stamp.append(f"{meta['elapsed_seconds']:g} s")
+        if isinstance(meta.get("dcpredict_version"), str):
+            stamp.insert(0, f"dcpredict {meta['dcpredict_version']}")
+        if isinstance(meta.get("elapsed_seconds"), (int, float)) and meta["elapsed_seconds"] > 0:
+            stamp.append(f"computed in {meta['elapsed_seconds']:.0f} s")
         if stamp:
             lines += [f"(stored run: {', '.join(stamp)})"]
         lines += ["", "| parameter | value |", "|---|---|"]
