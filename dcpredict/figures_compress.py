@@ -112,6 +112,7 @@ def compute(P: dict | None = None, *, simulate: bool = True, workers: int = 1, p
     grid = set(np.geomspace(float(P["kappa_min"]), kmax, int(P["n_kappa"])).tolist())
     qmax = int(P["max_quantize_bits"])
     grid |= {B / q for q in range(1, qmax + 1) if float(P["kappa_min"]) <= B / q <= kmax}  # ends of the q steps
+    grid |= {float(k) for k in P["sim_kappas"]}
     kappas = sorted(grid)
     out: dict[str, Any] = {"params": P, "world": world.to_dict(), "zero_model": s2 + world.signal_power,
                            "kappa": kappas, "curves": {}}
@@ -177,7 +178,7 @@ def draw(data: dict, path: str | Path) -> Path:
     """Draw the figure from :func:`compute`'s output (no pyplot: ``matplotlib.figure.Figure``)."""
     from matplotlib.figure import Figure
     P = data["params"]
-    fig = Figure(figsize=(8.6, 5.4))
+    fig = Figure(figsize=(8.6, 6.6))
     ax = fig.add_subplot(1, 1, 1)
     for method, (color, label) in _STYLE.items():
         for key, ls in (("r0", "-"), ("tuned", "--")):
@@ -190,8 +191,10 @@ def draw(data: dict, path: str | Path) -> Path:
             for j, seg in enumerate(segs):
                 xs = [p["kappa"] for p in seg]
                 ys = [min(p["risk"], 1e6) for p in seg]
-                lab = (label + (" , ridge 0" if key == "r0" else ", tuned ridge")) if j == 0 else None
-                ax.plot(xs, ys, ls=ls, color=color, lw=1.6 if key == "r0" else 1.3, label=lab)
+                lab = (label + (", ridge 0" if key == "r0" else ", tuned ridge")) if j == 0 else None
+                # the quantize curve is drawn wide and pale: where prune + quantize keeps every weight the two coincide
+                lw = 4.0 if method == "quantize" else 1.5
+                ax.plot(xs, ys, ls=ls, color=color, lw=lw, alpha=0.45 if method == "quantize" else 1.0, label=lab)
     for s in data["sims"]:
         color = _STYLE[s["method"]][0]
         ax.errorbar([s["kappa"]], [s["mean"]], yerr=[2 * s["stderr"]], fmt="o" if s["ridge_mode"] == "r0" else "s",
@@ -205,12 +208,12 @@ def draw(data: dict, path: str | Path) -> Path:
                   f"{P['world_kappa']:g} n features)")
     ax.set_ylabel("test risk (world)")
     ax.set_title(f"Fixed budget of {P['budget']:g} bits per training sample: prune, quantize or both?\n"
-                 f"spiked world (5 % of features with variance {P['spike_lam']:g}), B ~ N(0,1), sigma^2 = "
-                 f"{P['sigma2']:g}; lines: theory (DC), markers: simulation n = {P['sim_n']} (mean +- 2 se; "
-                 "filled: ridge 0, open: tuned)", fontsize=9)
+                 f"spiked world (5 % of features with variance {P['spike_lam']:g}), B ~ N(0,1), "
+                 f"sigma^2 = {P['sigma2']:g}\nlines: theory (DC); markers: simulation, n = {P['sim_n']}, "
+                 f"{P['sim_trials']} trials, mean +- 2 se (filled: ridge 0, open: tuned ridge)", fontsize=9)
     ax.grid(alpha=0.3, which="both", lw=0.5)
-    ax.legend(fontsize=7.5, loc="upper left")
-    fig.tight_layout()
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7.5, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
