@@ -2,9 +2,9 @@
 Results as pandas tables
 ========================
 
-Every result object has ``to_dict()`` (JSON-safe) and, where it holds a table, ``to_dataframe()``. This
-example turns a grid of predictions and a small simulation into pandas DataFrames, compares them in one
-table, and plots from the DataFrame.
+Result objects have ``to_dict()`` (JSON-safe) and ``to_dataframe()`` (pandas). This example turns a
+prediction into JSON, a grid of predictions into a DataFrame, compares a small simulation with the theory
+in one table, and plots from the DataFrame.
 """
 
 import json
@@ -29,25 +29,17 @@ r = dcpredict.predict(law, kappa=2.0, alpha=0.1, sigma2=sigma2)
 print(json.dumps(r.to_dict(), indent=1)[:400], "...")
 
 
-def as_frame(result):
-    """A DataFrame from ``to_dataframe()`` if the object has it, else from its records or its dict."""
-    if hasattr(result, "to_dataframe"):
-        return result.to_dataframe()
-    if hasattr(result, "records"):
-        return pd.DataFrame(result.records())
-    return pd.DataFrame([result.to_dict()])
-
-
 # %%
-# A grid: one row per (kappa, alpha) point, in long format.
+# A grid: ``to_dataframe()`` gives one row per (kappa, alpha) point, in long format (``to_xarray()`` gives
+# the same as labelled arrays).
 
 grid = dcpredict.predict_grid(law, np.geomspace(0.2, 8, 60), [0.1, 0.3, 0.6], sigma2=sigma2)
-df = as_frame(grid)
+df = grid.to_dataframe()
 print(df.head())
 
 # %%
-# A simulation at three points, next to the theory for the same points. ``to_dict()`` of a simulation
-# holds, for each field, the mean and the standard error over trials.
+# A simulation at three points, next to the theory for the same points: a table built from the
+# simulations' ``mean`` and ``stderr`` (dicts over the fields) and the predictions' attributes.
 
 rows = []
 for kappa in (0.5, 2.0, 4.0):
