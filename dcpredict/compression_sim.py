@@ -296,7 +296,7 @@ def validation_rows(quick: bool = True, workers: int = 1) -> list[dict]:
              ("iterative", dict(kappa=6.0, alpha=0.1, rounds=3, ridge=0.2))]
     if not quick:
         cases += [("quantized", dict(kappa=1.3, bits=4, ridge=0.0)),
-                  ("iterative", dict(kappa=1.5, alpha=0.3, rounds=3, ridge=0.0))]
+                  ("iterative", dict(kappa=4.0, alpha=0.3, rounds=3, ridge=0.0))]
     rows = []
 
     def margin(rhos: list[float]) -> float:
