@@ -18,7 +18,7 @@ found).  A basin narrower than one grid spacing could be missed; the grid spacin
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -224,7 +224,7 @@ class QuantizedPrediction(Result):
                 "local_minima": [list(t) for t in self.local_minima], "law": self.law.to_dict()}
 
     def summary(self) -> str:
-        what = "dense fit" if self.rule is None else f"{self.rule} pruning to alpha = {self.alpha:g}, then"
+        what = "dense fit," if self.rule is None else f"{self.rule} pruning to alpha = {self.alpha:g}, then"
         step = "-" if self.step is None else _fmt(self.step, 10)
         lines = [f"dcpredict quantization ({what} {self.bits}-bit mid-tread quantizer, {self.levels} levels)",
                  "=" * 66,
@@ -383,7 +383,7 @@ def predict_quantized(law: Law, *, kappa: float, bits: int, sigma2: float, ridge
     rtol = check_real("rtol", rtol, lo=1e-15, hi=1e-3)
     if not tune:
         return _quant_one(law, kappa, bits, sigma2, ridge, step, alpha, rule, rtol)
-    res, r0 = _minimize_ridge(lambda r: _quant_one(law, kappa, bits, sigma2, r, step, alpha, rule, rtol).risk, law,
+    res, _ = _minimize_ridge(lambda r: _quant_one(law, kappa, bits, sigma2, r, step, alpha, rule, rtol).risk, law,
                               per_decade=8)
     if res is not None and not math.isfinite(res.x):
         raise DCPredictError("ridge='optimal': the quantized risk keeps decreasing as the ridge grows (the zero "

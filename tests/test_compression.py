@@ -56,7 +56,7 @@ def quad_risk(law, m, v, sigma2, step, bits, te=None):
         pts = [(j + 0.5) * step for j in range(-K - 1, K + 1)] + [t, -t, 0.0]
         pts = sorted(x for x in pts if lo < x < hi)
 
-        def f(x):
+        def f(x, t=t, mk=mk, vk=vk, b=b):
             kept = abs(x) > t
             q = q_ref(x, step, bits) if kept else 0.0
             z = (x - mk) / vk
