@@ -302,3 +302,13 @@ def test_figure_world_models_match_predict_world():
     for q, bpw in ((32, 2.0), (3, 1.0), (1, 0.5)):
         a = budget_alpha(q, bpw)
         assert q * a - (a * math.log2(a) + (1 - a) * math.log2(1 - a)) == pytest.approx(bpw, rel=1e-10)
+
+
+def test_validation_rows_have_the_validation_format_and_pass():
+    from dcpredict.compression_sim import validation_rows
+    rows = validation_rows(quick=True)
+    keys = {"law", "kappa", "alpha", "ridge", "n", "p", "s", "field", "theory", "sim", "se", "z", "rel", "margin",
+            "allowed", "status"}
+    assert rows and all(set(r) == keys for r in rows)
+    assert all(r["status"] == "pass" for r in rows), [r for r in rows if r["status"] != "pass"]
+    assert any(r["field"].startswith("quantized") for r in rows) and any(r["field"].startswith("iterative") for r in rows)
