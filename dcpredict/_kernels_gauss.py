@@ -131,7 +131,52 @@ def _cut_eval(T, g, w, comp):
 
 
 @njit(cache=True)
-def solve_cut(g, w, alpha, finite_mass, T_hi, state, rtol):
+def _cut_full(T, g, w, comp, lam, v, sx, a, mass, e2k, err, out):
+    """h(T) of :func:`_cut_value` together with the rule's sums at T (the last certifying evaluation).
+
+    Writes per node mass_k = w_k P(kept) and e2k_k = w_k E[B^2 1kept], and out = (kept mass,
+    E[Lambda B^2 1kept], E[Lambda E[(B - X 1kept)^2]]) (the last only if ``err``); nodes with g = inf are
+    left to the caller (zero here).  In the complement form P(kept) = 1 - erf, exact in absolute terms.
+    """
+    f = 0.0
+    kept = 0.0
+    lvk = 0.0
+    risk = 0.0
+    for k in range(g.size):
+        gk = g[k]
+        if gk == math.inf:
+            mass[k] = 0.0
+            e2k[k] = 0.0
+            continue
+        u = T * gk
+        if comp:
+            e = math.erf(u / _SQRT2)
+            f -= w[k] * e
+            q = 0.5 * (1.0 - e)
+        else:
+            q = 0.5 * math.erfc(u / _SQRT2)
+            f += w[k] * (2.0 * q)
+        pk = 2.0 * q
+        s2x = sx[k] * sx[k]
+        m2 = 2.0 * s2x * ((u * _phi(u) if u < 40.0 else 0.0) + q)
+        ak = a[k]
+        eb2 = ak * ak * m2 + (v[k] - ak * ak * s2x) * pk
+        if eb2 < 0.0:
+            eb2 = 0.0
+        mass[k] = w[k] * pk
+        e2k[k] = w[k] * eb2
+        kept += mass[k]
+        lvk += w[k] * lam[k] * eb2
+        if err:
+            risk += w[k] * lam[k] * (v[k] + (1.0 - 2.0 * ak) * m2)
+    out[0] = kept
+    out[1] = lvk
+    out[2] = risk
+    return f
+
+
+@njit(cache=True)
+def solve_cut(g, w, alpha, finite_mass, T_hi, state, rtol, full, lam, v, sx, a, mass, e2k, err, out):
     """T >= 0 with sum_k w_k 2Q(T g_k) = alpha (see the module docstring).
 
     ``finite_mass`` = total weight of the nodes with finite g; if it is <= alpha the cut is T = 0 (all of
@@ -141,10 +186,13 @@ def solve_cut(g, w, alpha, finite_mass, T_hi, state, rtol):
     Halley steps (closed-form h', h'') inside a bracket that every evaluation tightens; once a step is
     tiny the root is certified by evaluating just below and just above it.  Returns (T, half width): the
     kept mass minus alpha changes sign within T +- half width, half width <= rtol * T / 2 (or T = 0).
+    With ``full``, the last certifying evaluation also computes the threshold rule's sums
+    (:func:`_cut_full` into lam..out); the third return value says whether they are those of the returned
+    bracket (else the caller computes them at T).
     """
     if finite_mass <= alpha:
         state[0] = 0.0
-        return 0.0, 0.0
+        return 0.0, 0.0, False
     comp = alpha > 0.5
     target = (finite_mass - alpha) if comp else alpha
     lo = 0.0
@@ -172,8 +220,13 @@ def solve_cut(g, w, alpha, finite_mass, T_hi, state, rtol):
     xc = 0.0
     d = 0.0
     d2 = 0.0
+    sums = False
     for _ in range(_MAXIT):
-        if certify:
+        sums = False
+        if certify and jumped and full:
+            f = _cut_full(x, g, w, comp, lam, v, sx, a, mass, e2k, err, out)
+            sums = True
+        elif certify:
             f = _cut_value(x, g, w, comp)
         else:
             f, d, d2 = _cut_eval(x, g, w, comp)
@@ -190,7 +243,7 @@ def solve_cut(g, w, alpha, finite_mass, T_hi, state, rtol):
             state[1] = alpha
             state[2] = d
             state[3] = d2
-            return 0.5 * (lo + hi), 0.5 * (hi - lo)
+            return 0.5 * (lo + hi), 0.5 * (hi - lo), sums
         if certify:
             # the other side of the predicted root (evaluated without derivatives as well), once
             if not jumped and lo >= xc * (1.0 - 0.5 * rtol) and not (hi <= xc * (1.0 + 0.5 * rtol)):
@@ -224,7 +277,7 @@ def solve_cut(g, w, alpha, finite_mass, T_hi, state, rtol):
                 xn = 2.0 * max(x, lo)
         x = xn
     state[0] = 0.0
-    return x, hi - lo
+    return x, hi - lo, False
 
 
 @njit(cache=True)
@@ -359,7 +412,8 @@ def oracle_cuts(lam, v, w, alphas, rtol, opk, oeb2, ost):
     for jj in range(alphas.size):
         j = idx[jj]
         alpha = alphas[j]
-        To, wo = solve_cut(go, w, alpha, fin_o, To_prev, st_o, rtol)
+        To, wo, _ = solve_cut(go, w, alpha, fin_o, To_prev, st_o, rtol, False, go, go, go, go, go, go, False,
+                              st_o)
         To_prev = To
         ost[j] = ST_OK if wo <= rtol * To else ST_CUT_ORACLE
         fill = 0.0 if fin_o >= 1.0 or To > 0.0 else min(1.0, max(0.0, (alpha - fin_o) / (1.0 - fin_o)))
@@ -401,6 +455,10 @@ def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, 
     e2k = work[9]
     ws = work[10]
     e2s = work[11]
+    mass_h = work[12]
+    e2k_h = work[13]
+    sums_m = np.empty(3)
+    sums_h = np.empty(3)
     lv_total = 0.0
     fin_m = 0.0
     fin_h = 0.0
@@ -436,8 +494,17 @@ def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, 
     for jj in range(alphas.size):
         j = idx[jj]  # increasing alpha: T decreases, the previous T is an upper bound and a warm start
         alpha = alphas[j]
-        Tm, wm = solve_cut(gm, w, alpha, fin_m, Tm_prev, st_m, rtol)
-        Th, wh = solve_cut(gh, w, alpha, fin_h, Th_prev, st_h, rtol)
+        Tm, wm, ok_m = solve_cut(gm, w, alpha, fin_m, Tm_prev, st_m, rtol, True, lam, v, sx, a, mass, e2k,
+                                 not infinite, sums_m)
+        if not ok_m:
+            fill = 0.0 if fin_m >= 1.0 or Tm > 0.0 else min(1.0, max(0.0, (alpha - fin_m) / (1.0 - fin_m)))
+            sums_m[0], sums_m[1], sums_m[2] = _cut_sums(Tm, gm, w, lam, v, sx, a, fill, mass, e2k, not infinite)
+        Th, wh, ok_h = solve_cut(gh, w, alpha, fin_h, Th_prev, st_h, rtol, True, lam, v, sx, a, mass_h, e2k_h,
+                                 not infinite, sums_h)
+        if not ok_h:
+            fill = 0.0 if fin_h >= 1.0 or Th > 0.0 else min(1.0, max(0.0, (alpha - fin_h) / (1.0 - fin_h)))
+            sums_h[0], sums_h[1], sums_h[2] = _cut_sums(Th, gh, w, lam, v, sx, a, fill, mass_h, e2k_h,
+                                                        not infinite)
         Tm_prev = Tm
         Th_prev = Th
         st = ST_OK
@@ -449,8 +516,8 @@ def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, 
             st = ST_CUT_HESS
         elif ost[j] != ST_OK:
             st = ost[j]
-        _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, sx, a, gm, gh, Kn,
-               fin_m, fin_h, lv_total, Tm, Th, opk[j], oeb2[j], mass, e2k, ws, e2s, risks[j], aux[j], hints)
+        _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, Kn, lv_total, Tm, Th,
+               sums_m, sums_h, mass_h, e2k_h, opk[j], oeb2[j], mass, e2k, ws, e2s, risks[j], aux[j], hints)
         for q in range(4):
             hints[q] = aux[j, 6 + 4 * q]
         if st == ST_OK:
@@ -496,24 +563,24 @@ def _cut_sums(T, g, w, lam, v, sx, a, fill, mass, e2k, err):
 
 
 @njit(cache=True)
-def _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, sx, a, gm, gh, Kn,
-           fin_m, fin_h, lv_total, Tm, Th, opk, oeb2, mass, e2k, ws, e2s, risks, aux, hints):
+def _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, Kn, lv_total, Tm, Th,
+           sums_m, sums_h, mass_h, e2k_h, opk, oeb2, mass, e2k, ws, e2s, risks, aux, hints):
+    """The nine risks at one alpha from the rules' sums (magnitude in mass/e2k, Hessian in mass_h/e2k_h)."""
     n = lam.size
     risks[0] = g2
     # magnitude
-    fill = 0.0 if fin_m >= 1.0 or Tm > 0.0 else min(1.0, max(0.0, (alpha - fin_m) / (1.0 - fin_m)))
-    kept, lvk, er = _cut_sums(Tm, gm, w, lam, v, sx, a, fill, mass, e2k, not infinite)
+    kept, lvk, er = sums_m[0], sums_m[1], sums_m[2]
     aux[0] = Tm
     aux[2] = kept - alpha
     risks[1] = math.inf if infinite else sigma2 + er
     risks[6] = _refit(lam, mass, e2k, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 8, hints[1])
     # Hessian
-    fill = 0.0 if fin_h >= 1.0 or Th > 0.0 else min(1.0, max(0.0, (alpha - fin_h) / (1.0 - fin_h)))
-    kept, lvk, er = _cut_sums(Th, gh, w, lam, v, sx, a, fill, mass, e2k, not infinite)
+    kept, lvk, er = sums_h[0], sums_h[1], sums_h[2]
     aux[1] = Th
     aux[3] = kept - alpha
     risks[2] = math.inf if infinite else sigma2 + er
-    risks[7] = _refit(lam, mass, e2k, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 12, hints[2])
+    risks[7] = _refit(lam, mass_h, e2k_h, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 12,
+                      hints[2])
     if infinite:
         aux[0] = math.inf
         aux[1] = math.inf
