@@ -168,6 +168,21 @@ def _certify(sc: _Scaled, law: Law, kappa: float, alpha: float, sigma2: float, r
     return out
 
 
+def _certify_grid(sc: _Scaled, law: Law, k: np.ndarray, a: np.ndarray, sigma2: float, ridge: float,
+                  risks_s: np.ndarray, status: np.ndarray) -> np.ndarray:
+    """:func:`_certify` for a whole grid at once (vectorised); the first failing point raises with its (kappa, alpha)."""
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        x = np.maximum(risks_s, sc.sigma2)
+        y = np.where((x == 0.0) | ~np.isfinite(x), x, np.exp(np.log(np.where(x > 0, x, 1.0)) + sc.logQ))
+    bad = ((status != 0) | ~np.isfinite(status))[:, :, None] | np.isnan(risks_s) \
+        | (risks_s < sc.sigma2 - 1e-10) | (np.isinf(y) & np.isfinite(x)) | (y < sigma2 * (1 - 1e-12))
+    if bad.any():
+        i, j, _ = (int(v[0]) for v in np.nonzero(bad))
+        _certify(sc, law, float(k[i]), float(a[j]), sigma2, ridge, risks_s[i, j], status[i, j])
+        raise AssertionError("unreachable: _certify accepted a point the grid check refused")  # pragma: no cover
+    return np.maximum(y, sigma2)
+
+
 def _unscale_aux(sc: _Scaled, aux) -> list[float]:
     """Thresholds and the four refit problems (kappa_S, sigma2_S, tau_S, gamma2_S) back in the user's units."""
     out = [float(x) for x in aux]
@@ -552,14 +567,11 @@ def predict_grid(law: Law, kappas: Sequence[float] | np.ndarray, alphas: Sequenc
     sc = _scaled(law, sigma2, ridge)
     risks_s, aux_s, dc_s = K.predict_grid(sc.lam, sc.b, sc.w, _saliency_order(law), k, a, sc.sigma2, sc.ridge, rtol)
     # every point is checked: status, nan, >= sigma2, overflow; the first failure is raised with its (kappa, alpha)
-    risks = np.empty_like(risks_s)
+    risks = _certify_grid(sc, law, k, a, sigma2, ridge, risks_s, aux_s[:, :, K.AUX_STATUS])
     aux = np.empty((k.size, a.size, 2))
-    for i in range(k.size):
-        for j in range(a.size):
-            risks[i, j] = _certify(sc, law, float(k[i]), float(a[j]), sigma2, ridge, risks_s[i, j],
-                                   aux_s[i, j, K.AUX_STATUS])
-            aux[i, j, 0] = sc.thresh_mag(aux_s[i, j, 0])
-            aux[i, j, 1] = sc.thresh_hess(aux_s[i, j, 1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        aux[:, :, 0] = aux_s[:, :, 0] * np.exp(0.5 * (sc.logQ - np.log(sc.L)))
+        aux[:, :, 1] = aux_s[:, :, 1] * np.exp(0.5 * sc.logQ)
     dc = np.empty((k.size, 4))
     dc[:, 0] = [sc.tau(x) for x in dc_s[:, 0]]
     dc[:, 3] = risks[:, 0, 0] if a.size else np.nan
