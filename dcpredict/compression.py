@@ -31,7 +31,8 @@ __all__ = ["QuantizedPrediction", "IterativePrediction", "RoundResult", "Optimal
            "predict_iterative", "optimal_ridge", "quantizer_levels", "PRUNE_RULES", "MAX_BITS"]
 
 PRUNE_RULES = ("magnitude", "hessian")
-MAX_BITS = 32
+#: widest quantizer (half precision width); the exact cell sums cost up to 2^bits terms per atom
+MAX_BITS = 16
 DEFAULT_RTOL = 1e-12
 #: relative width of the final bracket of every 1-D minimization (step, ridge)
 XTOL = 1e-9
@@ -40,8 +41,6 @@ STEP_PER_DECADE = 40
 #: scan of the ridge: points per decade and range relative to E[Lambda]
 RIDGE_PER_DECADE = 20
 RIDGE_RANGE = (1e-8, 1e6)
-#: the step scan starts at max(scale / (100 (K + 1)), MIN_STEP * scale), scale = rms of X
-MIN_STEP = 1e-4
 _GOLD = 0.5 * (3.0 - math.sqrt(5.0))
 
 
@@ -287,8 +286,8 @@ def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, s
     # coordinate scale: rms of the kept coordinates
     mask = w > 0
     scale = math.sqrt(max(float(np.sum(w[mask] * (m[mask] ** 2 + v[mask] ** 2))), 1e-300))
-    # steps below MIN_STEP * scale change the risk by ~step^2/12 < 1e-9 scale^2 relative to the unquantized fit
-    lo = max(scale / (100.0 * (K + 1)), MIN_STEP * scale)
+    # the scan covers clipping levels K * step from scale / 100 up, and steps up to 20 scale
+    lo = scale / (100.0 * (K + 1))
     hi = 20.0 * scale
     for _ in range(6):
         npts = int(math.ceil(math.log10(hi / lo) * STEP_PER_DECADE)) + 1
@@ -300,17 +299,6 @@ def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, s
                                        risk_spread=res.spread, local_minima=res.local_minima, scan=res.scan,
                                        **common)
         ib = int(np.argmin(vals))
-        if ib == 0 and lo == MIN_STEP * scale:
-            # the risk still falls towards the smallest step scanned, where the quantizer is already finer than
-            # 1e-4 of the coordinates' scale: what a smaller step could gain is at most the quantization noise
-            # step^2 E[Lambda] / 12 (reported as risk_spread)
-            s0 = float(math.exp(u[0]))
-            return QuantizedPrediction(step=s0, risk=float(vals[0]), step_optimal=True,
-                                       step_bracket=(0.0, float(math.exp(u[1]))),
-                                       risk_spread=s0 * s0 * law.expect(law.lam) / 12.0,
-                                       local_minima=((s0, float(vals[0])),), scan=(float(math.exp(u[0])),
-                                                                                   float(math.exp(u[-1])), npts),
-                                       **common)
         if ib == 0:
             lo /= 1e3
         else:
@@ -336,7 +324,7 @@ def predict_quantized(law: Law, *, kappa: float, bits: int, sigma2: float, ridge
     kappa : float
         p/n > 0 (kappa = 1 with ridge 0 has infinite risk at every step).
     bits : int
-        Bits per (kept) weight, 1 <= bits <= 32.  bits >= 2: levels {-K..K} * step, K = 2^(bits-1) - 1;
+        Bits per (kept) weight, 1 <= bits <= 16.  bits >= 2: levels {-K..K} * step, K = 2^(bits-1) - 1;
         bits = 1: {-step, +step}.
     sigma2 : float
         Label noise variance >= 0.
@@ -346,9 +334,10 @@ def predict_quantized(law: Law, *, kappa: float, bits: int, sigma2: float, ridge
     step : float, optional
         Quantizer step in the scale of X = sqrt(p) beta_hat (the coordinates of the DC).  None: the step
         that minimizes the risk, found globally (a scan at 40 points per decade from
-        max(scale/(100 (K+1)), 1e-4 scale) to 20 scale, scale = rms of X, then golden-section refinement of
-        every local minimum to a relative bracket of 1e-9).  Steps below 1e-4 scale change the risk by less
-        than ~1e-9 relative (step^2 / 12), so for bits >= 17 a minimum there is found only to that accuracy.
+        scale/(100 (K+1)) (outer levels at 1 % of the scale) to 20 scale, scale = rms of X, then
+        golden-section refinement of every local minimum to a relative bracket of 1e-9).  With many bits the
+        best step is usually the one whose clipping level K * step shrinks the largest coordinates, not the
+        finest one, so the optimum is not the unquantized risk even as bits grow.
         When the risk keeps decreasing towards an end of the scan, the scan is extended (up to 6 times by
         1e3); a monotone decrease to the zero model is reported as step = inf (or 0).
     alpha, rule : optional

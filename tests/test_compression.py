@@ -116,10 +116,13 @@ def test_optimal_step_is_global_on_an_independent_scan():
 
 def test_many_bits_recover_the_unquantized_risks():
     pred = dcpredict.predict(LAW3, kappa=2.0, alpha=0.2, sigma2=0.2)
-    fine = dict(kappa=2.0, bits=24, sigma2=0.2, step=1e-5)
-    assert predict_quantized(LAW3, **fine).risk == pytest.approx(pred.dense, rel=1e-8)
-    assert predict_quantized(LAW3, **fine, alpha=0.2, rule="magnitude").risk == pytest.approx(pred.magnitude, rel=1e-8)
-    assert predict_quantized(LAW3, **fine, alpha=0.2, rule="hessian").risk == pytest.approx(pred.hessian, rel=1e-8)
+    step = 4e-4  # 16 bits: outer levels at 13.1, beyond every coordinate's mean + 12 sd
+    fine = dict(kappa=2.0, bits=16, sigma2=0.2, step=step)
+    # Sheppard: a fine quantizer adds step^2/12 per unit of E[Lambda] (exact for Gaussian coordinates)
+    sheppard = step ** 2 / 12 * LAW3.expect(LAW3.lam)
+    assert predict_quantized(LAW3, **fine).risk == pytest.approx(pred.dense + sheppard, rel=1e-11)
+    assert predict_quantized(LAW3, **fine, alpha=0.2, rule="magnitude").risk == pytest.approx(pred.magnitude, rel=1e-7)
+    assert predict_quantized(LAW3, **fine, alpha=0.2, rule="hessian").risk == pytest.approx(pred.hessian, rel=1e-7)
     # with the optimal step the quantizer can only do better than (or as well as) the unquantized fit
     for bits in (2, 4, 8, 12):
         q = predict_quantized(LAW3, kappa=2.0, bits=bits, sigma2=0.2)
@@ -228,7 +231,7 @@ def test_theory_page_claim_three_atom_law():
 
 # ------------------------------------------------------------------ inputs, results, CLI
 @pytest.mark.parametrize("kwargs,name", [
-    (dict(bits=0), "bits"), (dict(bits=2.5), "bits"), (dict(step=-1.0), "step"), (dict(ridge=-1.0), "ridge"),
+    (dict(bits=0), "bits"), (dict(bits=2.5), "bits"), (dict(bits=17), "bits"), (dict(step=-1.0), "step"), (dict(ridge=-1.0), "ridge"),
     (dict(ridge="best"), "ridge"), (dict(alpha=0.3), "alpha"), (dict(alpha=1.5, rule="magnitude"), "alpha"),
     (dict(alpha=0.3, rule="oracle"), "rule"), (dict(kappa=0.0), "kappa"), (dict(sigma2=-1.0), "sigma2")])
 def test_quantized_bad_input(kwargs, name):

@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "risk-minimizing step.")
     add_law_arguments(q)
     q.add_argument("--kappa", type=float, required=True, help="overparameterization ratio p/n (> 0)")
-    q.add_argument("--bits", type=int, required=True, help="bits per (kept) weight, 1..32")
+    q.add_argument("--bits", type=int, required=True, help="bits per (kept) weight, 1..16")
     q.add_argument("--sigma2", type=float, required=True, help="label noise variance (>= 0)")
     q.add_argument("--ridge", default="0", help="ridge penalty r >= 0, or 'optimal' (default 0)")
     q.add_argument("--step", type=float, default=None,
