@@ -455,3 +455,51 @@ def test_validation_verdict_on_real_rows_with_a_forced_failure(monkeypatch):
     assert not bad.passed
     assert [r["field"] for r in bad.failures] == ["hessian"]
     assert "FAIL" in bad.summary()
+
+
+def test_scheduler_that_is_not_dask_is_refused_quickly():
+    """A TCP server that accepts but does not speak Dask (the issue: 60 s hang, then a traceback)."""
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+
+    def serve():
+        for _ in range(2):
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+            conn.close()
+    threading.Thread(target=serve, daemon=True).start()
+    t0 = time.time()
+    try:
+        with pytest.raises(DCPredictError, match="does not answer as a Dask scheduler"):
+            dcpredict.simulate(ISSUE, kappa=2, alpha=0.3, sigma2=0.2, n=20, trials=2,
+                               scheduler=f"tcp://127.0.0.1:{port}")
+    finally:
+        srv.close()
+    assert time.time() - t0 < 10
+
+
+def test_trials_are_streamed_not_built_up_front():
+    """run_parallel pulls tasks lazily: with 2 workers at most 4 * 2 tasks are taken before the first result."""
+    from dcpredict.simulation import run_parallel
+    pulled = []
+
+    def tasks():
+        for i in range(10 ** 9):  # would never finish if materialised
+            pulled.append(i)
+            yield (float(i),)
+    gen = run_parallel(math.sqrt, tasks(), 2)
+    try:
+        first = next(gen)
+        assert len(pulled) <= 4 * 2 + 2
+        got = [first] + [next(gen) for _ in range(20)]
+    finally:
+        gen.close()
+    assert all(math.isclose(r, math.sqrt(t[0])) for t, r in got)
+    assert len(pulled) < 100
