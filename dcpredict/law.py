@@ -373,34 +373,46 @@ def _probes(lam: np.ndarray, v: np.ndarray, lo: float, hi: float, lv_scale: floa
     Returns (values (n_probes, n), kind (n_probes,): 0 = scale 1, 1 = scale E[Lambda], 2 = scale E[Lambda v]).
     Shapes: 1, Lambda, Lambda v; the shrinkage c = Lambda/(Lambda + tau), c^2, c(1 - c), Lambda v (1 - c)^2 for
     tau across and beyond the support; the pruning cuts erfc(A sqrt(Lambda/(Lambda v + K))) (magnitude),
-    erfc(A / sqrt(Lambda v + K)) (Hessian) and erfc(A / sqrt(Lambda v)) (oracle), with the cut's midpoint
-    moved across the support and K across six decades (K stands for kappa gamma^2), each alone and times
-    Lambda v.  Their singularities in complex log Lambda are those of the risk integrands.
+    erfc(A / sqrt(Lambda v + K)) (Hessian) and erfc(A / sqrt(Lambda v)) (oracle), with the cut's middle at
+    points ``mids`` about one unit of log Lambda apart (or the point three times further into the cut's
+    tail, for small kept fractions), K (kappa gamma^2) from 1e-2 of the smallest to 1e2 of the largest
+    Lambda v, tau = 0 and across the support, each alone and times Lambda v.
+    Their singularities in complex log Lambda are those of the risk integrands.  Kinds 3 and 4 are the
+    cuts (scale 1 and Lambda v): they are measured relative to their own integral (down to 1e-4 of the
+    scale), since a refit on a small kept set divides by it.
     """
+    from scipy.special import erfc
     rows, kinds = [lam * 0 + 1.0, lam, lam * v], [0, 1, 2]
     lv = lam * v
     for tau in np.geomspace(lo / 30.0, hi * 30.0, 10):
         c = lam / (lam + tau)
         rows += [c, c * c, c * (1.0 - c), lv * (1.0 - c) ** 2]
         kinds += [0, 0, 0, 2]
-    for K in lv_scale * np.geomspace(1e-3, 1e3, 7):
-        for tau in (0.0, *np.geomspace(lo, hi, 4)):
-            c = lam / (lam + tau)
-            for lm, vm in zip(mids, vmids):
-                cm = lm / (lm + tau)
-                a_mag = cm * math.sqrt((lm * vm + K) / lm)
-                a_hes = cm * math.sqrt(lm * vm + K)
-                for arg in (a_mag * np.sqrt(lam / (lv + K)) / c, a_hes / (c * np.sqrt(lv + K))):
-                    q = _erfc_vec(arg)
-                    rows += [q, q * lv]
-                    kinds += [0, 2]
-    for lm, vm in zip(mids, vmids):
-        if vm > 0.0:
-            with np.errstate(divide="ignore"):
-                q = _erfc_vec(math.sqrt(lm * vm) / np.sqrt(lv))
-            rows += [q, q * lv]
-            kinds += [0, 2]
-    return np.array(rows), np.array(kinds)
+    lvm = mids * vmids
+    lvm = lvm[lvm > 0.0]
+    k_lo = (lvm.min() if lvm.size else lv_scale) * 1e-2
+    k_hi = (lvm.max() if lvm.size else lv_scale) * 1e2
+    Ks = np.geomspace(k_lo, k_hi, max(5, int(math.ceil(math.log10(k_hi / k_lo) / 1.5)) + 1))[:, None, None]
+    taus = np.array([0.0, *np.geomspace(lo, hi, 4)])[None, :, None]
+    c = lam[None, None, :] / (lam[None, None, :] + taus)            # (1, nt, N)
+    cm = mids[None, None, :] / (mids[None, None, :] + taus)         # (1, nt, nm)
+    a_mag = cm * np.sqrt((mids * vmids + Ks) / mids)                # (nK, nt, nm)
+    a_hes = cm * np.sqrt(mids * vmids + Ks)
+    s_mag = np.sqrt(lam / (lv + Ks)) / c                            # (nK, nt, N)
+    s_hes = 1.0 / (c * np.sqrt(lv + Ks))
+    args = np.stack([a_mag[..., None] * s_mag[:, :, None, :], a_hes[..., None] * s_hes[:, :, None, :]])
+    mult = np.array([1.0, 3.0]).reshape(2, 1, 1, 1, 1, 1)  # the cut's middle at a mid, or the mid in its tail
+    q = erfc(mult * args[None]).reshape(-1, lam.size)
+    pos = vmids > 0.0
+    with np.errstate(divide="ignore"):
+        qo = erfc(np.array([1.0, 3.0])[:, None, None] * np.sqrt(mids[pos] * vmids[pos])[None, :, None]
+                  / np.sqrt(lv)[None, None, :]).reshape(-1, lam.size)
+    head = np.array(rows)
+    cuts = np.concatenate([q, qo])
+    vals = np.concatenate([head, cuts, cuts * lv[None, :]])
+    kind = np.concatenate([np.array(kinds), np.full(cuts.shape[0], 3), np.full(cuts.shape[0], 4)])
+    return vals, kind
+
 
 
 def _erfc_vec(x: np.ndarray) -> np.ndarray:
@@ -449,8 +461,12 @@ def _adaptive_rule(density: Callable, lo: float, hi: float, b_var: Any, tol: flo
     vf = _bvar_values(b_var, lamf)
     scales = np.array([1.0, float(wtf @ lamf) / mass, max(float(wtf @ (lamf * vf)) / mass, 1e-300)])
     lv_scale = scales[2] if scales[2] > 1e-300 else scales[1]
-    mids = np.geomspace(lo, hi, 5)
+    mids = np.geomspace(lo, hi, max(5, int(math.ceil(width)) + 1))  # cut positions about 1 apart in log Lambda
     vmids = _bvar_values(b_var, mids)
+    vals_f, kinds_f = _probes(lamf, vf, lo, hi, lv_scale, mids, vmids)
+    own = np.abs(vals_f @ (wtf / mass))
+    base = np.array([scales[0], scales[1], scales[2], scales[0], scales[2]])[kinds_f]
+    pscale = np.where(kinds_f >= 3, np.maximum(own, 1e-4 * base), base)
 
     def probe_integrals(edges):
         x, w = _panel_rule(edges)
@@ -476,7 +492,7 @@ def _adaptive_rule(density: Callable, lo: float, hi: float, b_var: Any, tol: flo
         coarse, kinds = probe_integrals(np.append(a, b[-1])) if _contiguous(a, b) else _separate(probe_integrals, a, b)
         halves_l, _ = _separate(probe_integrals, a, mid)
         halves_r, _ = _separate(probe_integrals, mid, b)
-        diff = np.abs(coarse - (halves_l + halves_r)) / scales[kinds][:, None]
+        diff = np.abs(coarse - (halves_l + halves_r)) / pscale[:, None]
         allowed = tol * (b - a) / width
         nxt = []
         for i in range(a.size):
@@ -497,10 +513,10 @@ def _adaptive_rule(density: Callable, lo: float, hi: float, b_var: Any, tol: flo
         ref = sum(_panel_probe(weighted, b_var, lo, hi, lv_scale, mids, vmids, mass, np.array([p, q]), _PANEL_NODES)[0]
                   for p, q in ((a_i, mid), (mid, b_i)))
         allowed = tol * (b_i - a_i) / width
-        for n in range(4, _PANEL_NODES + 1):
+        for n in sorted({4, 6, 8, 10, 12, 14, 16, _PANEL_NODES}):
             val, kinds_n, x_n, w_n = _panel_probe(weighted, b_var, lo, hi, lv_scale, mids, vmids, mass,
                                                   np.array([a_i, b_i]), n)
-            diff = np.abs(val - ref) / scales[kinds_n]
+            diff = np.abs(val - ref) / pscale
             if np.all(diff <= allowed) or n == _PANEL_NODES:
                 break
         xs.append(x_n)
