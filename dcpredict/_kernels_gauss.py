@@ -783,6 +783,7 @@ def model_law_random(law, f: float, sigma2: float):
     from .law import GaussianLaw
     extra = max((1.0 - f) * law.signal_power, 0.0)
     model = GaussianLaw(law.nodes, f * law.b_var, law.node_weights, quad_error=law.quad_error,
+                        continuous=law.continuous,
                         description=f"model of a fraction {f:.6g} (random order) of {law.description}")
     return model, sigma2 + extra
 
@@ -861,6 +862,10 @@ def world_baselines_law(law, n: int, P: int, s: int, sigma2: float, ridge: float
         out["small_top_variance"] = max(float(res[3]) * Q, sigma2)
     else:
         src = law._source
+        if src is None:
+            from ._validate import DCPredictError
+            raise DCPredictError("small_top_variance of a continuous Gaussian-B law needs its source density; this "
+                                 "law was rebuilt from its nodes (to_dict / from_dict) and has none")
         cut = _top_lambda_cut(law, frac)
         top = GaussianLaw.from_density(src["density"], cut, src["lam_max"], b_var=src["b_var"], tol=src["tol"])
         noise = sigma2 + law.signal_power - frac * top.signal_power

@@ -319,7 +319,7 @@ class _GaussMeasure:
         def num(fn, l):
             try:
                 return mp.mpf(fn(l))
-            except TypeError:
+            except (TypeError, AttributeError, ValueError):  # a numpy-only function: evaluate in double
                 return mp.mpf(float(fn(float(l))))
 
         self._dens = lambda l: num(dens, l)

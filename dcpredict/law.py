@@ -159,10 +159,7 @@ class Law:
             return cls.from_quantile(quantile, b_var=b_var, order=32 if order is None else order,
                                      b_order=64 if b_order is None else b_order, description=description)
 
-        def density(lam):
-            return lam ** (-a)
-
-        return GaussianLaw.from_density(density, lo, hi, b_var=b_var, tol=tol, description=description,
+        return GaussianLaw.from_density(_PowerDensity(a), lo, hi, b_var=b_var, tol=tol, description=description,
                                         spec=("power_law", {"exponent": a, "lam_min": lo, "lam_max": hi}))
 
     @classmethod
@@ -182,10 +179,7 @@ class Law:
         if hi == lo:
             return GaussianLaw.from_spectrum([lo], b_var=b_var, description=description)
 
-        def density(lam):
-            return lam * 0.0 + 1.0
-
-        return GaussianLaw.from_density(density, lo, hi, b_var=b_var, tol=tol, description=description,
+        return GaussianLaw.from_density(_PowerDensity(0.0), lo, hi, b_var=b_var, tol=tol, description=description,
                                         spec=("uniform", {"lam_low": lo, "lam_high": hi}))
 
     @classmethod
@@ -235,12 +229,13 @@ class Law:
             return cls(spec["lam"], spec["b"], spec.get("weights"))
         if "gaussian_b" in spec:
             d = dict(spec["gaussian_b"])
-            extra = set(d) - {"lam", "b_var", "weights", "quad_error"}
+            extra = set(d) - {"lam", "b_var", "weights", "quad_error", "continuous"}
             missing = [k for k in ("lam", "b_var", "weights") if k not in d]
             if extra or missing:
                 raise DCPredictError("law 'gaussian_b' needs lam, b_var, weights (and optionally quad_error); "
                                      f"got keys {sorted(d)}")
-            return GaussianLaw(d["lam"], d["b_var"], d["weights"], quad_error=d.get("quad_error", 0.0))
+            return GaussianLaw(d["lam"], d["b_var"], d["weights"], quad_error=d.get("quad_error", 0.0),
+                               continuous=bool(d.get("continuous", False)))
         for kind, builder, required, options in (
                 ("power_law", cls.power_law, ("exponent", "lam_min", "lam_max"), ("order", "b_order", "method", "tol")),
                 ("uniform", cls.uniform, ("lam_low", "lam_high"), ("order", "b_order", "method", "tol")),
@@ -347,6 +342,26 @@ class _PowerVar:
 
     def __repr__(self) -> str:
         return f"{self.scale:g} * lambda^{self.exponent:g}"
+
+
+class _PowerDensity:
+    """density(Lambda) = Lambda**(-exponent) (picklable; works on floats, arrays and mpmath numbers)."""
+
+    __slots__ = ("exponent",)
+
+    def __init__(self, exponent: float) -> None:
+        self.exponent = float(exponent)
+
+    def __call__(self, lam):
+        return lam ** (-self.exponent) if self.exponent != 0.0 else lam * 0 + 1
+
+    def __repr__(self) -> str:
+        return f"lambda^-{self.exponent:g}"
+
+
+def _restore_gaussian(nodes, b_var, weights, quad_error, description, continuous, source):
+    return GaussianLaw(nodes, b_var, weights, quad_error=quad_error, description=description,
+                       continuous=continuous, source=source)
 
 
 def _bvar_values(b_var: Any, lam: np.ndarray, name: str = "b_var") -> np.ndarray:
@@ -575,12 +590,14 @@ class GaussianLaw(Law):
         Probabilities of the nodes (sum 1 within 1e-9); default equal.
     quad_error : float
         Estimated relative error of the quadrature these nodes come from (0: exact).
+    continuous : bool
+        True if the nodes are a quadrature rule of a continuous Lambda (set by the constructors).
     """
 
-    __slots__ = ("nodes", "node_weights", "b_var", "quad_error", "_atoms", "_source")
+    __slots__ = ("nodes", "node_weights", "b_var", "quad_error", "continuous", "_atoms", "_source")
 
     def __init__(self, lam: Any, b_var: Any, weights: Any = None, *, quad_error: float = 0.0,
-                 description: str = "Gaussian-B law", source: Any = None) -> None:
+                 description: str = "Gaussian-B law", continuous: bool = False, source: Any = None) -> None:
         lam_a = check_array("lam", lam, lo=0.0, lo_open=True)
         v_a = check_array("b_var", b_var, lo=0.0)
         if v_a.shape != lam_a.shape:
@@ -594,13 +611,15 @@ class GaussianLaw(Law):
             total = math.fsum(w_a)
             if abs(total - 1.0) > WEIGHT_SUM_TOL:
                 raise DCPredictError(f"weights must sum to 1 within {WEIGHT_SUM_TOL:g}; they sum to {total!r}")
-            w_a = w_a / total
+            if abs(total - 1.0) > 1e-14:  # (not below: keeps a save/load round trip bit-exact)
+                w_a = w_a / total
         for arr in (lam_a, v_a, w_a):
             arr.setflags(write=False)
         self.nodes: np.ndarray = lam_a
         self.b_var: np.ndarray = v_a
         self.node_weights: np.ndarray = w_a
         self.quad_error: float = check_real("quad_error", quad_error, lo=0.0)
+        self.continuous: bool = bool(continuous or source is not None)
         self.description = str(description)
         self._atoms = None
         self._source = source
@@ -635,7 +654,7 @@ class GaussianLaw(Law):
             raise DCPredictError(f"density must be a function of lam; got {type(density).__name__}")
         lam, w, v, edges, err = _adaptive_rule(density, lo, hi, b_var, tol)
         desc = description or f"density on [{lo:g}, {hi:g}]"
-        return cls(lam, v, w, quad_error=err, description=desc,
+        return cls(lam, v, w, quad_error=err, description=desc, continuous=True,
                    source={"density": density, "lam_min": lo, "lam_max": hi, "b_var": b_var, "edges": edges,
                            "tol": tol, "spec": spec})
 
@@ -695,7 +714,7 @@ class GaussianLaw(Law):
     @property
     def is_discrete(self) -> bool:
         """True for a finite spectrum (exact nodes), False for a quadrature rule of a continuous Lambda."""
-        return self._source is None
+        return not self.continuous
 
     def atoms(self, b_order: int = ATOM_VIEW_B_ORDER) -> Law:
         """An atom discretisation: every node times ``b_order`` Gauss-Hermite nodes in B (an approximation)."""
@@ -734,8 +753,11 @@ class GaussianLaw(Law):
 
     def refined(self) -> "GaussianLaw":
         """The same continuous law on a rule with every panel bisected (for a-posteriori error checks)."""
-        if self._source is None:
+        if self.is_discrete:
             return self
+        if self._source is None:
+            raise DCPredictError("refined() needs the law's source density; this continuous law was rebuilt "
+                                 "from its nodes (to_dict / from_dict) and has none")
         src = self._source
         e = src["edges"]
         edges = np.empty(2 * e.size - 1)
@@ -746,12 +768,25 @@ class GaussianLaw(Law):
         wt = w * np.asarray(src["density"](lam), dtype=np.float64) * lam
         v = _bvar_values(src["b_var"], lam)
         return GaussianLaw(lam, v, wt / wt.sum(), quad_error=0.0, description=self.description + " (refined)",
-                           source={**src, "edges": edges})
+                           continuous=True, source={**src, "edges": edges})
+
+    def __reduce__(self):
+        # the source density (for refined() and precision="mp") is kept when it can be pickled
+        import pickle
+        src = self._source
+        try:
+            pickle.dumps(src)
+        except Exception:  # e.g. a lambda given as b_var or density
+            src = None
+        return (_restore_gaussian, (np.array(self.nodes), np.array(self.b_var), np.array(self.node_weights),
+                                    self.quad_error, self.description, self.continuous, src))
 
     def to_dict(self) -> dict:
-        """The nodes: ``{"gaussian_b": {"lam", "b_var", "weights", "quad_error"}}`` (:meth:`Law.from_dict` reads it)."""
+        """The nodes: ``{"gaussian_b": {"lam", "b_var", "weights", "quad_error", "continuous"}}`` (read by
+        :meth:`Law.from_dict`; the source density of a continuous law is not stored)."""
         return {"gaussian_b": {"lam": self.nodes.tolist(), "b_var": self.b_var.tolist(),
-                               "weights": self.node_weights.tolist(), "quad_error": self.quad_error}}
+                               "weights": self.node_weights.tolist(), "quad_error": self.quad_error,
+                               "continuous": self.continuous}}
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, GaussianLaw):

@@ -359,3 +359,16 @@ def test_quadrature_accurate_over_a_whole_grid(make):
             both = np.isfinite(x) & np.isfinite(y)
             assert np.array_equal(np.isfinite(x), np.isfinite(y)), name
             assert np.max(np.abs(x[both] / y[both] - 1)) < 1e-10, (name, ridge)
+
+
+def test_pickle_and_dict_round_trips_keep_the_kind():
+    import pickle
+    law = dp.Law.power_law(1.0, 0.25, 4.0, b_var=2.0)
+    back = pickle.loads(pickle.dumps(law))
+    assert back == law and not back.is_discrete and back.refined().n_nodes > law.n_nodes
+    rebuilt = dp.Law.from_dict(law.to_dict())
+    assert rebuilt == law and not rebuilt.is_discrete
+    with pytest.raises(dp.DCPredictError, match="source density"):
+        rebuilt.refined()
+    spec = dp.Law.index_power_law(20, 1.0)
+    assert pickle.loads(pickle.dumps(spec)).is_discrete and dp.Law.from_dict(spec.to_dict()).is_discrete
