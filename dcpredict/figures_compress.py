@@ -153,10 +153,10 @@ def _simulate(P: dict, world: Law, curves: dict, workers: int) -> list[dict]:
                 k = pt["kappa"]
                 law, s2m = model_problem(world, s2, k / kmax)
                 if method == "prune":
-                    # full-precision pruning: a 32-bit quantizer at a step 2^-20 of the coordinates' scale is
-                    # exact to rounding; simulate the pruned fit itself
+                    # full-precision pruning: the simulator's "unquantized" field is the pruned fit itself (the
+                    # quantizer's bits and step do not enter it)
                     kw = {} if pt["alpha"] >= 1.0 else {"alpha": pt["alpha"], "rule": P["rule"]}
-                    res = simulate_quantized(law, kappa=k, bits=32, step=1e-9, sigma2=s2m, ridge=pt["ridge"], n=n,
+                    res = simulate_quantized(law, kappa=k, bits=1, step=1.0, sigma2=s2m, ridge=pt["ridge"], n=n,
                                              trials=T, seed=seed, workers=workers, **kw)
                     m, se = res.mean["unquantized"], res.stderr["unquantized"]
                 else:
