@@ -315,3 +315,17 @@ def test_validation_rows_have_the_validation_format_and_pass():
     assert rows and all(set(r) == keys for r in rows)
     assert all(r["status"] == "pass" for r in rows), [r for r in rows if r["status"] != "pass"]
     assert any(r["field"].startswith("quantized") for r in rows) and any(r["field"].startswith("iterative") for r in rows)
+
+
+def test_figure_draws_from_a_small_computation(tmp_path):
+    pytest.importorskip("matplotlib")
+    from dcpredict.figures_compress import PARAMS, compute, draw
+    P = dict(PARAMS, kappa_min=1.5, world_kappa=2.0, n_kappa=2, qs=[1, 2], sim_kappas=[])
+    data = compute(P, simulate=False)
+    assert [round(k, 12) for k in data["kappa"]] == [1.5, 2.0]
+    pq = data["curves"]["prune_quantize"]["r0"]
+    q = data["curves"]["quantize"]["r0"]
+    assert all(a["risk"] <= b["risk"] + 1e-12 for a, b in zip(pq, q))  # q = 1 with alpha = 1 is a candidate
+    json.dumps(data)
+    path = draw(data, tmp_path / "c.png")
+    assert path.stat().st_size > 10_000
