@@ -523,10 +523,10 @@ def predict_iterative(law: Law, *, kappa: float, alpha: float, rounds: int, sigm
 class OptimalRidge(Result):
     """The ridge r >= 0 that minimizes one rule's predicted risk at (kappa, alpha).
 
-    ``ridge`` and ``risk`` are the minimizer and the minimum (``ridge = 0.0`` when r = 0 is best, ``inf``
-    when the risk keeps decreasing as r grows, i.e. the zero model is best); ``risk_at_zero`` the risk
-    without ridge (``inf`` where it diverges).  Certificate: a scan of r on a log grid
-    (``scan`` = (first, last, points), relative to nothing: absolute r) plus r = 0, then a golden-section
+    ``ridge`` and ``risk`` are the minimizer and the minimum: ``ridge = 0.0`` when r = 0 is best, ``inf``
+    when no finite ridge beats (to rounding) the zero model's risk sigma^2 + E[Lambda B^2], the limit
+    r -> inf.  ``risk_at_zero`` is the risk without ridge (``inf`` where it diverges).  Certificate: a scan of
+    r on a log grid (``scan`` = (first, last, points), absolute r) plus r = 0, then a golden-section
     refinement of every local minimum to a bracket ``ridge_bracket`` of relative width <= 1e-9;
     ``risk_spread`` is the largest excess of the risk at the bracket ends over ``risk``; ``local_minima``
     lists every local minimum (r, risk) found, best first.
@@ -667,8 +667,9 @@ def optimal_ridge(law: Law, *, kappa: float, alpha: float | None = None, sigma2:
         return OptimalRidge(law, kappa, alpha, sigma2, rule, 0.0, f0, f0, (0.0, RIDGE_RANGE[0] * scale), 0.0,
                             ((0.0, f0),), (RIDGE_RANGE[0] * scale, RIDGE_RANGE[1] * scale,
                                            int(round(math.log10(RIDGE_RANGE[1] / RIDGE_RANGE[0]) * RIDGE_PER_DECADE)) + 1))
-    if math.isinf(res.x):
-        zero = sigma2 + law.signal_power
+    zero = sigma2 + law.signal_power
+    if math.isinf(res.x) or res.fx >= zero * (1.0 - 1e-12):
+        # no finite ridge beats predicting zero (to rounding): the infimum is the r -> inf limit, the zero model
         return OptimalRidge(law, kappa, alpha, sigma2, rule, math.inf, zero, f0, res.bracket, 0.0, (), res.scan)
     return OptimalRidge(law, kappa, alpha, sigma2, rule, res.x, res.fx, f0, res.bracket, res.spread,
                         res.local_minima, res.scan)

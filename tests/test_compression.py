@@ -329,3 +329,9 @@ def test_figure_draws_from_a_small_computation(tmp_path):
     json.dumps(data)
     path = draw(data, tmp_path / "c.png")
     assert path.stat().st_size > 10_000
+
+
+def test_optimal_ridge_is_infinite_without_signal():
+    # B = 0: any fit only adds noise; r* = kappa sigma^2 / E[B^2] = inf (isotropic closed form), risk sigma^2
+    o = optimal_ridge(Law([1.0], [0.0]), kappa=2.0, sigma2=0.5, rule="dense")
+    assert o.ridge == math.inf and o.risk == 0.5 and o.risk_at_zero == pytest.approx(0.5 + 0.5 / (2 - 1))
