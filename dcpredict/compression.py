@@ -269,10 +269,9 @@ def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, s
     common = dict(law=law, kappa=kappa, bits=bits, sigma2=sigma2, ridge=ridge, alpha=alpha, rule=rule,
                   dense=float(g2), zero_model=zero, tau=float(tau), gamma2=float(g2), threshold=float(t))
     if not math.isfinite(g2):
-        return QuantizedPrediction(step=None if step is None else step, risk=math.inf, step_optimal=step is None,
+        return QuantizedPrediction(step=step, risk=math.inf, step_optimal=step is None,
                                    unquantized=math.inf, **common)
-    # the fit before quantization (pruned if asked): the same cell sums with a step fine enough to vanish is
-    # not exact, so use the pruning kernel's closed form
+    # the fit before quantization (pruned if asked), in closed form (theory page, section 3)
     unq = sigma2
     for k in range(lam.size):
         unq += w[k] * lam[k] * KC.pruned_sq_error(b[k], m[k], v[k], te[k], keep[k])
