@@ -60,7 +60,8 @@ from ._results import Result
 from ._select import top_indices
 from ._validate import DCPredictError, check_choice, check_int, check_real
 from .law import Law
-from .simulation import SIM_FIELDS, _BLAS, _run_dask, _t975, atom_counts, default_workers, run_parallel
+from .simulation import (COARSE_TOL, SIM_FIELDS, _BLAS, CoarseInstanceWarning, _run_dask, _t975, atom_counts,
+                         default_workers, run_parallel)
 from .world import ORDERS
 
 __all__ = ["simulate_world", "WorldSimulationResult", "WORLD_SIM_FIELDS", "world_instance", "run_world_unit",
@@ -104,6 +105,20 @@ def _make_spec(law: Law, *, P: int, n: int, s: int, sigma2: float, ridge: float,
     sal = np.argsort(-(lam * beta * beta), kind="stable")  # ties by atom order, as the theory's fill
     return WorldSpec(lam=lam, beta=beta, sigma2=sigma2, ridge=ridge, n=n, s=s, seed=seed, order=order,
                      saliency_order=sal)
+
+
+def _warn_if_coarse(law: Law, spec: WorldSpec) -> None:
+    """CoarseInstanceWarning when the world of P features misrepresents the law (too few features per atom)."""
+    checks = (("E[Lambda]", law.expect(law.lam), float(spec.lam.mean())),
+              ("E[Lambda B^2]", law.signal_power, float((spec.lam * spec.beta ** 2).sum())))
+    for name, want, got in checks:
+        if abs(got - want) > COARSE_TOL * max(abs(want), 1e-300):
+            import warnings
+            warnings.warn(
+                f"the world of P={spec.P} features has {name} = {got:.4g} while the law has {want:.4g} (the law has "
+                f"{law.n_atoms} atoms); the simulation then measures this world, not the law: use a larger P or a "
+                "law with fewer atoms", CoarseInstanceWarning, stacklevel=3)
+            return
 
 
 def run_world_unit(spec: WorldSpec, p: int, trial: int) -> np.ndarray:
@@ -367,6 +382,7 @@ def simulate_world(law: Law, *, n: int, P: int, ps: Any, s: int, sigma2: float, 
         scheduler = check_scheduler(scheduler)
 
     spec = _make_spec(law, P=P, n=n, s=s, sigma2=sigma2, ridge=ridge, seed=seed, order=order)
+    _warn_if_coarse(law, spec)
     header = {"mode": "world", "law": law.to_dict(), "P": P, "ps": list(ps_t), "s": s, "sigma2": sigma2,
               "ridge": ridge, "order": order, "n": n, "seed": seed}
     by_kappa = {p / n: p for p in ps_t}

@@ -3,6 +3,7 @@ oracle-pruning closed form, the world simulator against the theory, its seeds/re
 """
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -465,3 +466,14 @@ def test_one_trial_recomputed_by_hand(order, p, ridge):
     assert set(want) == set(WORLD_SIM_FIELDS)
     for f, v in want.items():
         assert res[f][0, trial] == pytest.approx(v, rel=1e-8), f
+
+
+def test_coarse_world_warns():
+    from dcpredict.simulation import CoarseInstanceWarning
+    rng = np.random.default_rng(0)
+    law = Law.empirical(0.1 * 100 ** rng.random(50), rng.standard_normal(50))   # 50 atoms in 30 features
+    with pytest.warns(CoarseInstanceWarning, match="P=30"):
+        dc.simulate_world(law, n=40, P=30, ps=[20], s=5, sigma2=0.1, trials=2, workers=1, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dc.simulate_world(law, n=40, P=500, ps=[20], s=5, sigma2=0.1, trials=2, workers=1, progress=False)
