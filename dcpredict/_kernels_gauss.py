@@ -58,8 +58,9 @@ _MAXIT = 200
 def gamma2_e(lam, e2w, w, kappa, ridge, sigma2, tau):
     """gamma^2 (theory page, section :ref:`theory-dc`) with the signal given as e2w_k = w_k E[B^2 | node k].
 
-    Same formula as :func:`dcpredict._kernels.gamma2` (denominator r/tau + kappa tau E[Lambda/(Lambda+tau)^2],
-    free of cancellation), with b_k^2 w_k replaced by e2w_k; inf at the interpolation threshold.
+    Same formula as :func:`dcpredict._kernels.gamma2` (numerator sigma^2 + E[Lambda B^2 (1 - c)^2], denominator
+    r/tau + kappa E[c (1 - c)]: free of cancellation and of overflow), with b_k^2 w_k replaced by e2w_k; inf at
+    the interpolation threshold.
     """
     if tau == 0.0:
         den = 1.0 - kappa
@@ -69,13 +70,17 @@ def gamma2_e(lam, e2w, w, kappa, ridge, sigma2, tau):
     num = 0.0
     dsum = 0.0
     for i in range(lam.size):
-        d = lam[i] + tau
-        num += e2w[i] * lam[i] / (d * d)
-        dsum += w[i] * lam[i] / (d * d)
-    den = kappa * tau * dsum
+        inv = 1.0 / (lam[i] + tau)
+        c = lam[i] * inv
+        oc = tau * inv
+        num += e2w[i] * lam[i] * oc * oc  # tau^2 Lambda / (Lambda + tau)^2, without overflow
+        dsum += w[i] * c * oc
+    den = kappa * dsum
     if ridge > 0.0:
         den += ridge / tau
-    return (sigma2 + tau * tau * num) / den
+    if not den > 0.0:
+        return math.inf
+    return (sigma2 + num) / den
 
 
 @njit(cache=True)
@@ -131,16 +136,40 @@ def _cut_eval(T, g, w, comp):
 
 
 @njit(cache=True)
-def _cut_full(T, g, w, comp, lam, v, sx, a, mass, e2k, err, out):
+def _inner2(u, pnot):
+    """2 int_0^u x^2 phi(x) dx = P(|N(0,1)| < u) - 2 u phi(u), without cancellation (series below u = 1).
+
+    ``pnot`` = P(|N(0,1)| < u) (used for u >= 1)."""
+    if u >= 1.0:
+        return max(pnot - 2.0 * u * _phi(u), 0.0)
+    # 2 phi(0) sum_k (-1)^k u^(2k+3) / (2^k k! (2k+3))
+    u2 = u * u
+    term = u2 * u  # u^3 (-1/2 u^2)^k / k!
+    total = term / 3.0
+    for k in range(1, 30):
+        term *= -0.5 * u2 / k
+        add = term / (2 * k + 3)
+        total += add
+        if abs(add) < 1e-17 * abs(total):
+            break
+    return 2.0 * total * 0.3989422804014327
+
+
+@njit(cache=True)
+def _cut_full(T, g, w, comp, lam, ve, sx, a, am1, mass, e2k, err, out):
     """h(T) of :func:`_cut_value` together with the rule's sums at T (the last certifying evaluation).
 
     Writes per node mass_k = w_k P(kept) and e2k_k = w_k E[B^2 1kept], and out = (kept mass,
-    E[Lambda B^2 1kept], E[Lambda E[(B - X 1kept)^2]]) (the last only if ``err``); nodes with g = inf are
-    left to the caller (zero here).  In the complement form P(kept) = 1 - erf, exact in absolute terms.
+    E[Lambda B^2 1dropped], E[Lambda E[(B - X 1kept)^2]]) (the last only if ``err``); nodes with g = inf are
+    left to the caller (zero here).  Per node ``ve`` = Var(B | X), ``a`` = a s_X and ``am1`` = (a - 1) s_X
+    (computed without cancellation, overflow or underflow of s_X^2).  Every piece is a sum of non-negative
+    terms (B = a X + e, e independent of X): E[B^2 1kept] = a^2 E[X^2 1kept] + ve P(kept),
+    E[B^2 1dropped] = a^2 E[X^2 1dropped] + ve P(dropped), E[(B - X 1kept)^2] = ve + (a - 1)^2 E[X^2 1kept]
+    + a^2 E[X^2 1dropped], so small risks (sigma^2 = 0, alpha near 1) keep their relative accuracy.
     """
     f = 0.0
     kept = 0.0
-    lvk = 0.0
+    lvd = 0.0
     risk = 0.0
     for k in range(g.size):
         gk = g[k]
@@ -152,31 +181,31 @@ def _cut_full(T, g, w, comp, lam, v, sx, a, mass, e2k, err, out):
         if comp:
             e = math.erf(u / _SQRT2)
             f -= w[k] * e
-            q = 0.5 * (1.0 - e)
+            pnot = e
+            pk = 1.0 - e
         else:
-            q = 0.5 * math.erfc(u / _SQRT2)
-            f += w[k] * (2.0 * q)
-        pk = 2.0 * q
-        s2x = sx[k] * sx[k]
-        m2 = 2.0 * s2x * ((u * _phi(u) if u < 40.0 else 0.0) + q)
-        ak = a[k]
-        eb2 = ak * ak * m2 + (v[k] - ak * ak * s2x) * pk
-        if eb2 < 0.0:
-            eb2 = 0.0
+            pk = math.erfc(u / _SQRT2)
+            f += w[k] * pk
+            pnot = math.erf(u / _SQRT2) if u < 0.5 else 1.0 - pk
+        mk = 2.0 * (u * _phi(u) if u < 40.0 else 0.0) + pk  # E[X^2 1kept] / s_X^2
+        mn = _inner2(u, pnot)                                 # E[X^2 1dropped] / s_X^2
+        as2 = a[k] * a[k]        # (a s_X)^2
+        eb2 = as2 * mk + ve[k] * pk
+        ebn = as2 * mn + ve[k] * pnot
         mass[k] = w[k] * pk
         e2k[k] = w[k] * eb2
         kept += mass[k]
-        lvk += w[k] * lam[k] * eb2
+        lvd += w[k] * lam[k] * ebn
         if err:
-            risk += w[k] * lam[k] * (v[k] + (1.0 - 2.0 * ak) * m2)
+            risk += w[k] * lam[k] * (ve[k] + am1[k] * am1[k] * mk + as2 * mn)
     out[0] = kept
-    out[1] = lvk
+    out[1] = lvd
     out[2] = risk
     return f
 
 
 @njit(cache=True)
-def solve_cut(g, w, alpha, finite_mass, T_hi, state, rtol, full, lam, v, sx, a, mass, e2k, err, out):
+def solve_cut(g, w, alpha, finite_mass, T_hi, state, rtol, full, lam, v, sx, a, am1, mass, e2k, err, out):
     """T >= 0 with sum_k w_k 2Q(T g_k) = alpha (see the module docstring).
 
     ``finite_mass`` = total weight of the nodes with finite g; if it is <= alpha the cut is T = 0 (all of
@@ -224,7 +253,7 @@ def solve_cut(g, w, alpha, finite_mass, T_hi, state, rtol, full, lam, v, sx, a, 
     for _ in range(_MAXIT):
         sums = False
         if certify and jumped and full:
-            f = _cut_full(x, g, w, comp, lam, v, sx, a, mass, e2k, err, out)
+            f = _cut_full(x, g, w, comp, lam, v, sx, a, am1, mass, e2k, err, out)
             sums = True
         elif certify:
             f = _cut_value(x, g, w, comp)
@@ -320,6 +349,9 @@ def solve_tau_newton(lam, w, kappa, ridge, rtol, hint):
     if ridge > 0.0:
         a = ridge
         b = ridge + kappa * mean_lam
+        if b <= a * (1.0 + rtol):
+            # kappa E[Lambda] below rtol * r: tau is r to the requested tolerance (the bracket certifies it)
+            return 0.5 * (a + b), b - a
     else:
         a = 0.5 * (kappa - 1.0) / (kappa * mean_inv)
         b = kappa * mean_lam
@@ -361,11 +393,11 @@ def solve_tau_newton(lam, w, kappa, ridge, rtol, hint):
 
 # ------------------------------------------------------------------------------------- one (kappa, alpha)
 @njit(cache=True)
-def _refit(lam, mass, e2kept, lv_kept, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, out, j, hint):
+def _refit(lam, mass, e2kept, lv_dropped, kappa, alpha, ridge, sigma2, rtol, ws, e2s, out, j, hint):
     """Risk of least squares refit on a kept set: mass_k kept per node, e2kept_k = w_k E[B^2 1kept | node k].
 
     The support problem (theory page, :ref:`theory-retraining`): ratio alpha kappa, noise
-    sigma^2 + E[Lambda B^2] - E[Lambda B^2 1kept], nodes lam_k with weights mass_k / total and
+    sigma^2 + E[Lambda B^2 1dropped] (``lv_dropped``), nodes lam_k with weights mass_k / total and
     signal alpha e2kept_k / total.  Writes (kappa_S, sigma2_S, tau_S, gamma2_S) into out[j:j+4].
     ``hint`` warm-starts tau_S (the same refit at a neighbouring alpha); tau_S is nan if not certified.
     """
@@ -373,9 +405,7 @@ def _refit(lam, mass, e2kept, lv_kept, lv_total, kappa, alpha, ridge, sigma2, rt
     total = 0.0
     for k in range(n):
         total += mass[k]
-    s2 = sigma2 + (lv_total - lv_kept)
-    if s2 < sigma2:
-        s2 = sigma2
+    s2 = sigma2 + lv_dropped  # the signal of the dropped features, computed directly (no cancellation)
     for k in range(n):
         ws[k] = mass[k] / total
         e2s[k] = alpha * e2kept[k] / total
@@ -390,11 +420,12 @@ def _refit(lam, mass, e2kept, lv_kept, lv_total, kappa, alpha, ridge, sigma2, rt
 
 
 @njit(cache=True)
-def oracle_cuts(lam, v, w, alphas, rtol, opk, oeb2, ost):
+def oracle_cuts(lam, v, w, alphas, rtol, opk, oeb2, obn, ost):
     """The oracle cut lam B^2 > T^2 for every alpha (it does not depend on kappa: done once per grid).
 
     Writes opk[j, k] = P(kept | node k) and oeb2[j, k] = E[B^2 1kept | node k] (|B| > T / sqrt(lam):
-    2 Q(z) and 2 v (z phi(z) + Q(z)), z = T / sqrt(lam v)); nodes with v = 0 (zero saliency) are filled in
+    2 Q(z) and 2 v (z phi(z) + Q(z)), z = T / sqrt(lam v)) and obn[j, k] = E[B^2 1dropped | node k]
+    (v (P(|N| < z) - 2 z phi(z)), without cancellation); nodes with v = 0 (zero saliency) are filled in
     proportion when alpha exceeds the mass of the others.  ost[j] = ST_OK or ST_CUT_ORACLE.
     """
     n = lam.size
@@ -412,7 +443,7 @@ def oracle_cuts(lam, v, w, alphas, rtol, opk, oeb2, ost):
     for jj in range(alphas.size):
         j = idx[jj]
         alpha = alphas[j]
-        To, wo, _ = solve_cut(go, w, alpha, fin_o, To_prev, st_o, rtol, False, go, go, go, go, go, go, False,
+        To, wo, _ = solve_cut(go, w, alpha, fin_o, To_prev, st_o, rtol, False, go, go, go, go, go, go, go, False,
                               st_o)
         To_prev = To
         ost[j] = ST_OK if wo <= rtol * To else ST_CUT_ORACLE
@@ -421,21 +452,24 @@ def oracle_cuts(lam, v, w, alphas, rtol, opk, oeb2, ost):
             if go[k] == math.inf:
                 opk[j, k] = fill
                 oeb2[j, k] = 0.0
+                obn[j, k] = 0.0
             else:
                 z = To * go[k]
-                q = _Q(z)
-                opk[j, k] = 2.0 * q
-                oeb2[j, k] = 2.0 * v[k] * ((z * _phi(z) if z < 40.0 else 0.0) + q)
+                pk = math.erfc(z / _SQRT2)
+                pnot = math.erf(z / _SQRT2) if z < 0.5 else 1.0 - pk
+                opk[j, k] = pk
+                oeb2[j, k] = v[k] * (2.0 * (z * _phi(z) if z < 40.0 else 0.0) + pk)
+                obn[j, k] = v[k] * _inner2(z, pnot)
 
 
 @njit(cache=True)
-def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, opk, oeb2, ost):
+def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, opk, oeb2, obn, ost):
     """One kappa: the dense DC once (into dc[0:4]), then every alpha of the row (warm-started cuts).
 
-    ``opk``, ``oeb2``, ``ost``: the oracle cut per alpha (:func:`oracle_cuts`)."""
+    ``opk``, ``oeb2``, ``obn``, ``ost``: the oracle cut per alpha (:func:`oracle_cuts`)."""
     n = lam.size
     tau, res, width = solve_tau(lam, w, kappa, ridge, rtol)
-    work = np.empty((14, n))
+    work = np.empty((17, n))
     e2w = work[0]
     for k in range(n):
         e2w[k] = w[k] * v[k]
@@ -457,6 +491,9 @@ def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, 
     e2s = work[11]
     mass_h = work[12]
     e2k_h = work[13]
+    ve = work[14]
+    am1 = work[15]
+    omc = work[16]
     sums_m = np.empty(3)
     sums_h = np.empty(3)
     lv_total = 0.0
@@ -466,17 +503,24 @@ def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, 
         lk = lam[k]
         ck = lk / (lk + tau)
         c[k] = ck
+        omc[k] = tau / (lk + tau)  # 1 - c without cancellation
         lv_total += w[k] * lk * v[k]
         if infinite:
             K = kappa / lk  # X / gamma -> c sqrt(kappa / lam) H: only the kept sets are finite
-            s2x = ck * ck * K
+            s2x = K
             a[k] = 0.0
+            am1[k] = -ck * math.sqrt(K)
+            ve[k] = v[k]
         else:
             K = kappa * g2 / lk
-            s2x = ck * ck * (v[k] + K)
-            a[k] = v[k] / (ck * (v[k] + K)) if s2x > 0.0 else 0.0
+            vk = v[k] + K
+            s2x = vk
+            # a s_X = v / sqrt(v + K) and (a - 1) s_X = (v (1 - c) - c K) / sqrt(v + K), with 1 - c = tau / (lam + tau)
+            a[k] = v[k] / math.sqrt(vk) if vk > 0.0 else 0.0
+            am1[k] = (v[k] * (tau / (lk + tau)) - ck * K) / math.sqrt(vk) if vk > 0.0 else 0.0
+            ve[k] = v[k] * K / vk if vk > 0.0 else 0.0  # Var(B | X)
         Kn[k] = K
-        sx[k] = math.sqrt(s2x)
+        sx[k] = ck * math.sqrt(s2x)  # s_X = c sqrt(v + K) (no square that could underflow)
         if sx[k] > 0.0:
             gm[k] = 1.0 / sx[k]
             gh[k] = 1.0 / (math.sqrt(lk) * sx[k])
@@ -494,17 +538,16 @@ def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, 
     for jj in range(alphas.size):
         j = idx[jj]  # increasing alpha: T decreases, the previous T is an upper bound and a warm start
         alpha = alphas[j]
-        Tm, wm, ok_m = solve_cut(gm, w, alpha, fin_m, Tm_prev, st_m, rtol, True, lam, v, sx, a, mass, e2k,
+        Tm, wm, ok_m = solve_cut(gm, w, alpha, fin_m, Tm_prev, st_m, rtol, True, lam, ve, sx, a, am1, mass, e2k,
                                  not infinite, sums_m)
         if not ok_m:
             fill = 0.0 if fin_m >= 1.0 or Tm > 0.0 else min(1.0, max(0.0, (alpha - fin_m) / (1.0 - fin_m)))
-            sums_m[0], sums_m[1], sums_m[2] = _cut_sums(Tm, gm, w, lam, v, sx, a, fill, mass, e2k, not infinite)
-        Th, wh, ok_h = solve_cut(gh, w, alpha, fin_h, Th_prev, st_h, rtol, True, lam, v, sx, a, mass_h, e2k_h,
-                                 not infinite, sums_h)
+            _cut_sums(Tm, gm, w, lam, v, ve, sx, a, am1, fill, mass, e2k, not infinite, sums_m)
+        Th, wh, ok_h = solve_cut(gh, w, alpha, fin_h, Th_prev, st_h, rtol, True, lam, ve, sx, a, am1, mass_h,
+                                 e2k_h, not infinite, sums_h)
         if not ok_h:
             fill = 0.0 if fin_h >= 1.0 or Th > 0.0 else min(1.0, max(0.0, (alpha - fin_h) / (1.0 - fin_h)))
-            sums_h[0], sums_h[1], sums_h[2] = _cut_sums(Th, gh, w, lam, v, sx, a, fill, mass_h, e2k_h,
-                                                        not infinite)
+            _cut_sums(Th, gh, w, lam, v, ve, sx, a, am1, fill, mass_h, e2k_h, not infinite, sums_h)
         Tm_prev = Tm
         Th_prev = Th
         st = ST_OK
@@ -516,8 +559,8 @@ def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, 
             st = ST_CUT_HESS
         elif ost[j] != ST_OK:
             st = ost[j]
-        _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, Kn, lv_total, Tm, Th,
-               sums_m, sums_h, mass_h, e2k_h, opk[j], oeb2[j], mass, e2k, ws, e2s, risks[j], aux[j], hints)
+        _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, omc, Kn, lv_total, Tm, Th,
+               sums_m, sums_h, mass_h, e2k_h, opk[j], oeb2[j], obn[j], mass, e2k, ws, e2s, risks[j], aux[j], hints)
         for q in range(4):
             hints[q] = aux[j, 6 + 4 * q]
         if st == ST_OK:
@@ -532,55 +575,34 @@ def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, 
 
 
 @njit(cache=True)
-def _cut_sums(T, g, w, lam, v, sx, a, fill, mass, e2k, err):
-    """Per-node kept mass and w E[B^2 1kept] of a threshold rule on |X| (scores T g_k); returns
-    (kept mass, E[Lambda B^2 1kept], E[Lambda E[(B - X 1kept)^2]]).  ``err`` False skips the last sum."""
-    kept = 0.0
-    lvk = 0.0
-    risk = 0.0
+def _cut_sums(T, g, w, lam, v, ve, sx, a, am1, fill, mass, e2k, err, out):
+    """The sums of :func:`_cut_full` at T (the fallback when the solver's last evaluation did not make
+    them), with the g = inf nodes (X = B = 0 there) kept in the proportion ``fill``: no signal, no error."""
+    _cut_full(T, g, w, False, lam, ve, sx, a, am1, mass, e2k, err, out)
     for k in range(g.size):
         if g[k] == math.inf:
             mass[k] = w[k] * fill
-            e2k[k] = 0.0  # X = 0 = B there (degenerate node): kept or not, no signal and no error
-            kept += mass[k]
-            continue
-        u = T * g[k]
-        q = _Q(u)
-        pk = 2.0 * q
-        s2x = sx[k] * sx[k]
-        m2 = 2.0 * s2x * ((u * _phi(u) if u < 40.0 else 0.0) + q)
-        ak = a[k]
-        eb2 = ak * ak * m2 + (v[k] - ak * ak * s2x) * pk
-        if eb2 < 0.0:
-            eb2 = 0.0
-        mass[k] = w[k] * pk
-        e2k[k] = w[k] * eb2
-        kept += mass[k]
-        lvk += w[k] * lam[k] * eb2
-        if err:
-            risk += w[k] * lam[k] * (v[k] + (1.0 - 2.0 * ak) * m2)
-    return kept, lvk, risk
+            out[0] += mass[k]
 
 
 @njit(cache=True)
-def _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, Kn, lv_total, Tm, Th,
-           sums_m, sums_h, mass_h, e2k_h, opk, oeb2, mass, e2k, ws, e2s, risks, aux, hints):
+def _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, omc, Kn, lv_total, Tm, Th,
+           sums_m, sums_h, mass_h, e2k_h, opk, oeb2, obn, mass, e2k, ws, e2s, risks, aux, hints):
     """The nine risks at one alpha from the rules' sums (magnitude in mass/e2k, Hessian in mass_h/e2k_h)."""
     n = lam.size
     risks[0] = g2
     # magnitude
-    kept, lvk, er = sums_m[0], sums_m[1], sums_m[2]
+    kept, lvd, er = sums_m[0], sums_m[1], sums_m[2]
     aux[0] = Tm
     aux[2] = kept - alpha
     risks[1] = math.inf if infinite else sigma2 + er
-    risks[6] = _refit(lam, mass, e2k, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 8, hints[1])
+    risks[6] = _refit(lam, mass, e2k, lvd, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 8, hints[1])
     # Hessian
-    kept, lvk, er = sums_h[0], sums_h[1], sums_h[2]
+    kept, lvd, er = sums_h[0], sums_h[1], sums_h[2]
     aux[1] = Th
     aux[3] = kept - alpha
     risks[2] = math.inf if infinite else sigma2 + er
-    risks[7] = _refit(lam, mass_h, e2k_h, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 12,
-                      hints[2])
+    risks[7] = _refit(lam, mass_h, e2k_h, lvd, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 12, hints[2])
     if infinite:
         aux[0] = math.inf
         aux[1] = math.inf
@@ -588,14 +610,14 @@ def _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, Kn, lv
     er = 0.0
     for k in range(n):
         ck = c[k]
-        er += w[k] * lam[k] * ((1.0 - alpha) * v[k] + alpha * ((1.0 - ck) * (1.0 - ck) * v[k] + ck * ck * Kn[k]))
+        er += w[k] * lam[k] * ((1.0 - alpha) * v[k] + alpha * (omc[k] * omc[k] * v[k] + ck * ck * Kn[k]))
         mass[k] = w[k] * alpha
         e2k[k] = w[k] * alpha * v[k]
     risks[3] = math.inf if infinite else sigma2 + er
-    risks[8] = _refit(lam, mass, e2k, alpha * lv_total, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s,
+    risks[8] = _refit(lam, mass, e2k, (1.0 - alpha) * lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s,
                       aux, 16, hints[3])
     # oracle cut on the true saliency: oracle pruning (no refit) and small_oracle (refit)
-    lvk = 0.0
+    lvd = 0.0
     eo = 0.0
     for k in range(n):
         ck = c[k]
@@ -603,10 +625,10 @@ def _point(lam, v, w, kappa, alpha, sigma2, ridge, rtol, g2, infinite, c, Kn, lv
         eb2 = oeb2[k]
         mass[k] = w[k] * pk
         e2k[k] = w[k] * eb2
-        lvk += w[k] * lam[k] * eb2
-        eo += w[k] * lam[k] * ((v[k] - eb2) + (1.0 - ck) * (1.0 - ck) * eb2 + ck * ck * Kn[k] * pk)
+        lvd += w[k] * lam[k] * obn[k]
+        eo += w[k] * lam[k] * (obn[k] + omc[k] * omc[k] * eb2 + ck * ck * Kn[k] * pk)
     risks[4] = math.inf if infinite else sigma2 + eo
-    risks[5] = _refit(lam, mass, e2k, lvk, lv_total, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 4, hints[0])
+    risks[5] = _refit(lam, mass, e2k, lvd, kappa, alpha, ridge, sigma2, rtol, ws, e2s, aux, 4, hints[0])
 
 
 @njit(cache=True)
@@ -620,9 +642,10 @@ def predict_point(lam, v, w, kappa, alpha, sigma2, ridge, rtol):
     alphas[0] = alpha
     opk = np.empty((1, lam.size))
     oeb2 = np.empty((1, lam.size))
+    obn = np.empty((1, lam.size))
     ost = np.empty(1, dtype=np.int64)
-    oracle_cuts(lam, v, w, alphas, rtol, opk, oeb2, ost)
-    _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, opk, oeb2, ost)
+    oracle_cuts(lam, v, w, alphas, rtol, opk, oeb2, obn, ost)
+    _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, opk, oeb2, obn, ost)
     return risks[0], aux[0], dc, status[0]
 
 
@@ -637,10 +660,12 @@ def predict_grid(lam, v, w, kappas, alphas, sigma2, ridge, rtol):
     status = np.empty((nk, na), dtype=np.int64)
     opk = np.empty((na, lam.size))
     oeb2 = np.empty((na, lam.size))
+    obn = np.empty((na, lam.size))
     ost = np.empty(na, dtype=np.int64)
-    oracle_cuts(lam, v, w, alphas, rtol, opk, oeb2, ost)
+    oracle_cuts(lam, v, w, alphas, rtol, opk, oeb2, obn, ost)
     for i in prange(nk):
-        _row(lam, v, w, kappas[i], alphas, sigma2, ridge, rtol, risks[i], aux[i], dc[i], status[i], opk, oeb2, ost)
+        _row(lam, v, w, kappas[i], alphas, sigma2, ridge, rtol, risks[i], aux[i], dc[i], status[i], opk, oeb2, obn,
+             ost)
     return risks, aux, dc, status
 
 
@@ -670,10 +695,11 @@ def world_curve_random(lam, v, w, n_samples, P, s, ps, sigma2, ridge, rtol):
             extra = 0.0
         opk = np.empty((1, n))
         oeb2 = np.empty((1, n))
+        obn = np.empty((1, n))
         ost = np.empty(1, dtype=np.int64)
-        oracle_cuts(lam, mv, w, alphas, rtol, opk, oeb2, ost)
+        oracle_cuts(lam, mv, w, alphas, rtol, opk, oeb2, obn, ost)
         _row(lam, mv, w, p / n_samples, alphas, sigma2 + extra, ridge, rtol, risks[i:i + 1], aux[i:i + 1], dc[i],
-             status[i:i + 1], opk, oeb2, ost)
+             status[i:i + 1], opk, oeb2, obn, ost)
     return risks, aux, dc, status
 
 
@@ -789,15 +815,12 @@ def model_law_random(law, f: float, sigma2: float):
 
 
 @njit(cache=True)
-def refit_risk(lam, mass, e2kept, lv_total, kappa, frac, ridge, sigma2, rtol):
-    """Least squares on a data-independent kept set (kept mass and w E[B^2 1kept] per node) of a fraction
-    ``frac`` of the features; returns (kappa_S, sigma2_S, tau_S, gamma2_S)."""
+def refit_risk(lam, mass, e2kept, lv_dropped, kappa, frac, ridge, sigma2, rtol):
+    """Least squares on a data-independent kept set (kept mass and w E[B^2 1kept] per node, dropped signal
+    E[Lambda B^2 1dropped]) of a fraction ``frac`` of the features; returns (kappa_S, sigma2_S, tau_S, gamma2_S)."""
     n = lam.size
     out = np.empty(4)
-    lvk = 0.0
-    for k in range(n):
-        lvk += lam[k] * e2kept[k]
-    _refit(lam, mass, e2kept, lvk, lv_total, kappa, frac, ridge, sigma2, rtol, np.empty(n), np.empty(n), out, 0, 0.0)
+    _refit(lam, mass, e2kept, lv_dropped, kappa, frac, ridge, sigma2, rtol, np.empty(n), np.empty(n), out, 0, 0.0)
     return out
 
 
@@ -856,7 +879,7 @@ def world_baselines_law(law, n: int, P: int, s: int, sigma2: float, ridge: float
             take = min(wg, remaining)
             mass[group] = w[group] * (take / wg)
             remaining -= take
-        res = refit_risk(lam, mass, mass * v, lv_total, kappa, frac, r, s2, rtol)
+        res = refit_risk(lam, mass, mass * v, float(np.dot(w - mass, lam * v)), kappa, frac, r, s2, rtol)
         if not res[2] == res[2]:
             _fail(ST_REFIT, law, kappa, frac, sigma2, ridge)
         out["small_top_variance"] = max(float(res[3]) * Q, sigma2)

@@ -272,6 +272,15 @@ GAUSS_DPS = 30
 _GTOL = mp.mpf(10) ** -(GAUSS_DPS - 6)
 
 
+def _Qg(x):
+    """Q(x), exactly 0 beyond x = 1e8 (below exp(-5e15); mpmath's erfc overflows on huge arguments)."""
+    return mp.mpf(0) if x > 10 ** 8 else _Q(x)
+
+
+def _phig(x):
+    return mp.mpf(0) if abs(x) > 10 ** 8 else _phi(x)
+
+
 def _root_tol(f, lo, hi, flo, fhi, tol):
     """Illinois regula falsi with bisection safeguard, stopped at relative width ``tol``; returns (root, width)."""
     if flo == 0:
@@ -388,7 +397,7 @@ def solve_dc_gauss(law, kappa: float, sigma2: float, ridge: float):
 def _cut(E, score, alpha):
     """T with E[P(kept | Lambda)] = alpha where P(kept | Lambda) = 2 Q(T score(Lambda)) (score inf: never kept)."""
     def kept(T):
-        return E(lambda l, v: 0 if score(l, v) == mp.inf else 2 * _Q(T * score(l, v)))
+        return E(lambda l, v: 0 if score(l, v) == mp.inf else 2 * _Qg(T * score(l, v)))
 
     p0 = E(lambda l, v: 0 if score(l, v) == mp.inf else 1)
     if p0 <= alpha:
@@ -430,8 +439,8 @@ def predict_point_gauss(law, kappa: float, alpha: float, sigma2: float, ridge: f
             def f(l, v):
                 sx = mp.sqrt(s2x(l, v))
                 u = T * scale(l) / sx
-                pk = 2 * _Q(u)
-                m2 = 2 * sx ** 2 * (u * _phi(u) + _Q(u))
+                pk = 2 * _Qg(u)
+                m2 = 2 * sx ** 2 * (u * _phig(u) + _Qg(u))
                 a = acoef(l, v)
                 eb2 = a ** 2 * m2 + (v - a ** 2 * sx ** 2) * pk
                 return pk, eb2, v + (1 - 2 * a) * m2
@@ -461,13 +470,13 @@ def predict_point_gauss(law, kappa: float, alpha: float, sigma2: float, ridge: f
         To = _cut(E, lambda l, v: mp.inf if v == 0 else 1 / mp.sqrt(l * v), alpha)
 
         def opk(l, v):
-            return 0 if v == 0 else 2 * _Q(To / mp.sqrt(l * v))
+            return 0 if v == 0 else 2 * _Qg(To / mp.sqrt(l * v))
 
         def oeb2(l, v):
             if v == 0:
                 return mp.mpf(0)
             z = To / mp.sqrt(l * v)
-            return 2 * v * (z * _phi(z) + _Q(z))
+            return 2 * v * (z * _phig(z) + _Qg(z))
 
         orc = sigma2 + E(lambda l, v: l * ((v - oeb2(l, v)) + (1 - c(l)) ** 2 * oeb2(l, v)
                                            + c(l) ** 2 * (kappa * G / l) * opk(l, v)))

@@ -372,3 +372,20 @@ def test_pickle_and_dict_round_trips_keep_the_kind():
         rebuilt.refined()
     spec = dp.Law.index_power_law(20, 1.0)
     assert pickle.loads(pickle.dumps(spec)).is_discrete and dp.Law.from_dict(spec.to_dict()).is_discrete
+
+
+@pytest.mark.parametrize("lam,v,kappa,alpha,s2,ridge", [
+    ([3.0, 1.0, 0.1], [1.0, 0.5, 2.0], 0.001, 0.999999, 0.0, 0.0),   # tiny risks: relative accuracy kept
+    ([1.0], [1.0], 1.0000001, 0.999999, 0.0, 0.0),                   # a refit within 1e-6 of interpolation
+    ([1.0], [1.0], 0.001, 0.999999, 0.0, 1e-8),
+    ([1e-200, 3e-200], [1e150, 1e151], 3.0, 0.3, 0.0, 10.0),         # ridge 1e200 x lam: c ~ 1e-200
+    ([1e200, 3e200], [1e-150, 1e-151], 1e4, 1e-6, 0.1, 1e-8),
+])
+def test_extreme_cases_against_mpmath(lam, v, kappa, alpha, s2, ridge):
+    """Found by a sweep over scales, sigma2 = 0, alpha near 1 and ridges: before the pieces were written as
+    sums of non-negative terms (and s_X kept unsquared) these came out 0 or off by 1e-8..1 relative."""
+    law = dp.Law.from_spectrum(lam, b_var=v)
+    d = dp.predict(law, kappa=kappa, alpha=alpha, sigma2=s2, ridge=ridge)
+    m = dp.predict(law, kappa=kappa, alpha=alpha, sigma2=s2, ridge=ridge, precision="mp")
+    for name in dp.RISK_FIELDS:
+        assert getattr(d, name) == pytest.approx(getattr(m, name), rel=1e-9, abs=0), name
