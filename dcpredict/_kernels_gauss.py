@@ -6,24 +6,32 @@ Lambda = lam_k, and the node probabilities (a discrete spectrum, or a quadrature
 section :ref:`theory-gaussian-b`); only Lambda is summed over the nodes.
 
 Given the dense DC (tau, gamma^2), at a node with c = lam/(lam + tau) and K = kappa gamma^2 / lam:
-    X = c (B + sqrt(K) H),  s_X^2 = c^2 (v + K),  a = c v / s_X^2 (regression of B on X),
-and a rule keeping |X| > t_eff (t_eff = t for magnitude, t / sqrt(lam) for Hessian), u = t_eff / s_X:
-    P(kept) = 2 Q(u),  M2 = E[X^2 1kept] = 2 s_X^2 (u phi(u) + Q(u)),
-    E[B^2 1kept] = a^2 M2 + (v - a^2 s_X^2) 2 Q(u),  E[(B - X 1kept)^2] = v + (1 - 2 a) M2.
-Oracle rules keep lam B^2 > t: |B| > sqrt(t / lam), z = sqrt(t / (lam v)):
-    P(kept) = 2 Q(z),  E[B^2 1kept] = 2 v (z phi(z) + Q(z)),
+    X = c (B + sqrt(K) H),  s_X^2 = c^2 (v + K),  B = a X + e with a = c v / s_X^2 and e independent of X,
+    Var(e) = v K / (v + K).
+A rule keeping |X| > t_eff (t_eff = t for magnitude, t / sqrt(lam) for Hessian), u = t_eff / s_X:
+    P(kept) = 2 Q(u),  E[X^2 1kept] = s_X^2 (2 u phi(u) + 2 Q(u)),  E[X^2 1dropped] = s_X^2 (P(|N| < u) - 2 u phi(u)),
+    E[B^2 1kept] = a^2 E[X^2 1kept] + Var(e) P(kept)   (and the same with "dropped"),
+    E[(B - X 1kept)^2] = Var(e) + (a - 1)^2 E[X^2 1kept] + a^2 E[X^2 1dropped]
+(the theory page's v + (1 - 2a) M2, written as a sum of non-negative terms so that small risks keep their
+relative accuracy; a s_X, (a - 1) s_X and 1 - c are computed directly, a small-u series replaces
+P(|N| < u) - 2 u phi(u)).  Oracle rules keep lam B^2 > t: |B| > sqrt(t / lam), z = sqrt(t / (lam v)):
+    P(kept) = 2 Q(z),  E[B^2 1kept] = 2 v (z phi(z) + Q(z)),  E[B^2 1dropped] = v (P(|N| < z) - 2 z phi(z)),
     E[(B - X)^2 1kept] = (1 - c)^2 E[B^2 1kept] + c^2 K P(kept).
-Every refit (small_oracle, fresh retraining) needs only the kept mass and E[B^2 1kept] per node.
+Every refit (small_oracle, fresh retraining) needs only the kept mass, E[B^2 1kept] per node and the dropped
+signal E[Lambda B^2 1dropped] (its extra noise).  The oracle cut does not depend on kappa: it is solved once
+per grid (:func:`oracle_cuts`).
 
 All three cuts are the same equation in a scalar T: sum_k w_k 2 Q(T g_k) = alpha, with g_k = 1/s_X
 (magnitude, T = t), 1/(sqrt(lam) s_X) (Hessian, T = t) and 1/sqrt(lam v) (oracle, T^2 = t).  It is
-solved by Newton steps (the derivative is the closed-form density) inside a bracket that every
-evaluation tightens, warm-started along a row of alphas (T decreases as alpha grows); the returned T lies
-in a sign-change bracket of relative width <= rtol.  Nodes with g = inf (B = 0 for the oracle, or a
-degenerate X = 0) have zero score: they are kept only when alpha exceeds the mass of the others, and then
-all of them in the same proportion.
+solved by Halley/Newton steps (the derivatives are closed-form) inside a bracket that every evaluation
+tightens, warm-started along a row of alphas (T decreases as alpha grows); once a step is tiny the root is
+certified by two evaluations just below and above it, so the returned T lies in a sign-change bracket of
+relative width <= rtol (typically three evaluations per cut).  Nodes with g = inf (B = 0 for the oracle, or
+a degenerate X = 0) have zero score: they are kept only when alpha exceeds the mass of the others, and then
+all of them in the same proportion.  The refits' tau is found by Newton steps in log tau, warm-started from
+the same refit at the previous alpha, in a certified sign-change bracket as well.
 
-The shared pieces (tau's equation and its Brent solver, the normal functions) come from
+The shared pieces (the dense tau and its certified Brent solver, the normal functions) come from
 :mod:`dcpredict._kernels`; the output layout (risks in the order of ``dcpredict.RISK_FIELDS``, aux,
 dc) is the same as there.
 """
