@@ -22,7 +22,7 @@ import numpy as np
 
 from ._validate import DCPredictError
 
-__all__ = ["draw", "load_sidecar", "COLORS", "LABELS", "draw_phase_map"]
+__all__ = ["draw", "load_sidecar", "COLORS", "LABELS", "draw_phase_map", "draw_validation"]
 
 DPI = 110
 COLORS = {"dense": "black", "magnitude": "tab:blue", "hessian": "tab:red", "oracle_pruned": "tab:purple",
@@ -326,3 +326,59 @@ def draw_phase_map(data: Any, path: str | Path) -> Path:
     path = Path(path)
     fig.savefig(path, dpi=DPI)
     return path
+
+
+def draw_validation(rep: Any, path: str | Path) -> Path:
+    """The validation summary plot: theory against simulation (log-log) and the histogram of z.
+
+    ``rep`` is a :class:`dcpredict.validation.ValidationReport`.
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from .validation import Z_LIMIT
+    chk = rep.checked
+    info = [r for r in rep.all_rows if r["status"] == "info"]
+    fig = _figure_class()(figsize=(10.5, 4.4))
+    a1, a2 = fig.subplots(1, 2)
+    th = np.array([r["theory"] for r in chk])
+    sm = np.array([r["sim"] for r in chk])
+    se = np.array([r["se"] for r in chk])
+    ok = np.array([r["status"] == "pass" for r in chk])
+    world = np.array(["order" in r for r in chk], dtype=bool)
+    for sel, fmt, color, name in ((ok & ~world, "o", "tab:blue", "pass"),
+                                  (ok & world, "s", "tab:green", "fixed world: pass")):
+        if sel.any():
+            a1.errorbar(th[sel], sm[sel], yerr=se[sel], fmt=fmt, ms=3, color=color, alpha=0.7, lw=0.8,
+                        label=f"{name} ({sel.sum()})")
+    if (~ok).any():
+        a1.errorbar(th[~ok], sm[~ok], yerr=se[~ok], fmt="x", ms=6, color="tab:red", label=f"FAIL ({(~ok).sum()})")
+    if info:
+        a1.plot([r["theory"] for r in info], [r["sim"] for r in info], "^", ms=3, color="0.6",
+                label="same-sample retrain vs fresh DC (info)")
+    lo, hi = min(th.min(), sm.min()) * 0.9, max(th.max(), sm.max()) * 1.1
+    a1.plot([lo, hi], [lo, hi], "k-", lw=0.8)
+    a1.set_xscale("log")
+    a1.set_yscale("log")
+    for axis in (a1.xaxis, a1.yaxis):  # plain numbers (0.5, 1, 2), not 5x10^-1; a few labelled ticks
+        axis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(NullFormatter())
+    a1.set_xlabel("theory (DC, p -> infinity)")
+    a1.set_ylabel("simulation mean")
+    a1.legend(fontsize=8)
+    a1.grid(alpha=0.3, which="both", lw=0.5)
+    a1.set_title("theory vs simulation", fontsize=10)
+    z = np.array([r["z"] for r in chk])
+    z = z[np.isfinite(z)]
+    a2.hist(np.clip(z, -8, 8), bins=np.linspace(-8, 8, 41), color="tab:blue", alpha=0.8)
+    for v in (-Z_LIMIT, Z_LIMIT):
+        a2.axvline(v, color="tab:red", ls="--", lw=0.8)
+    a2.set_xlabel("z = (sim - theory) / se   (clipped to [-8, 8])")
+    a2.set_ylabel("count")
+    t = rep.totals()
+    a2.set_title(f"{t['comparisons']} comparisons: {t['passed']} pass, {t['failed']} fail; max |z| "
+                 f"{t['max_abs_z']:.2f}", fontsize=10)
+    fig.suptitle("dcpredict validate" + (" --quick" if rep.quick else "") +
+                 f": n={rep.params['n']}, {rep.params['trials']} trials/point", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return Path(path)

@@ -120,10 +120,11 @@ class ValidationReport:
     report_path: Path | None = None
     plot_path: Path | None = None
     world_rows: list[dict] = field(default_factory=list, repr=False)
+    compression_rows: list[dict] = field(default_factory=list, repr=False)
 
     @property
     def all_rows(self) -> list[dict]:
-        return self.rows + self.world_rows
+        return self.rows + self.world_rows + self.compression_rows
 
     @property
     def checked(self) -> list[dict]:
@@ -212,13 +213,17 @@ def run_validation(quick: bool = False, out_dir: str | Path | None = "validation
     world_rows = _world_rows(W, 1 if quick else workers, progress)
     params["world"] = {**{k: v for k, v in W.items() if k != "laws"},
                        "laws": {k: v.to_dict() for k, v in W["laws"].items()}}
-    rep = ValidationReport(bool(quick), params, rows, time.time() - t0, world_rows=world_rows)
+    from .compression_sim import validation_rows as compression_rows
+    comp_rows = compression_rows(bool(quick), workers or 1)
+    rep = ValidationReport(bool(quick), params, rows, time.time() - t0, world_rows=world_rows,
+                           compression_rows=comp_rows)
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         suffix = "_quick" if quick else ""
         rep.plot_path = out / f"summary{suffix}.png"
-        _plot(rep, rep.plot_path)
+        from .plotting import draw_validation
+        draw_validation(rep, rep.plot_path)
         rep.report_path = out / f"REPORT{suffix}.md"
         rep.report_path.write_text(_markdown(rep, workers))
     return rep
@@ -326,6 +331,19 @@ def _markdown(rep: ValidationReport, workers: int | None) -> str:
             out.append(f"| {r['law']} | {r['order']} | {r['ridge']:g} | {r['P']} | {r['p']} | {r['p'] / r['n']:.4g} | "
                        f"{r['s']} | {r['field']} | {r['theory']:.5g} | {r['sim']:.5g} +- {r['se']:.2g} | "
                        f"{100 * r['rel']:+.2f}% | {r['z']:+.2f} | {100 * r['margin']:.1f}% | {r['status']} |")
+    if rep.compression_rows:
+        out += ["", "## Beyond pruning: quantization and iterative pruning", "",
+                "- Theory: `predict_quantized` / `predict_iterative` (theory page, section 9); simulation: "
+                "`simulate_quantized` / `simulate_iterative` (fresh samples every round).  Same pass rule, with "
+                "rho the aspect ratio of the fit closest to the interpolation threshold among the fits the field "
+                "depends on.", "",
+                "| law | kappa | alpha | ridge | p | s | field | theory | simulation (mean +- se) | rel. diff | z "
+                "| margin | status |",
+                "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rep.compression_rows:
+            out.append(f"| {r['law']} | {r['kappa']:g} | {r['alpha']:g} | {r['ridge']:g} | {r['p']} | {r['s']} | "
+                       f"{r['field']} | {r['theory']:.5g} | {r['sim']:.5g} +- {r['se']:.2g} | "
+                       f"{100 * r['rel']:+.2f}% | {r['z']:+.2f} | {100 * r['margin']:.1f}% | {r['status']} |")
     out += ["", "## Totals", "",
             f"- comparisons (pass/fail): {t['comparisons']} (of which the fixed world: {t['world_comparisons']}); "
             f"pass: {t['passed']}; fail: {t['failed']}",
@@ -337,56 +355,3 @@ def _markdown(rep: ValidationReport, workers: int | None) -> str:
         out += ["## Failures", ""] + [f"- {_label(r)}: theory {r['theory']:.5g}, sim {r['sim']:.5g} +- "
                                       f"{r['se']:.2g}, z = {r['z']:.2f}" for r in rep.failures] + [""]
     return "\n".join(out)
-
-
-def _plot(rep: ValidationReport, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    chk = rep.checked
-    info = [r for r in rep.all_rows if r["status"] == "info"]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10.5, 4.4))
-    th = np.array([r["theory"] for r in chk])
-    sm = np.array([r["sim"] for r in chk])
-    se = np.array([r["se"] for r in chk])
-    ok = np.array([r["status"] == "pass" for r in chk])
-    world = np.array(["order" in r for r in chk], dtype=bool)
-    for sel, fmt, color, name in ((ok & ~world, "o", "tab:blue", "pass"),
-                                  (ok & world, "s", "tab:green", "fixed world: pass")):
-        if sel.any():
-            a1.errorbar(th[sel], sm[sel], yerr=se[sel], fmt=fmt, ms=3, color=color, alpha=0.7, lw=0.8,
-                        label=f"{name} ({sel.sum()})")
-    if (~ok).any():
-        a1.errorbar(th[~ok], sm[~ok], yerr=se[~ok], fmt="x", ms=6, color="tab:red", label=f"FAIL ({(~ok).sum()})")
-    if info:
-        a1.plot([r["theory"] for r in info], [r["sim"] for r in info], "^", ms=3, color="0.6",
-                label="same-sample retrain vs fresh DC (info)")
-    lo, hi = min(th.min(), sm.min()) * 0.9, max(th.max(), sm.max()) * 1.1
-    a1.plot([lo, hi], [lo, hi], "k-", lw=0.8)
-    a1.set_xscale("log")
-    a1.set_yscale("log")
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-    for axis in (a1.xaxis, a1.yaxis):  # plain numbers (0.5, 1, 2), not 5x10^-1; a few labelled ticks
-        axis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
-        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        axis.set_minor_formatter(NullFormatter())
-    a1.set_xlabel("theory (DC, p -> infinity)")
-    a1.set_ylabel("simulation mean")
-    a1.legend(fontsize=8)
-    a1.grid(alpha=0.3, which="both", lw=0.5)
-    a1.set_title("theory vs simulation", fontsize=10)
-    z = np.array([r["z"] for r in chk])
-    z = z[np.isfinite(z)]
-    a2.hist(np.clip(z, -8, 8), bins=np.linspace(-8, 8, 41), color="tab:blue", alpha=0.8)
-    for v in (-Z_LIMIT, Z_LIMIT):
-        a2.axvline(v, color="tab:red", ls="--", lw=0.8)
-    a2.set_xlabel("z = (sim - theory) / se   (clipped to [-8, 8])")
-    a2.set_ylabel("count")
-    t = rep.totals()
-    a2.set_title(f"{t['comparisons']} comparisons: {t['passed']} pass, {t['failed']} fail; max |z| "
-                 f"{t['max_abs_z']:.2f}", fontsize=10)
-    fig.suptitle("dcpredict validate" + (" --quick" if rep.quick else "") +
-                 f": n={rep.params['n']}, {rep.params['trials']} trials/point", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
