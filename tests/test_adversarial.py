@@ -443,8 +443,13 @@ def test_validation_verdict_on_real_rows_with_a_forced_failure(monkeypatch):
     monkeypatch.setattr(V, "validation_cases", lambda quick: tiny)
     world = V.world_validation_cases(True)
     monkeypatch.setattr(V, "world_validation_cases", lambda quick: {**world, "cases": []})
+    try:  # other validation tables, if this build has them, are not the subject here
+        import dcpredict.compression_sim as C
+        monkeypatch.setattr(C, "validation_rows", lambda *a, **k: [])
+    except ImportError:
+        pass
     good = V.run_validation(quick=True, out_dir=None, workers=1)
-    assert good.passed and len(good.checked) == len(RISK_FIELDS)
+    assert good.passed and len([r for r in good.rows if r["status"] in ("pass", "FAIL")]) == len(RISK_FIELDS)
     real = T.predict
 
     def off(*a, **k):
@@ -453,7 +458,7 @@ def test_validation_verdict_on_real_rows_with_a_forced_failure(monkeypatch):
     monkeypatch.setattr(T, "predict", off)
     bad = V.run_validation(quick=True, out_dir=None, workers=1)
     assert not bad.passed
-    assert [r["field"] for r in bad.failures] == ["hessian"]
+    assert [r["field"] for r in bad.failures if r in bad.rows] == ["hessian"]
     assert "FAIL" in bad.summary()
 
 
