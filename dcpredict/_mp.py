@@ -32,9 +32,15 @@ def _digits(*ratios) -> int:
     return min(DPS + extra, MAX_DPS)
 
 
-def _precision(law: Law, kappa, alpha, ridge) -> int:
+def _precision(law: Law, kappa, alpha, ridge, sigma2=0.0) -> int:
     lam_max, lam_min = float(max(law.lam)), float(min(law.lam))
     ratios = [lam_max / lam_min]
+    if sigma2 and float(sigma2) > 0:
+        # the pruning scores have sd/mean ~ sqrt(sigma2 / signal): the thresholds need that many more digits
+        signal = mp.fsum(mp.mpf(float(w)) * mp.mpf(float(l)) * mp.mpf(float(b)) ** 2
+                         for l, b, w in zip(law.lam, law.b, law.weights))
+        if signal > 0:
+            ratios.append(float(mp.sqrt(mp.mpf(float(sigma2)) / signal)))
     if ridge:
         ratios.append(float(ridge) / lam_max)
         if float(ridge) > lam_max:  # k(tau) near tau = r cancels to (lam/r)^2: twice the decades
@@ -214,7 +220,7 @@ def _refit(lam, b, w, mass, kappa, alpha, ridge, sigma2):
 
 def predict_point(law: Law, order, kappa: float, alpha: float, sigma2: float, ridge: float):
     """Same outputs as :func:`dcpredict._kernels.predict_point`, as lists of mpf (at least 50 digits)."""
-    with mp.workdps(_precision(law, kappa, alpha, ridge)):
+    with mp.workdps(_precision(law, kappa, alpha, ridge, sigma2)):
         lam, b, w = _atoms(law.lam, law.b, law.weights)
         kappa, alpha, sigma2, ridge = (mp.mpf(kappa), mp.mpf(alpha), mp.mpf(sigma2), mp.mpf(ridge))
         tau, res, width = _tau(lam, w, kappa, ridge)

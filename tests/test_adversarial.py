@@ -100,6 +100,9 @@ def test_nearly_deterministic_scores(sigma2):
     signal = 0.649 * 1.0 * 1.16 ** 2 + 0.351 * 0.0365 * 3.12 ** 2
     assert r["magnitude"] == pytest.approx(sigma2 + signal - 1e-6 * 0.0365 * 3.12 ** 2, rel=1e-9)
     assert r["hessian"] == pytest.approx(sigma2 + signal - 1e-6 * 1.0 * 1.16 ** 2, rel=1e-9)
+    m = predict(law, kappa=0.2128, alpha=1e-6, sigma2=sigma2, precision="mp").risks()  # resolves the tails
+    for f in RISK_FIELDS:
+        assert r[f] == pytest.approx(m[f], rel=1e-10), f
 
 
 @pytest.mark.parametrize("c", [1e-300, 1e-150, 1e150, 1e300])
