@@ -54,23 +54,10 @@ def world_law(P: dict | None = None) -> Law:
 
 
 def model_problem(world: Law, sigma2: float, frac: float) -> tuple[Law, float]:
-    """The LGP of a model fitting the fraction ``frac`` of the world's features of largest true saliency.
-
-    Model law (lam_k, sqrt(frac) b_k, m_k / frac) with m_k the top-frac mass by lam b^2 (an atom may be split),
-    noise sigma^2 + sum_k (w_k - m_k) lam_k b_k^2 (theory page, section 7).
-    """
-    order = np.argsort(-(world.lam * world.b ** 2), kind="stable")
-    mass = np.zeros(world.n_atoms)
-    rem = frac
-    for k in order:
-        take = min(world.weights[k], rem)
-        mass[k] = take
-        rem -= take
-        if rem <= 0:
-            break
-    extra = float(np.sum((world.weights - mass) * world.lam * world.b ** 2))
-    keep = mass > 0
-    return Law(world.lam[keep], math.sqrt(frac) * world.b[keep], mass[keep] / mass[keep].sum()), sigma2 + max(extra, 0.0)
+    """The LGP of a model fitting the fraction ``frac`` of the world's features of largest true saliency
+    (:func:`dcpredict.world.model_law`, theory page section 7)."""
+    from .world import model_law
+    return model_law(world, frac, sigma2, "saliency")
 
 
 def _h2(a: float) -> float:
@@ -114,7 +101,8 @@ def compute(P: dict | None = None, *, simulate: bool = True, workers: int = 1, p
     grid |= {B / q for q in range(1, qmax + 1) if float(P["kappa_min"]) <= B / q <= kmax}  # ends of the q steps
     grid |= {float(k) for k in P["sim_kappas"]}
     kappas = sorted(grid)
-    out: dict[str, Any] = {"params": P, "world": world.to_dict(), "zero_model": s2 + world.signal_power,
+    out: dict[str, Any] = {"kind": "compress", "params": P, "world": world.to_dict(),
+                           "zero_model": s2 + world.signal_power,
                            "kappa": kappas, "curves": {}}
     curves = {name: {"r0": [], "tuned": []} for name in ("prune", "quantize", "prune_quantize")}
     for i, k in enumerate(kappas):
@@ -169,66 +157,21 @@ def _simulate(P: dict, world: Law, curves: dict, workers: int) -> list[dict]:
     return sims
 
 
-_STYLE = {"prune": ("tab:red", "prune (32-bit weights, Hessian)"),
-          "quantize": ("tab:blue", "quantize all weights (q = min(floor(budget/kappa), 8) bits)"),
-          "prune_quantize": ("tab:green", "prune + quantize (best q <= 6)")}
-
-
 def draw(data: dict, path: str | Path) -> Path:
-    """Draw the figure from :func:`compute`'s output (no pyplot: ``matplotlib.figure.Figure``)."""
-    from matplotlib.figure import Figure
-    P = data["params"]
-    fig = Figure(figsize=(8.6, 6.6))
-    ax = fig.add_subplot(1, 1, 1)
-    for method, (color, label) in _STYLE.items():
-        for key, ls in (("r0", "-"), ("tuned", "--")):
-            pts = data["curves"][method][key]
-            segs: list[list[dict]] = [[]]
-            for a, b in zip([None] + pts[:-1], pts):  # break the quantize curve where q changes
-                if a is not None and method == "quantize" and a.get("bits") != b.get("bits"):
-                    segs.append([])
-                segs[-1].append(b)
-            for j, seg in enumerate(segs):
-                xs = [p["kappa"] for p in seg]
-                ys = [min(p["risk"], 1e6) for p in seg]
-                lab = (label + (", ridge 0" if key == "r0" else ", tuned ridge")) if j == 0 else None
-                # the quantize curve is drawn wide and pale: where prune + quantize keeps every weight the two coincide
-                lw = 4.0 if method == "quantize" else 1.5
-                ax.plot(xs, ys, ls=ls, color=color, lw=lw, alpha=0.45 if method == "quantize" else 1.0, label=lab)
-    for s in data["sims"]:
-        color = _STYLE[s["method"]][0]
-        ax.errorbar([s["kappa"]], [s["mean"]], yerr=[2 * s["stderr"]], fmt="o" if s["ridge_mode"] == "r0" else "s",
-                    ms=4, color=color, mfc="white" if s["ridge_mode"] == "tuned" else color, capsize=2, lw=1)
-    ax.axhline(data["zero_model"], color="0.4", lw=0.8, ls=":", label="zero model")
-    ax.axvline(1.0, color="0.85", lw=0.8)
-    ax.set_xscale("log")
-    finite = [p["risk"] for c in data["curves"].values() for v in c.values() for p in v if math.isfinite(p["risk"])]
-    ax.set_ylim(0.9 * min(finite), 1.12 * data["zero_model"])
-    ax.set_xlabel("model size kappa = p / n  (the model fits the p most salient of the world's P = "
-                  f"{P['world_kappa']:g} n features)")
-    ax.set_ylabel("test risk (world)")
-    ax.set_title(f"Fixed budget of {P['budget']:g} bits per training sample: prune, quantize or both?\n"
-                 f"spiked world (5 % of features with variance {P['spike_lam']:g}), B ~ N(0,1), "
-                 f"sigma^2 = {P['sigma2']:g}\nlines: theory (DC); markers: simulation, n = {P['sim_n']}, "
-                 f"{P['sim_trials']} trials, mean +- 2 se (filled: ridge 0, open: tuned ridge)", fontsize=9)
-    ax.grid(alpha=0.3, which="both", lw=0.5)
-    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7.5, frameon=False)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    """Draw the figure from :func:`compute`'s output (:func:`dcpredict.plotting.draw`)."""
+    from .plotting import draw as _draw
+    return _draw({**data, "kind": "compress"}, path)
 
 
 def make_figure(out_dir: str | Path = "figures", *, simulate: bool = True, workers: int = 1,
-                progress: bool = False) -> tuple[Path, Path]:
-    """Compute, draw ``out_dir/compress.png`` and write ``out_dir/compress.json`` (every parameter and number)."""
+                progress: bool = False, stem: str = "compress") -> tuple[Path, Path]:
+    """Compute, draw ``out_dir/STEM.png`` and write ``out_dir/STEM.json`` (every parameter and number)."""
     t0 = time.time()
     data = compute(simulate=simulate, workers=workers, progress=progress)
     data["elapsed_seconds"] = time.time() - t0
     out = Path(out_dir)
-    png = draw(data, out / "compress.png")
-    side = out / "compress.json"
+    png = draw(data, out / f"{stem}.png")
+    side = out / f"{stem}.json"
     side.write_text(json.dumps(data, indent=1, allow_nan=True))
     return png, side
 

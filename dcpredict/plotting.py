@@ -81,8 +81,10 @@ def draw(data: dict[str, Any] | str | Path, out_png: str | Path) -> Path:
         fig = _draw_world(data)
     elif kind == "rf":
         fig = _draw_rf(data)
+    elif kind == "compress":
+        fig = _draw_compress(data)
     else:
-        raise DCPredictError(f"data must be a figure sidecar with kind 'world' or 'rf'; got kind={kind!r}")
+        raise DCPredictError(f"data must be a figure sidecar with kind 'world', 'rf' or 'compress'; got kind={kind!r}")
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=DPI)
@@ -382,3 +384,51 @@ def draw_validation(rep: Any, path: str | Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return Path(path)
+
+
+_COMPRESS_STYLE = {"prune": ("tab:red", "prune (32-bit weights, Hessian)"),
+          "quantize": ("tab:blue", "quantize all weights (q = min(floor(budget/kappa), 8) bits)"),
+          "prune_quantize": ("tab:green", "prune + quantize (best q <= 6)")}
+
+
+def _draw_compress(data: dict[str, Any]):
+    """The compression figure (:mod:`dcpredict.figures_compress`): risk against model size at a bit budget."""
+    P = data["params"]
+    fig = _figure_class()(figsize=(8.6, 6.6))
+    ax = fig.add_subplot(1, 1, 1)
+    for method, (color, label) in _COMPRESS_STYLE.items():
+        for key, ls in (("r0", "-"), ("tuned", "--")):
+            pts = data["curves"][method][key]
+            segs: list[list[dict]] = [[]]
+            for a, b in zip([None] + pts[:-1], pts):  # break the quantize curve where q changes
+                if a is not None and method == "quantize" and a.get("bits") != b.get("bits"):
+                    segs.append([])
+                segs[-1].append(b)
+            for j, seg in enumerate(segs):
+                xs = [p["kappa"] for p in seg]
+                ys = [min(p["risk"], 1e6) for p in seg]
+                lab = (label + (", ridge 0" if key == "r0" else ", tuned ridge")) if j == 0 else None
+                # the quantize curve is drawn wide and pale: where prune + quantize keeps every weight the two coincide
+                lw = 4.0 if method == "quantize" else 1.5
+                ax.plot(xs, ys, ls=ls, color=color, lw=lw, alpha=0.45 if method == "quantize" else 1.0, label=lab)
+    for s in data["sims"]:
+        color = _COMPRESS_STYLE[s["method"]][0]
+        ax.errorbar([s["kappa"]], [s["mean"]], yerr=[2 * s["stderr"]], fmt="o" if s["ridge_mode"] == "r0" else "s",
+                    ms=4, color=color, mfc="white" if s["ridge_mode"] == "tuned" else color, capsize=2, lw=1)
+    ax.axhline(data["zero_model"], color="0.4", lw=0.8, ls=":", label="zero model")
+    ax.axvline(1.0, color="0.85", lw=0.8)
+    ax.set_xscale("log")
+    _log_ticks(ax, "x", min(data["kappa"]), max(data["kappa"]))
+    finite = [p["risk"] for c in data["curves"].values() for v in c.values() for p in v if math.isfinite(p["risk"])]
+    ax.set_ylim(0.9 * min(finite), 1.12 * data["zero_model"])
+    ax.set_xlabel("model size kappa = p / n  (the model fits the p most salient of the world's P = "
+                  f"{P['world_kappa']:g} n features)")
+    ax.set_ylabel("test risk (world)")
+    ax.set_title(f"Fixed budget of {P['budget']:g} bits per training sample: prune, quantize or both?\n"
+                 f"spiked world (5 % of features with variance {P['spike_lam']:g}), B ~ N(0,1), "
+                 f"sigma^2 = {P['sigma2']:g}\nlines: theory (DC); markers: simulation, n = {P['sim_n']}, "
+                 f"{P['sim_trials']} trials, mean +- 2 se (filled: ridge 0, open: tuned ridge)", fontsize=9)
+    ax.grid(alpha=0.3, which="both", lw=0.5)
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7.5, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig

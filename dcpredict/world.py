@@ -72,16 +72,25 @@ def model_problem(law: Law, *, P: int, p: int, sigma2: float, order: str = "sali
     p = check_int("p", p, lo=1, hi=P)
     sigma2 = check_real("sigma2", sigma2, lo=0.0)
     order = check_choice("order", order, ORDERS)
+    model, noise = model_law(law, p / P, sigma2, order)
+    if not isinstance(law, GaussianLaw):
+        model.description = f"model of {p} of {P} features ({order} order) of {law.description}"
+    return model, noise
+
+
+def model_law(law: Law, frac: float, sigma2: float, order: str = "saliency") -> tuple[Law, float]:
+    """:func:`model_problem` for a model that fits a fraction ``frac`` in (0, 1] of the world's features."""
+    frac = check_real("frac", frac, lo=0.0, hi=1.0, lo_open=True)
     if isinstance(law, GaussianLaw):  # B | Lambda Gaussian: random order only (theory page, theory-gaussian-b)
         from . import _kernels_gauss as G
         if order == "saliency":
             raise G._saliency_error(law)
-        return G.model_law_random(law, p / P, sigma2)
+        return G.model_law_random(law, frac, sigma2)
     from . import _kernels as K
     lam, b, w = _arrays(law)
     mb, mw = np.empty_like(b), np.empty_like(w)
-    extra = K.world_model(lam, b, w, _saliency_order(law), p / P, order == "random", mb, mw)
-    return Law(lam, mb, mw, description=f"model of {p} of {P} features ({order} order) of {law.description}"), \
+    extra = K.world_model(lam, b, w, _saliency_order(law), frac, order == "random", mb, mw)
+    return Law(lam, mb, mw, description=f"model of a fraction {frac:.6g} ({order} order) of {law.description}"), \
         sigma2 + float(extra)
 
 

@@ -15,7 +15,7 @@ import sys
 
 from ._common import add_law_arguments, dumps, float_list, law_from_args, write_text
 
-FIGURE_NAMES = ("fig2", "fig3a", "fig3b", "fig4", "fig7a", "fig7b", "all")
+FIGURE_NAMES = ("fig2", "fig3a", "fig3b", "fig4", "fig7a", "fig7b", "all", "compress")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "Writes DIR/NAME.png and DIR/NAME.json (all parameters and plotted numbers; "
                                    "dcpredict.plotting.draw re-renders a PNG from the JSON alone).")
     f.add_argument("name", choices=FIGURE_NAMES, metavar="NAME",
-                   help="fig2, fig3a, fig3b, fig4, fig7a, fig7b or all")
+                   help="fig2, fig3a, fig3b, fig4, fig7a, fig7b or all (the paper's figures); compress: "
+                        "pruning vs quantization at a bit budget (beyond the paper, about 3 minutes)")
     f.add_argument("--quick", action="store_true", help="coarse grids and few trials (seconds; files NAME_quick.*)")
     f.add_argument("--out-dir", default="figures", help="output directory (default: figures)")
     f.add_argument("--workers", type=int, default=None, help="simulation processes (default: all cores)")
@@ -75,6 +76,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _figure(args: argparse.Namespace) -> int:
+    if args.name == "compress":
+        from ..figures_compress import make_figure as make_compress
+        stem = "compress_quick" if args.quick else "compress"
+        png, side = make_compress(args.out_dir, simulate=not args.quick, workers=args.workers or 1,
+                                  progress=args.progress, stem=stem)
+        print(f"compress: wrote {png} and {side}")
+        return 0
     from ..figures import make_figure
     results = make_figure(args.name, quick=args.quick, out_dir=args.out_dir, workers=args.workers,
                           progress=args.progress)
