@@ -384,13 +384,13 @@ def _threshold(m, v, scale, w, alpha, rtol, keep):
 
 
 @njit(cache=True, error_model="numpy")
-def _pruned_sq_error(b, m, v, f, te, keep):
+def _pruned_sq_error(b, d, m, v, f, te, keep):
     """E[(b - X 1{|X| > te'})^2] for X ~ N(f m, (f v)^2) (THEORY.md s.3); deterministic atoms use ``keep``.
 
     ``m``, ``v`` and ``te`` are the coordinate law and threshold in the units of the scores
     (X / f); the probabilities use only their ratios, the squared error the true X = f * score.
+    ``d`` = b - f m, passed in computed without cancellation (b tau / (lam + tau)).
     """
-    d = b - f * m
     if not v > _DET * abs(m):
         fv = f * v
         return keep * (d * d + fv * fv) + (1.0 - keep) * b * b
@@ -461,12 +461,20 @@ def _fill(order, w, frac, mass):
 
 @njit(cache=True, error_model="numpy")
 def _coordinate_law(lam, b, kappa, tau, g2, m, v, hscale):
+    """:func:`_coordinate_law_d` without B - E[X] (for callers that do not need it)."""
+    dd = np.empty(lam.size)
+    return _coordinate_law_d(lam, b, kappa, tau, g2, m, v, hscale, dd)
+
+
+@njit(cache=True, error_model="numpy")
+def _coordinate_law_d(lam, b, kappa, tau, g2, m, v, hscale, dd):
     """Coordinate law of X = sqrt(p) beta_hat per atom (eq. 10) in score units X / f, f = 1/(1 + tau).
 
     m_k = B_k c_k (1 + tau), v_k = sqrt(kappa gamma^2) sqrt(lam_k) / (lam_k + tau) (1 + tau): of
     order B whatever tau (no underflow when tau is huge); the Hessian score scale is 1/sqrt(lam).
     At the interpolation threshold (gamma^2 = inf) X/gamma -> c sqrt(kappa/Lambda) H, which still
-    fixes the kept sets: m = 0, v = c sqrt(kappa/lam) (1 + tau).  Returns f.
+    fixes the kept sets: m = 0, v = c sqrt(kappa/lam) (1 + tau).  ``dd`` gets B - X's mean,
+    B tau / (lam + tau) (B at the threshold), without the cancellation of B - c B.  Returns f.
     """
     infinite = not math.isfinite(g2)
     g = 1.0 if infinite else math.sqrt(kappa * g2)
@@ -477,8 +485,10 @@ def _coordinate_law(lam, b, kappa, tau, g2, m, v, hscale):
         hscale[k] = 1.0 / math.sqrt(lam[k])
         if infinite:
             m[k] = 0.0
+            dd[k] = b[k]
         else:
             m[k] = b[k] * (lam[k] / d) * (1.0 + tau)
+            dd[k] = b[k] * (tau / d)
         v[k] = g * (math.sqrt(lam[k]) / d) * (1.0 + tau)
     return 1.0 / (1.0 + tau)
 
@@ -489,7 +499,7 @@ def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, f, rtol, m, v, hsc
 
     risks: see N_RISKS (the order of dcpredict.RISK_FIELDS).  aux: thresholds (in X units), their
     residuals, the four refit problems and the status (ST_*).
-    ``work`` is a (6, n_atoms) workspace.
+    ``work`` is a (7, n_atoms) workspace whose row 6 holds B - E[X] per atom (from :func:`_coordinate_law`).
     """
     n = lam.size
     ones = work[0]
@@ -498,6 +508,7 @@ def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, f, rtol, m, v, hsc
     mass = work[3]
     ws = work[4]
     bs = work[5]
+    dd = work[6]
     status = ST_OK
     for k in range(n):
         ones[k] = 1.0
@@ -523,9 +534,9 @@ def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, f, rtol, m, v, hsc
         eh = sigma2
         er = sigma2
         for k in range(n):
-            em += w[k] * lam[k] * _pruned_sq_error(b[k], m[k], v[k], f, t_m, keep_m[k])
-            eh += w[k] * lam[k] * _pruned_sq_error(b[k], m[k], v[k], f, t_h * hscale[k], keep_h[k])
-            d = b[k] - f * m[k]
+            em += w[k] * lam[k] * _pruned_sq_error(b[k], dd[k], m[k], v[k], f, t_m, keep_m[k])
+            eh += w[k] * lam[k] * _pruned_sq_error(b[k], dd[k], m[k], v[k], f, t_h * hscale[k], keep_h[k])
+            d = dd[k]
             fv = f * v[k]
             er += w[k] * lam[k] * ((1.0 - alpha) * b[k] * b[k] + alpha * (d * d + fv * fv))
         risks[1] = em
@@ -539,7 +550,7 @@ def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, f, rtol, m, v, hsc
     else:
         eo = sigma2
         for k in range(n):
-            d = b[k] - f * m[k]
+            d = dd[k]
             fv = f * v[k]
             eo += lam[k] * (mass[k] * (d * d + fv * fv) + (w[k] - mass[k]) * b[k] * b[k])
         risks[4] = eo
@@ -587,8 +598,8 @@ def _row(lam, b, w, order, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc):
     m = np.empty(n)
     v = np.empty(n)
     hscale = np.empty(n)
-    work = np.empty((6, n))
-    f = _coordinate_law(lam, b, kappa, tau, g2, m, v, hscale)
+    work = np.empty((7, n))
+    f = _coordinate_law_d(lam, b, kappa, tau, g2, m, v, hscale, work[6])
     for j in range(alphas.size):
         _point(lam, b, w, order, kappa, alphas[j], sigma2, ridge, g2, f, rtol, m, v, hscale, work, risks[j], aux[j])
 

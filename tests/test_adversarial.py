@@ -256,6 +256,8 @@ def test_negative_numbers_after_every_value_option_parse(cmd):
         argv = [cmd, *BASE[cmd], opt, value]
         joined = join_negative_values(argv, parser)
         assert joined[-1] == f"{opt}={value}", opt
+        if a.type not in (None, str, float):
+            continue  # a validating type (e.g. --ridge accepting 'optimal') may reject the value itself
         ns = parser.parse_args(joined)
         assert getattr(ns, a.dest) in (value, -1.5), opt
     # an abbreviation is joined too, and '--' stops the rewriting
