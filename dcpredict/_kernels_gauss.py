@@ -320,29 +320,35 @@ def solve_cut(g, w, alpha, finite_mass, T_hi, state, rtol, full, lam, v, sx, a, 
 
 @njit(cache=True)
 def _k_log(s, lam, w, kappa, ridge):
-    """k = 1 - kappa E[c] - r/tau at tau = e^s, and dk/ds = kappa E[c (1 - c)] + r/tau (> 0)."""
+    """k = 1 - kappa E[c] - r/tau at tau = e^s, dk/ds = kappa E[c (1 - c)] + r/tau (> 0) and
+    d2k/ds2 = -kappa E[c (1 - c) (1 - 2c)] - r/tau."""
     tau = math.exp(s)
     sc = 0.0
     s1c = 0.0
     scc = 0.0
+    sccc = 0.0
     for i in range(lam.size):
         inv = 1.0 / (lam[i] + tau)
         c = lam[i] * inv
         oc = tau * inv
         sc += w[i] * c
         s1c += w[i] * oc
-        scc += w[i] * c * oc
+        t = w[i] * c * oc
+        scc += t
+        sccc += t * (oc - c)
     val = (1.0 - kappa * sc) if sc <= 0.5 else ((1.0 - kappa) + kappa * s1c)
     der = kappa * scc
+    der2 = -kappa * sccc
     if ridge > 0.0:
         val -= ridge / tau
         der += ridge / tau
-    return val, der
+        der2 -= ridge / tau
+    return val, der, der2
 
 
 @njit(cache=True)
 def solve_tau_newton(lam, w, kappa, ridge, rtol, hint):
-    """tau of the DC (theory page, :ref:`theory-dc`) by Newton steps in s = log tau inside a sign-change bracket.
+    """tau of the DC (theory page, :ref:`theory-dc`) by Halley/Newton steps in s = log tau in a sign-change bracket.
 
     Same equation and brackets as :func:`dcpredict._kernels.solve_tau`; ``hint`` > 0 is a warm start (e.g.
     the same refit at the previous alpha of a row).  Returns (tau, bracket width in tau); tau is nan if no
@@ -374,9 +380,10 @@ def solve_tau_newton(lam, w, kappa, ridge, rtol, hint):
     s = math.log(hint) if hint > 0.0 else 0.5 * (slo + shi)
     if not (s > slo and s < shi):
         s = 0.5 * (slo + shi)
-    certify = False
+    certify = 0  # 1: at the point just below the predicted root, 2: just above
+    sc = 0.0
     for _ in range(_MAXIT):
-        val, der = _k_log(s, lam, w, kappa, ridge)
+        val, der, der2 = _k_log(s, lam, w, kappa, ridge)
         if val < 0.0:
             slo = s
         elif val > 0.0:
@@ -386,14 +393,27 @@ def solve_tau_newton(lam, w, kappa, ridge, rtol, hint):
         if shi - slo <= rtol:
             tau = math.exp(0.5 * (slo + shi))
             return tau, tau * (shi - slo)
-        sn = s - val / der if der > 0.0 else math.nan
-        if certify:
-            certify = False
-            sn = s + (0.4 * rtol if val < 0.0 else -0.4 * rtol)
-        elif math.isfinite(sn) and abs(sn - s) < 0.4 * rtol:
-            sn = sn + (0.4 * rtol if sn > s else -0.4 * rtol)
-        elif math.isfinite(sn) and abs(sn - s) < 1e-7:
-            certify = True  # the Newton iterate is accurate to ~1e-14: next, step across it
+        if certify == 1 and slo >= sc - 0.5 * rtol and not (shi <= sc + 0.5 * rtol):
+            s = sc + 0.4 * rtol
+            certify = 2
+            continue
+        certify = 0
+        sn = math.nan
+        if der > 0.0:
+            if abs(val * der2) < der * der:  # Halley near the root, else Newton
+                sn = s - 2.0 * val * der / (2.0 * der * der - val * der2)
+            else:
+                sn = s - val / der
+        if math.isfinite(sn) and sn > slo and sn < shi and abs(sn - s) < 1e-5:
+            # a Halley step this small is accurate far below rtol: certify on both sides of it
+            sc = sn
+            if slo >= sc - 0.5 * rtol:
+                s = sc + 0.4 * rtol
+                certify = 2
+            else:
+                s = sc - 0.4 * rtol
+                certify = 1
+            continue
         if not (sn > slo and sn < shi) or not math.isfinite(sn):
             sn = 0.5 * (slo + shi)
         s = sn
