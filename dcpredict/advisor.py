@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -260,6 +261,8 @@ class Advice(Result):
     ps: np.ndarray = field(repr=False)
     curves: dict = field(repr=False)
     exhaustive: bool = True
+    #: with ``advise(..., ridge="optimal")``: the ridge of each baseline (each tuned for itself); else None
+    baseline_ridges: dict | None = None
 
     # ------------------------------------------------------------------ derived
     @property
@@ -346,7 +349,10 @@ class Advice(Result):
             "dcpredict advice: train small or prune big?  (asymptotic theory; theory page, 'the fixed world')",
             "=" * W,
             *wrap.wrap(f"world: P = {self.P} features ({self.P_from}), {self.law!r}"),
-            *wrap.wrap(f"n = {self.n} samples, sigma2 = {self.sigma2:g}, ridge = {self.ridge:g}; deploy s = "
+            *wrap.wrap(f"n = {self.n} samples, sigma2 = {self.sigma2:g}, ridge = {self.ridge:g}"
+                       + (" (tuned; each baseline at its own best ridge: " + ", ".join(
+                           f"{k} {v:.4g}" for k, v in self.baseline_ridges.items()) + ")"
+                          if self.baseline_ridges else "") + "; deploy s = "
                        f"{self.s} weights; the model fits the first p features in {self.order} order, s <= p <= P"),
             *wrap.wrap(f"searched: {search}; rules: {', '.join(self.rules)}"),
             "-" * W,
@@ -426,8 +432,10 @@ def advise(law: Law, *, sigma2: float, n: int, s: int, P: int | None = None, ord
     order : {"saliency", "random"}
         Which p features a model of size p fits: the first by true saliency (the paper) or p chosen
         without regard to saliency.
-    ridge : float
-        Ridge penalty r >= 0 of every fit (0: min-norm for p > n, OLS for p < n).
+    ridge : float or "optimal"
+        Ridge penalty r >= 0 of every fit (0: min-norm for p > n, OLS for p < n).  ``"optimal"`` tunes it:
+        see :func:`_advise_tuned` (the answer then includes the regularisation, and every baseline is
+        compared at its own best ridge).
     rules : sequence of str
         Pruning rules searched (default :data:`PRUNE_RULES`; ``oracle_pruned`` may be added).
     tol : float
@@ -446,6 +454,8 @@ def advise(law: Law, *, sigma2: float, n: int, s: int, P: int | None = None, ord
     >>> a = dcpredict.advise(law, sigma2=0.1, n=200, s=40, P=1000)        # doctest: +SKIP
     >>> a.best, a.best_at_edge, a.verdicts["small_oracle"]["verdict"]     # doctest: +SKIP
     """
+    if isinstance(ridge, str) and ridge == "optimal":
+        return _advise_tuned(law, sigma2=sigma2, n=n, s=s, P=P, order=order, rules=rules, tol=tol)
     law, sigma2, n, s, P, P_from, order, ridge, rules, tol = _check_inputs(law, sigma2, n, s, P, order, ridge,
                                                                            rules, tol)
     from .world import world_baselines
@@ -469,6 +479,71 @@ def advise(law: Law, *, sigma2: float, n: int, s: int, P: int | None = None, ord
                   small_random=float(base["small_random"]), small_top_variance=float(base["small_top_variance"]),
                   small_oracle=float(base["small_oracle"]), zero_model=float(base["zero_model"]),
                   ps=ps, curves=curves, exhaustive=exhaustive)
+
+
+#: ridges tried by the tuned advisor, relative to E[Lambda] (0 is always tried as well)
+TUNE_GRID = tuple(float(x) for x in np.geomspace(1e-3, 1e2, 16))
+
+
+def _min_over_ridge(f, scale: float) -> tuple[float, float]:
+    """(ridge, value) minimizing f(ridge) over r = 0 and the grid ``scale * TUNE_GRID``, refined in log r
+    between the grid neighbours of the best grid point (bounded Brent, xatol 1e-6 in log r)."""
+    from scipy.optimize import minimize_scalar
+    grid = [0.0] + [scale * g for g in TUNE_GRID]
+    vals = [f(r) for r in grid]
+    i = int(np.argmin(vals))
+    best_r, best_v = grid[i], vals[i]
+    lo = grid[max(i - 1, 1)] if i > 0 else scale * TUNE_GRID[0] * 1e-2
+    hi = grid[min(i + 1, len(grid) - 1)]
+    if hi > lo:
+        res = minimize_scalar(lambda x: f(math.exp(x)), bounds=(math.log(lo), math.log(hi)), method="bounded",
+                              options={"xatol": 1e-6})
+        if math.isfinite(res.fun) and res.fun < best_v:
+            best_r, best_v = math.exp(res.x), float(res.fun)
+    return best_r, best_v
+
+
+def _advise_tuned(law: Any, *, sigma2: Any, n: Any, s: Any, P: Any, order: Any, rules: Any, tol: Any) -> "Advice":
+    """:func:`advise` with the ridge tuned ("tune the ridge").
+
+    The search of :func:`advise` runs at r = 0 and at 16 ridges from 1e-3 to 1e2 times E[Lambda]; at the
+    best (p, rule) the ridge is refined by a bounded 1-D minimization in log r between the neighbouring
+    grid ridges, and the search is rerun at that ridge (so p is the integer argmin at the final ridge).
+    Each baseline is minimized over the ridge the same way, for itself: the verdicts compare tuned with
+    tuned.  The refinement is local to the grid cell of the best grid ridge; a minimum in another cell
+    narrower than a grid spacing (a factor 2.15 in r) could be missed.
+    """
+    from .world import predict_world, world_baselines
+    base_kw = dict(sigma2=sigma2, n=n, s=s, P=P, order=order, rules=rules, tol=tol)
+    first = advise(law, ridge=0.0, **base_kw)          # validates every input; P is resolved
+    scale = float(law.expect(law.lam))
+    advices: dict[float, Advice] = {0.0: first}
+
+    def best_at(r: float) -> float:
+        if r not in advices:
+            advices[r] = advise(law, ridge=r, **base_kw)
+        return advices[r].best_risk
+
+    grid = [0.0] + [scale * g for g in TUNE_GRID]
+    for r in grid:
+        best_at(r)
+    r0 = min(grid, key=lambda r: advices[r].best_risk)
+    a0 = advices[r0]
+    W = dict(n=first.n, P=first.P, s=first.s, sigma2=first.sigma2, order=first.order)
+
+    def rule_risk(r: float) -> float:
+        return float(getattr(predict_world(law, p=a0.best_p, ridge=r, **W), a0.best_rule))
+
+    r_star, _ = _min_over_ridge(rule_risk, scale)
+    final = advise(law, ridge=r_star, **base_kw) if r_star != r0 else a0
+    if final.best_risk > a0.best_risk:                 # the refinement must not lose to the grid
+        final = a0
+    tuned, ridges = {}, {}
+    for name in BASELINES:
+        r_b, v_b = _min_over_ridge(lambda r: world_baselines(law, ridge=r, **{k: W[k] for k in ("n", "P", "s", "sigma2")})[name],
+                                   scale)
+        tuned[name], ridges[name] = v_b, r_b
+    return dataclasses.replace(final, baseline_ridges=ridges, **tuned)
 
 
 # ------------------------------------------------------------------------------------------ phase map

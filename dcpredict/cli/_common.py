@@ -48,6 +48,23 @@ def float_grid(name: str, text: str) -> list[float]:
     return np.linspace(start, stop, num).tolist()
 
 
+def ridge_arg(text: Any) -> float | str:
+    """argparse type of ``--ridge``: a number >= 0 (checked by the API) or ``optimal`` (each rule at its own
+    best ridge)."""
+    if isinstance(text, (int, float)):
+        return float(text)
+    if str(text).strip().lower() == "optimal":
+        return "optimal"
+    try:
+        return float(text)
+    except ValueError:  # an argparse type: its message becomes the one-line usage error
+        raise argparse.ArgumentTypeError(f"must be a number >= 0 or 'optimal'; got {text!r}") from None
+
+
+RIDGE_HELP = ("ridge penalty r >= 0 (default 0: min-norm/OLS), or 'optimal': every rule at the ridge that "
+              "minimizes its own predicted risk (global over r >= 0, r = 0 included)")
+
+
 def add_law_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("law of (Lambda, B)")
     g.add_argument("--lam", help="feature variances of the atoms, comma list (e.g. 4,1,1,0.25)")

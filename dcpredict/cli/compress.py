@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from .._validate import DCPredictError
-from ._common import add_law_arguments, dumps, law_from_args, write_text
+from ._common import add_law_arguments, dumps, law_from_args, write_text, ridge_arg
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--kappa", type=float, required=True, help="overparameterization ratio p/n (> 0)")
     q.add_argument("--bits", type=int, required=True, help="bits per (kept) weight, 1..16")
     q.add_argument("--sigma2", type=float, required=True, help="label noise variance (>= 0)")
-    q.add_argument("--ridge", default="0", help="ridge penalty r >= 0, or 'optimal' (default 0)")
+    q.add_argument("--ridge", type=ridge_arg, default=0.0, help="ridge penalty r >= 0, or 'optimal' (default 0)")
     q.add_argument("--step", type=float, default=None,
                    help="quantizer step in the scale of sqrt(p) beta_hat (default: the risk-minimizing step)")
     q.add_argument("--alpha", type=float, default=None, help="prune to this fraction first (needs --rule)")
@@ -49,19 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.set_defaults(func=_optimal_ridge)
 
 
-def _ridge(text: str) -> float | str:
-    if str(text).strip().lower() == "optimal":
-        return "optimal"
-    try:
-        return float(text)
-    except ValueError:
-        raise DCPredictError(f"--ridge must be a number >= 0 or 'optimal'; got {text!r}") from None
-
-
 def _quantize(args: argparse.Namespace) -> int:
     from ..compression import predict_quantized
     res = predict_quantized(law_from_args(args), kappa=args.kappa, bits=args.bits, sigma2=args.sigma2,
-                            ridge=_ridge(args.ridge), step=args.step, alpha=args.alpha, rule=args.rule)
+                            ridge=args.ridge, step=args.step, alpha=args.alpha, rule=args.rule)
     write_text((dumps(res.to_dict()) if args.json else res.summary()) + "\n", None)
     return 0
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_law_arguments, dumps, float_list, law_from_args, write_text
+from ._common import add_law_arguments, dumps, float_list, law_from_args, write_text, ridge_arg
 
 FIGURE_NAMES = ("fig2", "fig3a", "fig3b", "fig4", "fig7a", "fig7b", "all", "compress")
 
@@ -60,7 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--order", default="saliency",
                    help="which p features a model of size p fits: saliency (the first by true saliency, the "
                         "paper) or random (default saliency)")
-    a.add_argument("--ridge", type=float, default=0.0, help="ridge penalty r (>= 0; default 0)")
+    a.add_argument("--ridge", type=ridge_arg, default=0.0,
+                   help="ridge penalty r >= 0 of every fit (default 0), or 'optimal': tune it (the answer includes "
+                        "the regularisation; each baseline is compared at its own best ridge)")
     a.add_argument("--rules", default=None,
                    help="pruning rules searched, comma list (default magnitude,hessian,random,magnitude_retrained,"
                         "hessian_retrained,random_retrained; oracle_pruned may be added)")

@@ -60,6 +60,9 @@ def register(sub) -> None:
 
 
 def _num(name: str, text: str) -> float:
+    if name == "--ridge" and str(text).strip().lower() == "optimal":
+        raise DCPredictError("--ridge optimal: a simulation needs one ridge; take each rule's from `dcpredict "
+                             "predict ... --ridge optimal` and simulate at it")
     return float_list(name, text)[0] if "," not in str(text) else _single_error(name, text)
 
 
@@ -111,7 +114,7 @@ def _run_world(args: argparse.Namespace) -> int:
         raise DCPredictError("--hessian is not an option of the fixed world (its Hessian rule uses Sigma_ii)")
     ps = int_grid("--p", args.p)
     law = law_from_args(args)
-    from ..world_simulation import WORLD_SIM_FIELDS, simulate_world
+    from ..world_simulation import simulate_world
     res = simulate_world(
         law, n=_int("--n", args.n), P=integer("--world-size", args.world_size), ps=ps, s=integer("--s", args.s),
         sigma2=_num("--sigma2", args.sigma2), ridge=_num("--ridge", args.ridge), order=args.order or "saliency",

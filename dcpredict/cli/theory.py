@@ -14,7 +14,8 @@ import argparse
 import io
 
 from .._validate import DCPredictError
-from ._common import OUT_RULE, add_law_arguments, dumps, float_grid, is_curve_output, law_from_args, write_text
+from ._common import (OUT_RULE, RIDGE_HELP, add_law_arguments, dumps, float_grid, is_curve_output, law_from_args,
+                      ridge_arg, write_text)
 from ._world import add_world_arguments, int_grid, integer, require, world_mode
 
 
@@ -51,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _add_problem(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sigma2", type=float, required=True, help="label noise variance (>= 0)")
-    p.add_argument("--ridge", type=float, default=0.0, help="ridge penalty r (>= 0; default 0: min-norm/OLS)")
+    p.add_argument("--ridge", type=ridge_arg, default=0.0, help=RIDGE_HELP)
 
 
 def _world_common(args: argparse.Namespace) -> dict:
@@ -60,9 +61,58 @@ def _world_common(args: argparse.Namespace) -> dict:
             "sigma2": args.sigma2, "ridge": args.ridge, "order": args.order or "saliency"}
 
 
+#: seconds one optimal-ridge search takes, about (used to refuse a curve that would run for hours)
+_SECONDS_PER_TUNED_RULE = 0.8
+_MAX_TUNED_SECONDS = 900.0
+
+
+def _tuned_rows(law, kappa: float, alpha: float, sigma2: float, rules) -> list[dict]:
+    """Each rule at its own optimal ridge (:func:`dcpredict.optimal_ridge`)."""
+    from ..compression import optimal_ridge
+    out = []
+    for r in rules:
+        o = optimal_ridge(law, kappa=kappa, alpha=alpha, sigma2=sigma2, rule=r)
+        out.append({"rule": r, "ridge": o.ridge, "risk": o.risk, "risk_at_zero": o.risk_at_zero})
+    return out
+
+
+def _tuned_world_rows(law, p: int, common: dict) -> list[dict]:
+    """The fixed world at the model size p, each rule at its own optimal ridge (small_oracle: the world's)."""
+    from .. import RISK_FIELDS
+    from ..advisor import _min_over_ridge
+    from ..world import model_problem, world_baselines
+    model, noise = model_problem(law, P=common["P"], p=p, sigma2=common["sigma2"], order=common["order"])
+    rows = _tuned_rows(model, p / common["n"], common["s"] / p, noise, [r for r in RISK_FIELDS if r != "small_oracle"])
+    kw = {k: common[k] for k in ("n", "P", "s", "sigma2")}
+    for name in ("small_oracle", "small_random", "small_top_variance"):
+        r_b, v_b = _min_over_ridge(lambda r: world_baselines(law, ridge=r, **kw)[name], float(law.expect(law.lam)))
+        rows.append({"rule": name, "ridge": r_b, "risk": v_b, "risk_at_zero": world_baselines(law, **kw)[name]})
+    return rows
+
+
+def _check_tuned_work(points: int, rules: int) -> None:
+    est = points * rules * _SECONDS_PER_TUNED_RULE
+    if est > _MAX_TUNED_SECONDS:
+        raise DCPredictError(f"--ridge optimal on {points} points x {rules} rules would take about {est / 60:.0f} "
+                             f"minutes (limit {_MAX_TUNED_SECONDS / 60:.0f}); use fewer --kappa/--alpha/--p values")
+
+
+def _tuned_text(rows: list[dict]) -> str:
+    lines = [f"{'rule':<22}{'best ridge':>14}{'risk':>16}{'risk at r=0':>16}"]
+    lines += [f"{r['rule']:<22}{r['ridge']:>14.6g}{r['risk']:>16.10g}{r['risk_at_zero']:>16.10g}" for r in rows]
+    return "\n".join(lines)
+
+
 def _predict_world(args: argparse.Namespace) -> int:
     from ..world import predict_world
     require(args, "--p")
+    if args.ridge == "optimal":
+        common = _world_common(args)
+        rows = _tuned_world_rows(law_from_args(args), integer("--p", args.p), common)
+        head = (f"fixed world P = {common['P']}, n = {common['n']}, p = {integer('--p', args.p)}, s = {common['s']}, "
+                f"order {common['order']}, sigma2 = {common['sigma2']:g}: each rule at its own optimal ridge")
+        write_text((dumps(rows) if args.json else head + "\n" + _tuned_text(rows)) + "\n", None)
+        return 0
     pred = predict_world(law_from_args(args), p=integer("--p", args.p), precision=args.precision,
                          **_world_common(args))
     if args.json:
@@ -114,8 +164,23 @@ def _is_curve_or_world_output(content: bytes) -> bool:
 def _curve_world(args: argparse.Namespace) -> int:
     from ..world import predict_world_curve
     ps = None if args.p is None else int_grid("--p", args.p)
-    curve = predict_world_curve(law_from_args(args), ps=ps, **_world_common(args))
-    records = curve.records()
+    if args.ridge == "optimal":
+        from .. import RISK_FIELDS
+        from ..world import default_ps
+        common = _world_common(args)
+        ps = list(default_ps(common["s"], common["P"])) if ps is None else ps
+        _check_tuned_work(len(ps), len(RISK_FIELDS) + 2)
+        law = law_from_args(args)
+        records = []
+        for p in ps:
+            rec = {"p": int(p), "kappa": p / common["n"], "alpha": common["s"] / p}
+            for row in _tuned_world_rows(law, int(p), common):
+                rec[row["rule"]] = row["risk"]
+                rec[f"ridge_{row['rule']}"] = row["ridge"]
+            records.append(rec)
+    else:
+        curve = predict_world_curve(law_from_args(args), ps=ps, **_world_common(args))
+        records = curve.records()
     if args.format == "json":
         text = dumps(records) + "\n"
     else:
@@ -138,6 +203,15 @@ def _predict(args: argparse.Namespace) -> int:
                              "--alpha the theory needs no n")
     if args.kappa is None or args.alpha is None:
         raise DCPredictError("give --kappa and --alpha, or the fixed world --n N --world-size P --p ... --s S")
+    if args.ridge == "optimal":
+        from .. import RISK_FIELDS
+        if args.precision != "double":
+            raise DCPredictError("--ridge optimal is solved in double precision; drop --precision mp")
+        rows = _tuned_rows(law_from_args(args), args.kappa, args.alpha, args.sigma2, RISK_FIELDS)
+        head = (f"kappa = {args.kappa:g}, alpha = {args.alpha:g}, sigma2 = {args.sigma2:g}: each rule at its own "
+                "optimal ridge")
+        write_text((dumps(rows) if args.json else head + "\n" + _tuned_text(rows)) + "\n", None)
+        return 0
     from ..theory import predict
     pred = predict(law_from_args(args), kappa=args.kappa, alpha=args.alpha, sigma2=args.sigma2,
                    ridge=args.ridge, precision=args.precision)
@@ -159,13 +233,26 @@ def _curve(args: argparse.Namespace) -> int:
     args.alpha = "1" if args.alpha is None else args.alpha
     from .. import RISK_FIELDS
     from ..theory import predict_grid
-    grid = predict_grid(law_from_args(args), float_grid("--kappa", args.kappa), float_grid("--alpha", args.alpha),
-                        sigma2=args.sigma2, ridge=args.ridge)
-    records = grid.records()
+    kappas, alphas = float_grid("--kappa", args.kappa), float_grid("--alpha", args.alpha)
+    if args.ridge == "optimal":
+        _check_tuned_work(len(kappas) * len(alphas), len(RISK_FIELDS))
+        law = law_from_args(args)
+        records = []
+        for k in kappas:
+            for a in alphas:
+                rec = {"kappa": k, "alpha": a}
+                for row in _tuned_rows(law, k, a, args.sigma2, RISK_FIELDS):
+                    rec[row["rule"]] = row["risk"]
+                    rec[f"ridge_{row['rule']}"] = row["ridge"]
+                records.append(rec)
+        cols = list(records[0])
+    else:
+        grid = predict_grid(law_from_args(args), kappas, alphas, sigma2=args.sigma2, ridge=args.ridge)
+        records = grid.records()
+        cols = ["kappa", "alpha", "tau", "gamma2", *RISK_FIELDS]
     if args.format == "json":
         text = dumps(records) + "\n"
     else:
-        cols = ["kappa", "alpha", "tau", "gamma2", *RISK_FIELDS]
         buf = io.StringIO()
         buf.write(",".join(cols) + "\n")
         for rec in records:
