@@ -63,15 +63,33 @@ _MAXIT = 200
 
 
 @njit(cache=True)
-def gamma2_e(lam, e2w, w, kappa, ridge, sigma2, tau):
+def one_minus_product(a, b):
+    """1 - a b with the product's rounding error included (Dekker's two-product by Veltkamp splitting).
+
+    Exact to a few ulps even when a b is within rounding of 1 (a refit ratio alpha kappa near the
+    interpolation threshold), where 1 - fl(a b) would lose every digit."""
+    p = a * b
+    split = 134217729.0  # 2^27 + 1
+    ta = split * a
+    ah = ta - (ta - a)
+    al = a - ah
+    tb = split * b
+    bh = tb - (tb - b)
+    bl = b - bh
+    err = ((ah * bh - p) + ah * bl + al * bh) + al * bl  # a b = p + err exactly
+    return (1.0 - p) - err
+
+
+@njit(cache=True)
+def gamma2_e(lam, e2w, w, kappa, ridge, sigma2, tau, omk):
     """gamma^2 (theory page, section :ref:`theory-dc`) with the signal given as e2w_k = w_k E[B^2 | node k].
 
     Same formula as :func:`dcpredict._kernels.gamma2` (numerator sigma^2 + E[Lambda B^2 (1 - c)^2], denominator
     r/tau + kappa E[c (1 - c)]: free of cancellation and of overflow), with b_k^2 w_k replaced by e2w_k; inf at
-    the interpolation threshold.
+    the interpolation threshold.  ``omk`` = 1 - kappa, computed exactly by the caller.
     """
     if tau == 0.0:
-        den = 1.0 - kappa
+        den = omk
         if den <= 0.0:
             return math.inf
         return sigma2 / den
@@ -96,7 +114,7 @@ def dense(lam, v, w, kappa, ridge, sigma2, rtol):
     """The dense DC: returns (tau, residual, bracket width, gamma^2)."""
     tau, res, width = solve_tau(lam, w, kappa, ridge, rtol)
     e2w = w * v
-    return tau, res, width, gamma2_e(lam, e2w, w, kappa, ridge, sigma2, tau)
+    return tau, res, width, gamma2_e(lam, e2w, w, kappa, ridge, sigma2, tau, 1.0 - kappa)
 
 
 # ------------------------------------------------------------------------------------- the cut equation
@@ -319,7 +337,7 @@ def solve_cut(g, w, alpha, finite_mass, T_hi, state, rtol, full, lam, v, sx, a, 
 
 
 @njit(cache=True)
-def _k_log(s, lam, w, kappa, ridge):
+def _k_log(s, lam, w, kappa, ridge, omk):
     """k = 1 - kappa E[c] - r/tau at tau = e^s, dk/ds = kappa E[c (1 - c)] + r/tau (> 0) and
     d2k/ds2 = -kappa E[c (1 - c) (1 - 2c)] - r/tau."""
     tau = math.exp(s)
@@ -336,7 +354,7 @@ def _k_log(s, lam, w, kappa, ridge):
         t = w[i] * c * oc
         scc += t
         sccc += t * (oc - c)
-    val = (1.0 - kappa * sc) if sc <= 0.5 else ((1.0 - kappa) + kappa * s1c)
+    val = (1.0 - kappa * sc) if sc <= 0.5 else (omk + kappa * s1c)
     der = kappa * scc
     der2 = -kappa * sccc
     if ridge > 0.0:
@@ -347,14 +365,15 @@ def _k_log(s, lam, w, kappa, ridge):
 
 
 @njit(cache=True)
-def solve_tau_newton(lam, w, kappa, ridge, rtol, hint):
+def solve_tau_newton(lam, w, kappa, ridge, rtol, hint, omk):
     """tau of the DC (theory page, :ref:`theory-dc`) by Halley/Newton steps in s = log tau in a sign-change bracket.
 
     Same equation and brackets as :func:`dcpredict._kernels.solve_tau`; ``hint`` > 0 is a warm start (e.g.
     the same refit at the previous alpha of a row).  Returns (tau, bracket width in tau); tau is nan if no
-    root was certified to relative width rtol.  tau = 0 for OLS (r = 0, kappa <= 1).
+    root was certified to relative width rtol.  tau = 0 for OLS (r = 0, kappa <= 1).  ``omk`` = 1 - kappa
+    computed exactly (kappa may be a rounded product).
     """
-    if ridge == 0.0 and kappa <= 1.0:
+    if ridge == 0.0 and omk >= 0.0:
         return 0.0, 0.0
     mean_lam = 0.0
     mean_inv = 0.0
@@ -368,7 +387,7 @@ def solve_tau_newton(lam, w, kappa, ridge, rtol, hint):
             # kappa E[Lambda] below rtol * r: tau is r to the requested tolerance (the bracket certifies it)
             return 0.5 * (a + b), b - a
     else:
-        a = 0.5 * (kappa - 1.0) / (kappa * mean_inv)
+        a = 0.5 * (-omk) / (kappa * mean_inv)
         b = kappa * mean_lam
     if not (a > 0.0 and b > a):
         return math.nan, math.inf
@@ -383,7 +402,7 @@ def solve_tau_newton(lam, w, kappa, ridge, rtol, hint):
     certify = 0  # 1: at the point just below the predicted root, 2: just above
     sc = 0.0
     for _ in range(_MAXIT):
-        val, der, der2 = _k_log(s, lam, w, kappa, ridge)
+        val, der, der2 = _k_log(s, lam, w, kappa, ridge, omk)
         if val < 0.0:
             slo = s
         elif val > 0.0:
@@ -439,8 +458,9 @@ def _refit(lam, mass, e2kept, lv_dropped, kappa, alpha, ridge, sigma2, rtol, ws,
         ws[k] = mass[k] / total
         e2s[k] = alpha * e2kept[k] / total
     ks = alpha * kappa
-    tau, _ = solve_tau_newton(lam, ws, ks, ridge, rtol, hint)
-    g2 = gamma2_e(lam, e2s, ws, ks, ridge, s2, tau)
+    omk = one_minus_product(alpha, kappa)  # exact: alpha kappa may round to (or across) 1
+    tau, _ = solve_tau_newton(lam, ws, ks, ridge, rtol, hint, omk)
+    g2 = gamma2_e(lam, e2s, ws, ks, ridge, s2, tau, omk)
     out[j] = ks
     out[j + 1] = s2
     out[j + 2] = tau
@@ -503,7 +523,7 @@ def _row(lam, v, w, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc, status, 
     e2w = work[0]
     for k in range(n):
         e2w[k] = w[k] * v[k]
-    g2 = gamma2_e(lam, e2w, w, kappa, ridge, sigma2, tau)
+    g2 = gamma2_e(lam, e2w, w, kappa, ridge, sigma2, tau, 1.0 - kappa)
     dc[0] = tau
     dc[1] = res
     dc[2] = width
