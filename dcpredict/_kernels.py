@@ -447,6 +447,10 @@ def _fill(order, w, frac, mass):
 
     Atoms are taken whole in that order; the last one is split (THEORY.md s.4 and s.7).
     """
+    if frac >= 1.0:  # everything: exactly w (a running remainder would leave ~1e-17 of the last atom out)
+        for k in range(w.size):
+            mass[k] = w[k]
+        return
     remaining = frac
     for k in range(w.size):
         mass[k] = 0.0
