@@ -76,7 +76,7 @@ def _risk_on(lam: np.ndarray, beta: np.ndarray, sigma2: float, S: np.ndarray, co
 
 
 def _trial(spec: _Spec, trial: int) -> np.ndarray:
-    from .simulation import _BLAS
+    from ._parallel import _BLAS
     with _BLAS.limit(1):
         return _trial_body(spec, trial)
 
@@ -203,7 +203,7 @@ def _common(law: Any, kappa: Any, sigma2: Any, ridge: Any, n: Any, trials: Any, 
 
 
 def _run(spec: _Spec, trials: int, workers: int, width: int) -> np.ndarray:
-    from .simulation import run_parallel
+    from ._parallel import run_parallel
     samples = np.empty((trials, width))
     for (_, t), row in run_parallel(_trial, ((spec, t) for t in range(trials)), workers):
         samples[t] = row

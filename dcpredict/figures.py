@@ -135,7 +135,7 @@ def _header(name: str, quick: bool, workers: int | None) -> dict[str, Any]:
 
 
 def _workers(workers: int | None) -> int:
-    from .simulation import default_workers
+    from ._parallel import default_workers
     return default_workers() if workers is None else workers
 
 
@@ -347,7 +347,7 @@ def compute_rf(*, quick: bool = False, workers: int | None = None, progress: boo
     layers themselves are a sample of first layers, whose spread (``stderr_layers``, std over layers /
     sqrt(K)) moves lines and markers together.
     """
-    from .simulation import run_parallel
+    from ._parallel import run_parallel
     P = rf_params(quick)
     tasks = [(P, k) for k in range(P["layers"])]
     bar = None

@@ -63,10 +63,6 @@ Student-t interval ``mean +- t_{0.975, T-1} * stderr``.
 """
 from __future__ import annotations
 
-import contextlib
-import itertools
-import ctypes
-import json
 import math
 import os
 import struct
@@ -94,110 +90,9 @@ from ._store import HEADER_KEY, HEADER_VERSION  # noqa: F401  (the trial log's f
 _FIDX = {f: i for i, f in enumerate(SIM_FIELDS)}
 
 
-# --------------------------------------------------------------------------- BLAS threads
-class _BlasThreads:
-    """Best-effort control of the OpenBLAS thread count of every loaded OpenBLAS (numpy's and scipy's).
-
-    Found through /proc/self/maps (Linux) and the ``*openblas_set_num_threads*`` symbols.  Where no
-    OpenBLAS is found this does nothing; bit-identical results across worker counts then need
-    ``OPENBLAS_NUM_THREADS=1`` / ``OMP_NUM_THREADS=1`` / ``MKL_NUM_THREADS=1`` in the environment.
-    """
-
-    _SET = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-            "openblas_set_num_threads64_", "openblas_set_num_threads")
-    _GET = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-            "openblas_get_num_threads64_", "openblas_get_num_threads")
-
-    def __init__(self) -> None:
-        self._libs: list[tuple[Any, Any]] | None = None
-
-    def _discover(self) -> list[tuple[Any, Any]]:
-        if self._libs is not None:
-            return self._libs
-        libs = []
-        try:
-            import scipy.linalg  # noqa: F401  (loads scipy's OpenBLAS)
-            with open("/proc/self/maps") as fh:
-                paths = sorted({line.split()[-1] for line in fh
-                                if "openblas" in line.lower() and line.split()[-1].startswith("/")})
-            for path in paths:
-                try:
-                    lib = ctypes.CDLL(path)
-                except OSError:
-                    continue
-                setf = next((getattr(lib, s) for s in self._SET if hasattr(lib, s)), None)
-                getf = next((getattr(lib, s) for s in self._GET if hasattr(lib, s)), None)
-                if setf is not None and getf is not None:
-                    setf.argtypes = [ctypes.c_int]
-                    setf.restype = None
-                    getf.argtypes = []
-                    getf.restype = ctypes.c_int
-                    libs.append((setf, getf))
-        except OSError:
-            pass
-        self._libs = libs
-        return libs
-
-    def get(self) -> list[int]:
-        return [int(g()) for _, g in self._discover()]
-
-    def set(self, counts: int | Sequence[int]) -> None:
-        libs = self._discover()
-        if isinstance(counts, int):
-            counts = [counts] * len(libs)
-        for (s, _), c in zip(libs, counts):
-            s(int(c))
-
-    @contextlib.contextmanager
-    def limit(self, count: int = 1):
-        before = self.get()
-        if all(c == count for c in before):
-            yield
-            return
-        self.set(count)
-        try:
-            yield
-        finally:
-            self.set(before)
-
-
-_BLAS = _BlasThreads()
-
-
-def _single_thread_blas() -> None:
-    """One BLAS/OpenMP thread in this process (Dask workers; also used by the local initializer)."""
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
-    _BLAS.set(1)
-
-
-def _worker_init(parent_pid: int | None = None) -> None:
-    """Initializer of local worker processes: one BLAS thread, and exit when the parent dies.
-
-    A sweep killed with SIGKILL cannot shut its pool down; without this the idle workers would
-    stay behind forever.  Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; everywhere: a daemon
-    thread that polls the parent pid every 0.5 s.
-    """
-    _single_thread_blas()
-    if parent_pid is None:
-        return
-    try:
-        libc = ctypes.CDLL(None)
-        libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        pass
-    if os.getppid() != parent_pid:  # parent already gone before prctl took effect
-        os._exit(1)
-    import threading
-    import time
-
-    def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            if os.getppid() != parent_pid:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="dcpredict-parent-watch", daemon=True).start()
+# --------------------------------------------------------------------------- execution (dcpredict._parallel)
+from ._parallel import (_BLAS, _single_thread_blas, _worker_init, default_workers, run_dask,  # noqa: E402,F401
+                        run_parallel)
 
 
 # --------------------------------------------------------------------------- instance
@@ -427,101 +322,9 @@ class SimulationResult:
 from ._store import TrialLog as _Store  # noqa: E402
 
 
-# --------------------------------------------------------------------------- executors
-def default_workers() -> int:
-    """All cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover
-        return max(1, os.cpu_count() or 1)
-
-
-def run_parallel(fn, tasks: Iterable[tuple], workers: int):
-    """Yield ``(task, fn(*task))`` as they finish: in-process for one worker, else on a spawn process
-    pool whose workers run one BLAS thread each and exit with the parent.  ``fn`` must be picklable.
-
-    ``tasks`` may be any iterable (a generator is consumed lazily: at most ``4 * workers`` tasks
-    are in flight, so memory does not grow with the number of tasks).  The workers never re-import
-    the caller's ``__main__`` module (see :func:`dcpredict._limits.hidden_main`), so a plain script
-    without the ``if __name__ == "__main__":`` guard works; a pool whose workers die raises
-    DCPredictError saying so instead of a screen of tracebacks.
-    """
-    it = iter(tasks)
-    head = list(itertools.islice(it, 2))
-    if workers <= 1 or len(head) <= 1:
-        for task in itertools.chain(head, it):
-            yield task, fn(*task)
-        return
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-    from ._limits import hidden_main
-    ctx = multiprocessing.get_context("spawn")
-    it = itertools.chain(head, it)
-    window = 4 * workers
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                             initializer=_worker_init, initargs=(os.getpid(),)) as pool:
-        pending: dict = {}
-        try:
-            def refill() -> None:
-                for task in itertools.islice(it, window - len(pending)):
-                    with hidden_main(fn):
-                        pending[pool.submit(fn, *task)] = task
-
-            refill()
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    task = pending.pop(fut)
-                    yield task, fut.result()
-                refill()
-        except BrokenProcessPool as exc:
-            raise DCPredictError(
-                f"the worker processes died ({exc}); run with workers=1 (--workers 1) or check the memory "
-                "available to each worker") from None
-        finally:
-            for fut in pending:
-                fut.cancel()
-
-
 def _run_dask(tasks, scheduler: str, fn=None):
-    """Yield ``(task, fn(*task))`` from a Dask cluster (``fn`` default :func:`run_unit`); at most 1000 tasks
-    are submitted at a time.  A task is ``(spec, *args)``; each distinct spec is scattered once."""
-    fn = run_unit if fn is None else fn
-    try:
-        from distributed import Client, as_completed
-    except ImportError as exc:  # pragma: no cover
-        raise DCPredictError(f"scheduler given but dask.distributed cannot be imported: {exc}") from None
-    try:
-        client = Client(scheduler, set_as_default=False, timeout=10)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise DCPredictError(f"scheduler {scheduler!r} cannot be reached: {exc}") from None
-    try:
-        client.run(_single_thread_blas)
-        it = iter(tasks)
-        index: dict = {}
-        scattered: dict[int, Any] = {}  # each kappa's spec (arrays of size p) is sent once, not per trial
-        done_iter = as_completed(loop=client.loop)
-
-        def submit(count: int) -> None:
-            for task in itertools.islice(it, count):
-                spec, *rest = task
-                if id(spec) not in scattered:
-                    scattered[id(spec)] = client.scatter(spec, hash=False)
-                fut = client.submit(fn, scattered[id(spec)], *rest, pure=False)
-                index[fut.key] = (task, fut)
-                done_iter.add(fut)
-
-        submit(1000)
-        try:
-            for fut in done_iter:
-                task, _ = index.pop(fut.key)
-                yield task, fut.result()
-                submit(1)
-        finally:
-            client.cancel([f for _, f in index.values()])
-    finally:
-        client.close()
+    """:func:`dcpredict._parallel.run_dask` with :func:`run_unit` as the default task function."""
+    return run_dask(tasks, scheduler, run_unit if fn is None else fn)
 
 
 # --------------------------------------------------------------------------- public API

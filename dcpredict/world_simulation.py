@@ -60,8 +60,8 @@ from ._results import Result
 from ._select import top_indices
 from ._validate import DCPredictError, check_choice, check_int, check_real
 from .law import Law
-from .simulation import (COARSE_TOL, SIM_FIELDS, _BLAS, CoarseInstanceWarning, _run_dask, _t975, atom_counts,
-                         default_workers, run_parallel)
+from ._parallel import _BLAS, default_workers, run_dask, run_parallel
+from .simulation import COARSE_TOL, SIM_FIELDS, CoarseInstanceWarning, _t975, atom_counts
 from .world import ORDERS
 
 __all__ = ["simulate_world", "WorldSimulationResult", "WORLD_SIM_FIELDS", "world_instance", "run_world_unit",
@@ -413,7 +413,7 @@ def simulate_world(law: Law, *, n: int, P: int, ps: Any, s: int, sigma2: float, 
             bar = tqdm(total=int((~filled).sum()), file=sys.stderr, unit="trial", desc="simulate world",
                        dynamic_ncols=True)
         try:
-            runner = (_run_dask(tasks(), scheduler, run_world_unit) if scheduler is not None
+            runner = (run_dask(tasks(), scheduler, run_world_unit) if scheduler is not None
                       else run_parallel(run_world_unit, tasks(), workers))
             for (_, p, t), row in runner:
                 if not np.isfinite(row).all():
