@@ -23,6 +23,8 @@ _MAXITER = 400
 #: probability is a step (resolved by the fractional tie rule) instead of a Gaussian tail that double
 #: precision cannot resolve (the risk changes by O(_DET^2) relative)
 _DET = 1e-8
+#: relative tolerance of the pruning thresholds (in their O(1) scaled variable): 2 ulps
+_THRESH_RTOL = 4.5e-16
 
 # objective selectors for the shared Brent solver
 _OBJ_TAU = 0
@@ -353,7 +355,9 @@ def _threshold(m, v, scale, w, alpha, rtol, keep):
             ok = False
             x = hi
         else:
-            x, width, it = _brent(_OBJ_KEEP, 0.0, hi, p0 - alpha, fhi, rtol, 1e-3 * rtol, m, v, s2, w, alpha, 0.0)
+            # to a few ulps whatever rtol: a pruned risk far below the signal scale is a difference of
+            # terms of that scale, so the threshold's own error is amplified (rtol 1e-12 gave 2e-6)
+            x, width, it = _brent(_OBJ_KEEP, 0.0, hi, p0 - alpha, fhi, _THRESH_RTOL, 1e-300, m, v, s2, w, alpha, 0.0)
             ok = it < _MAXITER
     t = x * sc
     # per-atom keep probabilities at t, with ties among deterministic atoms filled fractionally
