@@ -320,13 +320,71 @@ def _dense(lam, b, w, kappa, omk, ridge, sigma2, rtol):
 
 # ---------------------------------------------------------------------------- pruning (THEORY.md s.3)
 @njit(cache=True, error_model="numpy")
+def _keep_prob_d(x, m, v, s2, w):
+    """(P(kept), dP/dx) at the scaled threshold x (deterministic atoms: a step, no derivative)."""
+    total = 0.0
+    deriv = 0.0
+    for k in range(m.size):
+        te = x * s2[k]
+        if v[k] > _DET * abs(m[k]):
+            u1 = (te - m[k]) / v[k]
+            u0 = (-te - m[k]) / v[k]
+            total += w[k] * (_Q(u1) + _Phi(u0))
+            deriv -= w[k] * s2[k] / v[k] * (_phi(u1) + _phi(u0))
+        elif abs(m[k]) > te:
+            total += w[k]
+    return total, deriv
+
+
+@njit(cache=True, error_model="numpy")
+def _newton_threshold(x0, lo, hi, m, v, s2, w, alpha):
+    """Safeguarded Newton (bisection when a step leaves the bracket) for P(kept)(x) = alpha from the guess x0.
+
+    Returns (x, certified): certified when P(kept) - alpha changes sign across [x - d, x + d] with
+    d = _THRESH_RTOL |x| + 1e-300, checked by two final evaluations.
+    """
+    x = x0 if lo < x0 < hi else 0.5 * (lo + hi)
+    for _ in range(40):
+        fx, dfx = _keep_prob_d(x, m, v, s2, w)
+        fx -= alpha
+        if fx > 0.0:
+            lo = x
+        elif fx < 0.0:
+            hi = x
+        else:
+            break
+        step = -fx / dfx if dfx < 0.0 else math.inf
+        xn = x + step
+        if not (lo < xn < hi):
+            xn = 0.5 * (lo + hi)
+        if abs(xn - x) <= _THRESH_RTOL * abs(x) + 1e-300:
+            x = xn
+            break
+        x = xn
+    d = _THRESH_RTOL * abs(x) + 1e-300
+    fa = _keep_prob(x - d, m, v, s2, w) - alpha
+    fb = _keep_prob(x + d, m, v, s2, w) - alpha
+    return x, (fa >= 0.0 and fb <= 0.0)
+
+
+@njit(cache=True, error_model="numpy")
 def _threshold(m, v, scale, w, alpha, rtol, keep):
+    """:func:`_threshold_guess` without a starting guess."""
+    t, res, ok, _ = _threshold_guess(m, v, scale, w, alpha, rtol, keep, -1.0)
+    return t, res, ok
+
+
+@njit(cache=True, error_model="numpy")
+def _threshold_guess(m, v, scale, w, alpha, rtol, keep, x0):
     """Threshold t with P(|X| > t * scale) = alpha; writes per-atom keep probabilities into ``keep``.
 
     The root is found in the scaled variable x = t / S with S = max_k (|m_k| + 40 v_k) / scale_k, so
-    it is O(1) whatever the scale of the scores.  Deterministic atoms (v = 0) make P a step
-    function; at a step the atoms whose score equals the threshold are kept with the fraction that
-    makes the kept mass exactly alpha.  Returns (t, residual P(kept) - alpha, converged).
+    it is O(1) whatever the scale of the scores.  With a guess ``x0 >= 0`` in that variable (the
+    previous alpha's root in a row: same m, v, scale) a safeguarded Newton iteration runs first and its
+    root is accepted only when two evaluations certify the sign change across it; otherwise, and without a
+    guess, Brent's method on the bracket.  Deterministic atoms (v = 0) make P a step function; at a step
+    the atoms whose score equals the threshold are kept with the fraction that makes the kept mass exactly
+    alpha.  Returns (t, residual P(kept) - alpha, converged, x).
     """
     n = m.size
     sc = 0.0
@@ -357,8 +415,13 @@ def _threshold(m, v, scale, w, alpha, rtol, keep):
         else:
             # to a few ulps whatever rtol: a pruned risk far below the signal scale is a difference of
             # terms of that scale, so the threshold's own error is amplified (rtol 1e-12 gave 2e-6)
-            x, width, it = _brent(_OBJ_KEEP, 0.0, hi, p0 - alpha, fhi, _THRESH_RTOL, 1e-300, m, v, s2, w, alpha, 0.0)
-            ok = it < _MAXITER
+            done = False
+            if x0 >= 0.0:
+                x, done = _newton_threshold(x0, 0.0, hi, m, v, s2, w, alpha)
+            if not done:
+                x, width, it = _brent(_OBJ_KEEP, 0.0, hi, p0 - alpha, fhi, _THRESH_RTOL, 1e-300, m, v, s2, w,
+                                      alpha, 0.0)
+                ok = it < _MAXITER
     t = x * sc
     # per-atom keep probabilities at t, with ties among deterministic atoms filled fractionally
     base = 0.0
@@ -384,7 +447,7 @@ def _threshold(m, v, scale, w, alpha, rtol, keep):
         if keep[k] < 0.0:
             keep[k] = frac
             total += w[k] * frac
-    return t, total - alpha, ok
+    return t, total - alpha, ok, x
 
 
 @njit(cache=True, error_model="numpy")
@@ -502,12 +565,14 @@ def _coordinate_law_d(lam, b, kappa, tau, g2, m, v, hscale, dd):
 
 
 @njit(cache=True, error_model="numpy")
-def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, f, rtol, m, v, hscale, work, risks, aux):
+def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, f, rtol, m, v, hscale, work, risks, aux, guess):
     """All nine risks at one (kappa, alpha) from the dense DC (gamma^2 and the coordinate law m, v, f).
 
     risks: see N_RISKS (the order of dcpredict.RISK_FIELDS).  aux: thresholds (in X units), their
     residuals, the four refit problems and the status (ST_*).
     ``work`` is a (7, n_atoms) workspace whose row 6 holds B - E[X] per atom (from :func:`_coordinate_law`).
+    ``guess[0:2]``: the scaled magnitude and Hessian thresholds of the previous alpha of the row (-1: none),
+    updated here.
     """
     n = lam.size
     ones = work[0]
@@ -520,8 +585,8 @@ def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, f, rtol, m, v, hsc
     status = ST_OK
     for k in range(n):
         ones[k] = 1.0
-    t_m, r_m, ok_m = _threshold(m, v, ones, w, alpha, rtol, keep_m)
-    t_h, r_h, ok_h = _threshold(m, v, hscale, w, alpha, rtol, keep_h)
+    t_m, r_m, ok_m, guess[0] = _threshold_guess(m, v, ones, w, alpha, rtol, keep_m, guess[0])
+    t_h, r_h, ok_h, guess[1] = _threshold_guess(m, v, hscale, w, alpha, rtol, keep_h, guess[1])
     if not ok_m:
         status = ST_THRESH_MAG
     elif not ok_h:
@@ -608,8 +673,10 @@ def _row(lam, b, w, order, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc):
     hscale = np.empty(n)
     work = np.empty((7, n))
     f = _coordinate_law_d(lam, b, kappa, tau, g2, m, v, hscale, work[6])
+    guess = np.full(2, -1.0)
     for j in range(alphas.size):
-        _point(lam, b, w, order, kappa, alphas[j], sigma2, ridge, g2, f, rtol, m, v, hscale, work, risks[j], aux[j])
+        _point(lam, b, w, order, kappa, alphas[j], sigma2, ridge, g2, f, rtol, m, v, hscale, work, risks[j], aux[j],
+               guess)
 
 
 @njit(cache=True, error_model="numpy")

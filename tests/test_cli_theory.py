@@ -57,7 +57,9 @@ def test_curve_csv_and_ranges(tmp_path):
     assert np.allclose(kappas, np.linspace(0.5, 3, 6))
     r = rows[7]
     ref = dp.predict(LAW, kappa=float(r["kappa"]), alpha=float(r["alpha"]), sigma2=0.2)
-    assert float(r["magnitude"]) == ref.magnitude and float(r["small_oracle"]) == ref.small_oracle
+    # the curve is a grid (thresholds warm-started along alpha): equal to predict to a few ulps
+    assert float(r["magnitude"]) == pytest.approx(ref.magnitude, rel=1e-13, abs=0)
+    assert float(r["small_oracle"]) == ref.small_oracle
 
 
 def test_curve_json(capsys):

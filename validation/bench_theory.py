@@ -90,11 +90,12 @@ def baseline_point(lam, b, w, kappa, alpha, s2, ridge=0.0):
     for k in order:
         mass[k] = min(w[k], rem)
         rem -= mass[k]
+    orp = s2 + np.dot(lam, mass * ((b - m) ** 2 + v * v) + (w - mass) * b * b)   # oracle pruning: no refit
     orc = _refit(lam, b, w, mass, kappa, alpha, ridge, s2)
     mrt = _refit(lam, b, w, w * _keep(tm, m, v, ones), kappa, alpha, ridge, s2)
     hrt = _refit(lam, b, w, w * _keep(th, m, v, hs), kappa, alpha, ridge, s2)
     rrt = _refit(lam, b, w, w * alpha, kappa, alpha, ridge, s2)
-    return np.array([g2, mag, hes, rnd, orc, mrt, hrt, rrt])
+    return np.array([g2, mag, hes, rnd, orp, orc, mrt, hrt, rrt])  # dcpredict.RISK_FIELDS order
 
 
 # ----------------------------------------------------------------------------- benchmark
