@@ -18,7 +18,8 @@ from numba import njit
 # only primitives whose signature and units are stable are imported; the coordinate law, the pruning threshold,
 # the pruned squared error and the refit are restated below in the units of X itself (the pruning engine's own
 # versions work in rescaled score units and return certification flags)
-from ._kernels import _Phi, _Q, _keep_prob, _uphi, _phi, gamma2, solve_tau
+from ._kernels import _Phi, _Q, _uphi, _phi, gamma2, solve_tau
+from ._kernels import _threshold as _atom_threshold
 
 #: cells farther than this many standard deviations from an atom's mean are skipped (mass < 1e-32)
 WINDOW_SD = 12.0
@@ -57,57 +58,13 @@ def _coordinate_law(lam, b, kappa, tau, g2, m, v, hscale):
 
 @njit(cache=True)
 def _threshold(m, v, scale, w, alpha, rtol, keep):
-    """Threshold t with P(|X| > t scale) = alpha (bisection to a relative bracket rtol); per-atom keep
-    probabilities into ``keep``, ties of deterministic atoms (v = 0) filled fractionally.  Returns (t, residual)."""
-    n = m.size
-    if _keep_prob(0.0, m, v, scale, w) <= alpha:
-        t = 0.0
-    else:
-        hi = 0.0
-        for k in range(n):
-            cand = (abs(m[k]) + 40.0 * v[k]) / scale[k]
-            if cand > hi:
-                hi = cand
-        if not hi > 0.0:
-            hi = 1.0
-        for _ in range(2000):
-            if _keep_prob(hi, m, v, scale, w) <= alpha:
-                break
-            hi *= 2.0
-        lo = 0.0
-        for _ in range(2000):
-            if hi - lo <= rtol * hi:
-                break
-            mid = 0.5 * (lo + hi)
-            if _keep_prob(mid, m, v, scale, w) > alpha:
-                lo = mid
-            else:
-                hi = mid
-        t = hi
-    base = 0.0
-    tie_mass = 0.0
-    for k in range(n):
-        te = t * scale[k]
-        if v[k] > 0.0:
-            keep[k] = _Q((te - m[k]) / v[k]) + _Phi((-te - m[k]) / v[k])
-            base += w[k] * keep[k]
-        elif abs(abs(m[k]) - te) <= 1e-10 * max(te, 1e-300):
-            keep[k] = -1.0
-            tie_mass += w[k]
-        elif abs(m[k]) > te:
-            keep[k] = 1.0
-            base += w[k]
-        else:
-            keep[k] = 0.0
-    frac = 0.0
-    if tie_mass > 0.0:
-        frac = min(1.0, max(0.0, (alpha - base) / tie_mass))
-    total = base
-    for k in range(n):
-        if keep[k] < 0.0:
-            keep[k] = frac
-            total += w[k] * frac
-    return t, total - alpha
+    """Threshold t with P(|X| > t scale) = alpha and the per-atom keep probabilities (ties of deterministic
+    atoms filled fractionally): :func:`dcpredict._kernels._threshold`, the certified solver of the pruning
+    rules.  Returns (t, residual); (nan, nan) when the root could not be certified."""
+    t, res, ok = _atom_threshold(m, v, scale, w, alpha, rtol, keep)
+    if not ok:
+        return math.nan, math.nan
+    return t, res
 
 
 @njit(cache=True)
