@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-# only primitives whose signature and units are stable are imported; the coordinate law, the pruning threshold,
+# the pruning threshold is the theory engine's certified solver; the coordinate law,
 # the pruned squared error and the refit are restated below in the units of X itself (the pruning engine's own
 # versions work in rescaled score units and return certification flags)
 from ._kernels import _Phi, _Q, _uphi, _phi, gamma2, solve_tau

@@ -88,14 +88,21 @@ def law_from_args(args: argparse.Namespace):
 
 #: how ``--out`` recognises a file dcpredict wrote (stated in the option help of ``curve --out``)
 OUT_RULE = ("an existing file is replaced only if it is a dcpredict curve output: a CSV whose first line starts "
-            "with 'kappa,alpha,tau,gamma2,' and whose other lines are numbers, or a JSON list of objects with "
-            "the keys kappa, alpha, tau, gamma2; otherwise the command refuses and leaves the file unchanged. "
+            "with 'kappa,alpha,tau,gamma2,' ('p,kappa,alpha,' for the fixed world, 'kappa,alpha,dense,ridge_dense,' "
+            "for --ridge optimal) and whose other lines are numbers, or a JSON list of objects with those keys; "
+            "otherwise the command refuses and leaves the file unchanged. "
             "A symlink is followed; /dev/stdout, /dev/null or a pipe are written in place")
 _CURVE_HEAD = ("kappa", "alpha", "tau", "gamma2")
 
 
-def is_curve_output(content: bytes) -> bool:
-    """Whether ``content`` is a file ``dcpredict curve`` wrote (CSV or JSON; see OUT_RULE)."""
+#: first columns of the other curve outputs: the fixed-world curve, and the --ridge optimal curve
+WORLD_HEAD = ("p", "kappa", "alpha")
+TUNED_HEAD = ("kappa", "alpha", "dense", "ridge_dense")
+
+
+def is_curve_output(content: bytes, heads: tuple[tuple[str, ...], ...] = (_CURVE_HEAD,)) -> bool:
+    """Whether ``content`` is a file ``dcpredict curve`` wrote (CSV or JSON; see OUT_RULE): a CSV whose first
+    columns are one of ``heads`` and whose other lines are numbers, or a JSON list of objects with those keys."""
     import re
     try:
         text = content.decode("utf-8")
@@ -106,15 +113,16 @@ def is_curve_output(content: bytes) -> bool:
             obj = json.loads(text)
         except ValueError:
             return False
-        return (isinstance(obj, list) and len(obj) > 0
-                and all(isinstance(r, dict) and all(k in r for k in _CURVE_HEAD) for r in obj))
+        return (isinstance(obj, list) and len(obj) > 0 and any(
+            all(isinstance(r, dict) and all(k in r for k in head) for r in obj) for head in heads))
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     if not lines:
         return False
     cols = lines[0].split(",")
-    if tuple(cols[:4]) != _CURVE_HEAD or not all(re.fullmatch(r"[a-z][a-z0-9_]*", c) for c in cols):
+    if (not any(tuple(cols[:len(head)]) == head for head in heads)
+            or not all(re.fullmatch(r"[a-z][a-z0-9_]*", c) for c in cols)):
         return False
     for line in lines[1:]:
         cells = line.split(",")
@@ -125,6 +133,11 @@ def is_curve_output(content: bytes) -> bool:
         except ValueError:
             return False
     return True
+
+
+def is_any_curve_output(content: bytes) -> bool:
+    """A file ``dcpredict curve`` wrote in any of its modes: (kappa, alpha), fixed world, or --ridge optimal."""
+    return is_curve_output(content, (_CURVE_HEAD, WORLD_HEAD, TUNED_HEAD))
 
 
 def write_text(text: str, out: str | None, *, recognise=is_curve_output,

@@ -14,8 +14,8 @@ import argparse
 import io
 
 from .._validate import DCPredictError
-from ._common import (OUT_RULE, RIDGE_HELP, add_law_arguments, dumps, float_grid, is_curve_output, law_from_args,
-                      ridge_arg, write_text)
+from ._common import (OUT_RULE, RIDGE_HELP, add_law_arguments, dumps, float_grid, is_any_curve_output,
+                      law_from_args, ridge_arg, write_text)
 from ._world import add_world_arguments, int_grid, integer, require, world_mode
 
 
@@ -44,9 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_world_arguments(c, p_help="model sizes p in [s, P]: a comma list or START:STOP:NUM (default: every "
                                   "integer from s to P, or 400 evenly spaced); one row per p")
     c.add_argument("--format", choices=("csv", "json"), default="csv")
-    c.add_argument("--out", metavar="FILE", help="write to this file instead of stdout; " + OUT_RULE +
-                   " (a fixed-world curve, first line 'p,kappa,alpha,...' or a JSON list of objects with the keys "
-                   "p, kappa, alpha, is recognised too)")
+    c.add_argument("--out", metavar="FILE", help="write to this file instead of stdout; " + OUT_RULE)
     c.set_defaults(func=_curve)
 
 
@@ -122,45 +120,6 @@ def _predict_world(args: argparse.Namespace) -> int:
     return 0
 
 
-_WORLD_HEAD = ("p", "kappa", "alpha")
-
-
-def _is_curve_or_world_output(content: bytes) -> bool:
-    """A file ``dcpredict curve`` wrote: a (kappa, alpha) curve or a fixed-world curve (CSV or JSON)."""
-    if is_curve_output(content):
-        return True
-    import json
-    import re
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    if text.startswith("["):
-        try:
-            obj = json.loads(text)
-        except ValueError:
-            return False
-        return (isinstance(obj, list) and len(obj) > 0
-                and all(isinstance(r, dict) and all(k in r for k in _WORLD_HEAD) for r in obj))
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if not lines:
-        return False
-    cols = lines[0].split(",")
-    if tuple(cols[:3]) != _WORLD_HEAD or not all(re.fullmatch(r"[a-z][a-z0-9_]*", c) for c in cols):
-        return False
-    for line in lines[1:]:
-        cells = line.split(",")
-        if len(cells) != len(cols):
-            return False
-        try:
-            [float(c) for c in cells]
-        except ValueError:
-            return False
-    return True
-
-
 def _curve_world(args: argparse.Namespace) -> int:
     from ..world import predict_world_curve
     ps = None if args.p is None else int_grid("--p", args.p)
@@ -190,7 +149,7 @@ def _curve_world(args: argparse.Namespace) -> int:
         for rec in records:
             buf.write(",".join(str(rec[c]) if c == "p" else repr(float(rec[c])) for c in cols) + "\n")
         text = buf.getvalue()
-    write_text(text, args.out, recognise=_is_curve_or_world_output,
+    write_text(text, args.out, recognise=is_any_curve_output,
                what="a dcpredict curve output (CSV or JSON, kappa/alpha or fixed-world)")
     return 0
 
@@ -258,5 +217,5 @@ def _curve(args: argparse.Namespace) -> int:
         for rec in records:
             buf.write(",".join(repr(rec[c]) for c in cols) + "\n")
         text = buf.getvalue()
-    write_text(text, args.out)
+    write_text(text, args.out, recognise=is_any_curve_output)
     return 0
