@@ -74,6 +74,7 @@ import numpy as np
 
 from . import RISK_FIELDS
 from ._fit import fit_least_squares, gram
+from ._results import Result
 from ._validate import DCPredictError, check_choice, check_int, check_real
 from .law import Law
 from ._select import top_indices
@@ -235,12 +236,13 @@ def _t975(df: int) -> float:
     return float(t.ppf(0.975, df))
 
 
-@dataclass
-class SimulationResult:
+@dataclass(repr=False)
+class SimulationResult(Result):
     """Monte Carlo risks at one (kappa, alpha).
 
     Attributes: the inputs (``law``, ``kappa``, ``alpha``, ``sigma2``, ``ridge``, ``n``, ``p``,
-    ``s``, ``trials``, ``seed``, ``hessian``) and ``samples``, an array ``(trials, 11)`` of the
+    ``s``, ``trials``, ``seed``, ``hessian_diagonal``: the ``hessian=`` argument of :func:`simulate`,
+    "population" or "empirical") and ``samples``, an array ``(trials, len(SIM_FIELDS))`` of the
     per-trial risks in the order of :data:`SIM_FIELDS` (row t is trial t).
     ``result["hessian"]`` is one field's per-trial array; ``mean``, ``stderr`` and ``ci95`` are
     dicts field -> value (``ci95``: 95 % Student-t interval with trials - 1 degrees of freedom).
@@ -256,7 +258,7 @@ class SimulationResult:
     s: int
     trials: int
     seed: int
-    hessian: str
+    hessian_diagonal: str
     samples: np.ndarray
 
     fields = SIM_FIELDS
@@ -297,16 +299,21 @@ class SimulationResult:
         m, se, ci = self.mean, self.stderr, self.ci95
         d: dict[str, Any] = {"kappa": self.kappa, "alpha": self.alpha, "sigma2": self.sigma2, "ridge": self.ridge,
                              "n": self.n, "p": self.p, "s": self.s, "trials": self.trials, "seed": self.seed,
-                             "hessian": self.hessian, "law": self.law.to_dict()}
+                             "hessian_diagonal": self.hessian_diagonal, "law": self.law.to_dict()}
         for f in SIM_FIELDS:
             d[f] = {"mean": m[f], "stderr": se[f], "ci95": [ci[f][0], ci[f][1]]}
         return d
+
+    def _records(self) -> list[dict[str, Any]]:
+        m, se = self.mean, self.stderr
+        return [{"field": f, "mean": m[f], "stderr": se[f], "kappa": self.kappa, "alpha": self.alpha}
+                for f in SIM_FIELDS]
 
     def summary(self) -> str:
         m, se, ci = self.mean, self.stderr, self.ci95
         head = (f"simulation: kappa={self.kappa:g} alpha={self.alpha:g} n={self.n} p={self.p} s={self.s} "
                 f"sigma2={self.sigma2:g} ridge={self.ridge:g} trials={self.trials} seed={self.seed} "
-                f"hessian={self.hessian}")
+                f"hessian diagonal: {self.hessian_diagonal}")
         lines = [head, f"  {'field':<26}{'mean':>12}{'stderr':>12}   95% interval (t)"]
         for f in SIM_FIELDS:
             lines.append(f"  {f:<26}{m[f]:>12.6g}{se[f]:>12.3g}   [{ci[f][0]:.6g}, {ci[f][1]:.6g}]")
@@ -525,7 +532,7 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
             if key not in filled or not filled[key].all():  # pragma: no cover - every task has run
                 raise RuntimeError(f"internal error: trials missing at kappa={spec.kappa!r} alpha={a!r}")
             results.append(SimulationResult(law=law, kappa=spec.kappa, alpha=a, sigma2=sigma2, ridge=ridge, n=n,
-                                            p=spec.p, s=spec.sizes[j], trials=trials, seed=seed, hessian=hessian,
+                                            p=spec.p, s=spec.sizes[j], trials=trials, seed=seed, hessian_diagonal=hessian,
                                             samples=samples[key]))
     return results
 

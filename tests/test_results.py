@@ -27,6 +27,14 @@ def _results():
     yield from (cmp, cmp.theory, cmp.simulation, cmp.lgp, rf.relu_moments(W, u))
     yield lemma1.closed_forms(lam=1.0, S=1.0, sigma2=1.0, n=10, alpha=0.5)
     yield lemma1.simulate(*lemma1.rank_one_problem(5, 1.0, 1.0), sigma2=1.0, n=10, alpha=0.5, trials=5)
+    yield dp.simulate(LAW, kappa=2.0, alpha=0.3, sigma2=0.2, n=20, trials=3, seed=1, workers=1, progress=False)
+
+
+def test_simulation_to_dict_keeps_the_hessian_setting_and_the_hessian_risk_apart():
+    res = dp.simulate(LAW, kappa=2.0, alpha=0.3, sigma2=0.2, n=20, trials=3, seed=1, workers=1, progress=False)
+    d = res.to_dict()
+    assert d["hessian_diagonal"] == "population"
+    assert d["hessian"]["mean"] == res.mean["hessian"]
 
 
 @pytest.mark.parametrize("res", list(_results()), ids=lambda r: type(r).__name__)
