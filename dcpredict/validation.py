@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from . import RISK_FIELDS
+from ._results import Result
 from ._validate import check_int
 from .law import Law
 
@@ -110,8 +111,8 @@ def world_validation_cases(quick: bool) -> dict[str, Any]:
                       for order in ("saliency", "random") for ridge in (0.0, 0.2)]}
 
 
-@dataclass
-class ValidationReport:
+@dataclass(repr=False)
+class ValidationReport(Result):
     """Rows (one per case and field; ``world_rows``: the fixed-world table), totals, and the files written."""
     quick: bool
     params: dict
@@ -154,6 +155,20 @@ class ValidationReport:
                 "worst": None if worst is None else _label(worst),
                 "mean_z": float(zs.mean()) if zs.size else math.nan, "informational": len(self.all_rows) - len(chk),
                 "world_comparisons": sum(r["status"] in ("pass", "FAIL") for r in self.world_rows)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The grid's parameters, the totals and every row (JSON-ready)."""
+        return {"quick": self.quick, "params": self.params, "totals": self.totals(), "elapsed": self.elapsed,
+                "report_path": None if self.report_path is None else str(self.report_path),
+                "plot_path": None if self.plot_path is None else str(self.plot_path), "rows": self.all_rows}
+
+    def _records(self) -> list[dict[str, Any]]:
+        return self.all_rows
+
+    def __repr__(self) -> str:
+        t = self.totals()
+        return (f"ValidationReport({'quick' if self.quick else 'full'}: {t['comparisons']} comparisons, "
+                f"{t['passed']} pass, {t['failed']} fail)")
 
     def summary(self) -> str:
         t = self.totals()
