@@ -139,11 +139,6 @@ class ValidationReport(Result):
     def passed(self) -> bool:
         return not self.failures
 
-    @property
-    def max_abs_z(self) -> float:
-        zs = [abs(r["z"]) for r in self.checked if math.isfinite(r["z"])]
-        return max(zs) if zs else math.nan
-
     def totals(self) -> dict[str, Any]:
         chk = self.checked
         zs = np.array([r["z"] for r in chk if math.isfinite(r["z"])])
