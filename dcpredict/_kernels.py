@@ -398,6 +398,11 @@ def _threshold_guess(m, v, scale, w, alpha, rtol, keep, x0):
     for k in range(n):
         s2[k] = scale[k] * sc
     ok = True
+    # alpha is a fraction of the law's total mass, which sums to 1 only to rounding: keep-everything is exact
+    total_w = 0.0
+    for k in range(n):
+        total_w += w[k]
+    alpha = alpha * total_w
     p0 = _keep_prob(0.0, m, v, s2, w)
     if p0 <= alpha:
         x = 0.0
