@@ -38,6 +38,12 @@ N_AUX = 22
 # aux: 0 t_mag, 1 t_hess, 2 res_mag, 3 res_hess,
 #      4.. 4 refit problems (small_oracle, magnitude, hessian, random) x (kappa_S, sigma2_S, tau_S, gamma2_S),
 #      20 status (ST_*), 21 reserved
+# named slots of that layout (also the layout of dcpredict._mp.predict_point's lists); read them through
+# dcpredict.theory._unpack, never by literal position
+AUX_T_MAG, AUX_T_HESS, AUX_RES_MAG, AUX_RES_HESS, AUX_REFITS = 0, 1, 2, 3, 4
+REFIT_RULES = ("small_oracle", "magnitude", "hessian", "random")
+REFIT_SLOTS = ("kappa", "sigma2", "tau", "gamma2")
+DC_TAU, DC_RESIDUAL, DC_BRACKET, DC_GAMMA2 = 0, 1, 2, 3
 N_WORLD = 3
 # world baselines: 0 small_random, 1 small_top_variance, 2 zero_model
 

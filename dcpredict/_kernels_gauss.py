@@ -761,7 +761,6 @@ _STATUS_TEXT = {ST_TAU: "the root tau of the dense DC could not be certified",
                 ST_REFIT: "a retrained problem's root could not be certified",
                 ST_NONFINITE: "a risk came out undefined (nan)",
                 ST_CUT_ORACLE: "the oracle (true-saliency) threshold could not be certified"}
-RETRAINED_RULES = ("small_oracle", "magnitude", "hessian", "random")
 
 
 def _scaled(law, sigma2: float, ridge: float):
@@ -812,7 +811,7 @@ def _unscale(risks, aux, L, Q):
 
 def predict_law(law, kappa: float, alpha: float, sigma2: float, ridge: float, precision: str, rtol: float):
     """:func:`dcpredict.predict` for a GaussianLaw."""
-    from .theory import DC, Prediction, RetrainedProblem
+    from .theory import DC, Prediction, _unpack
     if precision == "mp":
         from . import _mp
         risks, aux, dc = _mp.predict_point_gauss(law, kappa, alpha, sigma2, ridge)
@@ -828,12 +827,12 @@ def predict_law(law, kappa: float, alpha: float, sigma2: float, ridge: float, pr
         risks = [max(float(x), sigma2) for x in risks_a]
         aux = [float(x) for x in aux_a]
         dc = [float(dc_s[0]) * L, float(dc_s[1]), float(dc_s[2]) * L, risks[0]]
-    dcobj = DC(law, kappa, sigma2, ridge, dc[0], dc[3], dc[1], dc[2], precision)
-    retrained = {name: RetrainedProblem(*aux[4 + 4 * i: 8 + 4 * i]) for i, name in enumerate(RETRAINED_RULES)}
-    return Prediction(law, kappa, alpha, sigma2, ridge, *risks, dc=dcobj,
-                      threshold_magnitude=aux[0], threshold_hessian=aux[1],
-                      residual_magnitude=aux[2], residual_hessian=aux[3],
-                      retrained=retrained, precision=precision)
+    u = _unpack(risks, aux, dc)             # the atom kernels' layout (dcpredict._kernels AUX_*, DC_*)
+    dcobj = DC(law, kappa, sigma2, ridge, u["tau"], u["gamma2"], u["tau_residual"], u["tau_bracket"], precision)
+    return Prediction(law, kappa, alpha, sigma2, ridge, **u["risks"], dc=dcobj,
+                      threshold_magnitude=u["threshold_magnitude"], threshold_hessian=u["threshold_hessian"],
+                      residual_magnitude=u["residual_magnitude"], residual_hessian=u["residual_hessian"],
+                      retrained=u["retrained"], precision=precision)
 
 
 def predict_grid_law(law, kappas: np.ndarray, alphas: np.ndarray, sigma2: float, ridge: float, rtol: float):

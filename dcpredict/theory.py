@@ -26,7 +26,6 @@ __all__ = ["DC", "Prediction", "PredictionGrid", "RetrainedProblem", "solve_dc",
            "RISK_FIELDS", "DEFAULT_RTOL"]
 
 DEFAULT_RTOL = 1e-12
-RETRAINED_RULES = ("small_oracle", "magnitude", "hessian", "random")
 
 
 def _check_common(law: Any, kappa: Any, sigma2: Any, ridge: Any, rtol: Any) -> tuple[Law, float, float, float, float]:
@@ -186,9 +185,10 @@ def _certify_grid(sc: _Scaled, law: Law, k: np.ndarray, a: np.ndarray, sigma2: f
 def _unscale_aux(sc: _Scaled, aux) -> list[float]:
     """Thresholds and the four refit problems (kappa_S, sigma2_S, tau_S, gamma2_S) back in the user's units."""
     out = [float(x) for x in aux]
-    out[0], out[1] = sc.thresh_mag(out[0]), sc.thresh_hess(out[1])
-    for i in range(4):
-        j = 4 + 4 * i
+    out[0], out[1] = sc.thresh_mag(out[0]), sc.thresh_hess(out[1])      # AUX_T_MAG, AUX_T_HESS
+    from . import _kernels as K
+    for i in range(len(K.REFIT_RULES)):
+        j = K.AUX_REFITS + len(K.REFIT_SLOTS) * i
         out[j + 1] = sc.risk(out[j + 1])
         out[j + 2] = sc.tau(out[j + 2])
         out[j + 3] = sc.risk(out[j + 3])
@@ -539,15 +539,29 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
         risks, aux, dc = K.predict_point(sc.lam, sc.b, sc.w, order, kappa, alpha, sc.sigma2, sc.ridge, rtol)
         risks = _certify(sc, law, kappa, alpha, sigma2, ridge, risks, aux[K.AUX_STATUS])
         aux = _unscale_aux(sc, aux)
-        dc = [sc.tau(dc[0]), dc[1], sc.tau(dc[2]), risks[0]]
-    risks = [float(x) for x in risks]
-    aux = [float(x) for x in aux]
-    dcobj = DC(law, kappa, sigma2, ridge, float(dc[0]), float(dc[3]), float(dc[1]), float(dc[2]), precision)
-    retrained = {name: RetrainedProblem(*aux[4 + 4 * i: 8 + 4 * i]) for i, name in enumerate(RETRAINED_RULES)}
-    return Prediction(law, kappa, alpha, sigma2, ridge, *risks, dc=dcobj,
-                      threshold_magnitude=aux[0], threshold_hessian=aux[1],
-                      residual_magnitude=aux[2], residual_hessian=aux[3],
-                      retrained=retrained, precision=precision)
+        dc = [sc.tau(dc[K.DC_TAU]), dc[K.DC_RESIDUAL], sc.tau(dc[K.DC_BRACKET]), risks[0]]
+    u = _unpack(risks, aux, dc)
+    dcobj = DC(law, kappa, sigma2, ridge, u["tau"], u["gamma2"], u["tau_residual"], u["tau_bracket"], precision)
+    return Prediction(law, kappa, alpha, sigma2, ridge, **u["risks"], dc=dcobj,
+                      threshold_magnitude=u["threshold_magnitude"], threshold_hessian=u["threshold_hessian"],
+                      residual_magnitude=u["residual_magnitude"], residual_hessian=u["residual_hessian"],
+                      retrained=u["retrained"], precision=precision)
+
+
+def _unpack(risks, aux, dc) -> dict[str, Any]:
+    """The named quantities of one point from the kernels' output vectors (the double and the mpmath paths
+    share this layout: :mod:`dcpredict._kernels`, N_RISKS / AUX_* / REFIT_* / DC_*)."""
+    from . import _kernels as K
+    a = [float(x) for x in aux]
+    refits = {}
+    for i, name in enumerate(K.REFIT_RULES):
+        j = K.AUX_REFITS + len(K.REFIT_SLOTS) * i
+        refits[name] = RetrainedProblem(**dict(zip(K.REFIT_SLOTS, a[j: j + len(K.REFIT_SLOTS)])))
+    return {"risks": {name: float(x) for name, x in zip(RISK_FIELDS, risks)},
+            "threshold_magnitude": a[K.AUX_T_MAG], "threshold_hessian": a[K.AUX_T_HESS],
+            "residual_magnitude": a[K.AUX_RES_MAG], "residual_hessian": a[K.AUX_RES_HESS],
+            "retrained": refits, "tau": float(dc[K.DC_TAU]), "gamma2": float(dc[K.DC_GAMMA2]),
+            "tau_residual": float(dc[K.DC_RESIDUAL]), "tau_bracket": float(dc[K.DC_BRACKET])}
 
 
 def predict_grid(law: Law, kappas: Sequence[float] | np.ndarray, alphas: Sequence[float] | np.ndarray, *,
