@@ -3,7 +3,7 @@
 A law of (Lambda, B) goes in (:class:`Law`), the distributional characterization (tau, gamma^2)
 is solved once, pruning rules act on it, and risks come out (:func:`predict`, :func:`predict_grid`).
 The simulator (:func:`simulate`) checks every prediction by Monte Carlo.  The mathematics is
-specified in THEORY.md (shared with the project) and in Chang, Li, Oymak, Thrampoulidis,
+specified in the theory page of the documentation (docs/theory.md) and in Chang, Li, Oymak, Thrampoulidis,
 "Provable Benefits of Overparameterization in Model Compression", AAAI 2021 (arXiv:2012.08749).
 
 Public names are imported lazily so that ``import dcpredict`` stays cheap.

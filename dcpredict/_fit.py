@@ -1,6 +1,6 @@
 """Least-squares fits at the cost of the LAPACK floor, and the exact population risk.
 
-THEORY.md sections 1, 2 and 5.  The estimators (the paper's Definition 1 setting):
+the theory page, sections 1-2 and 5.  The estimators (the paper's Definition 1 setting):
 
 * min-norm least squares ``X^T (X X^T)^{-1} y`` when p > n (interpolation),
 * ordinary least squares ``(X^T X)^{-1} X^T y`` when p <= n,
@@ -11,7 +11,7 @@ smaller: the dual form ``X^T (X X^T + n r I)^{-1} y`` equals the primal ridge fo
 Cholesky factorization (``scipy.linalg.cho_factor`` / ``cho_solve``, ``check_finite=False``).
 No SVD-based pseudo-inverse is used on this normal path.
 
-Rank deficiency (THEORY.md section 5: e.g. perfectly correlated features, rank-one design) is
+Rank deficiency (the theory page, :ref:`theory-lemma1`: e.g. perfectly correlated features, rank-one design) is
 detected when the Cholesky factorization fails or its pivots show a condition number of the Gram
 matrix beyond ``RCOND_GRAM`` (``(min diag L / max diag L)^2``, a cheap lower bound on 1/cond).
 Then the fit falls back to ``numpy.linalg.lstsq`` (SVD, default rcond), which returns the
@@ -69,7 +69,7 @@ def _lstsq_fallback(X: np.ndarray, y: np.ndarray, ridge: float) -> np.ndarray:
 
 
 def fit_least_squares(X, y, ridge: float = 0.0, *, G: np.ndarray | None = None) -> np.ndarray:
-    """Least-squares coefficients of ``y`` on the columns of ``X`` (THEORY.md section 2).
+    """Least-squares coefficients of ``y`` on the columns of ``X`` (the theory page, :ref:`theory-dc`).
 
     Parameters
     ----------
@@ -93,7 +93,7 @@ def fit_least_squares(X, y, ridge: float = 0.0, *, G: np.ndarray | None = None) 
     Cost: one Gram product (BLAS dsyrk, ``min(n, p)^2 * max(n, p)`` multiply-adds) and one
     Cholesky factorization of a ``min(n, p)`` square matrix.  If the Cholesky factorization fails
     or the Gram matrix is numerically singular (condition estimate beyond 1 / ``RCOND_GRAM``),
-    the minimum-norm solution is computed by ``numpy.linalg.lstsq`` instead (THEORY.md section 5).
+    the minimum-norm solution is computed by ``numpy.linalg.lstsq`` instead (the theory page, :ref:`theory-lemma1`).
     """
     r = check_real("ridge", ridge, lo=0.0)
     X = np.asarray(X, dtype=np.float64)
@@ -123,7 +123,7 @@ def fit_least_squares(X, y, ridge: float = 0.0, *, G: np.ndarray | None = None) 
 
 
 def population_risk(b_hat, beta, lam, sigma2: float) -> float:
-    """Exact test risk for a diagonal covariance (THEORY.md section 1).
+    """Exact test risk for a diagonal covariance (the theory page, :ref:`theory-lgp`).
 
     ``R(b) = sigma2 + sum_i lam_i (b_i - beta_i)^2`` = E[(y - x^T b)^2] for x ~ N(0, diag(lam)),
     y = x^T beta + sigma z.  No test set is needed.

@@ -1,11 +1,11 @@
 """Numba kernels of the theory engine (private: use :mod:`dcpredict.theory`).
 
 Everything here works on a law given as parallel float64 arrays ``lam, b, w`` (atoms of the law
-of (Lambda, B), THEORY.md section 1) and returns plain numbers or arrays.  All root finders are
+of (Lambda, B), the theory page, :ref:`theory-lgp`) and returns plain numbers or arrays.  All root finders are
 bracketing (Brent's method) and stop when the bracket is narrower than ``rtol * |root|``, so a
 returned root is certified to that relative tolerance.
 
-Equation references: THEORY.md sections 2-4; the paper (Chang, Li, Oymak, Thrampoulidis, AAAI 2021)
+Equation references: the theory page, sections 2-4; the paper (Chang, Li, Oymak, Thrampoulidis, AAAI 2021)
 eqs. (8)-(10) for the DC and (12)-(16) for the pruning risks, Definition 5 for retraining.
 """
 from __future__ import annotations
@@ -82,7 +82,7 @@ ST_NOT_RUN = 6      # the point was never computed (grid initialisation)
 AUX_STATUS = 20
 
 
-# ---------------------------------------------------------------------------- tau (THEORY.md s.2)
+# ---------------------------------------------------------------------------- tau (the theory page, :ref:`theory-dc`)
 @njit(cache=True, error_model="numpy")
 def _k_tau(tau, lam, w, kappa, ridge, omk):
     """k(tau) = 1 - kappa E[Lambda/(Lambda+tau)] - r/tau, without cancellation.
@@ -219,7 +219,7 @@ def solve_tau_cert(lam, w, kappa, ridge, rtol):
 
 @njit(cache=True, error_model="numpy")
 def solve_tau_omk(lam, w, kappa, omk, ridge, rtol):
-    """Certified tau of THEORY.md s.2: r = tau (1 - kappa E[Lambda/(Lambda+tau)]); tau = 0 for OLS (r = 0, kappa <= 1).
+    """Certified tau of the theory page, :ref:`theory-dc`: r = tau (1 - kappa E[Lambda/(Lambda+tau)]); tau = 0 for OLS (r = 0, kappa <= 1).
 
     The root is found in x = log(tau) on a sign-change bracket, so tau may lie anywhere in the
     double range (ridge from 1e-300 to 1e300 relative to the law's scale, kappa from 1e-12 to 1e12).
@@ -288,7 +288,7 @@ def gamma2(lam, b, w, kappa, ridge, sigma2, tau):
 
 @njit(cache=True, error_model="numpy")
 def gamma2_omk(lam, b, w, kappa, omk, ridge, sigma2, tau):
-    """gamma^2 of THEORY.md s.2 (paper eq. 9), which is the dense test risk; inf at the interpolation threshold.
+    """gamma^2 of the theory page, :ref:`theory-dc` (paper eq. 9), which is the dense test risk; inf at the interpolation threshold.
 
     Written with c = Lambda/(Lambda+tau) and 1 - c = tau/(Lambda+tau) so that nothing overflows
     for tau up to the double range: numerator sigma^2 + E[Lambda B^2 (1-c)^2]; the denominator
@@ -324,7 +324,7 @@ def _dense(lam, b, w, kappa, omk, ridge, sigma2, rtol):
     return tau, gamma2_omk(lam, b, w, kappa, omk, ridge, sigma2, tau), True
 
 
-# ---------------------------------------------------------------------------- pruning (THEORY.md s.3)
+# ---------------------------------------------------------------------------- pruning (the theory page, :ref:`theory-pruning`)
 @njit(cache=True, error_model="numpy")
 def _keep_prob_d(x, m, v, s2, w):
     """(P(kept), dP/dx) at the scaled threshold x (deterministic atoms: a step, no derivative)."""
@@ -463,7 +463,7 @@ def _threshold_guess(m, v, scale, w, alpha, rtol, keep, x0):
 
 @njit(cache=True, error_model="numpy")
 def _pruned_sq_error(b, d, m, v, f, te, keep):
-    """E[(b - X 1{|X| > te'})^2] for X ~ N(f m, (f v)^2) (THEORY.md s.3); deterministic atoms use ``keep``.
+    """E[(b - X 1{|X| > te'})^2] for X ~ N(f m, (f v)^2) (the theory page, :ref:`theory-pruning`); deterministic atoms use ``keep``.
 
     ``m``, ``v`` and ``te`` are the coordinate law and threshold in the units of the scores
     (X / f); the probabilities use only their ratios, the squared error the true X = f * score.
@@ -487,7 +487,7 @@ def _pruned_sq_error(b, d, m, v, f, te, keep):
 
 @njit(cache=True, error_model="numpy")
 def _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, out, j):
-    """Risk of least squares refit on a support of kept mass ``mass`` (THEORY.md s.4, Definition 5).
+    """Risk of least squares refit on a support of kept mass ``mass`` (the theory page, :ref:`theory-retraining`, Definition 5).
 
     The S problem: ratio alpha kappa, noise sigma^2 + E[Lambda B^2 1{not kept}], atoms
     (lam_k, sqrt(alpha) b_k) with weights mass_k / alpha.  ``ws``, ``bs`` are workspaces.  Writes
@@ -523,7 +523,7 @@ def _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, out, 
 def _fill(order, w, frac, mass):
     """Kept mass per atom when a fraction ``frac`` of all features is taken in the atom order ``order``.
 
-    Atoms are taken whole in that order; the last one is split (THEORY.md s.4 and s.7).
+    Atoms are taken whole in that order; the last one is split (the theory page, :ref:`theory-retraining` and s.7).
     """
     if frac >= 1.0:  # everything: exactly w (a running remainder would leave ~1e-17 of the last atom out)
         for k in range(w.size):
@@ -628,7 +628,7 @@ def _point(lam, b, w, order, kappa, alpha, sigma2, ridge, g2, f, rtol, m, v, hsc
         risks[3] = er
     # the s truly best features: fill the support by decreasing true saliency lam * b^2 (order precomputed)
     _fill(order, w, alpha, mass)
-    # oracle pruning (THEORY.md s.7): the dense fit's own coordinates on that support, no refit
+    # oracle pruning (the theory page, :ref:`theory-world`): the dense fit's own coordinates on that support, no refit
     if not math.isfinite(g2):
         risks[4] = math.inf
     else:
@@ -726,12 +726,12 @@ def predict_grid(lam, b, w, order, kappas, alphas, sigma2, ridge, rtol):
     return risks, aux, dc
 
 
-# ---------------------------------------------------------------------------- the fixed world (THEORY.md s.7)
+# ---------------------------------------------------------------------------- the fixed world (the theory page, :ref:`theory-world`)
 @njit(cache=True, error_model="numpy")
 def refit_risk(lam, b, w, mass, kappa, frac, ridge, sigma2, rtol):
     """Least squares on a data-independent support of kept mass ``mass`` (a fraction ``frac`` of the features).
 
-    The world has ratio ``kappa``; the support problem is the LGP of THEORY.md s.4.  Returns
+    The world has ratio ``kappa``; the support problem is the LGP of the theory page, :ref:`theory-retraining`.  Returns
     ((kappa_S, sigma2_S, tau_S, gamma2_S), certified); gamma2_S is its test risk (inf at kappa_S = 1
     with r = 0).
     """

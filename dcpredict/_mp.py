@@ -1,4 +1,4 @@
-"""High-precision path: the equations of THEORY.md sections 2-4 solved with mpmath at 50 digits.
+"""High-precision path: the equations of the theory page, sections 2-4 solved with mpmath at 50 digits.
 
 This module is deliberately written apart from the compiled kernels (plain formulas, its own
 bracketing root finder, the direct forms of tau's equation and of gamma^2's denominator) so that

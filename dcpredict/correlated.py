@@ -1,4 +1,4 @@
-"""Non-asymptotic distributional characterization (DC) for a general covariance (THEORY.md section 6).
+"""Non-asymptotic distributional characterization (DC) for a general covariance (the theory page, :ref:`theory-correlated`).
 
 For a finite linear Gaussian problem (the paper's Definition 1 with a general covariance, as used
 for Definitions 2 and 4): features x ~ N(0, Sigma) with Sigma (p x p) symmetric positive
@@ -15,7 +15,7 @@ semi-definite, labels y = x^T beta + sigma z, n training samples, the least-squa
 * the dense risk gamma^2 exactly from the eigendecomposition of Sigma (no sampling);
 * the risks of magnitude (|beta_hat_i|), Hessian (saliency Sigma_ii beta_hat_i^2) and random pruning
   to s = round(alpha p) weights, by sampling the Gaussian vector above (vectorized over draws, seeded);
-  the risk of an estimate b is sigma^2 + (b - beta)^T Sigma (b - beta) (THEORY.md section 1);
+  the risk of an estimate b is sigma^2 + (b - beta)^T Sigma (b - beta) (the theory page, :ref:`theory-lgp`);
 * retraining on fresh samples on the pruned support S (the paper's Definition 5): the S problem is
   again a linear Gaussian problem with covariance Sigma_SS, the best linear predictor
   beta_S = Sigma_SS^{-1} Sigma_S: beta and noise sigma^2 + beta^T Sigma beta - beta_S^T Sigma_SS beta_S;
@@ -25,7 +25,7 @@ semi-definite, labels y = x^T beta + sigma z, n training samples, the least-squa
   Sigma_ii beta_i^2 (deterministic); ``oracle_pruned``: the sampled DC vector kept on those s
   features, no refit.
 
-Rank-deficient Sigma (e.g. the rank-one design of Lemma 1, THEORY.md section 5).  Eigenvalues
+Rank-deficient Sigma (e.g. the rank-one design of Lemma 1, the theory page, :ref:`theory-lemma1`).  Eigenvalues
 below ``p * eps * lambda_max`` (the usual numerical-rank tolerance) are set to exactly 0; zero
 eigenvalues contribute nothing to either trace, so the effective dimension is rank(Sigma): with
 r = 0 the fit is OLS in the range of Sigma (tau = 0) when rank(Sigma) < n and min-norm (tau > 0)
@@ -36,7 +36,7 @@ lambda / (lambda + tau).  With r = 0 and rank(Sigma) = n (the interpolation thre
 that involves this fit is reported as +inf, never nan.
 
 Diagonal Sigma = diag(lam), beta = B / sqrt(p), n = p / kappa gives exactly the equations that
-:func:`dcpredict.predict` solves for the empirical law ``Law.empirical(lam, B)`` (THEORY.md
+:func:`dcpredict.predict` solves for the empirical law ``Law.empirical(lam, B)`` (the theory page,
 sections 1-2), so the dense risks agree to rounding; the sampled pruned risks differ from the
 threshold-rule limit of section 3 by the finite-size effect of keeping exactly the top s per draw.
 """
@@ -152,7 +152,7 @@ def dense_risk_spectral(lam: np.ndarray, energy: np.ndarray, sigma2: float, n: i
 
 def support_risk(Sigma: np.ndarray, beta: np.ndarray, sigma2: float, n: int, ridge: float,
                  support: np.ndarray, signal: float | None = None) -> float:
-    """Risk of the estimator retrained with n fresh samples on the features ``support`` (THEORY.md
+    """Risk of the estimator retrained with n fresh samples on the features ``support`` (the theory page,
     section 6; the paper's Definition 5): dense DC risk of the LGP with covariance Sigma_SS, the best
     linear predictor beta_S = Sigma_SS^+ Sigma_S: beta and noise sigma^2 + beta^T Sigma beta -
     beta_S^T Sigma_SS beta_S.  ``signal`` = beta^T Sigma beta may be passed to save work."""
@@ -173,7 +173,7 @@ def support_risk(Sigma: np.ndarray, beta: np.ndarray, sigma2: float, n: int, rid
 
 @dataclass(frozen=True, repr=False)
 class CorrelatedPrediction(Result):
-    """Risks of a finite correlated problem from the vector-form DC (THEORY.md section 6).
+    """Risks of a finite correlated problem from the vector-form DC (the theory page, :ref:`theory-correlated`).
 
     Fields ``dense, magnitude, hessian, random, oracle_pruned, small_oracle, magnitude_retrained,
     hessian_retrained, random_retrained`` (floats, same names as :class:`dcpredict.Prediction`).
@@ -215,7 +215,7 @@ class CorrelatedPrediction(Result):
         return out
 
     def summary(self) -> str:
-        lines = [f"non-asymptotic DC (THEORY.md sec. 6): p={self.p} (rank {self.rank}), n={self.n}, "
+        lines = [f"non-asymptotic DC (theory page, section 6): p={self.p} (rank {self.rank}), n={self.n}, "
                  f"alpha={self.alpha:g} (s={self.s}), sigma2={self.sigma2:g}, ridge={self.ridge:g}",
                  f"tau={self.tau:.6g}, gamma2={self.gamma2:.6g}, beta'Sigma beta={self.signal:.6g}, "
                  f"draws={self.draws} (retrain {self.retrain_draws}), seed={self.seed}"]
@@ -260,7 +260,7 @@ def predict_correlated(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: f
                        draws: int = 400, seed: int | None = 0,
                        retrain_draws: int | None = None) -> CorrelatedPrediction:
     """Risks of dense, pruned, retrained and oracle least squares for a finite problem with covariance
-    Sigma (THEORY.md section 6; the paper's Definitions 2, 4 and 5).
+    Sigma (the theory page, :ref:`theory-correlated`; the paper's Definitions 2, 4 and 5).
 
     Parameters
     ----------

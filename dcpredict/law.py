@@ -1,6 +1,6 @@
 """Laws of (Lambda, B): the limit law mu of (feature variance, true weight) as weighted atoms.
 
-THEORY.md section 1: a linear Gaussian problem (LGP) is described by the law of the pairs
+the theory page, :ref:`theory-lgp`: a linear Gaussian problem (LGP) is described by the law of the pairs
 (lambda_i, B_i), with beta_i = B_i / sqrt(p).  Every law is represented as weighted atoms
 (lam_k, b_k, w_k) with sum_k w_k = 1:
 
@@ -79,7 +79,7 @@ class Law:
     # ------------------------------------------------------------------ constructors
     @classmethod
     def empirical(cls, lam: Any, b: Any) -> "Law":
-        """The empirical law of a finite instance: p atoms of weight 1/p (THEORY.md section 1)."""
+        """The empirical law of a finite instance: p atoms of weight 1/p (the theory page, :ref:`theory-lgp`)."""
         lam_a = check_array("lam", lam, lo=0.0, lo_open=True)
         return cls(lam_a, b, None, description=f"empirical law of {lam_a.size} features")
 

@@ -1,4 +1,4 @@
-"""Lemma 1 of the paper: perfectly correlated features, exact at finite n (THEORY.md section 5).
+"""Lemma 1 of the paper: perfectly correlated features, exact at finite n (the theory page, :ref:`theory-lemma1`).
 
 All p features equal: x = sqrt(lambda) g (1, ..., 1), g ~ N(0, 1), so Sigma = lambda 1 1^T (rank one)
 and only S = sum_i beta_i matters.  The min-norm fit spreads the one-dimensional least-squares
@@ -34,7 +34,7 @@ __all__ = ["closed_forms", "Lemma1Risks", "rank_one_problem", "simulate", "Gener
 
 @dataclass(frozen=True, repr=False)
 class Lemma1Risks(Result):
-    """Exact risks of Lemma 1 (THEORY.md section 5) and their inputs."""
+    """Exact risks of Lemma 1 (the theory page, :ref:`theory-lemma1`) and their inputs."""
     dense: float
     pruned: float
     retrained: float

@@ -1,4 +1,4 @@
-"""Random-features regression and its equivalent linear Gaussian problem (THEORY.md section 6).
+"""Random-features regression and its equivalent linear Gaussian problem (the theory page, :ref:`theory-correlated`).
 
 The paper's Sec. 3.2 (Figs. 2 and 4), Definition 2 (equivalent LGP) and Definition 4 (pruning a
 random-features model).  Inputs z ~ N(0, I_d), a fixed first layer W (p x d, unit-norm rows),
@@ -149,7 +149,7 @@ def relu_kernel(W: np.ndarray) -> np.ndarray:
 
 def relu_moments(W: Any, u: Any, a: float = 0.0, v: Any = None) -> RFMoments:
     """Closed-form Sigma = E[x x^T], E[x y] and E[y^2] for x = ReLU(W z), y = a (v.z) + (u.z)^2
-    (THEORY.md section 6; the linear-term moments are derived in the module docstring)."""
+    (the theory page, :ref:`theory-correlated`; the linear-term moments are derived in the module docstring)."""
     Wa, ua, aa, va = _check_target(W, u, a, v)
     rho = Wa @ ua
     Exy = (1.0 + rho ** 2) / SQRT_2PI
@@ -323,7 +323,7 @@ def simulate_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, tri
                 seed: int | None = 0, a: float = 0.0, v: Any = None,
                 lgp: EquivalentLGP | None = None) -> RFSimulation:
     """Simulate random-features least squares with pruning and retraining (the paper's Sec. 3.2,
-    Definition 4; THEORY.md section 6).
+    Definition 4; the theory page, :ref:`theory-correlated`).
 
     Per trial: n inputs z ~ N(0, I_d), real features ReLU(W z) and real labels a (v.z) + (u.z)^2;
     the fit of :func:`dcpredict._fit.fit_least_squares` (min-norm if p > n, OLS if p <= n, ridge if

@@ -1,10 +1,10 @@
 """Monte Carlo simulation of pruning and retraining on finite linear Gaussian problems.
 
-Every risk that :func:`dcpredict.predict` computes in the p -> infinity limit (THEORY.md sections
+Every risk that :func:`dcpredict.predict` computes in the p -> infinity limit (the theory page, sections
 2-4) is measured here on finite instances, plus what the theory does not cover exactly:
 retraining on the *same* samples after pruning.
 
-The finite instance (THEORY.md section 1, the paper's Definition 1)
+The finite instance (the theory page, :ref:`theory-lgp`, the paper's Definition 1)
 -------------------------------------------------------------------
 Given a law of (Lambda, B) as atoms (lam_k, b_k, w_k), a sample count ``n`` and a ratio
 ``kappa``: ``p = round(kappa * n)`` features (half rounded up); atom k gets ``c_k`` features with
@@ -25,7 +25,7 @@ computed from Sigma and beta; no test set)
 * supports of size ``s = round(alpha * p)`` (half up, at least 1):
   ``magnitude`` (s largest ``|beta_hat_i|``), ``hessian`` (s largest saliencies
   ``H_ii beta_hat_i^2`` with ``H_ii = lam_i`` for ``hessian="population"``, the default and the
-  definition of THEORY.md section 3, or ``H_ii = (X^T X / n)_ii`` for ``hessian="empirical"``; the
+  definition of the theory page, :ref:`theory-pruning`, or ``H_ii = (X^T X / n)_ii`` for ``hessian="empirical"``; the
   two have the same limit), ``random`` (uniform s-subset from the trial's RNG) and the oracle
   support (s largest true saliencies ``lam_i beta_i^2``, ties broken by feature index).  Ties in the
   data-driven scores are broken by ``numpy.argpartition`` (deterministic for given data).
@@ -117,7 +117,7 @@ def atom_counts(weights: np.ndarray, p: int) -> np.ndarray:
 
 
 def instance(law: Law, kappa: float, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(lam, beta)`` of the finite instance of size ``p = round(kappa n)`` (THEORY.md section 1).
+    """``(lam, beta)`` of the finite instance of size ``p = round(kappa n)`` (the theory page, :ref:`theory-lgp`).
 
     Features are grouped by atom; ``beta_i = B_i / sqrt(p)``.  See the module docstring for the
     largest-remainder rounding of the counts.
@@ -285,7 +285,7 @@ class SimulationResult(Result):
         return {f: (m[f] - q * se[f], m[f] + q * se[f]) for f in SIM_FIELDS}
 
     def instance_law(self) -> Law:
-        """The empirical law of the simulated instance (p atoms of weight 1/p; THEORY.md section 1).
+        """The empirical law of the simulated instance (p atoms of weight 1/p; the theory page, :ref:`theory-lgp`).
 
         ``dcpredict.predict(result.instance_law(), ...)`` is the paper's non-asymptotic prediction
         for exactly this instance; it differs from the prediction for ``law`` when p is too small
@@ -373,7 +373,7 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
                    trials: int, seed: int = 0, workers: int | None = None, hessian: str = "population",
                    out: str | os.PathLike | None = None, scheduler: str | None = None,
                    progress: bool = True) -> list[SimulationResult]:
-    """Simulate a grid ``kappas x alphas`` with ``trials`` trials per point (THEORY.md sections 1-4).
+    """Simulate a grid ``kappas x alphas`` with ``trials`` trials per point (the theory page, sections 1-4).
 
     Parameters
     ----------
@@ -399,7 +399,7 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
         calls this with workers > 1 needs the usual ``if __name__ == "__main__":`` guard.
         Workers exit by themselves if this process is killed.
     hessian : "population" (default) or "empirical"
-        Diagonal used by the Hessian rule: Sigma_ii = lam_i (THEORY.md section 3) or (X^T X / n)_ii.
+        Diagonal used by the Hessian rule: Sigma_ii = lam_i (the theory page, :ref:`theory-pruning`) or (X^T X / n)_ii.
     out : path, optional
         JSONL file: one line per finished (kappa, alpha, trial) with keys kappa, alpha, trial,
         seed, n, p, s, the 11 risks and ``run`` (a fingerprint of all arguments except

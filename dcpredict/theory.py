@@ -1,7 +1,7 @@
 """Asymptotic risk predictions: the DC of the fitted model and the risks of every pruning rule.
 
 A :class:`~dcpredict.law.Law` of (Lambda, B) goes in; the distributional characterization (DC) of
-the min-norm / OLS / ridge solution, the pair (tau, gamma^2) of THEORY.md section 2 (the paper's
+the min-norm / OLS / ridge solution, the pair (tau, gamma^2) of the theory page, :ref:`theory-dc` (the paper's
 eqs. 8-10, Theorem 1), is solved once per kappa; pruning rules act on it (section 3, eqs. 12-16) and
 risks come out, with and without retraining on fresh samples (section 4, Definition 5).
 
@@ -74,7 +74,7 @@ _STATUS_TEXT = {1: "the root tau of the dense DC could not be certified",
 
 @dataclass(frozen=True)
 class _Scaled:
-    """The problem in scaled units (THEORY.md s.1 invariances): lam / L, B sqrt(L / Q), sigma2 / Q, ridge / L.
+    """The problem in scaled units (the theory page, :ref:`theory-lgp` invariances): lam / L, B sqrt(L / Q), sigma2 / Q, ridge / L.
 
     L = max lam and Q = sigma2 + E[Lambda B^2], so every scaled quantity is O(1) and a root can be
     found in double precision whatever the scale of the input; risks scale with Q, tau with L.
@@ -198,7 +198,7 @@ def _unscale_aux(sc: _Scaled, aux) -> list[float]:
 # ------------------------------------------------------------------------------ result objects
 @dataclass(frozen=True, repr=False)
 class DC(Result):
-    """Distributional characterization of the dense fit (THEORY.md s.2).
+    """Distributional characterization of the dense fit (the theory page, :ref:`theory-dc`).
 
     ``tau`` solves r = tau (1 - kappa E[Lambda/(Lambda + tau)]) (0 for OLS); ``gamma2`` is eq. (9), the
     dense test risk (inf at the interpolation threshold kappa = 1, r = 0).  ``tau_residual`` is
@@ -335,7 +335,7 @@ class Prediction(Result):
         """A readable table of the prediction (statsmodels-style)."""
         d = self.dc
         lines = [
-            "dcpredict prediction (asymptotic DC, THEORY.md)",
+            "dcpredict prediction (asymptotic DC; docs: theory page)",
             "=" * 62,
             f"law: {self.law!r}",
             f"kappa = p/n = {self.kappa:g}   alpha = s/p = {self.alpha:g}   sigma2 = {self.sigma2:g}   ridge = {self.ridge:g}",
@@ -440,7 +440,7 @@ class PredictionGrid(Result):
 # ------------------------------------------------------------------------------ API
 def solve_dc(law: Law, *, kappa: float, sigma2: float, ridge: float = 0.0, precision: str = "double",
              rtol: float = DEFAULT_RTOL) -> DC:
-    """Solve the DC (tau, gamma^2) of the dense min-norm / OLS / ridge fit (THEORY.md s.2, eqs. 8-9)."""
+    """Solve the DC (tau, gamma^2) of the dense min-norm / OLS / ridge fit (the theory page, :ref:`theory-dc`, eqs. 8-9)."""
     law, kappa, sigma2, ridge, rtol = _check_common(law, kappa, sigma2, ridge, rtol)
     precision = check_choice("precision", precision, ("double", "mp"))
     if isinstance(law, GaussianLaw):  # B integrated in closed form (theory page, theory-gaussian-b)
@@ -478,7 +478,7 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
     Parameters
     ----------
     law : Law
-        Law of (Lambda, B) (THEORY.md s.1).
+        Law of (Lambda, B) (the theory page, :ref:`theory-lgp`).
     kappa : float
         Overparameterization ratio p/n, > 0.  With ridge = 0: OLS for kappa < 1, min-norm for kappa > 1,
         infinite dense risk at kappa = 1.

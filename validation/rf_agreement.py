@@ -1,6 +1,6 @@
 """Random-features regression vs the vector-form DC of its equivalent LGP: the agreement table.
 
-THEORY.md section 6; the paper's Sec. 3.2, Definitions 2 and 4.  For a few widths p at fixed input
+the theory page, :ref:`theory-correlated`; the paper's Sec. 3.2, Definitions 2 and 4.  For a few widths p at fixed input
 dimension d and sample size n, one first layer W (unit rows, seeded) and one unit direction u,
 labels y = (u.z)^2 (and, with --linear A, y = A (v.z) + (u.z)^2), this prints, for each field, the
 theory (predict_correlated on the equivalent LGP; exact for dense, sampled for pruned, +- its
