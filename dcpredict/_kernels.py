@@ -22,7 +22,7 @@ _MAXITER = 400
 #: an atom whose score sd is below _DET times its mean is deterministic for the thresholds: its keep
 #: probability is a step (resolved by the fractional tie rule) instead of a Gaussian tail that double
 #: precision cannot resolve (the risk changes by O(_DET^2) relative)
-_DET = 1e-8
+_DET = 1e-6
 #: relative tolerance of the pruning thresholds (in their O(1) scaled variable): 2 ulps
 _THRESH_RTOL = 4.5e-16
 
