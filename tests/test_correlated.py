@@ -26,8 +26,10 @@ def _random_rotation(p, seed):
     return Q * np.sign(np.diagonal(R))
 
 
-@pytest.mark.parametrize("p,n,ridge,alpha", [(400, 200, 0.0, 0.5), (300, 600, 0.0, 0.4), (400, 200, 0.1, 0.3),
-                                             (200, 100, 0.0, 0.2)])
+@pytest.mark.parametrize("p,n,ridge,alpha", [pytest.param(400, 200, 0.0, 0.5, marks=pytest.mark.slow),
+                                             (300, 600, 0.0, 0.4),
+                                             pytest.param(400, 200, 0.1, 0.3, marks=pytest.mark.slow),
+                                             (200, 100, 0.0, 0.2), (200, 100, 0.1, 0.3)])
 def test_diagonal_sigma_reproduces_predict(p, n, ridge, alpha):
     """Sigma = diag(lam), beta = B / sqrt(p), n = p / kappa: the same equations as predict on the empirical law."""
     lam, B = _instance(p, seed=p + n)
