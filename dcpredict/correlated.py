@@ -134,7 +134,11 @@ def solve_tau(lam: np.ndarray, n: int, ridge: float) -> float:
     lp, _, w, kappa = _spectral_law(np.asarray(lam, dtype=np.float64), None, n)
     if lp.size == 0:
         return 0.0
-    return float(K.solve_tau(lp, w, kappa, float(ridge), 1e-12)[0])
+    tau = float(K.solve_tau(lp, w, kappa, float(ridge), 1e-12)[0])
+    if not math.isfinite(tau):
+        raise DCPredictError(f"no certified tau for the spectrum of Sigma (rank {lp.size}, n={n}, ridge={ridge!r}): "
+                             f"eigenvalues span [{float(lp.min())!r}, {float(lp.max())!r}]")
+    return tau
 
 
 def dense_risk_spectral(lam: np.ndarray, energy: np.ndarray, sigma2: float, n: int,
@@ -146,8 +150,11 @@ def dense_risk_spectral(lam: np.ndarray, energy: np.ndarray, sigma2: float, n: i
     lp, b, w, kappa = _spectral_law(np.asarray(lam, dtype=np.float64), energy, n)
     if lp.size == 0:
         return 0.0, float(sigma2)
-    tau = float(K.solve_tau(lp, w, kappa, float(ridge), 1e-12)[0])
-    return tau, float(K.gamma2(lp, b, w, kappa, float(ridge), float(sigma2), tau))
+    tau = solve_tau(lam, n, ridge)
+    g2 = float(K.gamma2(lp, b, w, kappa, float(ridge), float(sigma2), tau))
+    if math.isnan(g2):
+        raise DCPredictError(f"no certified gamma^2 for the spectrum of Sigma (rank {lp.size}, n={n}, ridge={ridge!r})")
+    return tau, g2
 
 
 def support_risk(Sigma: np.ndarray, beta: np.ndarray, sigma2: float, n: int, ridge: float,
