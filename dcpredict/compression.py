@@ -468,7 +468,7 @@ def predict_iterative(law: Law, *, kappa: float, alpha: float, rounds: int, sigm
                       rtol: float = DEFAULT_RTOL) -> IterativePrediction:
     """Iterative magnitude pruning to a fraction ``alpha`` in ``rounds`` rounds, refitting on fresh samples.
 
-    Each round keeps alpha^(1/rounds) of the current support by |coefficient| and refits least squares (the
+    Each round keeps alpha^(1/rounds) of the current support by the absolute value of its coefficients and refits least squares (the
     same estimator: min-norm/OLS by the support's own shape, or the same ridge r) on fresh samples.  The
     composition is exact for a law given as atoms (theory page, section 9): the kept mass of each atom is
     tracked and every refit is the support problem of section :ref:`theory-retraining`, whose DC gives the

@@ -6,11 +6,11 @@ features, atom counts by largest remainders, beta_i = B_i / sqrt(p)) and with th
 (:func:`dcpredict._fit.fit_least_squares`: min-norm / OLS / ridge).  Every risk is the exact population
 risk sigma^2 + (b - beta)^T Sigma (b - beta) (no test set).
 
-- :func:`simulate_quantized`: fit, optionally prune to s = round(alpha p) (magnitude: largest |beta_hat_i|;
+- :func:`simulate_quantized`: fit, optionally prune to s = round(alpha p) (magnitude: largest ``|beta_hat_i|``;
   Hessian: largest lam_i beta_hat_i^2), quantize the kept coordinates of X = sqrt(p) beta_hat with the
   mid-tread quantizer of the theory (nearest level, halves away from zero, clipped at +-K step).
 - :func:`simulate_iterative`: ``rounds`` rounds; round j keeps s_j = round(alpha^(j/rounds) p) of the current
-  support by |coefficient| and refits on FRESH samples: a new design for the kept columns only and labels
+  support by absolute coefficient and refits on FRESH samples: a new design for the kept columns only and labels
   whose noise includes the signal of every removed feature (the exact law of the labels, since removed
   features are independent of kept ones), as in the fresh-sample retraining of :mod:`dcpredict.simulation`.
 
@@ -256,7 +256,7 @@ def simulate_iterative(law: Law, *, kappa: float, alpha: float, rounds: int, sig
     """Monte Carlo of :func:`dcpredict.compression.predict_iterative` with fresh samples in every round.
 
     Round j keeps s_j = round(alpha^(j/rounds) p) (at least 1; s_rounds = round(alpha p)) of the current
-    support by |coefficient| and refits on fresh samples (see the module docstring).
+    support by absolute coefficient and refits on fresh samples (see the module docstring).
     """
     law, kappa, sigma2, ridge, n, trials, seed, workers = _common(law, kappa, sigma2, ridge, n, trials, seed,
                                                                   workers)
@@ -277,8 +277,8 @@ def simulate_iterative(law: Law, *, kappa: float, alpha: float, rounds: int, sig
 def validation_rows(quick: bool = True, workers: int = 1) -> list[dict]:
     """Theory vs simulation rows for quantization and iterative pruning, in the row format of
     :func:`dcpredict.validation.run_validation` (keys law, kappa, alpha, ridge, n, p, s, field, theory, sim, se,
-    z, rel, margin, allowed, status) and with its pass rule: |sim - theory| <= 4 se + margin * theory,
-    margin = 0.03 + 2 / (n |1 - rho|) with rho the aspect ratio of the fit closest to the interpolation
+    z, rel, margin, allowed, status) and with its pass rule: ``|sim - theory| <= 4 se + margin * theory``,
+    ``margin = 0.03 + 2 / (n |1 - rho|)`` with rho the aspect ratio of the fit closest to the interpolation
     threshold among the fits the field depends on (the dense fit; for iterative pruning also every refit).
     """
     from .compression import predict_iterative, predict_quantized

@@ -3,7 +3,7 @@
 For a finite linear Gaussian problem (the paper's Definition 1 with a general covariance, as used
 for Definitions 2 and 4): features x ~ N(0, Sigma) with Sigma (p x p) symmetric positive
 semi-definite, labels y = x^T beta + sigma z, n training samples, the least-squares estimate
-(min-norm if the effective dimension exceeds n, OLS below it, ridge with r > 0) is described by
+(min-norm if the effective dimension exceeds n, OLS below it, ridge with r > 0) is described by::
 
     beta_hat ~ (Sigma + tau I)^{-1} (Sigma beta + gamma Sigma^{1/2} g / sqrt(n)),   g ~ N(0, I_p),
     tau:      r = tau (1 - tr(Sigma (Sigma + tau I)^{-1}) / n),
@@ -13,7 +13,7 @@ semi-definite, labels y = x^T beta + sigma z, n training samples, the least-squa
 :func:`predict_correlated` evaluates
 
 * the dense risk gamma^2 exactly from the eigendecomposition of Sigma (no sampling);
-* the risks of magnitude (|beta_hat_i|), Hessian (saliency Sigma_ii beta_hat_i^2) and random pruning
+* the risks of magnitude (``|beta_hat_i|``), Hessian (saliency Sigma_ii beta_hat_i^2) and random pruning
   to s = round(alpha p) weights, by sampling the Gaussian vector above (vectorized over draws, seeded);
   the risk of an estimate b is sigma^2 + (b - beta)^T Sigma (b - beta) (the theory page, :ref:`theory-lgp`);
 * retraining on fresh samples on the pruned support S (the paper's Definition 5): the S problem is

@@ -82,7 +82,7 @@ def simulate_correlated(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: 
     (numerically zero ones set to 0, see :func:`dcpredict.correlated.spectrum`); labels
     y = x^T beta + sigma z; the fit is :func:`dcpredict._fit.fit_least_squares` (min-norm / OLS /
     ridge; a rank-deficient design falls back to lstsq, so the rank-one design of Lemma 1 returns the
-    min-norm solution).  Pruning keeps s = round(alpha p) weights by magnitude |b_i| or by Hessian
+    min-norm solution).  Pruning keeps s = round(alpha p) weights by magnitude ``|b_i|`` or by Hessian
     saliency D_ii b_i^2, with D the empirical diagonal (X^T X / n)_ii (``hessian_diagonal="empirical"``)
     or the population diagonal Sigma_ii (``"population"``).  Retraining refits on the kept support
     with the same samples and with n fresh samples.  Risks are exact: sigma^2 + (b - beta)^T Sigma (b - beta).

@@ -327,7 +327,7 @@ def simulate_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, tri
 
     Per trial: n inputs z ~ N(0, I_d), real features ReLU(W z) and real labels a (v.z) + (u.z)^2;
     the fit of :func:`dcpredict._fit.fit_least_squares` (min-norm if p > n, OLS if p <= n, ridge if
-    ``ridge`` > 0); pruning to s = round(alpha p) weights by magnitude |b_i|, by Hessian saliency
+    ``ridge`` > 0); pruning to s = round(alpha p) weights by magnitude ``|b_i|``, by Hessian saliency
     (X^T X / n)_ii b_i^2 (empirical diagonal) and at random; retraining on the kept support with the
     same samples and with n fresh samples (one fresh set per trial, shared by the three rules); the
     oracle fit on the s features of largest saliency of the equivalent LGP.  Every risk is the exact

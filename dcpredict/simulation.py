@@ -4,8 +4,9 @@ Every risk that :func:`dcpredict.predict` computes in the p -> infinity limit (t
 2-4) is measured here on finite instances, plus what the theory does not cover exactly:
 retraining on the *same* samples after pruning.
 
-The finite instance (the theory page, :ref:`theory-lgp`, the paper's Definition 1)
--------------------------------------------------------------------
+The finite instance
+-------------------
+The linear Gaussian problem of the theory page (:ref:`theory-lgp`; the paper's Definition 1).
 Given a law of (Lambda, B) as atoms (lam_k, b_k, w_k), a sample count ``n`` and a ratio
 ``kappa``: ``p = round(kappa * n)`` features (half rounded up); atom k gets ``c_k`` features with
 ``c_k`` proportional to ``w_k`` (largest-remainder rounding, so ``sum c_k = p`` and
@@ -17,9 +18,11 @@ simulation actually measures.  Feature i has variance
 ``lam_i`` and true weight ``beta_i = B_i / sqrt(p)``.  The instance is fixed; each trial draws a
 design ``X`` (n x p, rows ~ N(0, diag(lam))) and labels ``y = X beta + sigma z``.
 
-One trial (all risks are exact population risks ``sigma^2 + (b - beta)^T Sigma (b - beta)``
-computed from Sigma and beta; no test set)
-----------------------------------------------------------------------------------------------
+One trial
+---------
+All risks are exact population risks ``sigma^2 + (b - beta)^T Sigma (b - beta)`` computed from Sigma and
+beta (no test set).
+
 * ``dense``: the fit on all p features (min-norm if p > n, OLS if p <= n, ridge if r > 0;
   :func:`dcpredict._fit.fit_least_squares`).
 * supports of size ``s = round(alpha * p)`` (half up, at least 1):
@@ -39,6 +42,7 @@ computed from Sigma and beta; no test set)
   the law of the labels because the removed features are independent of the kept ones.
 * ``*_retrained_same``: least squares on the kept support with the **training** samples
   (no exact DC; the paper's Fig. 4).
+
 The same estimator (same ridge r, min-norm/OLS by the support's own shape) is used everywhere.
 
 Sweeps, seeds and parallelism

@@ -277,8 +277,8 @@ class Prediction(Result):
     """Predicted test risks at one (kappa, alpha), with the inputs and the solved quantities.
 
     Risks are floats, ``inf`` where the risk diverges (r = 0 at kappa = 1, or a refit at alpha kappa = 1).
-    ``threshold_*`` are the limit thresholds t of the magnitude rule (|X| > t) and the Hessian rule
-    (sqrt(Lambda) |X| > t); ``residual_*`` is P(kept) - alpha at the returned threshold.
+    ``threshold_*`` are the limit thresholds t of the magnitude rule (``|X| > t``) and the Hessian rule
+    (``sqrt(Lambda) |X| > t``); ``residual_*`` is P(kept) - alpha at the returned threshold.
     ``retrained`` maps small_oracle/magnitude/hessian/random to the refit problem on the kept support.
     """
     law: Law

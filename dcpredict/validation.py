@@ -7,7 +7,7 @@ retrainings) is compared with the Monte Carlo mean of :func:`dcpredict.simulate_
 cases: several laws (a few-atom law, the isotropic law, the empirical law of power-law draws), kappa in
 both regimes and near the interpolation threshold, ridge 0 and > 0, two sparsity targets alpha.
 
-Pass rule.  With ``se`` the Monte Carlo standard error of the simulation mean,
+Pass rule.  With ``se`` the Monte Carlo standard error of the simulation mean::
 
     pass  iff  |sim - theory| <= 4 se + margin * theory,
 
@@ -18,7 +18,7 @@ dense fit and the pruned-only fields (dense, magnitude, Hessian, random, oracle_
 the fits on a support of size s (small_oracle and the fresh-sample retrainings).  Why: the theory is the p -> infinity
 limit of the finite instance the simulator draws.  Two finite-size effects remain at p of a few
 hundred: (i) the variance of a least-squares fit at finite n is larger than its limit by a relative
-O(1 / (n |1 - rho|)) -- e.g. OLS with isotropic features has expected risk
+O(1 / (n abs(1 - rho))) -- e.g. OLS with isotropic features has expected risk
 sigma^2 (1 + p / (n - p - 1)) against the limit sigma^2 (1 + p / (n - p)), and min-norm
 n / (p - n - 1) against n / (p - n) -- which blows up near the interpolation threshold; the rule
 allows twice that; (ii) pruning keeps exactly s = round(alpha p) coordinates where the limit uses a

@@ -24,9 +24,11 @@ The model of size p fits the first p columns in an order:
 
 Common random numbers: every p of one trial fits on the first p columns of the same n x P design.
 
-One (p, trial) (all risks exact population risks ``sigma^2 + (b - beta)^T Sigma (b - beta)`` over the
-whole world, from Sigma and beta; no test set)
-------------------------------------------------------------------------------------------------------
+One (p, trial)
+--------------
+All risks are exact population risks ``sigma^2 + (b - beta)^T Sigma (b - beta)`` over the whole world,
+from Sigma and beta (no test set).
+
 * ``dense``: the fit on the model's p columns (min-norm if p > n, OLS if p <= n, ridge if r > 0).
 * supports of size s in the model: ``magnitude`` (s largest ``|beta_hat_i|``), ``hessian`` (s largest
   ``lam_i beta_hat_i^2``), ``random`` (uniform s-subset of the p columns), and ``oracle_pruned``: the
