@@ -259,6 +259,7 @@ _write_figure_list()
 def _write_module_table() -> None:
     """Write ``architecture_modules.inc.md``: every module of the package and its docstring's first line."""
     import ast
+    import re
 
     root = HERE.parent / "dcpredict"
     lines = ["<!-- written by conf.py at every build from the modules' docstrings; do not edit -->", "",
@@ -270,6 +271,8 @@ def _write_module_table() -> None:
         except (OSError, SyntaxError):
             doc = ""
         first = " ".join(doc.strip().split("\n\n")[0].split()) if doc else ""
+        first = re.sub(r"``([^`]+)``", r"`\1`", first)              # reST literals -> Markdown code
+        first = re.sub(r":(\w+):`([^`]+)`", r"{\1}`\2`", first)     # reST roles -> MyST roles
         first = first.replace("|", "\\|")
         lines.append(f"| `{rel.as_posix()}` | {first} |")
     lines.append("")
