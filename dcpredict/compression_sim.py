@@ -202,11 +202,40 @@ def _common(law: Any, kappa: Any, sigma2: Any, ridge: Any, n: Any, trials: Any, 
     return law, kappa, sigma2, ridge, n, trials, seed, workers
 
 
-def _run(spec: _Spec, trials: int, workers: int, width: int) -> np.ndarray:
-    from ._parallel import run_parallel
-    samples = np.empty((trials, width))
-    for (_, t), row in run_parallel(_trial, ((spec, t) for t in range(trials)), workers):
-        samples[t] = row
+def _run(spec: _Spec, trials: int, workers: int, fields: tuple[str, ...], *, point: tuple[float, float, int, int],
+         header: dict, out: Any = None, scheduler: Any = None) -> np.ndarray:
+    """Every trial, on the local pool or a Dask cluster; with ``out`` a resumable trial log (one JSON line per
+    finished trial, :class:`dcpredict._store.TrialLog`: rerun the same call to resume, with more trials to
+    extend; trials are seeded individually, so the numbers do not depend on interruptions or workers)."""
+    from ._parallel import run_dask, run_parallel
+    kappa, alpha, p, s = point
+    samples = np.empty((trials, len(fields)))
+    filled = np.zeros(trials, dtype=bool)
+    store = None
+    if out is not None:
+        from ._store import TrialLog
+        store = TrialLog(out, header, fields=fields, points={(kappa, alpha): (p, s)}, seed=spec.seed, n=spec.n)
+        for (_k, _a, t), row in store.open().items():
+            if t < trials:
+                samples[t] = row
+                filled[t] = True
+    try:
+        tasks = ((spec, t) for t in range(trials) if not filled[t])
+        if scheduler is not None:
+            from ._limits import check_scheduler
+            runner = run_dask(tasks, check_scheduler(scheduler), _trial)
+        else:
+            runner = run_parallel(_trial, tasks, workers)
+        for (_, t), row in runner:
+            samples[t] = row
+            filled[t] = True
+            if store is not None:
+                rec = {"kappa": kappa, "alpha": alpha, "trial": t, "seed": spec.seed, "n": spec.n, "p": p, "s": s}
+                rec.update({f: float(x) for f, x in zip(fields, row)})
+                store.write_trials([rec])
+    finally:
+        if store is not None:
+            store.close()
     if not np.isfinite(samples).all():
         raise DCPredictError("the simulation produced a non-finite risk: the problem is out of the range double "
                              "precision can simulate (check kappa, ridge and the scales of the law)")
@@ -215,13 +244,15 @@ def _run(spec: _Spec, trials: int, workers: int, width: int) -> np.ndarray:
 
 def simulate_quantized(law: Law, *, kappa: float, bits: int, sigma2: float, step: float | None = None,
                        ridge: float = 0.0, alpha: float | None = None, rule: str | None = None, n: int,
-                       trials: int, seed: int = 0, workers: int = 1) -> CompressionSimResult:
+                       trials: int, seed: int = 0, workers: int = 1, out: Any = None,
+                       scheduler: Any = None) -> CompressionSimResult:
     """Monte Carlo of :func:`dcpredict.compression.predict_quantized` at a given step.
 
     ``step`` (in the scale of sqrt(p) beta_hat) defaults to the step the theory finds optimal
     (``predict_quantized(...).step``), so the simulation measures the risk at that same step.  ``alpha`` and
     ``rule`` prune first (s = round(alpha p), at least 1).  Other arguments as in
-    :func:`dcpredict.simulate`; ``workers`` > 1 runs trials on a process pool (results are identical).
+    :func:`dcpredict.simulate`; ``workers`` > 1 runs trials on a process pool (results are identical);
+    ``out`` a resumable trial log (see :func:`_run`), ``scheduler`` a Dask scheduler address.
     """
     law, kappa, sigma2, ridge, n, trials, seed, workers = _common(law, kappa, sigma2, ridge, n, trials, seed,
                                                                   workers)
@@ -245,14 +276,18 @@ def simulate_quantized(law: Law, *, kappa: float, bits: int, sigma2: float, step
     p = lam.size
     s = max(1, _round_half_up(alpha * p))
     spec = _Spec(_KIND_QUANT, lam, beta, sigma2, ridge, n, seed, (s,), bits, step, rule)
-    samples = _run(spec, trials, workers, 3)
+    fields = ("quantized", "unquantized", "dense")
+    header = {"mode": "quantized", "law": law.to_dict(), "kappa": kappa, "alpha": alpha, "bits": bits, "step": step,
+              "rule": rule, "sigma2": sigma2, "ridge": ridge, "n": n, "seed": seed}
+    samples = _run(spec, trials, workers, fields, point=(kappa, alpha, p, s), header=header, out=out,
+                   scheduler=scheduler)
     return CompressionSimResult("quantized", law, kappa, alpha, sigma2, ridge, n, p, trials, seed,
-                                {"bits": bits, "step": step, "rule": rule, "s": s},
-                                ("quantized", "unquantized", "dense"), samples)
+                                {"bits": bits, "step": step, "rule": rule, "s": s}, fields, samples)
 
 
 def simulate_iterative(law: Law, *, kappa: float, alpha: float, rounds: int, sigma2: float, ridge: float = 0.0,
-                       n: int, trials: int, seed: int = 0, workers: int = 1) -> CompressionSimResult:
+                       n: int, trials: int, seed: int = 0, workers: int = 1, out: Any = None,
+                       scheduler: Any = None) -> CompressionSimResult:
     """Monte Carlo of :func:`dcpredict.compression.predict_iterative` with fresh samples in every round.
 
     Round j keeps s_j = round(alpha^(j/rounds) p) (at least 1; s_rounds = round(alpha p)) of the current
@@ -268,7 +303,10 @@ def simulate_iterative(law: Law, *, kappa: float, alpha: float, rounds: int, sig
     spec = _Spec(_KIND_ITER, lam, beta, sigma2, ridge, n, seed, sizes)
     fields = ("retrained",) + tuple(f"round{j + 1}_{x}" for j in range(rounds)
                                     for x in ("support", "pruned", "retrained"))
-    samples = _run(spec, trials, workers, len(fields))
+    header = {"mode": "iterative", "law": law.to_dict(), "kappa": kappa, "alpha": alpha, "rounds": rounds,
+              "sigma2": sigma2, "ridge": ridge, "n": n, "seed": seed}
+    samples = _run(spec, trials, workers, fields, point=(kappa, alpha, p, sizes[-1]), header=header, out=out,
+                   scheduler=scheduler)
     return CompressionSimResult("iterative", law, kappa, alpha, sigma2, ridge, n, p, trials, seed,
                                 {"rounds": rounds, "sizes": list(sizes)}, fields, samples)
 

@@ -335,3 +335,29 @@ def test_optimal_ridge_is_infinite_without_signal():
     # B = 0: any fit only adds noise; r* = kappa sigma^2 / E[B^2] = inf (isotropic closed form), risk sigma^2
     o = optimal_ridge(Law([1.0], [0.0]), kappa=2.0, sigma2=0.5, rule="dense")
     assert o.ridge == math.inf and o.risk == 0.5 and o.risk_at_zero == pytest.approx(0.5 + 0.5 / (2 - 1))
+
+
+# ------------------------------------------------------------------ resumable, same guarantees as simulate
+def test_compression_simulators_resume_and_extend_bit_identically(tmp_path):
+    from dcpredict.compression_sim import simulate_iterative, simulate_quantized
+    law = dcpredict.Law([4.0, 1.0, 0.25], [1.0, 0.5, 2.0], [0.2, 0.3, 0.5])
+    log = tmp_path / "it.jsonl"
+    kw = dict(kappa=3.0, alpha=0.2, rounds=2, sigma2=0.25, n=60, seed=2)
+    simulate_iterative(law, trials=3, out=log, **kw)
+    extended = simulate_iterative(law, trials=6, out=log, **kw)          # resumes: 3 from the log, 3 new
+    fresh = simulate_iterative(law, trials=6, **kw)
+    assert np.array_equal(extended.samples, fresh.samples)
+    assert log.read_text().count("\n") == 6
+    q = tmp_path / "q.jsonl"
+    a = simulate_quantized(law, kappa=2.0, bits=2, sigma2=0.25, n=60, trials=4, seed=1, out=q)
+    before = q.read_bytes()
+    b = simulate_quantized(law, kappa=2.0, bits=2, sigma2=0.25, n=60, trials=4, seed=1, out=q, workers=2)
+    assert np.array_equal(a.samples, b.samples) and q.read_bytes() == before   # all from the log
+    with pytest.raises(dcpredict.DCPredictError, match="different arguments"):
+        simulate_quantized(law, kappa=2.0, bits=3, sigma2=0.25, n=60, trials=4, seed=1, out=q)
+    assert q.read_bytes() == before
+    foreign = tmp_path / "notes.txt"
+    foreign.write_text("my notes\n")
+    with pytest.raises(dcpredict.DCPredictError):
+        simulate_quantized(law, kappa=2.0, bits=2, sigma2=0.25, n=60, trials=2, seed=1, out=foreign)
+    assert foreign.read_text() == "my notes\n"
