@@ -87,14 +87,19 @@ def check_problem(Sigma: Any, beta: Any) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * (S + S.T), b
 
 
-def spectrum(Sigma: np.ndarray, name: str = "Sigma") -> tuple[np.ndarray, np.ndarray]:
+def spectrum(Sigma: np.ndarray, name: str = "Sigma", eig: tuple[np.ndarray, np.ndarray] | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (clipped: numerically zero -> 0) and eigenvectors of a symmetric PSD matrix.
 
     Eigenvalues below ``p * eps * lambda_max`` are set to 0 exactly; eigenvalues below
-    ``-PSD_TOL * lambda_max`` raise ValueError (the matrix is not positive semi-definite).
+    ``-PSD_TOL * lambda_max`` raise ValueError (the matrix is not positive semi-definite).  ``eig`` is
+    ``numpy.linalg.eigh(Sigma)`` when the caller already has it (one eigendecomposition per matrix).
     """
     p = Sigma.shape[0]
-    lam, V = np.linalg.eigh(Sigma)
+    lam, V = np.linalg.eigh(Sigma) if eig is None else (np.asarray(eig[0], dtype=np.float64), np.asarray(eig[1]))
+    if lam.shape != (p,) or V.shape != (p, p):
+        raise DCPredictError(f"eig must be eigh({name}): eigenvalues of shape ({p},) and vectors ({p}, {p}); got "
+                             f"{lam.shape} and {V.shape}")
     lam_max = float(max(lam.max(initial=0.0), 0.0))
     if lam_max <= 0.0:
         raise DCPredictError(f"{name} must be positive semi-definite and nonzero; its largest eigenvalue is "
@@ -265,7 +270,8 @@ def _top_mask(score: np.ndarray, s: int) -> np.ndarray:
 
 def predict_correlated(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: float, ridge: float = 0.0,
                        draws: int = 400, seed: int | None = 0,
-                       retrain_draws: int | None = None) -> CorrelatedPrediction:
+                       retrain_draws: int | None = None, eig: tuple[np.ndarray, np.ndarray] | None = None
+                       ) -> CorrelatedPrediction:
     """Risks of dense, pruned, retrained and oracle least squares for a finite problem with covariance
     Sigma (the theory page, :ref:`theory-correlated`; the paper's Definitions 2, 4 and 5).
 
@@ -294,6 +300,10 @@ def predict_correlated(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: f
         ``min(draws, 100)`` (their standard error is reported; the spread of the retrained risk
         over supports is small, so 100 draws usually give a relative error well below 1 %).
 
+    eig : (eigenvalues, eigenvectors), optional
+        ``numpy.linalg.eigh(Sigma)`` if already computed (e.g. :attr:`EquivalentLGP.eig`), so a first
+        layer costs one eigendecomposition for every budget and every call.
+
     Returns
     -------
     CorrelatedPrediction
@@ -310,7 +320,7 @@ def predict_correlated(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: f
     rd = (min(draws, DEFAULT_RETRAIN_DRAWS) if retrain_draws is None
           else check_int("retrain_draws", retrain_draws, lo=2, hi=draws))
 
-    lam, V = spectrum(S)
+    lam, V = spectrum(S, eig=eig)
     rank = int(np.count_nonzero(lam))
     coef_true = V.T @ b                       # beta in the eigenbasis
     energy = lam * coef_true ** 2

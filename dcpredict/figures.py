@@ -315,7 +315,8 @@ def _rf_task(P: dict[str, Any], k: int) -> dict[tuple, dict[str, float]]:
             seed = int(np.random.SeedSequence([P["seed"], 2, k, p, s]).generate_state(1)[0])
             if p in P["ps_theory"]:
                 pr = predict_correlated(lgp.Sigma, lgp.beta, sigma2=lgp.sigma2, n=P["n"], alpha=s / p,
-                                        draws=P["draws"], retrain_draws=P["retrain_draws"], seed=seed)
+                                        draws=P["draws"], retrain_draws=P["retrain_draws"], seed=seed,
+                                        eig=lgp.eig)  # one eigendecomposition per first layer
                 out[("theory", p, s)] = {f: float(getattr(pr, f)) for f in _RF_THEORY_FIELDS}
                 out[("theory_se", p, s)] = {f: float(pr.stderr.get(f, 0.0)) for f in _RF_THEORY_FIELDS}
             if p in P["ps_sim"]:

@@ -180,6 +180,8 @@ class EquivalentLGP(Result):
     u: np.ndarray = field(repr=False)
     a: float = 0.0
     v: np.ndarray | None = field(default=None, repr=False)
+    #: ``numpy.linalg.eigh(Sigma)``, reused by :func:`dcpredict.predict_correlated` (``eig=``)
+    eig: tuple | None = field(default=None, repr=False)
 
     @property
     def p(self) -> int:
@@ -237,7 +239,8 @@ def equivalent_lgp(W: Any, u: Any, a: float = 0.0, v: Any = None, *, rcond: floa
     for arr in (mom.Sigma, mom.Exy, beta):
         arr.setflags(write=False)
     return EquivalentLGP(Sigma=mom.Sigma, Exy=mom.Exy, beta=beta, sigma2=sigma2, Ey2=mom.Ey2, residual=resid,
-                         dropped=dropped, cond=cond, rcond=rc, solve_note=note, W=Wa, u=ua, a=aa, v=va)
+                         dropped=dropped, cond=cond, rcond=rc, solve_note=note, W=Wa, u=ua, a=aa, v=va,
+                         eig=(mu, V))
 
 
 # ---------------------------------------------------------------------------------------- sampling
@@ -449,7 +452,7 @@ def compare_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, tria
     """
     lgp = equivalent_lgp(W, u, a, v)
     theory = predict_correlated(lgp.Sigma, lgp.beta, sigma2=lgp.sigma2, n=n, alpha=alpha, ridge=ridge,
-                                draws=draws, seed=seed, retrain_draws=retrain_draws)
+                                draws=draws, seed=seed, retrain_draws=retrain_draws, eig=lgp.eig)
     sim = simulate_rf(lgp.W, lgp.u, n=n, alpha=alpha, ridge=ridge, trials=trials, seed=seed, a=lgp.a, v=lgp.v,
                       lgp=lgp)
     return RFComparison(theory=theory, simulation=sim, lgp=lgp)

@@ -198,3 +198,17 @@ def test_correlated_sigma_matches_simulation():
         a, b = getattr(sim, k), getattr(th, k)
         se = math.hypot(sim.stderr[k], th.stderr[k])
         assert abs(a - b) <= 4 * se + 0.04 * b, (k, a, b, se)
+
+
+def test_eig_reuse_gives_the_same_prediction_and_is_checked():
+    """predict_correlated(eig=eigh(Sigma)) skips its own eigendecomposition: identical numbers."""
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((60, 60))
+    Sigma = A @ A.T / 60
+    beta = rng.standard_normal(60) / np.sqrt(60)
+    a = predict_correlated(Sigma, beta, sigma2=0.3, n=40, alpha=0.3, draws=50, retrain_draws=5, seed=2)
+    b = predict_correlated(Sigma, beta, sigma2=0.3, n=40, alpha=0.3, draws=50, retrain_draws=5, seed=2,
+                           eig=np.linalg.eigh(Sigma))
+    assert a.to_dict() == b.to_dict()
+    with pytest.raises(dcpredict.DCPredictError, match="eig must be"):
+        predict_correlated(Sigma, beta, sigma2=0.3, n=40, alpha=0.3, eig=(np.ones(3), np.eye(60)))
