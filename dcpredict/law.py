@@ -35,6 +35,20 @@ BVar = Union[float, Callable[[np.ndarray], np.ndarray]]
 WEIGHT_SUM_TOL = 1e-9
 
 
+def _weights(weights: Any, size: int, *, renormalize_above: float) -> np.ndarray:
+    """Atom or node weights: equal when None; else >= 0, of length ``size``, summing to 1 within
+    WEIGHT_SUM_TOL, divided by their sum when it is more than ``renormalize_above`` away from 1."""
+    if weights is None:
+        return np.full(size, 1.0 / size)
+    w_a = check_array("weights", weights, lo=0.0)
+    if w_a.shape != (size,):
+        raise DCPredictError(f"weights must have the same length as lam ({size}); got {w_a.size}")
+    total = math.fsum(w_a)
+    if abs(total - 1.0) > WEIGHT_SUM_TOL:
+        raise DCPredictError(f"weights must sum to 1 within {WEIGHT_SUM_TOL:g}; they sum to {total!r}")
+    return w_a / total if abs(total - 1.0) > renormalize_above else w_a
+
+
 class Law:
     """A law of (Lambda, B) as weighted atoms ``(lam[k], b[k], weights[k])``.
 
@@ -59,16 +73,7 @@ class Law:
         b_a = check_array("b", b)
         if b_a.shape != lam_a.shape:
             raise DCPredictError(f"b must have the same length as lam ({lam_a.size}); got {b_a.size}")
-        if weights is None:
-            w_a = np.full(lam_a.size, 1.0 / lam_a.size)
-        else:
-            w_a = check_array("weights", weights, lo=0.0)
-            if w_a.shape != lam_a.shape:
-                raise DCPredictError(f"weights must have the same length as lam ({lam_a.size}); got {w_a.size}")
-            total = math.fsum(w_a)
-            if abs(total - 1.0) > WEIGHT_SUM_TOL:
-                raise DCPredictError(f"weights must sum to 1 within {WEIGHT_SUM_TOL:g}; they sum to {total!r}")
-            w_a = w_a / total
+        w_a = _weights(weights, lam_a.size, renormalize_above=0.0)
         for arr in (lam_a, b_a, w_a):
             arr.setflags(write=False)
         self.lam: np.ndarray = lam_a
@@ -602,17 +607,8 @@ class GaussianLaw(Law):
         v_a = check_array("b_var", b_var, lo=0.0)
         if v_a.shape != lam_a.shape:
             raise DCPredictError(f"b_var must have the same length as lam ({lam_a.size}); got {v_a.size}")
-        if weights is None:
-            w_a = np.full(lam_a.size, 1.0 / lam_a.size)
-        else:
-            w_a = check_array("weights", weights, lo=0.0)
-            if w_a.shape != lam_a.shape:
-                raise DCPredictError(f"weights must have the same length as lam ({lam_a.size}); got {w_a.size}")
-            total = math.fsum(w_a)
-            if abs(total - 1.0) > WEIGHT_SUM_TOL:
-                raise DCPredictError(f"weights must sum to 1 within {WEIGHT_SUM_TOL:g}; they sum to {total!r}")
-            if abs(total - 1.0) > 1e-14:  # (not below: keeps a save/load round trip bit-exact)
-                w_a = w_a / total
+        # (not renormalized within 1e-14 of 1: keeps a save/load round trip bit-exact)
+        w_a = _weights(weights, lam_a.size, renormalize_above=1e-14)
         for arr in (lam_a, v_a, w_a):
             arr.setflags(write=False)
         self.nodes: np.ndarray = lam_a

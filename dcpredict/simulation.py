@@ -347,19 +347,24 @@ class CoarseInstanceWarning(UserWarning):
 COARSE_TOL = 0.02
 
 
-def _warn_if_coarse(law: Law, spec: UnitSpec) -> None:
-    p = spec.p
-    checks = (("E[Lambda]", law.expect(law.lam), float(spec.lam.mean())),
-              ("E[Lambda B^2]", law.signal_power, float((spec.lam * spec.beta ** 2).sum())))
+def warn_if_coarse(law: Law, lam: np.ndarray, beta: np.ndarray, what: str, advice: str) -> None:
+    """CoarseInstanceWarning when a finite instance (variances ``lam``, weights ``beta``) misrepresents the law:
+    its E[Lambda] or E[Lambda B^2] off by more than COARSE_TOL relative (too few features per atom)."""
+    checks = (("E[Lambda]", law.expect(law.lam), float(lam.mean())),
+              ("E[Lambda B^2]", law.signal_power, float((lam * beta ** 2).sum())))
     for name, want, got in checks:
         if abs(got - want) > COARSE_TOL * max(abs(want), 1e-300):
             import warnings
             warnings.warn(
-                f"at kappa={spec.kappa:g} the instance with p={p} features has {name} = {got:.4g} while the law "
-                f"has {want:.4g} (the law has {law.n_atoms} atoms); the simulation then measures this instance, "
-                "not the law: use a larger n, a law with fewer atoms, or compare with "
-                "predict(result.instance_law(), ...)", CoarseInstanceWarning, stacklevel=3)
+                f"{what} has {name} = {got:.4g} while the law has {want:.4g} (the law has {law.n_atoms} atoms); "
+                f"the simulation then measures this instance, not the law: {advice}", CoarseInstanceWarning,
+                stacklevel=4)
             return
+
+
+def _warn_if_coarse(law: Law, spec: UnitSpec) -> None:
+    warn_if_coarse(law, spec.lam, spec.beta, f"at kappa={spec.kappa:g} the instance with p={spec.p} features",
+                   "use a larger n, a law with fewer atoms, or compare with predict(result.instance_law(), ...)")
 
 
 def _floats(name: str, values: Any, **limits) -> tuple[float, ...]:

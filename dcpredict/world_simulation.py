@@ -63,7 +63,7 @@ from ._select import top_indices
 from ._validate import DCPredictError, check_choice, check_int, check_real
 from .law import Law
 from ._parallel import _BLAS, default_workers, run_dask, run_parallel
-from .simulation import COARSE_TOL, SIM_FIELDS, CoarseInstanceWarning, _t975, atom_counts
+from .simulation import SIM_FIELDS, _t975, atom_counts, warn_if_coarse
 from .world import ORDERS
 
 __all__ = ["simulate_world", "WorldSimulationResult", "WORLD_SIM_FIELDS", "world_instance", "run_world_unit",
@@ -111,16 +111,8 @@ def _make_spec(law: Law, *, P: int, n: int, s: int, sigma2: float, ridge: float,
 
 def _warn_if_coarse(law: Law, spec: WorldSpec) -> None:
     """CoarseInstanceWarning when the world of P features misrepresents the law (too few features per atom)."""
-    checks = (("E[Lambda]", law.expect(law.lam), float(spec.lam.mean())),
-              ("E[Lambda B^2]", law.signal_power, float((spec.lam * spec.beta ** 2).sum())))
-    for name, want, got in checks:
-        if abs(got - want) > COARSE_TOL * max(abs(want), 1e-300):
-            import warnings
-            warnings.warn(
-                f"the world of P={spec.P} features has {name} = {got:.4g} while the law has {want:.4g} (the law has "
-                f"{law.n_atoms} atoms); the simulation then measures this world, not the law: use a larger P or a "
-                "law with fewer atoms", CoarseInstanceWarning, stacklevel=3)
-            return
+    warn_if_coarse(law, spec.lam, spec.beta, f"the world of P={spec.P} features",
+                   "use a larger P or a law with fewer atoms")
 
 
 def run_world_unit(spec: WorldSpec, p: int, trial: int) -> np.ndarray:
