@@ -55,11 +55,11 @@ def _tol():
     return mp.mpf(10) ** -(mp.mp.dps - 8)
 
 
-def _root(f, lo, hi, flo, fhi):
+def _root(f, lo, hi, flo, fhi, tol=None):
     """Illinois regula falsi with a bisection safeguard (geometric while the bracket spans decades).
 
     Returns (root, width); raises ArithmeticError if there is no sign change or it does not converge
-    to the working precision (width <= 10^-(dps-8) * |root|).
+    to ``tol`` (default the working precision: width <= 10^-(dps-8) * |root|).
     """
     if flo == 0:
         return lo, mp.mpf(0)
@@ -67,7 +67,7 @@ def _root(f, lo, hi, flo, fhi):
         return hi, mp.mpf(0)
     if (flo > 0) == (fhi > 0):
         raise ArithmeticError("no sign change in the bracket")
-    tol = _tol()
+    tol = _tol() if tol is None else tol
     side = 0
     for it in range(20000):
         width = hi - lo
@@ -287,37 +287,6 @@ def _phig(x):
     return mp.mpf(0) if abs(x) > 10 ** 8 else _phi(x)
 
 
-def _root_tol(f, lo, hi, flo, fhi, tol):
-    """Illinois regula falsi with bisection safeguard, stopped at relative width ``tol``; returns (root, width)."""
-    if flo == 0:
-        return lo, mp.mpf(0)
-    if fhi == 0:
-        return hi, mp.mpf(0)
-    if (flo > 0) == (fhi > 0):
-        raise ArithmeticError("no sign change in the bracket")
-    side = 0
-    for it in range(1000):
-        x = (lo + hi) / 2 if it % 3 == 2 else (lo * fhi - hi * flo) / (fhi - flo)
-        if not (lo < x < hi):
-            x = (lo + hi) / 2
-        fx = f(x)
-        if fx == 0:
-            return x, mp.mpf(0)
-        if (fx > 0) == (flo > 0):
-            lo, flo = x, fx
-            if side == -1:
-                fhi /= 2
-            side = -1
-        else:
-            hi, fhi = x, fx
-            if side == 1:
-                flo /= 2
-            side = 1
-        if hi - lo <= tol * max(abs(lo), abs(hi)):
-            break
-    return (lo + hi) / 2, hi - lo
-
-
 class _GaussMeasure:
     """E[f(Lambda, v(Lambda))] for a GaussianLaw: exact node sums, or mpmath quadrature of the source density."""
 
@@ -374,7 +343,7 @@ def _gauss_tau(E, kappa, ridge, weight=None):
     while flo > 0:
         lo /= 1000
         flo = k(lo)
-    tau, width = _root_tol(k, lo, hi, flo, k(hi), _GTOL)
+    tau, width = _root(k, lo, hi, flo, k(hi), _GTOL)
     return tau, k(tau), width
 
 
@@ -412,7 +381,7 @@ def _cut(E, score, alpha):
     while kept(hi) > alpha:
         hi *= 4
     lo = mp.mpf(0)
-    T, _ = _root_tol(lambda T: kept(T) - alpha, lo, hi, p0 - alpha, kept(hi) - alpha, _GTOL)
+    T, _ = _root(lambda T: kept(T) - alpha, lo, hi, p0 - alpha, kept(hi) - alpha, _GTOL)
     return T
 
 
