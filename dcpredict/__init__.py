@@ -56,8 +56,8 @@ _LAZY = {
     "simulate_quantized": "compression_sim",
     "simulate_iterative": "compression_sim",
 }
-_SUBMODULES = ("random_features", "lemma1", "correlated_simulation", "theory", "world", "world_simulation", "simulation", "correlated", "advisor", "figures",
-               "validation")
+_SUBMODULES = ("random_features", "lemma1", "correlated_simulation", "theory", "world", "world_simulation",
+               "simulation", "correlated", "advisor", "figures", "validation")
 
 __all__ = ["DCPredictError", "Law", "GaussianLaw", "RISK_FIELDS", *_LAZY, *_SUBMODULES]
 
