@@ -42,7 +42,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._kernels import N_RISKS, _Q, _phi, solve_tau
+from ._kernels import N_RISKS, _phi, solve_tau
 
 #: aux layout of this module (the first 20 slots of :mod:`dcpredict._kernels`' layout): 0 t_mag, 1 t_hess,
 #: 2 res_mag, 3 res_hess, 4.. four refit problems (small_oracle, magnitude, hessian, random) x
@@ -915,7 +915,6 @@ def world_baselines_law(law, n: int, P: int, s: int, sigma2: float, ridge: float
     pred = predict_law(law, kappa, frac, sigma2, ridge, "double", rtol)
     out = {"small_oracle": pred.small_oracle, "small_random": pred.random_retrained}
     lam, v, w, s2, r, L, Q = _scaled(law, sigma2, ridge)
-    lv_total = float(np.dot(w, lam * v))
     if law.is_discrete:
         # the s features of largest lambda; equal lambdas in proportion (B is independent of the choice)
         mass = np.zeros_like(w)

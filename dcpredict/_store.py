@@ -386,3 +386,50 @@ class TrialLog:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+# --------------------------------------------------------------------------- figures, maps and reports
+#: the PNG metadata every dcpredict figure carries (``Software``), by which it is recognised
+PNG_SOFTWARE = "dcpredict"
+
+
+def _head(path: str, size: int = 8192) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(size)
+
+
+def _ours(path: str, sidecar: str | None) -> bool:
+    """Whether the existing regular file ``path`` is recognisably a dcpredict output: a PNG with dcpredict's
+    Software metadata (or whose sidecar JSON is ours: figures written before the metadata existed), a JSON
+    object naming a dcpredict figure kind or version, or a markdown report headed '# dcpredict'."""
+    head = _head(path)
+    if path.endswith(".png"):
+        return (head.startswith(b"\x89PNG") and PNG_SOFTWARE.encode() in head) or (
+            sidecar is not None and os.path.isfile(sidecar) and _ours(sidecar, None))
+    if path.endswith(".json"):
+        try:
+            obj = json.loads(open(path, "rb").read().decode())
+        except (ValueError, UnicodeDecodeError, OSError):
+            return False
+        return isinstance(obj, dict) and ("dcpredict_version" in obj or obj.get("kind") in ("world", "rf", "compress")
+                                          or {"best", "baselines", "zero_model"} <= set(obj))  # advise --json
+    if path.endswith(".md"):
+        return head.startswith(b"# dcpredict")
+    return False
+
+
+def check_outputs(paths: list, what: str) -> None:
+    """Refuse (DCPredictError, nothing written) unless every path is new or a regular file dcpredict wrote.
+
+    For ``NAME.png`` the sidecar ``NAME.json`` next to it also vouches for it.  Called before a figure, a
+    phase map or a validation report is computed, so a wrong ``--out-dir`` or ``--map`` costs nothing.
+    """
+    for given in paths:
+        target = resolve(os.fspath(given))
+        kind = _kind(target)
+        if kind == "missing":
+            continue
+        side = target[:-4] + ".json" if target.endswith(".png") else None
+        if kind != "regular" or not _ours(target, side):
+            raise DCPredictError(f"{what} {os.fspath(given)!r} exists and is not a dcpredict output; dcpredict "
+                                 "replaces only its own files: choose another path (the file was left unchanged)")

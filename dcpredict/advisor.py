@@ -402,6 +402,9 @@ class Advice(Result):
     def phase_map(self, path: str | Path | None = None, *, ps: Any = None, ss: Any = None) -> "PhaseMap":
         """:func:`phase_map` of this world (same law, P, n, sigma2, ridge, order, rules, tol), with this
         advice's best point marked and its budget s among the rows; drawn to ``path`` if given."""
+        if path is not None:
+            from ._store import check_outputs
+            check_outputs([path], "phase map")
         ss_arr = None if ss is None else np.asarray(ss)
         pm = phase_map(self.law, n=self.n, P=self.P, sigma2=self.sigma2, ridge=self.ridge, order=self.order,
                        rules=self.rules, tol=self.tol, ps=ps, ss=ss_arr, include=(self.best_p, self.s))

@@ -588,12 +588,16 @@ def make_figure(name: str, *, quick: bool = False, out_dir: str | Path = "figure
     quick = bool(quick)
     if workers is not None:
         workers = check_int("workers", workers, lo=1)
+    from ._store import check_outputs
     from .plotting import draw
     out = Path(out_dir)
+    names = FIGURES if name == "all" else (name,)
+    suffix = "_quick" if quick else ""
+    check_outputs([out / f"{nm}{suffix}.{ext}" for nm in names for ext in ("json", "png")], "figure file")
     out.mkdir(parents=True, exist_ok=True)
     cache: dict = {}
     results = []
-    for nm in (FIGURES if name == "all" else (name,)):
+    for nm in names:
         t0 = time.time()
         data = compute_figure(nm, quick=quick, workers=workers, progress=progress, cache=cache)
         data["elapsed_seconds"] = round(time.time() - t0, 1)

@@ -166,6 +166,8 @@ def draw(data: dict, path: str | Path) -> Path:
 def make_figure(out_dir: str | Path = "figures", *, simulate: bool = True, workers: int = 1,
                 progress: bool = False, stem: str = "compress") -> tuple[Path, Path]:
     """Compute, draw ``out_dir/STEM.png`` and write ``out_dir/STEM.json`` (every parameter and number)."""
+    from ._store import check_outputs
+    check_outputs([Path(out_dir) / f"{stem}.json", Path(out_dir) / f"{stem}.png"], "figure file")
     t0 = time.time()
     data = compute(simulate=simulate, workers=workers, progress=progress)
     data["elapsed_seconds"] = time.time() - t0

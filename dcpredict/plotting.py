@@ -39,6 +39,10 @@ MARKERS = {"dense": "o", "magnitude": "o", "hessian": "s", "oracle_pruned": "D",
            "magnitude_retrained": "v", "hessian_retrained": "^", "magnitude_retrained_same": "x"}
 
 
+#: PNG metadata of every figure: how dcpredict recognises its own files before replacing one
+_METADATA = {"Software": "dcpredict"}
+
+
 def load_sidecar(path: str | Path) -> dict[str, Any]:
     """Read a figure's sidecar JSON."""
     return json.loads(Path(path).read_text())
@@ -74,6 +78,8 @@ def draw(data: dict[str, Any] | str | Path, out_png: str | Path) -> Path:
     DCPredictError
         If ``data`` is not a figure sidecar, or matplotlib is not installed.
     """
+    from ._store import check_outputs
+    check_outputs([out_png], "figure file")
     if not isinstance(data, dict):
         data = load_sidecar(data)
     kind = data.get("kind")
@@ -87,7 +93,7 @@ def draw(data: dict[str, Any] | str | Path, out_png: str | Path) -> Path:
         raise DCPredictError(f"data must be a figure sidecar with kind 'world', 'rf' or 'compress'; got kind={kind!r}")
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=DPI)
+    fig.savefig(out, dpi=DPI, metadata=_METADATA)
     return out
 
 
@@ -270,6 +276,8 @@ def _draw_rf(d: dict[str, Any]):
 def draw_phase_map(data: Any, path: str | Path) -> Path:
     """Draw the advisor's phase map (:class:`dcpredict.advisor.PhaseMap`, its ``to_dict()``, or the JSON of
     ``dcpredict advise --json --map``, which holds it under "map") to a PNG; nothing is recomputed."""
+    from ._store import check_outputs
+    check_outputs([path], "phase map")
     Figure = _figure_class()
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
@@ -326,7 +334,7 @@ def draw_phase_map(data: Any, path: str | Path) -> Path:
              "dcpredict.advise", fontsize=7)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     path = Path(path)
-    fig.savefig(path, dpi=DPI)
+    fig.savefig(path, dpi=DPI, metadata=_METADATA)
     return path
 
 
@@ -382,7 +390,7 @@ def draw_validation(rep: Any, path: str | Path) -> Path:
     fig.suptitle("dcpredict validate" + (" --quick" if rep.quick else "") +
                  f": n={rep.params['n']}, {rep.params['trials']} trials/point", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100, metadata=_METADATA)
     return Path(path)
 
 

@@ -191,6 +191,11 @@ def run_validation(quick: bool = False, out_dir: str | Path | None = "validation
     from .theory import predict
     if workers is not None:
         workers = check_int("workers", workers, lo=1)
+    if out_dir is not None:
+        from ._store import check_outputs
+        suffix = "_quick" if quick else ""
+        check_outputs([Path(out_dir) / f"REPORT{suffix}.md", Path(out_dir) / f"summary{suffix}.png"],
+                      "validation output")
     t0 = time.time()
     P = validation_cases(bool(quick))
     rows: list[dict] = []
