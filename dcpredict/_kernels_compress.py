@@ -15,10 +15,11 @@ import math
 import numpy as np
 from numba import njit
 
-# the pruning threshold is the theory engine's certified solver; the coordinate law,
-# the pruned squared error and the refit are restated below in the units of X itself (the pruning engine's own
+# the pruning threshold and the refit are the theory engine's certified solvers; the coordinate law
+# and the pruned squared error are restated below in the units of X itself (the pruning engine's own
 # versions work in rescaled score units and return certification flags)
 from ._kernels import _Phi, _Q, _uphi, _phi, gamma2, solve_tau
+from ._kernels import _retrained as _engine_retrained
 from ._kernels import _threshold as _atom_threshold
 
 #: cells farther than this many standard deviations from an atom's mean are skipped (mass < 1e-32)
@@ -87,30 +88,11 @@ def pruned_sq_error(b, m, v, te, keep):
 
 @njit(cache=True)
 def _retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, out, j):
-    """Refit on a support of kept mass ``mass`` (theory page, section 4): ratio alpha kappa, noise
-    sigma^2 + E[Lambda B^2 1{not kept}], atoms (lam_k, sqrt(alpha) b_k) with weights mass_k / sum(mass).
-    Writes (kappa_S, sigma2_S, tau_S, gamma2_S) into out[j:j+4] and returns gamma2_S (nan if tau_S is not
-    certified; the caller refuses nan)."""
-    n = lam.size
-    total = 0.0
-    for k in range(n):
-        total += mass[k]
-    s2 = sigma2
-    sa = math.sqrt(alpha)
-    for k in range(n):
-        s2 += (w[k] - mass[k]) * lam[k] * b[k] * b[k]
-        ws[k] = mass[k] / total
-        bs[k] = sa * b[k]
-    if s2 < sigma2:
-        s2 = sigma2
-    ks = alpha * kappa
-    tau, _, _ = solve_tau(lam, ws, ks, ridge, rtol)
-    g2 = gamma2(lam, bs, ws, ks, ridge, s2, tau)
-    out[j] = ks
-    out[j + 1] = s2
-    out[j + 2] = tau
-    out[j + 3] = g2
-    return g2
+    """Refit on a support of kept mass ``mass``: :func:`dcpredict._kernels._retrained`, the theory engine's
+    certified refit (theory page, section 4).  Returns gamma2_S, nan if it is not certified (the caller
+    refuses nan)."""
+    g2, ok = _engine_retrained(lam, b, w, mass, kappa, alpha, ridge, sigma2, rtol, ws, bs, out, j)
+    return g2 if ok else math.nan
 
 
 @njit(cache=True)
