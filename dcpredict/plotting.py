@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-import textwrap
+import re
 from pathlib import Path
 from typing import Any
 
@@ -139,29 +139,57 @@ def _risk_axes(ax, s: int, n: int, lo: float, hi: float, ymin: float, ymax: floa
     ax.text(1.02, ymin * 1.02, f"p = n = {n}", fontsize=8, color="0.3", va="bottom")
 
 
-def _two_column_legend(fig, left: list, right: list, top: float) -> None:
-    """Figure legend below the axes: theory entries in the left column, simulation in the right."""
-    rows = max(len(left), len(right))
-    handles = left + [_blank()] * (rows - len(left)) + right + [_blank()] * (rows - len(right))
-    fig.legend(handles, [h.get_label() if not h.get_label().startswith("_") else "" for h in handles],
-               loc="upper center", bbox_to_anchor=(0.5, top), ncol=2, fontsize=7.2, frameon=False)
+_TEX = ((r"sigma^2", r"$\sigma^2$"), ("Sigma", r"$\Sigma$"), ("beta", r"$\beta$"), ("+-", "\u00b1"),
+        ("kappa", r"$\kappa$"), ("lambda", r"$\lambda$"))
 
 
-def _blank():
-    from matplotlib.lines import Line2D
-    return Line2D([], [], lw=0, label="_blank")
+def _tex(text: str) -> str:
+    """Plain sidecar text (``sigma^2``, ``Sigma``, ``+-``) as matplotlib mathtext for a title or label."""
+    for plain, tex in _TEX:
+        text = re.sub(r"(?<![A-Za-z$\\])" + re.escape(plain) + r"(?![A-Za-z])", lambda _m, t=tex: t, text)
+    return text
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    return textwrap.wrap(text, width)
+def _rule_legend(fig, ax, rows: list[tuple], top: float, sim_note: str | None) -> None:
+    """One legend entry per rule: its theory line and its simulation marker drawn as one handle.
+
+    ``rows`` holds (handles, label) pairs; the figure caption (sidecar and docs) carries the details.
+    """
+    from matplotlib.legend_handler import HandlerTuple
+    handles = [h[0] if len(h) == 1 else tuple(h) for h, _ in rows]
+    labels = [label for _, label in rows]
+    title = "line: theory (DC)" + (f";  marker: {sim_note}" if sim_note else "")
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, top), ncol=2, fontsize=7.6,
+               frameon=False, handler_map={tuple: HandlerTuple(ndivide=None, pad=0.6)}, handlelength=3.6,
+               title=title, title_fontsize=7.6)
 
 
-def _caption(fig, lines: list[str], fontsize: float = 7.5, y: float = 0.01) -> None:
-    fig.text(0.012, y, "\n".join(lines), fontsize=fontsize, va="bottom", ha="left", color="0.15")
+def _errorbars(ax, x, m, se, f: str, label: str, ms: float = 4.2):
+    """Simulation markers with visible +-1 se bars: open markers (the bar shows through), wide caps."""
+    return ax.errorbar(x, m, yerr=se, fmt=MARKERS[f], color=COLORS[f], ms=ms, mfc="none", mew=1.1,
+                       capsize=3.2, capthick=1.1, elinewidth=1.1, lw=1.1, zorder=3, label=label)
+
+
+def _headline(d: dict[str, Any]) -> str | None:
+    """A world figure's one-line answer to the paper's question, read from its findings (the visual cue
+    that tells Fig. 3a, where training small wins, from Fig. 3b, where pruning big wins)."""
+    fd, small = d.get("findings", {}), d.get("findings", {}).get("small_oracle")
+    at_P = fd.get("at_P", {})
+    pruned = {f: at_P[f] for f in ("magnitude", "hessian", "oracle_pruned") if isinstance(at_P.get(f), (int, float))}
+    if not pruned or not isinstance(small, (int, float)):
+        return None
+    best = min(pruned, key=pruned.get)
+    name = {"magnitude": "magnitude", "hessian": "Hessian", "oracle_pruned": "oracle"}[best]
+    if pruned[best] < small:
+        return f"prune big wins: {name} pruning at p = P ({pruned[best]:.3f}) beats training small ({small:.3f})"
+    return (f"train small wins: {small:.3f}; no pruned model of p > s gets below it "
+            f"(at p = P the best is {name} pruning, {pruned[best]:.3f})")
 
 
 # ------------------------------------------------------------------------------------------ worlds
 def _draw_world(d: dict[str, Any]):
+    """A fixed-world figure (Figs. 3 and 7): one legend row per rule (theory line + simulation marker); the
+    caption lives in the sidecar and the docs, not in the PNG."""
     Figure = _figure_class()
     n, s, P = d["n"], d["s"], d["world"]["P"]
     th = d["theory"]
@@ -172,66 +200,62 @@ def _draw_world(d: dict[str, Any]):
     ymin = 0.85 * min(float(finite.min()), hline)
     ends = [v for f in fields for v in (_arr(th[f])[0], _arr(th[f])[-1]) if np.isfinite(v)]
     ymax = 2.6 * max(max(ends), hline)
-    nleg = len(fields) + 2
-    cap = _wrap(d["caption"] + f"  Rerun: {d['command']}.", 150)
-    capH = 0.2 + 0.135 * len(cap)
-    H = 5.8 + 0.19 * nleg + capH
+    zero = d.get("baselines", {}).get("zero_model")
+    nrows = (len(fields) + 1 + (zero is not None) + 1) // 2
+    H = 6.3 + 0.2 * nrows
     fig = Figure(figsize=(8.0, H))
-    bottom = (0.65 + 0.19 * nleg + capH) / H
-    ax = fig.add_axes((0.085, bottom, 0.89, 1.0 - bottom - 0.5 / H))
-    th_handles, sim_handles = [], []
-    for f in fields:
+    bottom = (1.05 + 0.2 * nrows) / H
+    ax = fig.add_axes((0.085, bottom, 0.89, 1.0 - bottom - 0.72 / H))
+    sim = d.get("simulation")
+    rows: list[tuple] = []
+    for j, f in enumerate(fields):
         style = ":" if f.endswith("_retrained") else ("-." if f == "oracle_pruned" else "-")
         # magnitude drawn wider underneath, so it stays visible where it coincides with Hessian (Sigma = I)
         wide = f in ("magnitude", "magnitude_retrained")
-        th_handles += ax.plot(x, _arr(th[f]), style, color=COLORS[f], lw=3.4 if wide else 1.7,
-                              label=LABELS[f] + ", theory", zorder=1.9 if wide else 2.0)
-    th_handles.append(ax.axhline(hline, color=COLORS["small_oracle"], lw=1.4, ls="--",
-                                 label=f"{LABELS['small_oracle']}, theory: {hline:.3f}"))
-    zero = d.get("baselines", {}).get("zero_model")
-    if zero is not None and ymin < zero < ymax:
-        th_handles.append(ax.axhline(zero, color="0.6", lw=1.0, ls=(0, (1, 3)),
-                                     label=f"predict zero (sigma^2 + all signal): {zero:.3f}"))
-    sim = d.get("simulation")
-    if sim:
-        xs = np.array(sim["p"], dtype=float) / n
-        for j, f in enumerate(fields):
+        handles = ax.plot(x, _arr(th[f]), style, color=COLORS[f], lw=3.4 if wide else 1.7,
+                          zorder=1.9 if wide else 2.0)
+        if sim:
+            xs = np.array(sim["p"], dtype=float) / n
             m, se = _arr(sim[f]["mean"]), _arr(sim[f]["stderr"])
             ok = np.isfinite(m)
             # tiny horizontal offsets so the markers of close curves do not hide each other
             off = xs * (1.0 + 0.012 * (j - (len(fields) - 1) / 2))
-            sim_handles.append(ax.errorbar(off[ok], m[ok], yerr=se[ok], fmt=MARKERS[f], color=COLORS[f], ms=3.6,
-                                           capsize=2.2, lw=1.0, mfc="white" if f.endswith("_retrained") else COLORS[f],
-                                           label=LABELS[f] + ", simulation (mean +- se)"))
+            handles.append(_errorbars(ax, off[ok], m[ok], se[ok], f, LABELS[f]))
+        rows.append((handles, LABELS[f]))
+    rows.append(([ax.axhline(hline, color=COLORS["small_oracle"], lw=1.4, ls="--")],
+                 f"{LABELS['small_oracle']}: {hline:.3f}"))
+    if zero is not None:
+        line = ax.axhline(zero, color="0.6", lw=1.0, ls=(0, (1, 3)))
+        rows.append(([line], _tex(f"predict zero (sigma^2 + all signal): {zero:.3f}")))
     _risk_axes(ax, s, n, s / n * 0.97, P / n * 1.03, ymin, ymax)
     ax.set_xlabel(f"p / n  (model size / samples; n = {n}, world P = {P}, budget s = {s})")
-    ax.set_ylabel("test risk  (world's, incl. sigma^2)")
+    ax.set_ylabel(_tex("test risk  (world's, incl. sigma^2)"))
     ax.grid(alpha=0.25, lw=0.5)
-    ax.set_title(d["title"], fontsize=9.5)
-    _two_column_legend(fig, th_handles, sim_handles, (0.02 + 0.19 * nleg + capH) / H + 0.005)
-    _caption(fig, cap)
+    head = _headline(d)
+    ax.set_title(_tex(d["title"]) + (f"\n{head}" if head else ""), fontsize=9.5)
+    note = f"simulation, mean \u00b1 1 se of {d['trials']} trials" if sim and d.get("trials") else None
+    _rule_legend(fig, ax, rows, (0.4 + 0.2 * nrows) / H, note)
     return fig
 
 
 # ------------------------------------------------------------------------------------------ random features
 def _draw_rf(d: dict[str, Any]):
+    """A random-features figure (Figs. 2 and 4), one panel per budget; the caption lives in the sidecar."""
     Figure = _figure_class()
     n = d["n"]
     panels = d["panels"]
     npan = len(panels)
     sf = d["sim_fields"]
-    nleg = max(len(d["fields"]) + 1, len(sf))
+    labels = {f: RF_LABELS.get(f, LABELS[f]) for f in set(d["fields"]) | set(sf)}
+    nrows = (len(set(d["fields"]) | set(sf)) + 2) // 2
     W = 5.4 * npan + 0.6
-    cap = _wrap(d["caption"] + f"  Rerun: {d['command']}.", int(17.5 * W))
-    capH = 0.2 + 0.135 * len(cap)
-    H = 5.0 + 0.19 * nleg + capH
-    bottom = (0.7 + 0.19 * nleg + capH) / H
+    H = 5.5 + 0.2 * nrows
+    bottom = (1.1 + 0.2 * nrows) / H
     top = 0.75 / H
     width = (1.0 - 0.07 - 0.02 - 0.07 * (npan - 1)) / npan
     fig = Figure(figsize=(W, H))
     axes = [fig.add_axes((0.07 + i * (width + 0.07), bottom, width, 1.0 - bottom - top)) for i in range(npan)]
-    th_handles: list = []
-    sim_handles: list = []
+    rows: list[tuple] = []
     for i, (ax, (key, pan)) in enumerate(zip(axes, panels.items())):
         th, sm = pan["theory"], pan["simulation"]
         s = pan["s"]
@@ -243,34 +267,39 @@ def _draw_rf(d: dict[str, Any]):
             ends.append(hv)
         ymin = 0.85 * float(finite.min())
         ymax = 3.0 * max(ends)
-        hs = []
+        handles: dict[str, list] = {}
         for f in d["fields"]:
-            y = _arr(th[f])
-            hs += ax.plot(x, y, ":" if f.endswith("_retrained") else ("-." if f == "oracle_pruned" else "-"),
-                          color=COLORS[f], lw=1.7, label=RF_LABELS.get(f, LABELS[f]) + ", theory")
-        if hv is not None:
-            hs.append(ax.axhline(hv, color="0.35", lw=1.2, ls="--",
-                                 label="train small: a width-s network, theory (dense at p = s)"))
+            handles[f] = ax.plot(x, _arr(th[f]), ":" if f.endswith("_retrained") else ("-." if f == "oracle_pruned" else "-"),
+                                 color=COLORS[f], lw=1.7)
         xs = np.array(sm["p"], dtype=float) / n
-        ss = []
         for j, f in enumerate(sf):
             m, se = _arr(sm[f]["mean"]), _arr(sm[f]["stderr"])
             ok = np.isfinite(m)
             off = xs * (1.0 + 0.015 * (j - (len(sf) - 1) / 2))
-            ss.append(ax.errorbar(off[ok], m[ok], yerr=se[ok], fmt=MARKERS[f], color=COLORS[f], ms=3.6, capsize=2.2,
-                                  lw=1.0, mfc="white" if "retrained" in f else COLORS[f],
-                                  label=RF_LABELS.get(f, LABELS[f]) + ", ReLU simulation (mean +- se)"))
+            handles.setdefault(f, []).append(_errorbars(ax, off[ok], m[ok], se[ok], f, labels[f], ms=3.8))
         if i == 0:
-            th_handles, sim_handles = hs, ss
+            rows = [(h, labels[f]) for f, h in handles.items()]
+            if hv is not None:
+                rows.append(([ax.axhline(hv, color="0.35", lw=1.2, ls="--")],
+                              "train small: a width-s network (dense at p = s)"))
+        elif hv is not None:
+            ax.axhline(hv, color="0.35", lw=1.2, ls="--")
         _risk_axes(ax, s, n, x[0] * 0.97, x[-1] * 1.03, ymin, ymax)
         ax.set_xlabel(f"p / n  (random-features width / samples; n = {n})")
         ax.set_ylabel("test risk")
         ax.set_title(f"budget s = {s} weights kept", fontsize=9.5)
         ax.grid(alpha=0.25, lw=0.5)
-    fig.suptitle(d["title"] + "  (ReLU features, label (u.z)^2)", fontsize=10)
-    _two_column_legend(fig, th_handles, sim_handles, (0.02 + 0.19 * nleg + capH) / H + 0.005)
-    _caption(fig, cap)
+    fig.suptitle(_tex(d["title"]) + "  (ReLU features, label (u\u00b7z)\u00b2)", fontsize=10)
+    trials = d.get("trials")
+    note = "ReLU simulation, mean \u00b1 1 se" + (f" ({trials} trials per width)" if trials else "")
+    _rule_legend(fig, axes[0], rows, (0.4 + 0.2 * nrows) / H, note)
     return fig
+
+
+def _share(count: int, total: int) -> str:
+    """A class's share of the cells: "< 1 %" rather than a "0 %" for a class that does occur."""
+    pct = 100.0 * count / total
+    return "< 1 %" if 0 < pct < 0.5 else f"{pct:.0f} %"
 
 
 def draw_phase_map(data: Any, path: str | Path) -> Path:
@@ -301,8 +330,9 @@ def draw_phase_map(data: Any, path: str | Path) -> Path:
     lo, hi = 0.8, P * 1.25
     ax.plot([lo, hi], [lo, hi], color="0.3", lw=0.8)
     total = max(int(np.sum(category >= 0)), 1)
-    handles = [Patch(facecolor=c, edgecolor="0.5", label=f"{name} ({100 * np.sum(category == i) / total:.0f} % of cells)")
-               for i, (c, name) in enumerate(zip(colors, phases))]
+    # classes that occur in no cell are left out of the legend (they would read "0 % of cells")
+    handles = [Patch(facecolor=c, edgecolor="0.5", label=f"{name} ({_share(np.sum(category == i), total)} of cells)")
+               for i, (c, name) in enumerate(zip(colors, phases)) if np.any(category == i)]
     handles.append(Patch(facecolor="white", edgecolor="0.5", label="p < s: no such model"))
     if n < P:
         ax.axvline(n, color="k", ls=":", lw=1)
@@ -408,34 +438,42 @@ def _draw_compress(data: dict[str, Any]):
         for key, ls in (("r0", "-"), ("tuned", "--")):
             pts = data["curves"][method][key]
             segs: list[list[dict]] = [[]]
-            for a, b in zip([None] + pts[:-1], pts):  # break the quantize curve where q changes
-                if a is not None and method == "quantize" and a.get("bits") != b.get("bits"):
+            for a, b in zip([None] + pts[:-1], pts):
+                # break a curve where q changes (quantize), at a divergence (a non-finite risk) and across the
+                # interpolation threshold kappa = 1, so no line is drawn through the pole
+                if a is not None and ((method == "quantize" and a.get("bits") != b.get("bits"))
+                                      or not (math.isfinite(a["risk"]) and math.isfinite(b["risk"]))
+                                      or (key == "r0" and (a["kappa"] - 1.0) * (b["kappa"] - 1.0) <= 0)):
                     segs.append([])
-                segs[-1].append(b)
+                if math.isfinite(b["risk"]):
+                    segs[-1].append(b)
+            segs = [seg for seg in segs if seg]
             for j, seg in enumerate(segs):
                 xs = [p["kappa"] for p in seg]
-                ys = [min(p["risk"], 1e6) for p in seg]
+                ys = [p["risk"] for p in seg]
                 lab = (label + (", ridge 0" if key == "r0" else ", tuned ridge")) if j == 0 else None
                 # the quantize curve is drawn wide and pale: where prune + quantize keeps every weight the two coincide
                 lw = 4.0 if method == "quantize" else 1.5
                 ax.plot(xs, ys, ls=ls, color=color, lw=lw, alpha=0.45 if method == "quantize" else 1.0, label=lab)
     for s in data["sims"]:
         color = _COMPRESS_STYLE[s["method"]][0]
-        ax.errorbar([s["kappa"]], [s["mean"]], yerr=[2 * s["stderr"]], fmt="o" if s["ridge_mode"] == "r0" else "s",
-                    ms=4, color=color, mfc="white" if s["ridge_mode"] == "tuned" else color, capsize=2, lw=1)
+        ax.errorbar([s["kappa"]], [s["mean"]], yerr=[s["stderr"]], fmt="o" if s["ridge_mode"] == "r0" else "s",
+                    ms=4.2, color=color, mfc="white" if s["ridge_mode"] == "tuned" else color, capsize=3.2,
+                    capthick=1.1, elinewidth=1.1, lw=1.1, zorder=3)
     ax.axhline(data["zero_model"], color="0.4", lw=0.8, ls=":", label="zero model")
     ax.axvline(1.0, color="0.85", lw=0.8)
     ax.set_xscale("log")
     _log_ticks(ax, "x", min(data["kappa"]), max(data["kappa"]))
     finite = [p["risk"] for c in data["curves"].values() for v in c.values() for p in v if math.isfinite(p["risk"])]
     ax.set_ylim(0.9 * min(finite), 1.12 * data["zero_model"])
-    ax.set_xlabel("model size kappa = p / n  (the model fits the p most salient of the world's P = "
+    ax.set_xlabel(r"model size $\kappa = p / n$  (the model fits the p most salient of the world's P = "
                   f"{P['world_kappa']:g} n features)")
     ax.set_ylabel("test risk (world)")
     ax.set_title(f"Fixed budget of {P['budget']:g} bits per training sample: prune, quantize or both?\n"
                  f"spiked world (5 % of features with variance {P['spike_lam']:g}), B ~ N(0,1), "
-                 f"sigma^2 = {P['sigma2']:g}\nlines: theory (DC); markers: simulation, n = {P['sim_n']}, "
-                 f"{P['sim_trials']} trials, mean +- 2 se (filled: ridge 0, open: tuned ridge)", fontsize=9)
+                 + r"$\sigma^2$" + f" = {P['sigma2']:g}\nlines: theory (DC), ridge-0 lines broken at the pole $\\kappa = 1$\n"
+                 f"markers: simulation, n = {P['sim_n']}, {P['sim_trials']} trials, mean \u00b1 1 se "
+                 "(filled: ridge 0, open: tuned ridge)", fontsize=9)
     ax.grid(alpha=0.3, which="both", lw=0.5)
     fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7.5, frameon=False)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
