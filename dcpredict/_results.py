@@ -334,12 +334,15 @@ def finite_or_nan(y: Any) -> np.ndarray:
 
 
 def plot_lines(ax, x: Any, lines: dict[str, Any], *, dashed: dict[str, Any] | None = None, logx: bool = False,
-               logy: bool = False, suffix: str = "") -> None:
-    """One line per field of ``lines`` against ``x`` (inf: a gap), ``dashed`` ones dashed; legend."""
+               logy: bool = False, suffix: str = "", color: Any = None) -> None:
+    """One line per field of ``lines`` against ``x`` (inf: a gap), ``dashed`` ones dashed; legend.
+    ``color``: one colour for every line (then the fields differ by line style)."""
     x = np.asarray(x, dtype=float)
-    for f, y in lines.items():
+    styles = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
+    for i, (f, y) in enumerate(lines.items()):
         st = style(f)
-        ax.plot(x, finite_or_nan(y), ls=":" if f.endswith("_retrained") else "-", color=st["color"],
+        ls = (":" if f.endswith("_retrained") else "-") if color is None else styles[i % len(styles)]
+        ax.plot(x, finite_or_nan(y), ls=ls, color=st["color"] if color is None else color,
                 label=st["label"] + suffix, lw=1.6)
     for f, y in (dashed or {}).items():
         st = style(f)

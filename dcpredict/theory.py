@@ -432,6 +432,34 @@ class PredictionGrid(Result):
             lines.append(f"{self.kappas[i]:>10.4g}" + "".join(f"{fmt(getattr(self, c)[i, j]):>15}" for c in cols))
         return "\n".join(lines)
 
+    def _plot(self, ax, fields: Sequence[str] | None = None, x: str | None = None, logx: bool = True,
+              logy: bool = True) -> None:
+        """Risks against kappa (``x="kappa"``, the default when there are several kappas) or alpha: one line per
+        field of ``fields`` and per value of the other axis (default fields: dense, magnitude, hessian,
+        oracle_pruned, small_oracle with one value of the other axis, else hessian alone); inf: a gap."""
+        from ._results import plot_lines
+        x = ("kappa" if self.kappas.size > 1 else "alpha") if x is None else check_choice("x", x, ("kappa", "alpha"))
+        other = self.alphas if x == "kappa" else self.kappas
+        if fields is None:
+            fields = ("dense", "magnitude", "hessian", "oracle_pruned", "small_oracle") if other.size == 1 \
+                else ("hessian",)
+        for f in fields:
+            check_choice("field", f, RISK_FIELDS)
+        xs = self.kappas if x == "kappa" else self.alphas
+        oname = "alpha" if x == "kappa" else "kappa"
+        for j, v in enumerate(other):
+            lines = {f: (getattr(self, f)[:, j] if x == "kappa" else getattr(self, f)[j, :]) for f in fields}
+            plot_lines(ax, xs, lines, logx=logx, logy=logy, suffix=f", {oname} = {v:g}" if other.size > 1 else "",
+                       color=f"C{j % 10}" if other.size > 1 else None)
+        if x == "kappa" and self.kappas.min() < 1 < self.kappas.max():
+            ax.axvline(1.0, color="0.5", lw=0.8, ls=":")
+        ax.set_xlabel("kappa = p / n" if x == "kappa" else "alpha = s / p (fraction kept)")
+        ax.set_ylabel("test risk (theory)")
+        title = f"$\\sigma^2$ = {self.sigma2:g}, ridge = {self.ridge:g}"
+        if other.size == 1:
+            title = f"{oname} = {other[0]:g}, " + title
+        ax.set_title(title, fontsize=10)
+
     def __repr__(self) -> str:
         return (f"PredictionGrid({self.kappas.size} kappas x {self.alphas.size} alphas, sigma2={self.sigma2:g}, "
                 f"ridge={self.ridge:g})")

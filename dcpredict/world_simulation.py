@@ -53,7 +53,7 @@ import math
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -286,6 +286,27 @@ class WorldSimulationResult(Result):
                 lines.append(f"  {f:<26}{_fmt(float(m[f][i])):>12}{float(se[f][i]):>12.3g}")
             blocks.append("\n".join(lines))
         return "\n".join(blocks)
+
+    def _records(self) -> list[dict[str, Any]]:
+        """One row per p: p, then each field's mean and ``<field>_stderr``."""
+        m, se = self.mean, self.stderr
+        return [{"p": p, **{f: float(m[f][i]) for f in WORLD_SIM_FIELDS},
+                 **{f"{f}_stderr": float(se[f][i]) for f in WORLD_SIM_FIELDS}} for i, p in enumerate(self.ps)]
+
+    def _plot(self, ax, fields: Sequence[str] | None = None, logx: bool = True, logy: bool = True) -> None:
+        """Each field's mean ±1 standard error (caps) against p; default fields: dense, magnitude, hessian,
+        oracle_pruned, magnitude_retrained, hessian_retrained.  Overlay the theory with
+        ``sim.plot(ax=curve.plot())`` (a :class:`~dcpredict.world.WorldCurve`)."""
+        from ._results import plot_errorbars
+        fields = ("dense", "magnitude", "hessian", "oracle_pruned", "magnitude_retrained", "hessian_retrained") \
+            if fields is None else tuple(check_choice("field", f, WORLD_SIM_FIELDS) for f in fields)
+        m, se = self.mean, self.stderr
+        plot_errorbars(ax, self.ps, {f: m[f] for f in fields}, {f: se[f] for f in fields},
+                       logx=logx and len(self.ps) > 1, logy=logy)
+        ax.set_xlabel(f"p (features the model fits; n = {self.n}, P = {self.P}, pruned to s = {self.s})")
+        ax.set_ylabel("test risk")
+        ax.set_title(f"world simulation: {self.trials} trials per p, {self.order} order, "
+                     f"$\\sigma^2$ = {self.sigma2:g}, ridge = {self.ridge:g}", fontsize=10)
 
     def __repr__(self) -> str:
         ps = list(self.ps) if len(self.ps) <= 4 else f"{len(self.ps)} values {self.ps[0]}..{self.ps[-1]}"
