@@ -379,3 +379,23 @@ def _scales(ax, logx: bool, logy: bool) -> None:
         lo, hi = float(min(lim)), float(max(lim))
         if math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi:
             _log_ticks(ax, axis, lo, hi)
+
+
+def plot_categories(ax, means: dict[str, float], stderrs: dict[str, float] | None = None, *,
+                    ylabel: str = "test risk", title: str = "") -> None:
+    """One marker per field at its value (with ±1 standard-error bars where ``stderrs`` is given), the fields
+    on the x axis; a non-finite value is left out."""
+    xs = np.arange(len(means), dtype=float)
+    for x, (f, m) in zip(xs, means.items()):
+        st = style(f)
+        se = None if stderrs is None else stderrs.get(f)
+        m = float(m)
+        if not math.isfinite(m):
+            continue
+        ax.errorbar([x], [m], yerr=None if se is None else [float(se)], fmt=st["marker"], color=st["color"], ms=5,
+                    mfc="white", capsize=4, lw=1.2, label=st["label"])
+    ax.set_xticks(xs, [f.replace("_", " ") for f in means], rotation=40, ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.25, lw=0.5, axis="y")

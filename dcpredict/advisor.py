@@ -394,6 +394,23 @@ class Advice(Result):
     def __str__(self) -> str:
         return self.summary()
 
+    def _plot(self, ax, logx: bool = True, logy: bool = True) -> None:
+        """Each searched rule's risk against p, the baselines (dashed, constant in p) and the best choice
+        (a star); a dotted line at p = n."""
+        from ._results import plot_lines
+        ps = np.asarray(self.ps, dtype=float)
+        plot_lines(ax, ps, {r: np.asarray(self.curves[r], dtype=float) for r in self.rules},
+                   dashed={k: np.full(ps.shape, float(getattr(self, k))) for k in (*BASELINES, "zero_model")},
+                   logx=logx and ps.size > 1, logy=logy)
+        ax.plot([self.best_p], [self.best_risk], "*", color="red", ms=14, mec="k",
+                label=f"best: {self.best_rule} at p = {self.best_p}")
+        if ps[0] <= self.n <= ps[-1]:
+            ax.axvline(self.n, color="0.5", lw=0.8, ls=":")
+        ax.legend(fontsize=7.5, frameon=False)
+        ax.set_xlabel(f"p (features the model fits; n = {self.n}, P = {self.P}, pruned to s = {self.s})")
+        ax.set_ylabel("test risk (theory)")
+        ax.set_title(f"advice: prune a model of p features to s = {self.s}, or train small?", fontsize=10)
+
     def __repr__(self) -> str:
         return (f"Advice(P={self.P}, n={self.n}, s={self.s}, order={self.order!r}, best={self.best_rule} at "
                 f"p={self.best_p} risk {_fmt(self.best_risk)}, small_oracle={_fmt(self.small_oracle)}, "
@@ -629,6 +646,37 @@ class PhaseMap(Result):
         if self.mark is not None:
             lines.append(f"  marked: p = {self.mark[0]}, s = {self.mark[1]}")
         return "\n".join(lines)
+
+    def _plot(self, ax) -> None:
+        """The categories over (p, s) (log axes, colours of :func:`dcpredict.plotting.draw_phase_map`), the
+        line p = s, p = n dotted and the marked advice as a star."""
+        from matplotlib.colors import ListedColormap
+        from matplotlib.patches import Patch
+        colors = ("#1b9e77", "#7570b3", "#a6cee3", "#e0e0e0")
+        ax.pcolormesh(self.ps, self.ss, np.ma.masked_less(self.category, 0), cmap=ListedColormap(colors),
+                      vmin=-0.5, vmax=3.5, shading="nearest")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        lo, hi = 0.8, self.P * 1.25
+        ax.plot([lo, hi], [lo, hi], color="0.3", lw=0.8)
+        counts = self.counts()
+        total = max(sum(counts.values()), 1)
+        pct = {k: 100 * v / total for k, v in counts.items()}
+        handles = [Patch(facecolor=c, edgecolor="0.5", label=f"{name} ({pct[name]:.0f} %)" if pct[name] >= 1
+                         else f"{name} (< 1 %)")
+                   for c, name in zip(colors, PHASES) if counts[name] > 0]
+        if self.n < self.P:
+            ax.axvline(self.n, color="k", ls=":", lw=1)
+        if self.mark is not None:
+            pt, = ax.plot([self.mark[0]], [self.mark[1]], "r*", ms=14, mec="k",
+                          label=f"advice: p = {self.mark[0]}, s = {self.mark[1]}")
+            handles.append(pt)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.set_xlabel(f"p (features the model fits; P = {self.P}, n = {self.n})")
+        ax.set_ylabel("s (weights kept)")
+        ax.set_title("best option at each (p, s)", fontsize=10)
+        ax.legend(handles=handles, fontsize=7.5, loc="upper left", framealpha=0.9)
 
     def __repr__(self) -> str:
         return (f"PhaseMap(P={self.P}, n={self.n}, order={self.order!r}, {self.ps.size} p x {self.ss.size} s, "

@@ -165,6 +165,13 @@ class CompressionSimResult(Result):
             d[f] = {"mean": m[f], "stderr": se[f]}
         return d
 
+    def _plot(self, ax) -> None:
+        """Each field's mean with its ±1 standard-error bar, one position per field."""
+        from ._results import plot_categories
+        plot_categories(ax, self.mean, self.stderr, ylabel="test risk (simulation, mean ± 1 se)",
+                        title=f"{self.kind}: kappa = {self.kappa:g}, alpha = {self.alpha:g}, n = {self.n}, "
+                              f"p = {self.p}, {self.trials} trials")
+
     def _records(self) -> list[dict[str, Any]]:
         m, se = self.mean, self.stderr
         base = {"kind": self.kind, "kappa": self.kappa, "alpha": self.alpha, "n": self.n, "p": self.p,

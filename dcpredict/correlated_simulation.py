@@ -69,6 +69,13 @@ class CorrelatedSimulation(Result):
     def _records(self) -> list[dict[str, Any]]:
         return [{"field": k, "mean": getattr(self, k), "stderr": self.stderr[k]} for k in SIM_FIELDS]
 
+    def _plot(self, ax) -> None:
+        """Each field's mean with its ±1 standard-error bar, one position per field."""
+        from ._results import plot_categories
+        plot_categories(ax, {k: getattr(self, k) for k in SIM_FIELDS}, self.stderr,
+                        ylabel="test risk (simulation, mean ± 1 se)",
+                        title=f"p = {self.p}, n = {self.n}, s = {self.s}, {self.trials} trials")
+
     def __repr__(self) -> str:
         return (f"CorrelatedSimulation(p={self.p}, n={self.n}, s={self.s}, trials={self.trials}, "
                 f"dense={self.dense:.6g})")

@@ -326,19 +326,13 @@ class SimulationResult(Result):
     def _plot(self, ax, fields: Sequence[str] | None = None) -> None:
         """The mean of each field of ``fields`` (default: all 11) with its ±1 standard-error bar (caps), one
         position per field on the x axis."""
-        from ._results import style
+        from ._results import plot_categories
         fields = SIM_FIELDS if fields is None else tuple(check_choice("field", f, SIM_FIELDS) for f in fields)
         m, se = self.mean, self.stderr
-        xs = np.arange(len(fields), dtype=float)
-        for x, f in zip(xs, fields):
-            st = style(f)
-            ax.errorbar([x], [m[f]], yerr=[se[f]], fmt=st["marker"], color=st["color"], ms=5, mfc="white",
-                        capsize=4, lw=1.2, label=st["label"])
-        ax.set_xticks(xs, [f.replace("_", " ") for f in fields], rotation=40, ha="right", fontsize=8)
-        ax.set_ylabel("test risk (simulation, mean ± 1 se)")
-        ax.set_title(f"kappa = {self.kappa:g}, alpha = {self.alpha:g}, n = {self.n}, p = {self.p}, s = {self.s}, "
-                     f"{self.trials} trials", fontsize=9)
-        ax.grid(alpha=0.25, lw=0.5, axis="y")
+        plot_categories(ax, {f: m[f] for f in fields}, {f: se[f] for f in fields},
+                        ylabel="test risk (simulation, mean ± 1 se)",
+                        title=f"kappa = {self.kappa:g}, alpha = {self.alpha:g}, n = {self.n}, p = {self.p}, "
+                              f"s = {self.s}, {self.trials} trials")
 
     def __repr__(self) -> str:
         return (f"<SimulationResult kappa={self.kappa:g} alpha={self.alpha:g} n={self.n} p={self.p} "
