@@ -416,7 +416,8 @@ class Advice(Result):
                 f"p={self.best_p} risk {_fmt(self.best_risk)}, small_oracle={_fmt(self.small_oracle)}, "
                 f"zero_model={_fmt(self.zero_model)}, best_at_edge={self.best_at_edge})")
 
-    def phase_map(self, path: str | Path | None = None, *, ps: Any = None, ss: Any = None) -> "PhaseMap":
+    def phase_map(self, path: str | Path | None = None, *, ps: Any = None, ss: Any = None,
+                  progress: bool = True) -> "PhaseMap":
         """:func:`phase_map` of this world (same law, P, n, sigma2, ridge, order, rules, tol), with this
         advice's best point marked and its budget s among the rows; drawn to ``path`` if given."""
         if path is not None:
@@ -424,7 +425,8 @@ class Advice(Result):
             check_outputs([path], "phase map")
         ss_arr = None if ss is None else np.asarray(ss)
         pm = phase_map(self.law, n=self.n, P=self.P, sigma2=self.sigma2, ridge=self.ridge, order=self.order,
-                       rules=self.rules, tol=self.tol, ps=ps, ss=ss_arr, include=(self.best_p, self.s))
+                       rules=self.rules, tol=self.tol, ps=ps, ss=ss_arr, include=(self.best_p, self.s),
+                       progress=progress)
         if path is not None:
             from .plotting import draw_phase_map
             draw_phase_map(pm, path)
@@ -694,7 +696,8 @@ def _int_grid(name: str, values: Any, lo: int, hi: int, default: np.ndarray) -> 
 
 def phase_map(law: Law, *, n: int, P: int | None = None, sigma2: float, ridge: float = 0.0,
               order: str = "saliency", rules: Sequence[str] = PRUNE_RULES, tol: float = DEFAULT_TOL,
-              ps: Any = None, ss: Any = None, include: tuple[int, int] | None = None) -> PhaseMap:
+              ps: Any = None, ss: Any = None, include: tuple[int, int] | None = None,
+              progress: bool = True) -> PhaseMap:
     """Which option is best at each (model size p, budget s) in one fixed world.
 
     The options: pruning a model of p features to s (best of ``rules``, as :func:`advise`), and the
@@ -704,7 +707,8 @@ def phase_map(law: Law, *, n: int, P: int | None = None, sigma2: float, ridge: f
     small_oracle, then pruning).  Same world model and arguments as :func:`advise`.
 
     ``ps`` and ``ss``: integers in [1, P] (default up to 200 model sizes and 120 budgets spread geometrically
-    over [1, P]); ``include``: a (p, s) added to the grids and marked (an advice's best choice).
+    over [1, P]); ``include``: a (p, s) added to the grids and marked (an advice's best choice);
+    ``progress`` (default True): a bar over the budgets on stderr.
     """
     law, sigma2, n, _, P, _, order, ridge, rules, tol = _check_inputs(law, sigma2, n, 1, P, order, ridge,
                                                                       rules, tol)
@@ -721,7 +725,11 @@ def phase_map(law: Law, *, n: int, P: int | None = None, sigma2: float, ridge: f
     pruned = np.full(shape, np.inf)
     so, stv, sr = (np.empty(ss_arr.size) for _ in range(3))
     zero = sigma2 + law.signal_power
+    from ._progress import bar as _bar
+    bar = _bar(ss_arr.size, f"phase map: {ps_arr.size} model sizes x {ss_arr.size} budgets", unit="budget",
+               enabled=progress)
     for j, s in enumerate(ss_arr):
+        bar.update(1)
         s = int(s)
         base = world_baselines(law, n=n, P=P, s=s, sigma2=sigma2, ridge=ridge)
         so[j], stv[j], sr[j] = base["small_oracle"], base["small_top_variance"], base["small_random"]
@@ -739,5 +747,6 @@ def phase_map(law: Law, *, n: int, P: int | None = None, sigma2: float, ridge: f
             tied = [q for q in range(4) if options[q] == low
                     or _compare(options[q], low, tol)[0] == "ties"]
             category[j, i] = next(q for q in _TIE_PREFERENCE if q in tied)
+    bar.close()
     return PhaseMap(law, n, P, sigma2, ridge, order, rules, tol, ps_arr, ss_arr, category, best_rule, pruned,
                     so, stv, sr, zero, mark)

@@ -319,7 +319,7 @@ def simulate_iterative(law: Law, *, kappa: float, alpha: float, rounds: int, sig
 
 
 # ------------------------------------------------------------------------------ validation rows
-def validation_rows(quick: bool = True, workers: int = 1) -> list[dict]:
+def validation_rows(quick: bool = True, workers: int = 1, progress: bool = True) -> list[dict]:
     """Theory vs simulation rows for quantization and iterative pruning, in the row format of
     :func:`dcpredict.validation.run_validation` (keys law, kappa, alpha, ridge, n, p, s, field, theory, sim, se,
     z, rel, margin, allowed, status) and with its pass rule: ``|sim - theory| <= 4 se + margin * theory``,
@@ -348,7 +348,10 @@ def validation_rows(quick: bool = True, workers: int = 1) -> list[dict]:
         gap = min(abs(1.0 - r) for r in rhos)
         return BASE_MARGIN + (SLOPE_MARGIN / (n * gap) if gap > 0 else math.inf)
 
+    from ._progress import bar as _bar
+    bar = _bar(len(cases), f"compression cases ({trials} trials each)", unit="case", enabled=progress)
     for kind, c in cases:
+        bar.update(1)
         if kind == "quantized":
             th = predict_quantized(law, sigma2=sigma2, **c)
             sim = simulate_quantized(law, sigma2=sigma2, step=th.step, n=n, trials=trials, seed=1,
@@ -376,4 +379,5 @@ def validation_rows(quick: bool = True, workers: int = 1) -> list[dict]:
                          "n": n, "p": sim.p, "s": s, "field": fname, "theory": theory, "sim": mean[sfield],
                          "se": se[sfield], "z": z, "rel": d / theory if theory else math.nan, "margin": mg,
                          "allowed": allowed, "status": status})
+    bar.close()
     return rows

@@ -554,7 +554,8 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
         cluster (``workers`` is ignored).  Workers should use one thread each (or
         OPENBLAS_NUM_THREADS=1) for bit-identical results; the same CPU type gives the same bits.
     progress : bool
-        tqdm progress bar on stderr.
+        Progress on stderr (default True, as every long-running function of dcpredict): a bar with an
+        estimate of the remaining time, and a line saying how many trials a resumed ``out`` read back.
 
     Returns
     -------
@@ -615,9 +616,10 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
         filled[key][t] = True
         return True
 
+    done_count = 0
     for (k, a, t), row in done.items():
         if t < trials:
-            put(k, a, t, row)
+            done_count += put(k, a, t, row)
     done = {}
     try:
         def missing(spec: UnitSpec, t: int) -> int:
@@ -631,10 +633,10 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
                         yield (spec, t)
 
         n_missing = len(specs) * len(alp) * trials - sum(int(f.sum()) for f in filled.values())
-        bar = None
-        if progress:
-            from tqdm import tqdm
-            bar = tqdm(total=n_missing, file=sys.stderr, unit="trial", desc="simulate", dynamic_ncols=True)
+        from ._progress import bar as _bar, note
+        if store is not None and done_count:
+            note(f"resumed {os.fspath(out)}: {done_count} trials read back, {n_missing} to run", enabled=progress)
+        bar = _bar(n_missing, f"simulate {len(specs) * len(alp)} point(s) x {trials} trials", enabled=progress)
         try:
             runner = (_run_dask(tasks(), scheduler) if scheduler is not None
                       else run_parallel(run_unit, tasks(), workers))
@@ -656,11 +658,9 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
                         records.append(rec)
                 if store is not None and records:
                     store.write_trials(records)
-                if bar is not None:
-                    bar.update(len(spec.alphas) if store is None else len(records))
+                bar.update(len(spec.alphas) if store is None else len(records))
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
     finally:
         if store is not None:
             store.close()
@@ -680,7 +680,7 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
 
 def simulate(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float = 0.0, n: int, trials: int,
              seed: int = 0, workers: int | None = None, hessian: str = "population", scheduler: str | None = None,
-             out: str | os.PathLike | None = None, progress: bool = False) -> SimulationResult:
+             out: str | os.PathLike | None = None, progress: bool = True) -> SimulationResult:
     """Simulate one point (kappa, alpha); see :func:`simulate_sweep` for the arguments.
 
     Returns the same numbers as the (kappa, alpha) point of any sweep with the same other

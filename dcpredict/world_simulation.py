@@ -366,7 +366,8 @@ def simulate_world(law: Law, *, n: int, P: int, ps: Any, s: int, sigma2: float, 
     scheduler : str, optional
         Address of a Dask distributed scheduler; tasks then run on that cluster.
     progress : bool
-        tqdm progress bar on stderr.
+        Progress on stderr (default True): a bar with an estimate of the remaining time, and a line saying
+        how many trials a resumed ``out`` read back.
 
     Returns
     -------
@@ -422,11 +423,12 @@ def simulate_world(law: Law, *, n: int, P: int, ps: Any, s: int, sigma2: float, 
                     if not filled[pidx[p], t]:
                         yield (spec, p, t)
 
-        bar = None
-        if progress:
-            from tqdm import tqdm
-            bar = tqdm(total=int((~filled).sum()), file=sys.stderr, unit="trial", desc="simulate world",
-                       dynamic_ncols=True)
+        from ._progress import bar as _bar, note
+        if store is not None and filled.any():
+            note(f"resumed {os.fspath(out)}: {int(filled.sum())} trials read back, {int((~filled).sum())} to run",
+                 enabled=progress)
+        bar = _bar(int((~filled).sum()), f"simulate world: {len(ps_t)} model size(s) x {trials} trials",
+                   enabled=progress)
         try:
             runner = (run_dask(tasks(), scheduler, run_world_unit) if scheduler is not None
                       else run_parallel(run_world_unit, tasks(), workers))
@@ -444,11 +446,9 @@ def simulate_world(law: Law, *, n: int, P: int, ps: Any, s: int, sigma2: float, 
                     rec = {"kappa": p / n, "alpha": s / p, "trial": t, "seed": seed, "n": n, "p": p, "s": s}
                     rec.update({f: float(row[j]) for j, f in enumerate(WORLD_SIM_FIELDS)})
                     store.write_trials([rec])
-                if bar is not None:
-                    bar.update(1)
+                bar.update(1)
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
     finally:
         if store is not None:
             store.close()
