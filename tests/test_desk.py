@@ -294,3 +294,60 @@ def test_long_command_prints_progress_within_5_s_in_a_pipe(tmp_path):
         proc.stderr.close()
     assert line.startswith("dcpredict: [1/6] fig2"), line
     assert elapsed < 5.0, elapsed
+
+
+LONG_COMMANDS = {
+    "figure all": ["figure", "all", "--workers", "1"],
+    "figure compress": ["figure", "compress", "--workers", "1"],
+    "validate": ["validate", "--workers", "1"],
+    "validate --quick": ["validate", "--quick", "--workers", "1"],
+    "advise --map": ["advise", *LAW_ARGS, "--sigma2", "0.2", "--n", "2000", "--s", "200", "--world-size", "50000"],
+}
+
+
+def _first_stderr_line(argv, tmp_path, tty: bool) -> tuple[str, float]:
+    """Start ``python -m dcpredict ARGV`` (stderr a pipe, or a pseudo-terminal), return the first progress
+    output on stderr (a tqdm bar ends with a carriage return, not a newline) and the seconds it took; the
+    process group is killed right after."""
+    import pty
+    import select
+    out_args = ["--map", str(tmp_path / "map.png")] if argv[0] == "advise" else ["--out-dir", str(tmp_path)]
+    cmd = [sys.executable, "-m", "dcpredict", *argv, *out_args]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH")) if p)}
+    if tty:
+        import fcntl
+        import struct
+        import termios
+        reader, writer = pty.openpty()
+        fcntl.ioctl(writer, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))   # a real terminal's size
+    else:
+        reader, writer = os.pipe()
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=writer, env=env, start_new_session=True)
+    os.close(writer)
+    buf = b""
+    try:
+        while not buf.strip() and time.monotonic() - t0 < 30:
+            if select.select([reader], [], [], 0.1)[0]:
+                try:
+                    chunk = os.read(reader, 4096)
+                except OSError:        # EIO: the terminal's other side closed (the process ended)
+                    break
+                if not chunk:
+                    break
+                buf += chunk
+        elapsed = time.monotonic() - t0
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        os.close(reader)
+    return buf.decode(errors="replace"), elapsed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tty", [False, True], ids=["pipe", "terminal"])
+@pytest.mark.parametrize("name", sorted(LONG_COMMANDS))
+def test_every_long_command_prints_progress_within_5_s(name, tty, tmp_path):
+    line, elapsed = _first_stderr_line(LONG_COMMANDS[name], tmp_path, tty)
+    assert line.strip(), f"{name}: no progress output"
+    assert elapsed < 5.0, (name, elapsed, line)
