@@ -522,10 +522,14 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
     rtol : float
         Relative width of the final bracket of every root (default 1e-12).
 
-    Every number returned is certified: each root (tau, the pruning thresholds, the refit problems)
-    comes from a sign-change bracket narrower than ``rtol`` in a scaled variable (the problem is
-    scaled by max lam and by sigma^2 + E[Lambda B^2], tau is sought in log tau), no risk is nan or
-    below sigma^2, and inf means the risk truly diverges (the interpolation threshold).
+    Returns
+    -------
+    Prediction
+        ``dense`` (eq. 9), ``magnitude``/``hessian`` (threshold rules, eqs. 12-16), ``random``,
+        ``oracle_pruned`` (the paper's Oracle pruning: the dense fit kept on the s features of largest
+        true saliency, no refit), ``small_oracle`` (train small on those s features) and the fresh-sample
+        retrained risks after magnitude, Hessian and random pruning (Definition 5), with the solved
+        DC, thresholds, residuals and the refit problems.
 
     Raises
     ------
@@ -535,14 +539,12 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
         max(lam), sigma^2 more than 290 decades below the signal, a risk beyond the double range, or a
         root that does not converge.
 
-    Returns
-    -------
-    Prediction
-        ``dense`` (eq. 9), ``magnitude``/``hessian`` (threshold rules, eqs. 12-16), ``random``,
-        ``oracle_pruned`` (the paper's Oracle pruning: the dense fit kept on the s features of largest
-        true saliency, no refit), ``small_oracle`` (train small on those s features) and the fresh-sample
-        retrained risks after magnitude, Hessian and random pruning (Definition 5), with the solved
-        DC, thresholds, residuals and the refit problems.
+    Notes
+    -----
+    Every number returned is certified: each root (tau, the pruning thresholds, the refit problems)
+    comes from a sign-change bracket narrower than ``rtol`` in a scaled variable (the problem is
+    scaled by max lam and by sigma^2 + E[Lambda B^2], tau is sought in log tau), no risk is nan or
+    below sigma^2, and inf means the risk truly diverges (the interpolation threshold).
     """
     law, kappa, sigma2, ridge, rtol = _check_common(law, kappa, sigma2, ridge, rtol)
     alpha = check_real("alpha", alpha, lo=0.0, hi=1.0, lo_open=True)

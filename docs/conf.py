@@ -30,6 +30,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",   # MathJax served from the built site (_static/mathjax): equations typeset offline
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",
@@ -70,7 +71,7 @@ API_GROUPS = {
     "Asymptotic predictions": ["predict", "predict_grid", "solve_dc", "Prediction", "PredictionGrid", "DC"],
     "The fixed-world experiment": ["predict_world", "predict_world_curve", "WorldPrediction", "WorldCurve"],
     "A finite problem with a general covariance": ["predict_correlated", "CorrelatedPrediction"],
-    "Simulation": ["simulate", "simulate_sweep", "SimulationResult", "simulate_world", "WorldSimulationResult",
+    "Simulation": ["simulate", "simulate_sweep", "SimulationResult", "SimulationSweep", "simulate_world", "WorldSimulationResult",
                    "simulate_correlated", "CorrelatedSimulation"],
     "Train small or prune big": ["advise", "Advice"],
     "Beyond pruning: quantization, iterative pruning, the best ridge": [
@@ -313,6 +314,9 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
+    # every top-level page in the header (the API reference was hidden under "More"), and the paper
+    "header_links_before_dropdown": 10,
+    "external_links": [{"name": "Paper (arXiv:2012.08749)", "url": "https://arxiv.org/abs/2012.08749"}],
 }
 html_sidebars = {"index": [], "install": [], "glossary": []}
 html_show_sourcelink = False
