@@ -39,7 +39,7 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "api_*.inc.rst", "glossary_cli.inc.md", "reproducing_figures.inc.md", "architecture_modules.inc.md", "Thumbs.db", ".DS_Store", "examples/README.txt",
+exclude_patterns = ["_build", "sg_execution_times.rst", "auto_examples/sg_execution_times.rst", "api_*.inc.rst", "glossary_cli.inc.md", "reproducing_figures.inc.md", "architecture_modules.inc.md", "Thumbs.db", ".DS_Store", "examples/README.txt",
                     "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip",
                     "auto_examples/*.json", "auto_examples/*.md5"]
 
@@ -127,7 +127,7 @@ def _write_cli_options() -> None:
         lines += [f"### `dcpredict {name}`", "", _sentence(helps.get(name) or ""), "",
                   "| option | meaning |", "|---|---|"]
         for action in cmd._actions:
-            if isinstance(action, argparse._HelpAction):
+            if isinstance(action, argparse._HelpAction) or action.help == argparse.SUPPRESS:
                 continue
             names = ", ".join(f"`{o}`" for o in action.option_strings) or f"`{action.metavar or action.dest}`"
             if action.option_strings and action.nargs != 0:
@@ -302,6 +302,8 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
+    # the execution-times page loads jQuery and DataTables from CDNs: not written (the site works offline)
+    "write_computation_times": False,
 }
 
 # -- HTML -----------------------------------------------------------------------
