@@ -320,5 +320,7 @@ html_theme_options = {
     "header_links_before_dropdown": 10,
     "external_links": [{"name": "Paper (arXiv:2012.08749)", "url": "https://arxiv.org/abs/2012.08749"}],
 }
-html_sidebars = {"index": [], "install": [], "glossary": []}
+# top-level pages without sub-pages have no section navigation: no (empty) left sidebar
+html_sidebars = {page: [] for page in ("index", "install", "glossary", "theory", "compression", "reproducing",
+                                        "architecture")}
 html_show_sourcelink = False
