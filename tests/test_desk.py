@@ -351,3 +351,20 @@ def test_every_long_command_prints_progress_within_5_s(name, tty, tmp_path):
     line, elapsed = _first_stderr_line(LONG_COMMANDS[name], tmp_path, tty)
     assert line.strip(), f"{name}: no progress output"
     assert elapsed < 5.0, (name, elapsed, line)
+
+
+def test_repr_html_of_other_results():
+    """Every result gets the compact table from the base class (scalars first, then the records)."""
+    import html as _html
+    results = [dp.predict(LAW, kappa=1.0, alpha=0.3, sigma2=0.2),           # an inf dense risk
+               dp.solve_dc(LAW, kappa=2.0, sigma2=0.2),
+               dp.predict_world(LAW, n=40, P=100, p=60, s=10, sigma2=0.2),
+               dp.predict_iterative(LAW, kappa=2.0, alpha=0.3, rounds=2, sigma2=0.2)]
+    for r in results:
+        text = r._repr_html_()
+        assert text.startswith("<div class='dcpredict-result'>") and text.endswith("</div>")
+        assert text.count("<table>") >= 1 and _html.escape(type(r).__name__) in text
+    pred = results[0]
+    text = pred._repr_html_()
+    assert "<td>inf</td>" in text and "nan" not in text
+    assert f"<td>{pred.hessian_retrained:.6g}</td>" in text
