@@ -153,12 +153,13 @@ def _simulate(P: dict, world: Law, curves: dict, workers: int, progress: bool = 
                     # quantizer's bits and step do not enter it)
                     kw = {} if pt["alpha"] >= 1.0 else {"alpha": pt["alpha"], "rule": P["rule"]}
                     res = simulate_quantized(law, kappa=k, bits=1, step=1.0, sigma2=s2m, ridge=pt["ridge"], n=n,
-                                             trials=T, seed=seed, workers=workers, **kw)
+                                             trials=T, seed=seed, workers=workers, progress=False, **kw)
                     m, se = res.mean["unquantized"], res.stderr["unquantized"]
                 else:
                     kw = {} if pt["alpha"] >= 1.0 else {"alpha": pt["alpha"], "rule": P["rule"]}
                     res = simulate_quantized(law, kappa=k, bits=pt["bits"], step=pt["step"], sigma2=s2m,
-                                             ridge=pt["ridge"], n=n, trials=T, seed=seed, workers=workers, **kw)
+                                             ridge=pt["ridge"], n=n, trials=T, seed=seed, workers=workers,
+                                             progress=False, **kw)
                     m, se = res.mean["quantized"], res.stderr["quantized"]
                 sims.append({"method": method, "ridge_mode": key, "kappa": k, "theory": pt["risk"], "mean": m,
                              "stderr": se, "n": n, "p": res.p, "trials": T})

@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true",
                    help="print one JSON object (strict JSON: an infinite risk is the string \"inf\") with the "
                         "inputs and the nine risks; a JSON list of them for several points")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress output on stderr (shown for --ridge optimal on several points)")
     p.add_argument("--details", action="store_true",
                    help="with --json: also tau, gamma2, regime and thresholds")
     p.set_defaults(func=_predict)
@@ -49,6 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                   "integer from s to P, or 10000 evenly spaced when there are more); one row per p")
     c.add_argument("--format", choices=("csv", "json"), default="csv")
     c.add_argument("--out", metavar="FILE", help="write to this file instead of stdout; " + OUT_RULE)
+    c.add_argument("--quiet", action="store_true",
+                   help="no progress output on stderr (a bar with an estimate for --ridge optimal)")
     c.set_defaults(func=_curve)
 
 
@@ -151,12 +155,16 @@ def _curve_world(args: argparse.Namespace) -> int:
         _check_tuned_work(len(ps), len(RISK_FIELDS) + 2)
         law = law_from_args(args)
         records = []
+        from .._progress import bar as _bar
+        bar = _bar(len(ps), "curve --ridge optimal", unit="p", enabled=not args.quiet)
         for p in ps:
             rec = {"p": int(p), "kappa": p / common["n"], "alpha": common["s"] / p}
             for row in _tuned_world_rows(law, int(p), common):
                 rec[row["rule"]] = row["risk"]
                 rec[f"ridge_{row['rule']}"] = row["ridge"]
             records.append(rec)
+            bar.update(1)
+        bar.close()
     else:
         curve = predict_world_curve(law_from_args(args), ps=ps, **_world_common(args))
         records = curve.records()
@@ -190,13 +198,18 @@ def _predict(args: argparse.Namespace) -> int:
         if args.precision != "double":
             raise DCPredictError("--ridge optimal is solved in double precision; drop --precision mp")
         _check_tuned_work(len(kappas) * len(alphas), len(RISK_FIELDS))
+        from .._progress import bar as _bar
+        bar = _bar(len(kappas) * len(alphas), "predict --ridge optimal", unit="point",
+                   enabled=not args.quiet and len(kappas) * len(alphas) > 1)
         for k in kappas:
             for a in alphas:
+                bar.update(1)
                 rows = _tuned_rows(law, k, a, args.sigma2, RISK_FIELDS)
                 objs.append({"law": law.to_dict(), "kappa": k, "alpha": a, "sigma2": args.sigma2, "ridge": "optimal",
                              "rules": rows})
                 texts.append(f"kappa = {k:g}, alpha = {a:g}, sigma2 = {args.sigma2:g}: each rule at its own "
                              "optimal ridge\n" + _tuned_text(rows))
+        bar.close()
         _emit(objs, texts, args.json)
         return 0
     from ..theory import predict
@@ -228,6 +241,8 @@ def _curve(args: argparse.Namespace) -> int:
         _check_tuned_work(len(kappas) * len(alphas), len(RISK_FIELDS))
         law = law_from_args(args)
         records = []
+        from .._progress import bar as _bar
+        bar = _bar(len(kappas) * len(alphas), "curve --ridge optimal", unit="point", enabled=not args.quiet)
         for k in kappas:
             for a in alphas:
                 rec = {"kappa": k, "alpha": a}
@@ -235,6 +250,8 @@ def _curve(args: argparse.Namespace) -> int:
                     rec[row["rule"]] = row["risk"]
                     rec[f"ridge_{row['rule']}"] = row["ridge"]
                 records.append(rec)
+                bar.update(1)
+        bar.close()
         cols = list(records[0])
     else:
         grid = predict_grid(law_from_args(args), kappas, alphas, sigma2=args.sigma2, ridge=args.ridge)
