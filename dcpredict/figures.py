@@ -319,7 +319,8 @@ def _rf_task(P: dict[str, Any], k: int) -> dict[tuple, dict[str, float]]:
                 out[("theory", p, s)] = {f: float(getattr(pr, f)) for f in _RF_THEORY_FIELDS}
                 out[("theory_se", p, s)] = {f: float(pr.stderr.get(f, 0.0)) for f in _RF_THEORY_FIELDS}
             if p in P["ps_sim"]:
-                r = rf.simulate_rf(W, u, n=P["n"], alpha=s / p, trials=P["trials_per_layer"], seed=seed, lgp=lgp)
+                r = rf.simulate_rf(W, u, n=P["n"], alpha=s / p, trials=P["trials_per_layer"], seed=seed, lgp=lgp,
+                                   progress=False)
                 out[("sim", p, s)] = {f: float(getattr(r, f)) for f in _RF_SIM_FIELDS}
                 out[("sim_se", p, s)] = {f: float(r.stderr[f]) for f in _RF_SIM_FIELDS}
     return out
