@@ -382,15 +382,19 @@ def _scales(ax, logx: bool, logy: bool) -> None:
 
 
 def plot_categories(ax, means: dict[str, float], stderrs: dict[str, float] | None = None, *,
-                    ylabel: str = "test risk", title: str = "") -> None:
+                    ylabel: str = "test risk", title: str = "", theory: bool = False) -> None:
     """One marker per field at its value (with ±1 standard-error bars where ``stderrs`` is given), the fields
-    on the x axis; a non-finite value is left out."""
+    on the x axis in the order given; a non-finite value is left out.  ``theory``: a wide horizontal tick per
+    field (so a simulation's markers drawn on the same Axes stay visible on it)."""
     xs = np.arange(len(means), dtype=float)
     for x, (f, m) in zip(xs, means.items()):
         st = style(f)
         se = None if stderrs is None else stderrs.get(f)
         m = float(m)
         if not math.isfinite(m):
+            continue
+        if theory:
+            ax.plot([x], [m], marker="_", ms=22, mew=2.2, ls="none", color=st["color"], label=st["label"] + ", theory")
             continue
         ax.errorbar([x], [m], yerr=None if se is None else [float(se)], fmt=st["marker"], color=st["color"], ms=5,
                     mfc="white", capsize=4, lw=1.2, label=st["label"])

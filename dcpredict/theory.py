@@ -327,6 +327,16 @@ class Prediction(Result):
         inputs = {"kappa": self.kappa, "alpha": self.alpha, "sigma2": self.sigma2, "ridge": self.ridge}
         return [{"field": k, "risk": v, **inputs} for k, v in self.risks().items()]
 
+    def _plot(self, ax, fields: Sequence[str] | None = None) -> None:
+        """Each risk of ``fields`` (default the nine of RISK_FIELDS) as a wide tick, one position per field
+        (a divergent risk is left out); the positions are those of :meth:`SimulationResult.plot
+        <dcpredict.simulation.SimulationResult.plot>`, so ``sim.plot(ax=pred.plot())`` overlays the two."""
+        from ._results import plot_categories
+        fields = RISK_FIELDS if fields is None else tuple(check_choice("field", f, RISK_FIELDS) for f in fields)
+        plot_categories(ax, {f: getattr(self, f) for f in fields}, theory=True,
+                        title=f"kappa = {self.kappa:g}, alpha = {self.alpha:g}, $\\sigma^2$ = {self.sigma2:g}, "
+                              f"ridge = {self.ridge:g}")
+
     def __repr__(self) -> str:
         return (f"Prediction(kappa={self.kappa:g}, alpha={self.alpha:g}, sigma2={self.sigma2:g}, ridge={self.ridge:g}, "
                 + ", ".join(f"{k}={fmt(v)}" for k, v in self.risks().items()) + ")")

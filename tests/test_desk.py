@@ -368,3 +368,17 @@ def test_repr_html_of_other_results():
     text = pred._repr_html_()
     assert "<td>inf</td>" in text and "nan" not in text
     assert f"<td>{pred.hessian_retrained:.6g}</td>" in text
+
+
+def test_prediction_plot_overlays_a_simulation_point():
+    pred = dp.predict(LAW, kappa=2.0, alpha=0.3, sigma2=0.2)
+    ax = pred.plot()
+    for i, f in enumerate(dp.RISK_FIELDS):
+        line = _line(ax, f"{dp._results.style(f)['label']}, theory")
+        assert (line.get_xdata()[0], line.get_ydata()[0]) == (i, getattr(pred, f))
+    # kappa = 1, r = 0: the dense fit and every rule that prunes it without refit diverge (left out, not drawn
+    # at inf); small_oracle and the refits (alpha kappa = 0.3) are finite
+    div = dp.predict(LAW, kappa=1.0, alpha=0.3, sigma2=0.2)
+    assert [f for f in dp.RISK_FIELDS if math.isinf(getattr(div, f))] == list(dp.RISK_FIELDS[:5])
+    labels = [ln.get_label() for ln in div.plot().get_lines()]
+    assert "dense (no pruning), theory" not in labels and len(labels) == 4
