@@ -83,6 +83,16 @@ def test_divergent_risk_is_the_string_inf_and_inputs_are_echoed(capsys):
     assert obj["law"]["lam"] == [4.0, 1.0, 0.25]
 
 
+def test_curve_json_records_carry_the_inputs(capsys):
+    assert main(JSON_COMMANDS[4]) == 0
+    recs = _strict(capsys.readouterr().out)
+    assert [r["p"] for r in recs] == list(range(50, 81))
+    assert all((r["n"], r["P"], r["s"], r["sigma2"], r["ridge"], r["order"]) == (50, 80, 50, 0.2, 0.0, "saliency")
+               for r in recs)
+    # s = n, r = 0: every small model and refit sits at the interpolation threshold (theory page): "inf"
+    assert all(r["small_oracle"] == "inf" and r["magnitude_retrained"] == "inf" for r in recs)
+
+
 def test_predict_takes_lists(capsys):
     assert main(["predict", *LAW_ARGS, "--sigma2", "0.2", "--kappa", "2,3", "--alpha", "0.1,0.5", "--json"]) == 0
     objs = _strict(capsys.readouterr().out)

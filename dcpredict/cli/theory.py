@@ -168,8 +168,10 @@ def _curve_world(args: argparse.Namespace) -> int:
     else:
         curve = predict_world_curve(law_from_args(args), ps=ps, **_world_common(args))
         records = curve.records()
-    if args.format == "json":
-        text = dumps(records) + "\n"
+    if args.format == "json":   # every record also carries the scalar inputs (the law: in the command line)
+        c = _world_common(args)
+        extra = {"n": c["n"], "P": c["P"], "s": c["s"], "sigma2": c["sigma2"], "ridge": c["ridge"], "order": c["order"]}
+        text = dumps([{**rec, **{k: v for k, v in extra.items() if k not in rec}} for rec in records]) + "\n"
     else:
         cols = list(records[0])
         buf = io.StringIO()
@@ -257,8 +259,9 @@ def _curve(args: argparse.Namespace) -> int:
         grid = predict_grid(law_from_args(args), kappas, alphas, sigma2=args.sigma2, ridge=args.ridge)
         records = grid.records()
         cols = ["kappa", "alpha", "tau", "gamma2", *RISK_FIELDS]
-    if args.format == "json":
-        text = dumps(records) + "\n"
+    if args.format == "json":   # every record also carries the scalar inputs (the law: in the command line)
+        extra = {"sigma2": args.sigma2, "ridge": args.ridge}
+        text = dumps([{**rec, **{k: v for k, v in extra.items() if k not in rec}} for rec in records]) + "\n"
     else:
         buf = io.StringIO()
         buf.write(",".join(cols) + "\n")
