@@ -392,3 +392,23 @@ def test_prediction_plot_overlays_a_simulation_point():
     assert [f for f in dp.RISK_FIELDS if math.isinf(getattr(div, f))] == list(dp.RISK_FIELDS[:5])
     labels = [ln.get_label() for ln in div.plot().get_lines()]
     assert "dense (no pruning), theory" not in labels and len(labels) == 4
+
+
+def test_one_progress_default_across_the_api():
+    """Every public function with a ``progress`` argument shows progress by default."""
+    import importlib
+    import inspect
+    modules = ["simulation", "world_simulation", "figures", "figures_compress", "validation", "advisor",
+               "compression_sim", "correlated_simulation", "random_features"]
+    found = {}
+    for name in modules:
+        mod = importlib.import_module(f"dcpredict.{name}")
+        for fname, fn in inspect.getmembers(mod, inspect.isfunction):
+            if (fn.__module__ == mod.__name__ and not fname.startswith("_")
+                    and "progress" in inspect.signature(fn).parameters):
+                found[f"{name}.{fname}"] = inspect.signature(fn).parameters["progress"].default
+    for cls in (dp.Advice,):
+        found["Advice.phase_map"] = inspect.signature(cls.phase_map).parameters["progress"].default
+    assert {"simulation.simulate", "simulation.simulate_sweep", "world_simulation.simulate_world",
+            "figures.make_figure", "validation.run_validation", "advisor.phase_map"} <= set(found)
+    assert {k: v for k, v in found.items() if v is not True} == {}
