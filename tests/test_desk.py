@@ -412,3 +412,15 @@ def test_one_progress_default_across_the_api():
     assert {"simulation.simulate", "simulation.simulate_sweep", "world_simulation.simulate_world",
             "figures.make_figure", "validation.run_validation", "advisor.phase_map"} <= set(found)
     assert {k: v for k, v in found.items() if v is not True} == {}
+
+
+def test_compression_commands_take_lists(capsys):
+    assert main(["iterate", *LAW_ARGS, "--sigma2", "0.2", "--kappa", "2", "--alpha", "0.3", "--rounds", "1,2",
+                 "--json"]) == 0
+    objs = _strict(capsys.readouterr().out)
+    assert [o["n_rounds"] for o in objs] == [1, 2]
+    ref = dp.predict_iterative(LAW, kappa=2.0, alpha=0.3, rounds=2, sigma2=0.2)
+    assert objs[1]["retrained"] == ref.retrained
+    # one round is magnitude pruning with one fresh refit (theory page, section 9)
+    assert objs[0]["retrained"] == pytest.approx(dp.predict(LAW, kappa=2.0, alpha=0.3, sigma2=0.2).magnitude_retrained,
+                                                 rel=1e-9)
