@@ -424,3 +424,17 @@ def test_compression_commands_take_lists(capsys):
     # one round is magnitude pruning with one fresh refit (theory page, section 9)
     assert objs[0]["retrained"] == pytest.approx(dp.predict(LAW, kappa=2.0, alpha=0.3, sigma2=0.2).magnitude_retrained,
                                                  rel=1e-9)
+
+
+@pytest.mark.slow
+def test_advise_json_with_a_phase_map_is_strict(tmp_path, capsys):
+    png = tmp_path / "map.png"
+    assert main(["advise", *LAW_ARGS, "--sigma2", "0.2", "--n", "20", "--s", "5", "--world-size", "40", "--json",
+                 "--map", str(png), "--quiet"]) == 0
+    cap = capsys.readouterr()
+    obj = _strict(cap.out)
+    assert cap.err == ""                                           # --quiet: no progress
+    cat = np.array(obj["map"]["category"])
+    pruned = obj["map"]["pruned"]
+    assert all((pruned[j][i] is None) == (cat[j, i] < 0) for j in range(cat.shape[0]) for i in range(cat.shape[1]))
+    assert obj["inputs"]["n"] == 20 and obj["inputs"]["world"]["P"] == 40 and png.stat().st_size > 1000
