@@ -39,6 +39,7 @@ _LAZY = {
     "simulate": "simulation",
     "simulate_sweep": "simulation",
     "SimulationResult": "simulation",
+    "SimulationSweep": "simulation",
     "simulate_world": "world_simulation",
     "WorldSimulationResult": "world_simulation",
     "predict_correlated": "correlated",

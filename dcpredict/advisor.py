@@ -394,12 +394,30 @@ class Advice(Result):
     def __str__(self) -> str:
         return self.summary()
 
+    def _plot(self, ax, logx: bool = True, logy: bool = True) -> None:
+        """Each searched rule's risk against p, the baselines (dashed, constant in p) and the best choice
+        (a star); a dotted line at p = n."""
+        from ._results import plot_lines
+        ps = np.asarray(self.ps, dtype=float)
+        plot_lines(ax, ps, {r: np.asarray(self.curves[r], dtype=float) for r in self.rules},
+                   dashed={k: np.full(ps.shape, float(getattr(self, k))) for k in (*BASELINES, "zero_model")},
+                   logx=logx and ps.size > 1, logy=logy)
+        ax.plot([self.best_p], [self.best_risk], "*", color="red", ms=14, mec="k",
+                label=f"best: {self.best_rule} at p = {self.best_p}")
+        if ps[0] <= self.n <= ps[-1]:
+            ax.axvline(self.n, color="0.5", lw=0.8, ls=":")
+        ax.legend(fontsize=7.5, frameon=False)
+        ax.set_xlabel(f"p (features the model fits; n = {self.n}, P = {self.P}, pruned to s = {self.s})")
+        ax.set_ylabel("test risk (theory)")
+        ax.set_title(f"advice: prune a model of p features to s = {self.s}, or train small?", fontsize=10)
+
     def __repr__(self) -> str:
         return (f"Advice(P={self.P}, n={self.n}, s={self.s}, order={self.order!r}, best={self.best_rule} at "
                 f"p={self.best_p} risk {_fmt(self.best_risk)}, small_oracle={_fmt(self.small_oracle)}, "
                 f"zero_model={_fmt(self.zero_model)}, best_at_edge={self.best_at_edge})")
 
-    def phase_map(self, path: str | Path | None = None, *, ps: Any = None, ss: Any = None) -> "PhaseMap":
+    def phase_map(self, path: str | Path | None = None, *, ps: Any = None, ss: Any = None,
+                  progress: bool = True) -> "PhaseMap":
         """:func:`phase_map` of this world (same law, P, n, sigma2, ridge, order, rules, tol), with this
         advice's best point marked and its budget s among the rows; drawn to ``path`` if given."""
         if path is not None:
@@ -407,7 +425,8 @@ class Advice(Result):
             check_outputs([path], "phase map")
         ss_arr = None if ss is None else np.asarray(ss)
         pm = phase_map(self.law, n=self.n, P=self.P, sigma2=self.sigma2, ridge=self.ridge, order=self.order,
-                       rules=self.rules, tol=self.tol, ps=ps, ss=ss_arr, include=(self.best_p, self.s))
+                       rules=self.rules, tol=self.tol, ps=ps, ss=ss_arr, include=(self.best_p, self.s),
+                       progress=progress)
         if path is not None:
             from .plotting import draw_phase_map
             draw_phase_map(pm, path)
@@ -630,6 +649,37 @@ class PhaseMap(Result):
             lines.append(f"  marked: p = {self.mark[0]}, s = {self.mark[1]}")
         return "\n".join(lines)
 
+    def _plot(self, ax) -> None:
+        """The categories over (p, s) (log axes, colours of :func:`dcpredict.plotting.draw_phase_map`), the
+        line p = s, p = n dotted and the marked advice as a star."""
+        from matplotlib.colors import ListedColormap
+        from matplotlib.patches import Patch
+        colors = ("#1b9e77", "#7570b3", "#a6cee3", "#e0e0e0")
+        ax.pcolormesh(self.ps, self.ss, np.ma.masked_less(self.category, 0), cmap=ListedColormap(colors),
+                      vmin=-0.5, vmax=3.5, shading="nearest")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        lo, hi = 0.8, self.P * 1.25
+        ax.plot([lo, hi], [lo, hi], color="0.3", lw=0.8)
+        counts = self.counts()
+        total = max(sum(counts.values()), 1)
+        pct = {k: 100 * v / total for k, v in counts.items()}
+        handles = [Patch(facecolor=c, edgecolor="0.5", label=f"{name} ({pct[name]:.0f} %)" if pct[name] >= 1
+                         else f"{name} (< 1 %)")
+                   for c, name in zip(colors, PHASES) if counts[name] > 0]
+        if self.n < self.P:
+            ax.axvline(self.n, color="k", ls=":", lw=1)
+        if self.mark is not None:
+            pt, = ax.plot([self.mark[0]], [self.mark[1]], "r*", ms=14, mec="k",
+                          label=f"advice: p = {self.mark[0]}, s = {self.mark[1]}")
+            handles.append(pt)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.set_xlabel(f"p (features the model fits; P = {self.P}, n = {self.n})")
+        ax.set_ylabel("s (weights kept)")
+        ax.set_title("best option at each (p, s)", fontsize=10)
+        ax.legend(handles=handles, fontsize=7.5, loc="upper left", framealpha=0.9)
+
     def __repr__(self) -> str:
         return (f"PhaseMap(P={self.P}, n={self.n}, order={self.order!r}, {self.ps.size} p x {self.ss.size} s, "
                 f"counts={self.counts()})")
@@ -646,7 +696,8 @@ def _int_grid(name: str, values: Any, lo: int, hi: int, default: np.ndarray) -> 
 
 def phase_map(law: Law, *, n: int, P: int | None = None, sigma2: float, ridge: float = 0.0,
               order: str = "saliency", rules: Sequence[str] = PRUNE_RULES, tol: float = DEFAULT_TOL,
-              ps: Any = None, ss: Any = None, include: tuple[int, int] | None = None) -> PhaseMap:
+              ps: Any = None, ss: Any = None, include: tuple[int, int] | None = None,
+              progress: bool = True) -> PhaseMap:
     """Which option is best at each (model size p, budget s) in one fixed world.
 
     The options: pruning a model of p features to s (best of ``rules``, as :func:`advise`), and the
@@ -656,7 +707,8 @@ def phase_map(law: Law, *, n: int, P: int | None = None, sigma2: float, ridge: f
     small_oracle, then pruning).  Same world model and arguments as :func:`advise`.
 
     ``ps`` and ``ss``: integers in [1, P] (default up to 200 model sizes and 120 budgets spread geometrically
-    over [1, P]); ``include``: a (p, s) added to the grids and marked (an advice's best choice).
+    over [1, P]); ``include``: a (p, s) added to the grids and marked (an advice's best choice);
+    ``progress`` (default True): a bar over the budgets on stderr.
     """
     law, sigma2, n, _, P, _, order, ridge, rules, tol = _check_inputs(law, sigma2, n, 1, P, order, ridge,
                                                                       rules, tol)
@@ -673,7 +725,11 @@ def phase_map(law: Law, *, n: int, P: int | None = None, sigma2: float, ridge: f
     pruned = np.full(shape, np.inf)
     so, stv, sr = (np.empty(ss_arr.size) for _ in range(3))
     zero = sigma2 + law.signal_power
+    from ._progress import bar as _bar
+    bar = _bar(ss_arr.size, f"phase map: {ps_arr.size} model sizes x {ss_arr.size} budgets", unit="budget",
+               enabled=progress)
     for j, s in enumerate(ss_arr):
+        bar.update(1)
         s = int(s)
         base = world_baselines(law, n=n, P=P, s=s, sigma2=sigma2, ridge=ridge)
         so[j], stv[j], sr[j] = base["small_oracle"], base["small_top_variance"], base["small_random"]
@@ -691,5 +747,6 @@ def phase_map(law: Law, *, n: int, P: int | None = None, sigma2: float, ridge: f
             tied = [q for q in range(4) if options[q] == low
                     or _compare(options[q], low, tol)[0] == "ties"]
             category[j, i] = next(q for q in _TIE_PREFERENCE if q in tied)
+    bar.close()
     return PhaseMap(law, n, P, sigma2, ridge, order, rules, tol, ps_arr, ss_arr, category, best_rule, pruned,
                     so, stv, sr, zero, mark)

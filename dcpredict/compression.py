@@ -435,6 +435,25 @@ class IterativePrediction(Result):
                 "one_shot_pruned": self.one_shot_pruned, "one_shot_retrained": self.one_shot_retrained,
                 "rounds": [r.to_dict() for r in self.rounds], "law": self.law.to_dict()}
 
+    def _plot(self, ax) -> None:
+        """Risk after each round: the cut (no refit) and the refit, against the round; the one-shot magnitude
+        pruning with and without refit and the dense fit as dashed lines."""
+        from ._results import finite_or_nan
+        r = np.arange(1, self.n_rounds + 1)
+        ax.plot(r, finite_or_nan([x.pruned for x in self.rounds]), "o-", color="tab:blue", label="cut (no refit)")
+        ax.plot(r, finite_or_nan([x.retrained for x in self.rounds]), "s-", color="tab:cyan", label="refit on fresh samples")
+        for y, lab, c in ((self.one_shot_retrained, "one shot: magnitude + refit", "tab:cyan"),
+                          (self.one_shot_pruned, "one shot: magnitude, no refit", "tab:blue"),
+                          (self.dense, "dense fit", "black")):
+            ax.plot(r, finite_or_nan(np.full(r.shape, y)), ls="--", color=c, lw=1.0, label=lab)
+        ax.set_xticks(r)
+        ax.set_xlabel("round")
+        ax.set_ylabel("test risk (theory)")
+        ax.set_title(f"iterative magnitude pruning to alpha = {self.alpha:g} in {self.n_rounds} rounds, "
+                     f"kappa = {self.kappa:g}", fontsize=9)
+        ax.grid(alpha=0.25, lw=0.5)
+        ax.legend(fontsize=7.5, frameon=False)
+
     def _records(self) -> list[dict[str, Any]]:
         base = {"kappa": self.kappa, "alpha": self.alpha, "n_rounds": self.n_rounds, "sigma2": self.sigma2,
                 "ridge": self.ridge}

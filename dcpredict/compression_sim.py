@@ -165,6 +165,13 @@ class CompressionSimResult(Result):
             d[f] = {"mean": m[f], "stderr": se[f]}
         return d
 
+    def _plot(self, ax) -> None:
+        """Each field's mean with its ±1 standard-error bar, one position per field."""
+        from ._results import plot_categories
+        plot_categories(ax, self.mean, self.stderr, ylabel="test risk (simulation, mean ± 1 se)",
+                        title=f"{self.kind}: kappa = {self.kappa:g}, alpha = {self.alpha:g}, n = {self.n}, "
+                              f"p = {self.p}, {self.trials} trials")
+
     def _records(self) -> list[dict[str, Any]]:
         m, se = self.mean, self.stderr
         base = {"kind": self.kind, "kappa": self.kappa, "alpha": self.alpha, "n": self.n, "p": self.p,
@@ -203,7 +210,7 @@ def _common(law: Any, kappa: Any, sigma2: Any, ridge: Any, n: Any, trials: Any, 
 
 
 def _run(spec: _Spec, trials: int, workers: int, fields: tuple[str, ...], *, point: tuple[float, float, int, int],
-         header: dict, out: Any = None, scheduler: Any = None) -> np.ndarray:
+         header: dict, out: Any = None, scheduler: Any = None, progress: bool = True) -> np.ndarray:
     """Every trial, on the local pool or a Dask cluster; with ``out`` a resumable trial log (one JSON line per
     finished trial, :class:`dcpredict._store.TrialLog`: rerun the same call to resume, with more trials to
     extend; trials are seeded individually, so the numbers do not depend on interruptions or workers)."""
@@ -219,6 +226,10 @@ def _run(spec: _Spec, trials: int, workers: int, fields: tuple[str, ...], *, poi
             if t < trials:
                 samples[t] = row
                 filled[t] = True
+    from ._progress import bar as _bar, note
+    if filled.any():
+        note(f"resumed {out}: {int(filled.sum())} trials read back, {int((~filled).sum())} to run", enabled=progress)
+    bar = _bar(int((~filled).sum()), f"simulate {header.get('mode', '')}", enabled=progress)
     try:
         tasks = ((spec, t) for t in range(trials) if not filled[t])
         if scheduler is not None:
@@ -233,7 +244,9 @@ def _run(spec: _Spec, trials: int, workers: int, fields: tuple[str, ...], *, poi
                 rec = {"kappa": kappa, "alpha": alpha, "trial": t, "seed": spec.seed, "n": spec.n, "p": p, "s": s}
                 rec.update({f: float(x) for f, x in zip(fields, row)})
                 store.write_trials([rec])
+            bar.update(1)
     finally:
+        bar.close()
         if store is not None:
             store.close()
     if not np.isfinite(samples).all():
@@ -245,14 +258,15 @@ def _run(spec: _Spec, trials: int, workers: int, fields: tuple[str, ...], *, poi
 def simulate_quantized(law: Law, *, kappa: float, bits: int, sigma2: float, step: float | None = None,
                        ridge: float = 0.0, alpha: float | None = None, rule: str | None = None, n: int,
                        trials: int, seed: int = 0, workers: int = 1, out: Any = None,
-                       scheduler: Any = None) -> CompressionSimResult:
+                       scheduler: Any = None, progress: bool = True) -> CompressionSimResult:
     """Monte Carlo of :func:`dcpredict.compression.predict_quantized` at a given step.
 
     ``step`` (in the scale of sqrt(p) beta_hat) defaults to the step the theory finds optimal
     (``predict_quantized(...).step``), so the simulation measures the risk at that same step.  ``alpha`` and
     ``rule`` prune first (s = round(alpha p), at least 1).  Other arguments as in
     :func:`dcpredict.simulate`; ``workers`` > 1 runs trials on a process pool (results are identical);
-    ``out`` a resumable trial log (see :func:`_run`), ``scheduler`` a Dask scheduler address.
+    ``out`` a resumable trial log (see :func:`_run`), ``scheduler`` a Dask scheduler address; ``progress``
+    (default True) a bar on stderr.
     """
     law, kappa, sigma2, ridge, n, trials, seed, workers = _common(law, kappa, sigma2, ridge, n, trials, seed,
                                                                   workers)
@@ -280,18 +294,19 @@ def simulate_quantized(law: Law, *, kappa: float, bits: int, sigma2: float, step
     header = {"mode": "quantized", "law": law.to_dict(), "kappa": kappa, "alpha": alpha, "bits": bits, "step": step,
               "rule": rule, "sigma2": sigma2, "ridge": ridge, "n": n, "seed": seed}
     samples = _run(spec, trials, workers, fields, point=(kappa, alpha, p, s), header=header, out=out,
-                   scheduler=scheduler)
+                   scheduler=scheduler, progress=progress)
     return CompressionSimResult("quantized", law, kappa, alpha, sigma2, ridge, n, p, trials, seed,
                                 {"bits": bits, "step": step, "rule": rule, "s": s}, fields, samples)
 
 
 def simulate_iterative(law: Law, *, kappa: float, alpha: float, rounds: int, sigma2: float, ridge: float = 0.0,
                        n: int, trials: int, seed: int = 0, workers: int = 1, out: Any = None,
-                       scheduler: Any = None) -> CompressionSimResult:
+                       scheduler: Any = None, progress: bool = True) -> CompressionSimResult:
     """Monte Carlo of :func:`dcpredict.compression.predict_iterative` with fresh samples in every round.
 
     Round j keeps s_j = round(alpha^(j/rounds) p) (at least 1; s_rounds = round(alpha p)) of the current
-    support by absolute coefficient and refits on fresh samples (see the module docstring).
+    support by absolute coefficient and refits on fresh samples (see the module docstring).  ``progress``
+    (default True): a bar on stderr.
     """
     law, kappa, sigma2, ridge, n, trials, seed, workers = _common(law, kappa, sigma2, ridge, n, trials, seed,
                                                                   workers)
@@ -306,13 +321,13 @@ def simulate_iterative(law: Law, *, kappa: float, alpha: float, rounds: int, sig
     header = {"mode": "iterative", "law": law.to_dict(), "kappa": kappa, "alpha": alpha, "rounds": rounds,
               "sigma2": sigma2, "ridge": ridge, "n": n, "seed": seed}
     samples = _run(spec, trials, workers, fields, point=(kappa, alpha, p, sizes[-1]), header=header, out=out,
-                   scheduler=scheduler)
+                   scheduler=scheduler, progress=progress)
     return CompressionSimResult("iterative", law, kappa, alpha, sigma2, ridge, n, p, trials, seed,
                                 {"rounds": rounds, "sizes": list(sizes)}, fields, samples)
 
 
 # ------------------------------------------------------------------------------ validation rows
-def validation_rows(quick: bool = True, workers: int = 1) -> list[dict]:
+def validation_rows(quick: bool = True, workers: int = 1, progress: bool = True) -> list[dict]:
     """Theory vs simulation rows for quantization and iterative pruning, in the row format of
     :func:`dcpredict.validation.run_validation` (keys law, kappa, alpha, ridge, n, p, s, field, theory, sim, se,
     z, rel, margin, allowed, status) and with its pass rule: ``|sim - theory| <= 4 se + margin * theory``,
@@ -341,18 +356,22 @@ def validation_rows(quick: bool = True, workers: int = 1) -> list[dict]:
         gap = min(abs(1.0 - r) for r in rhos)
         return BASE_MARGIN + (SLOPE_MARGIN / (n * gap) if gap > 0 else math.inf)
 
+    from ._progress import bar as _bar
+    bar = _bar(len(cases), f"compression cases ({trials} trials each)", unit="case", enabled=progress)
     for kind, c in cases:
+        bar.update(1)
         if kind == "quantized":
             th = predict_quantized(law, sigma2=sigma2, **c)
             sim = simulate_quantized(law, sigma2=sigma2, step=th.step, n=n, trials=trials, seed=1,
-                                     workers=workers, **c)
+                                     workers=workers, progress=False, **c)
             tag = f"quantized_{c['bits']}bit" + ("" if "rule" not in c else f"_{c['rule']}")
             pairs = [(tag, th.risk, "quantized")]
             rhos = [sim.p / n]
             s = sim.params["s"]
         else:
             th = predict_iterative(law, sigma2=sigma2, **c)
-            sim = simulate_iterative(law, sigma2=sigma2, n=n, trials=trials, seed=1, workers=workers, **c)
+            sim = simulate_iterative(law, sigma2=sigma2, n=n, trials=trials, seed=1, workers=workers, progress=False,
+                                     **c)
             pairs = [(f"iterative_{c['rounds']}rounds", th.retrained, "retrained")]
             pairs += [(f"iterative_{c['rounds']}rounds_round{j + 1}_retrained", rr.retrained,
                        f"round{j + 1}_retrained") for j, rr in enumerate(th.rounds[:-1])]
@@ -369,4 +388,5 @@ def validation_rows(quick: bool = True, workers: int = 1) -> list[dict]:
                          "n": n, "p": sim.p, "s": s, "field": fname, "theory": theory, "sim": mean[sfield],
                          "se": se[sfield], "z": z, "rel": d / theory if theory else math.nan, "margin": mg,
                          "allowed": allowed, "status": status})
+    bar.close()
     return rows

@@ -242,6 +242,13 @@ class CorrelatedPrediction(Result):
     def _records(self) -> list[dict[str, Any]]:
         return [{"field": k, "risk": getattr(self, k), "stderr": self.stderr.get(k, 0.0)} for k in _RISK_FIELDS]
 
+    def _plot(self, ax) -> None:
+        """Each risk (its standard error of the DC-vector average as a bar; exact fields have none)."""
+        from ._results import plot_categories
+        plot_categories(ax, {k: getattr(self, k) for k in _RISK_FIELDS}, {k: self.stderr.get(k, 0.0) for k in _RISK_FIELDS},
+                        ylabel="test risk (vector-form DC)",
+                        title=f"p = {self.p}, n = {self.n}, s = {self.s}, sigma2 = {self.sigma2:g}")
+
     def __repr__(self) -> str:
         return (f"CorrelatedPrediction(p={self.p}, n={self.n}, s={self.s}, dense={fmt(self.dense)}, "
                 f"hessian={fmt(self.hessian)}, small_oracle={fmt(self.small_oracle)})")

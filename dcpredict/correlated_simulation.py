@@ -69,13 +69,21 @@ class CorrelatedSimulation(Result):
     def _records(self) -> list[dict[str, Any]]:
         return [{"field": k, "mean": getattr(self, k), "stderr": self.stderr[k]} for k in SIM_FIELDS]
 
+    def _plot(self, ax) -> None:
+        """Each field's mean with its ±1 standard-error bar, one position per field."""
+        from ._results import plot_categories
+        plot_categories(ax, {k: getattr(self, k) for k in SIM_FIELDS}, self.stderr,
+                        ylabel="test risk (simulation, mean ± 1 se)",
+                        title=f"p = {self.p}, n = {self.n}, s = {self.s}, {self.trials} trials")
+
     def __repr__(self) -> str:
         return (f"CorrelatedSimulation(p={self.p}, n={self.n}, s={self.s}, trials={self.trials}, "
                 f"dense={self.dense:.6g})")
 
 
 def simulate_correlated(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: float, ridge: float = 0.0, trials: int = 2000,
-             seed: int | None = 0, hessian_diagonal: str = "empirical") -> CorrelatedSimulation:
+             seed: int | None = 0, hessian_diagonal: str = "empirical",
+             progress: bool = True) -> CorrelatedSimulation:
     """Simulate least squares with pruning and retraining for a general (possibly singular) Sigma.
 
     Features x = Sigma^{1/2} g with Sigma^{1/2} from ``eigh`` with eigenvalues clipped at 0
@@ -86,6 +94,7 @@ def simulate_correlated(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: 
     saliency D_ii b_i^2, with D the empirical diagonal (X^T X / n)_ii (``hessian_diagonal="empirical"``)
     or the population diagonal Sigma_ii (``"population"``).  Retraining refits on the kept support
     with the same samples and with n fresh samples.  Risks are exact: sigma^2 + (b - beta)^T Sigma (b - beta).
+    ``progress`` (default True): a bar on stderr.
     """
     Sg, b = check_problem(Sigma, beta)
     p = Sg.shape[0]
@@ -113,7 +122,10 @@ def simulate_correlated(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: 
         return float(s2 + np.dot(lam, dv * dv))
 
     rng = np.random.default_rng(seed)
+    from ._progress import bar as _bar
+    bar = _bar(trials, f"simulate correlated (p = {p}, n = {n})", enabled=progress)
     for t in range(trials):
+        bar.update(1)
         X = rng.standard_normal((n, p)) @ root.T
         y = X @ b + sigma * rng.standard_normal(n)
         X2 = rng.standard_normal((n, p)) @ root.T
@@ -125,6 +137,7 @@ def simulate_correlated(Sigma: Any, beta: Any, *, sigma2: float, n: int, alpha: 
             out[t, col[rule]] = risk(bh[idx], idx)
             out[t, col[f"{rule}_retrained_same"]] = risk(fit_least_squares(X[:, idx], y, r), idx)
             out[t, col[f"{rule}_retrained"]] = risk(fit_least_squares(X2[:, idx], y2, r), idx)
+    bar.close()
     means = out.mean(axis=0)
     ses = out.std(axis=0, ddof=1) / math.sqrt(trials)
     return CorrelatedSimulation(**{k: float(means[i]) for k, i in col.items()},

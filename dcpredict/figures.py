@@ -154,7 +154,7 @@ def _simulate_world(law, P: dict[str, Any], workers: int | None, progress: bool)
     return out
 
 
-def compute_world(which: str, *, quick: bool = False, workers: int | None = None, progress: bool = False,
+def compute_world(which: str, *, quick: bool = False, workers: int | None = None, progress: bool = True,
                   simulate: bool = True) -> dict[str, Any]:
     """Theory at every integer p in [s, P] and simulation at ``world_params(quick)["ps_sim"]`` of one world.
 
@@ -170,8 +170,7 @@ def compute_world(which: str, *, quick: bool = False, workers: int | None = None
     theory = {"p": [int(p) for p in ps]}
     for f in _WORLD_FIELDS["7"]:
         theory[f] = finite_or_none(getattr(curve, f))
-    baselines = {k: float(getattr(curve, k)) for k in ("small_oracle", "small_random", "small_top_variance",
-                                                       "zero_model")}
+    baselines = dict(curve.baselines)
     sim = _simulate_world(law, P, workers, progress) if simulate else None
     return {"law": law, "params": P, "theory": theory, "baselines": baselines, "simulation": sim}
 
@@ -320,7 +319,8 @@ def _rf_task(P: dict[str, Any], k: int) -> dict[tuple, dict[str, float]]:
                 out[("theory", p, s)] = {f: float(getattr(pr, f)) for f in _RF_THEORY_FIELDS}
                 out[("theory_se", p, s)] = {f: float(pr.stderr.get(f, 0.0)) for f in _RF_THEORY_FIELDS}
             if p in P["ps_sim"]:
-                r = rf.simulate_rf(W, u, n=P["n"], alpha=s / p, trials=P["trials_per_layer"], seed=seed, lgp=lgp)
+                r = rf.simulate_rf(W, u, n=P["n"], alpha=s / p, trials=P["trials_per_layer"], seed=seed, lgp=lgp,
+                                   progress=False)
                 out[("sim", p, s)] = {f: float(getattr(r, f)) for f in _RF_SIM_FIELDS}
                 out[("sim_se", p, s)] = {f: float(r.stderr[f]) for f in _RF_SIM_FIELDS}
     return out
@@ -337,7 +337,7 @@ def _over_layers(vals: list[float], ses: list[float]) -> tuple[float, float, flo
         float(a.std(ddof=1) / math.sqrt(K)) if K > 1 else 0.0
 
 
-def compute_rf(*, quick: bool = False, workers: int | None = None, progress: bool = False) -> dict[str, Any]:
+def compute_rf(*, quick: bool = False, workers: int | None = None, progress: bool = True) -> dict[str, Any]:
     """Theory (equivalent-LGP DC averaged over first layers) and simulation of the random-features sweep.
 
     For every budget s, width p and first layer k: :func:`dcpredict.predict_correlated` on the equivalent
@@ -351,20 +351,16 @@ def compute_rf(*, quick: bool = False, workers: int | None = None, progress: boo
     from ._parallel import run_parallel
     P = rf_params(quick)
     tasks = [(P, k) for k in range(P["layers"])]
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=len(tasks), unit="layer", desc="random features")
+    from ._progress import bar as _bar
+    bar = _bar(len(tasks), "random features: first layers", unit="layer", enabled=progress)
     results: dict[tuple, dict] = {}
     try:
         for task, res in run_parallel(_rf_task, tasks, _workers(workers)):
             for (kind, p, s), vals in res.items():
                 results[(kind, task[1], p, s)] = vals
-            if bar is not None:
-                bar.update(1)
+            bar.update(1)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     theory: dict[str, Any] = {}
     sim: dict[str, Any] = {}
     for s in P["budgets"]:
@@ -528,7 +524,7 @@ def _rf_figure(name: str, rfd: dict[str, Any], quick: bool, workers: int | None)
 
 
 # ------------------------------------------------------------------------------------------ entry points
-def compute_figure(name: str, *, quick: bool = False, workers: int | None = None, progress: bool = False,
+def compute_figure(name: str, *, quick: bool = False, workers: int | None = None, progress: bool = True,
                    cache: dict | None = None) -> dict[str, Any]:
     """The sidecar content of one figure (every parameter and plotted number), without drawing.
 
@@ -541,7 +537,7 @@ def compute_figure(name: str, *, quick: bool = False, workers: int | None = None
     workers : int, optional
         Simulation processes (default: all cores); the numbers do not depend on it.
     progress : bool
-        Progress bars on stderr.
+        Progress on stderr (default True): a ``[k/K]`` line per figure and bars with estimates.
     cache : dict, optional
         Lets several figures share one computation: fig3a/fig7a share world (a), fig3b/fig7b world (b),
         fig2/fig4 the random-features sweep.
@@ -566,7 +562,7 @@ def compute_figure(name: str, *, quick: bool = False, workers: int | None = None
 
 
 def make_figure(name: str, *, quick: bool = False, out_dir: str | Path = "figures", workers: int | None = None,
-                progress: bool = False) -> list[FigureResult]:
+                progress: bool = True) -> list[FigureResult]:
     """Compute, draw and write one figure (a name of :data:`FIGURES`) or ``"all"``.
 
     Parameters
@@ -597,8 +593,14 @@ def make_figure(name: str, *, quick: bool = False, out_dir: str | Path = "figure
     out.mkdir(parents=True, exist_ok=True)
     cache: dict = {}
     results = []
-    for nm in names:
+    from ._progress import note, stage
+    t_all = time.time()
+    for k, nm in enumerate(names, 1):
         t0 = time.time()
+        shared = (nm in ("fig2", "fig4") and "rf" in cache) or (nm[:4] in ("fig3", "fig7") and nm[4] in cache)
+        stage(k, len(names), f"{nm}{' (quick)' if quick else ''}: "
+              + ("drawing from the computation shared with an earlier figure" if shared else "computing"),
+              enabled=progress)
         data = compute_figure(nm, quick=quick, workers=workers, progress=progress, cache=cache)
         data["elapsed_seconds"] = round(time.time() - t0, 1)
         stem = nm + ("_quick" if quick else "")
@@ -606,4 +608,6 @@ def make_figure(name: str, *, quick: bool = False, out_dir: str | Path = "figure
         side.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
         draw(data, png)
         results.append(FigureResult(nm, png, side, data, data["elapsed_seconds"]))
+        note(f"[{k}/{len(names)}] {nm} done in {time.time() - t0:.0f} s ({time.time() - t_all:.0f} s so far)",
+             enabled=progress)
     return results

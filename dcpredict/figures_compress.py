@@ -90,7 +90,7 @@ def _quant_point(law: Law, kappa: float, s2: float, q: int, alpha: float, rule: 
     return {"risk": r.risk, "ridge": r.ridge, "alpha": alpha, "bits": q, "step": r.step}
 
 
-def compute(P: dict | None = None, *, simulate: bool = True, workers: int = 1, progress: bool = False) -> dict:
+def compute(P: dict | None = None, *, simulate: bool = True, workers: int = 1, progress: bool = True) -> dict:
     """Every theory curve and simulation point of the figure (JSON-ready)."""
     P = dict(PARAMS if P is None else P)
     world = world_law(P)
@@ -105,9 +105,12 @@ def compute(P: dict | None = None, *, simulate: bool = True, workers: int = 1, p
                            "zero_model": s2 + world.signal_power,
                            "kappa": kappas, "curves": {}}
     curves = {name: {"r0": [], "tuned": []} for name in ("prune", "quantize", "prune_quantize")}
+    from ._progress import bar as _bar, note
+    note(f"compress: theory at {len(kappas)} values of kappa" + (", then the simulation" if simulate else ""),
+         enabled=progress)
+    bar = _bar(len(kappas), "compress: theory", unit="kappa", enabled=progress)
     for i, k in enumerate(kappas):
-        if progress:
-            print(f"kappa {k:.4g} ({i + 1}/{len(kappas)})", flush=True)
+        bar.update(1)
         law, s2m = model_problem(world, s2, k / kmax)
         bpw = B / k
         a32 = budget_alpha(K32, bpw)
@@ -122,17 +125,22 @@ def compute(P: dict | None = None, *, simulate: bool = True, workers: int = 1, p
                 if best is None or pt["risk"] < best["risk"]:
                     best = pt
             curves["prune_quantize"][key].append({"kappa": k, **best})
+    bar.close()
     out["curves"] = curves
-    out["sims"] = _simulate(P, world, curves, workers) if simulate else []
+    out["sims"] = _simulate(P, world, curves, workers, progress) if simulate else []
     return out
 
 
-def _simulate(P: dict, world: Law, curves: dict, workers: int) -> list[dict]:
+def _simulate(P: dict, world: Law, curves: dict, workers: int, progress: bool = True) -> list[dict]:
     from .compression_sim import simulate_quantized
     from .simulation import instance  # noqa: F401  (the finite instance used by the simulators)
     from .theory import predict  # noqa: F401
     s2, kmax, n, T, seed = float(P["sigma2"]), float(P["world_kappa"]), int(P["sim_n"]), int(P["sim_trials"]), int(P["seed"])
     sims = []
+    from ._progress import bar as _bar
+    todo = sum(any(abs(pt["kappa"] - k) < 1e-12 for k in P["sim_kappas"])
+               for cv in curves.values() for pts in cv.values() for pt in pts)
+    bar = _bar(todo, f"compress: simulation ({T} trials per point)", unit="point", enabled=progress)
     for method, cv in curves.items():
         for key, pts in cv.items():
             for pt in pts:
@@ -145,15 +153,18 @@ def _simulate(P: dict, world: Law, curves: dict, workers: int) -> list[dict]:
                     # quantizer's bits and step do not enter it)
                     kw = {} if pt["alpha"] >= 1.0 else {"alpha": pt["alpha"], "rule": P["rule"]}
                     res = simulate_quantized(law, kappa=k, bits=1, step=1.0, sigma2=s2m, ridge=pt["ridge"], n=n,
-                                             trials=T, seed=seed, workers=workers, **kw)
+                                             trials=T, seed=seed, workers=workers, progress=False, **kw)
                     m, se = res.mean["unquantized"], res.stderr["unquantized"]
                 else:
                     kw = {} if pt["alpha"] >= 1.0 else {"alpha": pt["alpha"], "rule": P["rule"]}
                     res = simulate_quantized(law, kappa=k, bits=pt["bits"], step=pt["step"], sigma2=s2m,
-                                             ridge=pt["ridge"], n=n, trials=T, seed=seed, workers=workers, **kw)
+                                             ridge=pt["ridge"], n=n, trials=T, seed=seed, workers=workers,
+                                             progress=False, **kw)
                     m, se = res.mean["quantized"], res.stderr["quantized"]
                 sims.append({"method": method, "ridge_mode": key, "kappa": k, "theory": pt["risk"], "mean": m,
                              "stderr": se, "n": n, "p": res.p, "trials": T})
+                bar.update(1)
+    bar.close()
     return sims
 
 
@@ -164,7 +175,7 @@ def draw(data: dict, path: str | Path) -> Path:
 
 
 def make_figure(out_dir: str | Path = "figures", *, simulate: bool = True, workers: int = 1,
-                progress: bool = False, stem: str = "compress") -> tuple[Path, Path]:
+                progress: bool = True, stem: str = "compress") -> tuple[Path, Path]:
     """Compute, draw ``out_dir/STEM.png`` and write ``out_dir/STEM.json`` (every parameter and number)."""
     from ._store import check_outputs
     check_outputs([Path(out_dir) / f"{stem}.json", Path(out_dir) / f"{stem}.png"], "figure file")

@@ -324,7 +324,7 @@ class RFSimulation(Result):
 
 def simulate_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, trials: int = 100,
                 seed: int | None = 0, a: float = 0.0, v: Any = None,
-                lgp: EquivalentLGP | None = None) -> RFSimulation:
+                lgp: EquivalentLGP | None = None, progress: bool = True) -> RFSimulation:
     """Simulate random-features least squares with pruning and retraining (the paper's Sec. 3.2,
     Definition 4; the theory page, :ref:`theory-correlated`).
 
@@ -337,7 +337,8 @@ def simulate_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, tri
     population risk E[y^2] - 2 b.E[xy] + b^T Sigma b from the closed-form moments.
 
     ``lgp`` may pass a precomputed :func:`equivalent_lgp` of the same (W, u, a, v) to save work.
-    Trials use independent streams spawned from ``numpy.random.SeedSequence(seed)``.
+    Trials use independent streams spawned from ``numpy.random.SeedSequence(seed)``.  ``progress``
+    (default True): a bar on stderr.
     """
     Wa, ua, aa, va = _check_target(W, u, a, v)
     n = check_int("n", n, lo=1)
@@ -366,7 +367,10 @@ def simulate_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, tri
         full[idx] = coef
         return population_risk(full, lgp)
 
+    from ._progress import bar as _bar
+    bar = _bar(trials, f"simulate random features (p = {p}, n = {n})", enabled=progress)
     for t, child in enumerate(np.random.SeedSequence(seed).spawn(trials)):
+        bar.update(1)
         rng = np.random.default_rng(child)
         Z = rng.standard_normal((n, d))
         X = relu_features(Wa, Z)
@@ -386,6 +390,7 @@ def simulate_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, tri
             out[t, col[f"{rule}_retrained"]] = risk_on(idx, fit_least_squares(X2[:, idx], y2, r))
         out[t, col["oracle_pruned"]] = risk_on(oracle_idx, b[oracle_idx])
         out[t, col["small_oracle"]] = risk_on(oracle_idx, fit_least_squares(X[:, oracle_idx], y, r))
+    bar.close()
     means = out.mean(axis=0)
     ses = out.std(axis=0, ddof=1) / math.sqrt(trials)
     return RFSimulation(**{k: float(means[i]) for k, i in col.items()},
@@ -443,7 +448,7 @@ class RFComparison(Result):
 
 def compare_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, trials: int = 100, draws: int = 400,
                retrain_draws: int | None = None, seed: int | None = 0, a: float = 0.0,
-               v: Any = None) -> RFComparison:
+               v: Any = None, progress: bool = True) -> RFComparison:
     """Theory and simulation of pruned random-features regression in one call (the paper's Figs. 2, 4).
 
     Theory: :func:`dcpredict.predict_correlated` on the equivalent LGP (Sigma, beta, sigma^2) of
@@ -454,5 +459,5 @@ def compare_rf(W: Any, u: Any, *, n: int, alpha: float, ridge: float = 0.0, tria
     theory = predict_correlated(lgp.Sigma, lgp.beta, sigma2=lgp.sigma2, n=n, alpha=alpha, ridge=ridge,
                                 draws=draws, seed=seed, retrain_draws=retrain_draws, eig=lgp.eig)
     sim = simulate_rf(lgp.W, lgp.u, n=n, alpha=alpha, ridge=ridge, trials=trials, seed=seed, a=lgp.a, v=lgp.v,
-                      lgp=lgp)
+                      lgp=lgp, progress=progress)
     return RFComparison(theory=theory, simulation=sim, lgp=lgp)

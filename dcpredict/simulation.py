@@ -83,7 +83,7 @@ from ._validate import DCPredictError, check_choice, check_int, check_real
 from .law import Law
 from ._select import top_indices
 
-__all__ = ["simulate", "simulate_sweep", "SimulationResult", "SIM_FIELDS", "SAME_SAMPLE_FIELDS",
+__all__ = ["simulate", "simulate_sweep", "SimulationResult", "SimulationSweep", "SIM_FIELDS", "SAME_SAMPLE_FIELDS",
            "instance", "run_unit", "UnitSpec", "CoarseInstanceWarning"]
 
 SAME_SAMPLE_FIELDS = ("magnitude_retrained_same", "hessian_retrained_same", "random_retrained_same")
@@ -323,9 +323,138 @@ class SimulationResult(Result):
             lines.append(f"  {f:<26}{m[f]:>12.6g}{se[f]:>12.3g}   [{ci[f][0]:.6g}, {ci[f][1]:.6g}]")
         return "\n".join(lines)
 
+    def _plot(self, ax, fields: Sequence[str] | None = None) -> None:
+        """The mean of each field of ``fields`` (default: all 11) with its ±1 standard-error bar (caps), one
+        position per field on the x axis."""
+        from ._results import plot_categories
+        fields = SIM_FIELDS if fields is None else tuple(check_choice("field", f, SIM_FIELDS) for f in fields)
+        m, se = self.mean, self.stderr
+        plot_categories(ax, {f: m[f] for f in fields}, {f: se[f] for f in fields},
+                        ylabel="test risk (simulation, mean ± 1 se)",
+                        title=f"kappa = {self.kappa:g}, alpha = {self.alpha:g}, n = {self.n}, p = {self.p}, "
+                              f"s = {self.s}, {self.trials} trials")
+
     def __repr__(self) -> str:
         return (f"<SimulationResult kappa={self.kappa:g} alpha={self.alpha:g} n={self.n} p={self.p} "
                 f"trials={self.trials} dense={self.mean['dense']:.6g}>")
+
+
+@dataclass(repr=False)
+class SimulationSweep(Result):
+    """Monte Carlo risks over a grid ``kappas x alphas`` (:func:`simulate_sweep`).
+
+    A sequence of :class:`SimulationResult` (``sweep[i]``, ``len(sweep)``, iteration, in the order
+    ``[(k, a) for k in kappas for a in alphas]``) that also offers :meth:`to_dataframe` (one row per point:
+    kappa, alpha, p, s, and per field its mean and ``<field>_stderr``), :meth:`to_xarray` (dims kappa, alpha,
+    field), :meth:`point`, :meth:`plot` (error bars against kappa), ``save``/``load``.
+    """
+
+    law: Law
+    kappas: tuple
+    alphas: tuple
+    sigma2: float
+    ridge: float
+    n: int
+    trials: int
+    seed: int
+    hessian_diagonal: str
+    results: list
+
+    fields = SIM_FIELDS
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __iter__(self):
+        return iter(self.results)
+
+    def __getitem__(self, i):
+        return self.results[i]
+
+    def point(self, kappa: float, alpha: float) -> SimulationResult:
+        """The result at one (kappa, alpha) of the grid."""
+        for r in self.results:
+            if r.kappa == kappa and r.alpha == alpha:
+                return r
+        raise DCPredictError(f"(kappa, alpha) must be a point of the sweep (kappas {list(self.kappas)}, alphas "
+                             f"{list(self.alphas)}); got ({kappa!r}, {alpha!r})")
+
+    def inputs(self) -> dict[str, Any]:
+        """The arguments that determine the numbers, JSON-ready."""
+        return {"law": self.law.to_dict(), "kappas": list(self.kappas), "alphas": list(self.alphas),
+                "sigma2": self.sigma2, "ridge": self.ridge, "n": self.n, "trials": self.trials, "seed": self.seed,
+                "hessian_diagonal": self.hessian_diagonal}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The inputs and ``"points"``: each point's :meth:`SimulationResult.to_dict` without the law."""
+        return {**self.inputs(), "points": [{k: v for k, v in r.to_dict().items() if k != "law"}
+                                            for r in self.results]}
+
+    def _records(self) -> list[dict[str, Any]]:
+        rows = []
+        for r in self.results:
+            m, se = r.mean, r.stderr
+            row: dict[str, Any] = {"kappa": r.kappa, "alpha": r.alpha, "p": r.p, "s": r.s, "trials": r.trials}
+            row.update({f: m[f] for f in SIM_FIELDS})
+            row.update({f"{f}_stderr": se[f] for f in SIM_FIELDS})
+            rows.append(row)
+        return rows
+
+    def to_dataframe(self):
+        """One row per (kappa, alpha): kappa, alpha, p, s, trials, each field's mean and ``<field>_stderr``;
+        the inputs in ``df.attrs``."""
+        df = super().to_dataframe()
+        df.attrs.clear()
+        df.attrs.update(self.inputs())
+        return df
+
+    def to_xarray(self):
+        """An :class:`xarray.Dataset` with variables ``mean`` and ``stderr`` of dims (kappa, alpha, field) and
+        ``p`` (kappa), ``s`` (kappa, alpha); the inputs in ``attrs`` (the law as its repr)."""
+        try:
+            import xarray as xr
+        except ImportError:
+            raise DCPredictError("to_xarray needs xarray: pip install 'dcpredict[data]'") from None
+        K, A, F = len(self.kappas), len(self.alphas), len(SIM_FIELDS)
+        mean, se = np.full((K, A, F), np.nan), np.full((K, A, F), np.nan)
+        p, sz = np.zeros(K, dtype=np.int64), np.zeros((K, A), dtype=np.int64)
+        for r in self.results:
+            i, j = self.kappas.index(r.kappa), self.alphas.index(r.alpha)
+            m, e = r.mean, r.stderr
+            mean[i, j] = [m[f] for f in SIM_FIELDS]
+            se[i, j] = [e[f] for f in SIM_FIELDS]
+            p[i], sz[i, j] = r.p, r.s
+        attrs = {k: v for k, v in self.inputs().items() if k not in ("kappas", "alphas", "law")}
+        attrs["law"] = repr(self.law)
+        return xr.Dataset({"mean": (("kappa", "alpha", "field"), mean), "stderr": (("kappa", "alpha", "field"), se),
+                           "p": (("kappa",), p), "s": (("kappa", "alpha"), sz)},
+                          coords={"kappa": list(self.kappas), "alpha": list(self.alphas), "field": list(SIM_FIELDS)},
+                          attrs=attrs)
+
+    def _plot(self, ax, fields: Sequence[str] | None = None, logx: bool = True, logy: bool = True) -> None:
+        """Each field's mean ±1 standard error against kappa (one series per alpha when there are several);
+        default fields: dense, magnitude, hessian, oracle_pruned, small_oracle."""
+        from ._results import plot_errorbars
+        fields = ("dense", "magnitude", "hessian", "oracle_pruned", "small_oracle") if fields is None else \
+            tuple(check_choice("field", f, SIM_FIELDS) for f in fields)
+        for a in self.alphas:
+            pts = sorted((r for r in self.results if r.alpha == a), key=lambda r: r.kappa)
+            x = [r.kappa for r in pts]
+            suffix = ", simulation (mean ± 1 se)" + (f", alpha = {a:g}" if len(self.alphas) > 1 else "")
+            plot_errorbars(ax, x, {f: [r.mean[f] for r in pts] for f in fields},
+                           {f: [r.stderr[f] for r in pts] for f in fields}, logx=logx and len(x) > 1,
+                           logy=logy, suffix=suffix)
+        ax.set_xlabel(f"kappa = p / n (n = {self.n})")
+        ax.set_ylabel("test risk")
+        ax.set_title(f"{self.trials} trials per point, $\\sigma^2$ = {self.sigma2:g}, ridge = {self.ridge:g}"
+                     + (f", alpha = {self.alphas[0]:g}" if len(self.alphas) == 1 else ""), fontsize=10)
+
+    def summary(self) -> str:
+        return "\n\n".join(r.summary() for r in self.results)
+
+    def __repr__(self) -> str:
+        return (f"<SimulationSweep {len(self.kappas)} kappas x {len(self.alphas)} alphas, n={self.n}, "
+                f"trials={self.trials}>")
 
 
 # --------------------------------------------------------------------------- JSONL store
@@ -381,7 +510,7 @@ def _floats(name: str, values: Any, **limits) -> tuple[float, ...]:
 def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: float = 0.0, n: int,
                    trials: int, seed: int = 0, workers: int | None = None, hessian: str = "population",
                    out: str | os.PathLike | None = None, scheduler: str | None = None,
-                   progress: bool = True) -> list[SimulationResult]:
+                   progress: bool = True) -> SimulationSweep:
     """Simulate a grid ``kappas x alphas`` with ``trials`` trials per point (the theory page, sections 1-4).
 
     Parameters
@@ -425,11 +554,14 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
         cluster (``workers`` is ignored).  Workers should use one thread each (or
         OPENBLAS_NUM_THREADS=1) for bit-identical results; the same CPU type gives the same bits.
     progress : bool
-        tqdm progress bar on stderr.
+        Progress on stderr (default True, as every long-running function of dcpredict): a bar with an
+        estimate of the remaining time, and a line saying how many trials a resumed ``out`` read back.
 
     Returns
     -------
-    list of SimulationResult, in the order ``[(k, a) for k in kappas for a in alphas]``.
+    SimulationSweep
+        A sequence of :class:`SimulationResult` in the order ``[(k, a) for k in kappas for a in alphas]``,
+        with ``to_dataframe``, ``to_xarray`` and ``plot``.
     """
     if not isinstance(law, Law):
         raise DCPredictError(f"law must be a dcpredict.Law; got {type(law).__name__}")
@@ -484,9 +616,10 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
         filled[key][t] = True
         return True
 
+    done_count = 0
     for (k, a, t), row in done.items():
         if t < trials:
-            put(k, a, t, row)
+            done_count += put(k, a, t, row)
     done = {}
     try:
         def missing(spec: UnitSpec, t: int) -> int:
@@ -500,10 +633,10 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
                         yield (spec, t)
 
         n_missing = len(specs) * len(alp) * trials - sum(int(f.sum()) for f in filled.values())
-        bar = None
-        if progress:
-            from tqdm import tqdm
-            bar = tqdm(total=n_missing, file=sys.stderr, unit="trial", desc="simulate", dynamic_ncols=True)
+        from ._progress import bar as _bar, note
+        if store is not None and done_count:
+            note(f"resumed {os.fspath(out)}: {done_count} trials read back, {n_missing} to run", enabled=progress)
+        bar = _bar(n_missing, f"simulate {len(specs) * len(alp)} point(s) x {trials} trials", enabled=progress)
         try:
             runner = (_run_dask(tasks(), scheduler) if scheduler is not None
                       else run_parallel(run_unit, tasks(), workers))
@@ -525,11 +658,9 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
                         records.append(rec)
                 if store is not None and records:
                     store.write_trials(records)
-                if bar is not None:
-                    bar.update(len(spec.alphas) if store is None else len(records))
+                bar.update(len(spec.alphas) if store is None else len(records))
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
     finally:
         if store is not None:
             store.close()
@@ -543,12 +674,13 @@ def simulate_sweep(law: Law, *, kappas: Any, alphas: Any, sigma2: float, ridge: 
             results.append(SimulationResult(law=law, kappa=spec.kappa, alpha=a, sigma2=sigma2, ridge=ridge, n=n,
                                             p=spec.p, s=spec.sizes[j], trials=trials, seed=seed, hessian_diagonal=hessian,
                                             samples=samples[key]))
-    return results
+    return SimulationSweep(law=law, kappas=tuple(kap), alphas=tuple(alp), sigma2=sigma2, ridge=ridge, n=n, trials=trials,
+                           seed=seed, hessian_diagonal=hessian, results=results)
 
 
 def simulate(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float = 0.0, n: int, trials: int,
              seed: int = 0, workers: int | None = None, hessian: str = "population", scheduler: str | None = None,
-             out: str | os.PathLike | None = None, progress: bool = False) -> SimulationResult:
+             out: str | os.PathLike | None = None, progress: bool = True) -> SimulationResult:
     """Simulate one point (kappa, alpha); see :func:`simulate_sweep` for the arguments.
 
     Returns the same numbers as the (kappa, alpha) point of any sweep with the same other

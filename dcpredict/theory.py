@@ -327,6 +327,16 @@ class Prediction(Result):
         inputs = {"kappa": self.kappa, "alpha": self.alpha, "sigma2": self.sigma2, "ridge": self.ridge}
         return [{"field": k, "risk": v, **inputs} for k, v in self.risks().items()]
 
+    def _plot(self, ax, fields: Sequence[str] | None = None) -> None:
+        """Each risk of ``fields`` (default the nine of RISK_FIELDS) as a wide tick, one position per field
+        (a divergent risk is left out); the positions are those of :meth:`SimulationResult.plot
+        <dcpredict.simulation.SimulationResult.plot>`, so ``sim.plot(ax=pred.plot())`` overlays the two."""
+        from ._results import plot_categories
+        fields = RISK_FIELDS if fields is None else tuple(check_choice("field", f, RISK_FIELDS) for f in fields)
+        plot_categories(ax, {f: getattr(self, f) for f in fields}, theory=True,
+                        title=f"kappa = {self.kappa:g}, alpha = {self.alpha:g}, $\\sigma^2$ = {self.sigma2:g}, "
+                              f"ridge = {self.ridge:g}")
+
     def __repr__(self) -> str:
         return (f"Prediction(kappa={self.kappa:g}, alpha={self.alpha:g}, sigma2={self.sigma2:g}, ridge={self.ridge:g}, "
                 + ", ".join(f"{k}={fmt(v)}" for k, v in self.risks().items()) + ")")
@@ -432,6 +442,34 @@ class PredictionGrid(Result):
             lines.append(f"{self.kappas[i]:>10.4g}" + "".join(f"{fmt(getattr(self, c)[i, j]):>15}" for c in cols))
         return "\n".join(lines)
 
+    def _plot(self, ax, fields: Sequence[str] | None = None, x: str | None = None, logx: bool = True,
+              logy: bool = True) -> None:
+        """Risks against kappa (``x="kappa"``, the default when there are several kappas) or alpha: one line per
+        field of ``fields`` and per value of the other axis (default fields: dense, magnitude, hessian,
+        oracle_pruned, small_oracle with one value of the other axis, else hessian alone); inf: a gap."""
+        from ._results import plot_lines
+        x = ("kappa" if self.kappas.size > 1 else "alpha") if x is None else check_choice("x", x, ("kappa", "alpha"))
+        other = self.alphas if x == "kappa" else self.kappas
+        if fields is None:
+            fields = ("dense", "magnitude", "hessian", "oracle_pruned", "small_oracle") if other.size == 1 \
+                else ("hessian",)
+        for f in fields:
+            check_choice("field", f, RISK_FIELDS)
+        xs = self.kappas if x == "kappa" else self.alphas
+        oname = "alpha" if x == "kappa" else "kappa"
+        for j, v in enumerate(other):
+            lines = {f: (getattr(self, f)[:, j] if x == "kappa" else getattr(self, f)[j, :]) for f in fields}
+            plot_lines(ax, xs, lines, logx=logx, logy=logy, suffix=f", {oname} = {v:g}" if other.size > 1 else "",
+                       color=f"C{j % 10}" if other.size > 1 else None)
+        if x == "kappa" and self.kappas.min() < 1 < self.kappas.max():
+            ax.axvline(1.0, color="0.5", lw=0.8, ls=":")
+        ax.set_xlabel("kappa = p / n" if x == "kappa" else "alpha = s / p (fraction kept)")
+        ax.set_ylabel("test risk (theory)")
+        title = f"$\\sigma^2$ = {self.sigma2:g}, ridge = {self.ridge:g}"
+        if other.size == 1:
+            title = f"{oname} = {other[0]:g}, " + title
+        ax.set_title(title, fontsize=10)
+
     def __repr__(self) -> str:
         return (f"PredictionGrid({self.kappas.size} kappas x {self.alphas.size} alphas, sigma2={self.sigma2:g}, "
                 f"ridge={self.ridge:g})")
@@ -494,10 +532,14 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
     rtol : float
         Relative width of the final bracket of every root (default 1e-12).
 
-    Every number returned is certified: each root (tau, the pruning thresholds, the refit problems)
-    comes from a sign-change bracket narrower than ``rtol`` in a scaled variable (the problem is
-    scaled by max lam and by sigma^2 + E[Lambda B^2], tau is sought in log tau), no risk is nan or
-    below sigma^2, and inf means the risk truly diverges (the interpolation threshold).
+    Returns
+    -------
+    Prediction
+        ``dense`` (eq. 9), ``magnitude``/``hessian`` (threshold rules, eqs. 12-16), ``random``,
+        ``oracle_pruned`` (the paper's Oracle pruning: the dense fit kept on the s features of largest
+        true saliency, no refit), ``small_oracle`` (train small on those s features) and the fresh-sample
+        retrained risks after magnitude, Hessian and random pruning (Definition 5), with the solved
+        DC, thresholds, residuals and the refit problems.
 
     Raises
     ------
@@ -507,14 +549,12 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
         max(lam), sigma^2 more than 290 decades below the signal, a risk beyond the double range, or a
         root that does not converge.
 
-    Returns
-    -------
-    Prediction
-        ``dense`` (eq. 9), ``magnitude``/``hessian`` (threshold rules, eqs. 12-16), ``random``,
-        ``oracle_pruned`` (the paper's Oracle pruning: the dense fit kept on the s features of largest
-        true saliency, no refit), ``small_oracle`` (train small on those s features) and the fresh-sample
-        retrained risks after magnitude, Hessian and random pruning (Definition 5), with the solved
-        DC, thresholds, residuals and the refit problems.
+    Notes
+    -----
+    Every number returned is certified: each root (tau, the pruning thresholds, the refit problems)
+    comes from a sign-change bracket narrower than ``rtol`` in a scaled variable (the problem is
+    scaled by max lam and by sigma^2 + E[Lambda B^2], tau is sought in log tau), no risk is nan or
+    below sigma^2, and inf means the risk truly diverges (the interpolation threshold).
     """
     law, kappa, sigma2, ridge, rtol = _check_common(law, kappa, sigma2, ridge, rtol)
     alpha = check_real("alpha", alpha, lo=0.0, hi=1.0, lo_open=True)

@@ -184,9 +184,10 @@ def _label(r: dict) -> str:
 
 
 def run_validation(quick: bool = False, out_dir: str | Path | None = "validation", workers: int | None = None,
-                   progress: bool = False) -> ValidationReport:
+                   progress: bool = True) -> ValidationReport:
     """Run the grid, write ``out_dir/REPORT.md`` and ``out_dir/summary.png`` (quick: ``REPORT_quick.md``,
-    ``summary_quick.png``); ``out_dir=None`` writes nothing.  Returns the report (``.passed``)."""
+    ``summary_quick.png``); ``out_dir=None`` writes nothing.  Returns the report (``.passed``).
+    ``progress`` (default True): a ``[k/K]`` line per stage and bars with estimates on stderr."""
     from .simulation import simulate_sweep
     from .theory import predict
     if workers is not None:
@@ -199,8 +200,14 @@ def run_validation(quick: bool = False, out_dir: str | Path | None = "validation
     t0 = time.time()
     P = validation_cases(bool(quick))
     rows: list[dict] = []
+    from ._progress import stage
+    K = len(P["laws"]) * len(P["ridges"]) + 2
+    k = 0
     for law_name, law in P["laws"].items():
         for ridge in P["ridges"]:
+            k += 1
+            stage(k, K, f"validate: law {law_name}, ridge {ridge:g}: {len(P['kappas'])} kappas x "
+                        f"{len(P['alphas'])} alphas x {P['trials']} trials", enabled=progress)
             sims = simulate_sweep(law, kappas=P["kappas"], alphas=P["alphas"], sigma2=P["sigma2"], ridge=ridge,
                                   n=P["n"], trials=P["trials"], seed=P["seed"], workers=workers, progress=progress)
             for res in sims:
@@ -225,11 +232,13 @@ def run_validation(quick: bool = False, out_dir: str | Path | None = "validation
     params["laws"] = {k: v.to_dict() for k, v in P["laws"].items()}
     W = world_validation_cases(bool(quick))
     # the quick world's tasks take about a millisecond each: starting a process pool would cost more than it saves
+    stage(K - 1, K, "validate: the fixed world", enabled=progress)
     world_rows = _world_rows(W, 1 if quick else workers, progress)
     params["world"] = {**{k: v for k, v in W.items() if k != "laws"},
                        "laws": {k: v.to_dict() for k, v in W["laws"].items()}}
     from .compression_sim import validation_rows as compression_rows
-    comp_rows = compression_rows(bool(quick), workers or 1)
+    stage(K, K, "validate: compression (quantization, iterative pruning)", enabled=progress)
+    comp_rows = compression_rows(bool(quick), workers or 1, progress)
     rep = ValidationReport(bool(quick), params, rows, time.time() - t0, world_rows=world_rows,
                            compression_rows=comp_rows)
     if out_dir is not None:

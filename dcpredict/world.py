@@ -35,7 +35,7 @@ __all__ = ["ORDERS", "WORLD_BASELINES", "WorldPrediction", "WorldCurve", "predic
 ORDERS = ("saliency", "random")
 WORLD_BASELINES = ("small_oracle", "small_random", "small_top_variance", "zero_model")
 #: Largest number of p values a default curve takes (every integer from s to P if there are fewer).
-DEFAULT_CURVE_POINTS = 400
+DEFAULT_CURVE_POINTS = 10_000
 
 
 def _arrays(law: Law) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -288,7 +288,11 @@ def predict_world(law: Law, *, n: int, P: int, p: int, s: int, sigma2: float, ri
 class WorldCurve(Result):
     """World test risks against the model size p at a fixed budget s (arrays over ``ps``).
 
-    Fields as :class:`WorldPrediction`; rule fields are arrays of len(ps), baselines are floats.
+    Fields as :class:`WorldPrediction`.  Every risk is an array of len(ps), the baselines
+    ``small_oracle``, ``small_random``, ``small_top_variance`` and ``zero_model`` included: they do not
+    depend on p and are broadcast (constant arrays), so ``plt.plot(c.ps, c.small_oracle)`` works.  Their
+    single values are :attr:`baselines` (a dict of floats); the constructor accepts a float or a constant
+    array for each.  :meth:`plot` draws the curves against p.
     """
     law: Law
     n: int
@@ -303,13 +307,30 @@ class WorldCurve(Result):
     hessian: np.ndarray
     random: np.ndarray
     oracle_pruned: np.ndarray
-    small_oracle: float
+    small_oracle: np.ndarray
     magnitude_retrained: np.ndarray
     hessian_retrained: np.ndarray
     random_retrained: np.ndarray
-    small_random: float
-    small_top_variance: float
-    zero_model: float
+    small_random: np.ndarray
+    small_top_variance: np.ndarray
+    zero_model: np.ndarray
+
+    def __post_init__(self) -> None:
+        ps = np.asarray(self.ps)
+        for name in WORLD_BASELINES:
+            value = np.array(getattr(self, name), dtype=float)
+            if value.ndim == 0:
+                value = np.full(ps.shape, float(value))
+            elif value.shape != ps.shape or not (value.size == 0 or np.all((value == value[0])
+                                                                             | (np.isnan(value) & np.isnan(value[0])))):
+                raise DCPredictError(f"WorldCurve {name} must be one number or a constant array of len(ps) = "
+                                     f"{ps.size}; got shape {value.shape}")
+            object.__setattr__(self, name, value)
+
+    @property
+    def baselines(self) -> dict[str, float]:
+        """The baselines as single numbers: small_oracle, small_random, small_top_variance, zero_model."""
+        return {k: float(getattr(self, k)[0]) for k in WORLD_BASELINES}
 
     CURVE_FIELDS = ("dense", "magnitude", "hessian", "random", "oracle_pruned",
                     "magnitude_retrained", "hessian_retrained", "random_retrained")
@@ -327,7 +348,7 @@ class WorldCurve(Result):
 
     def records(self) -> list[dict[str, Any]]:
         """One dict per p with every field."""
-        base = {k: getattr(self, k) for k in WORLD_BASELINES}
+        base = self.baselines
         return [{"p": int(p), "kappa": p / self.n, "alpha": self.s / p,
                  **{k: float(getattr(self, k)[i]) for k in self.CURVE_FIELDS}, **base}
                 for i, p in enumerate(self.ps)]
@@ -338,7 +359,7 @@ class WorldCurve(Result):
                                "sigma2": self.sigma2, "ridge": self.ridge, "order": self.order,
                                "p": [int(x) for x in self.ps]}
         out.update({k: [float(x) for x in getattr(self, k)] for k in self.CURVE_FIELDS})
-        out.update({k: getattr(self, k) for k in WORLD_BASELINES})
+        out.update(self.baselines)
         return out
 
     _records = records
@@ -352,10 +373,29 @@ class WorldCurve(Result):
                  f"{'p':>7}" + "".join(f"{c[:14]:>15}" for c in cols)]
         for i in idx:
             lines.append(f"{int(self.ps[i]):>7}" + "".join(f"{_fmt(getattr(self, c)[i]):>15}" for c in cols))
-        lines.append("baselines: " + ", ".join(f"{k} {_fmt(getattr(self, k))}" for k in WORLD_BASELINES))
+        lines.append("baselines: " + ", ".join(f"{k} {_fmt(v)}" for k, v in self.baselines.items()))
         p, rule, risk = self.best()
         lines.append(f"lowest pruned risk: {rule} at p = {p} ({_fmt(risk)})")
         return "\n".join(lines)
+
+    def _plot(self, ax, fields: Sequence[str] | None = None, baselines: Sequence[str] = ("small_oracle",),
+              logx: bool = True, logy: bool = True) -> None:
+        """Risk against p: one line per rule of ``fields`` (default dense, magnitude, hessian, oracle_pruned,
+        magnitude_retrained, hessian_retrained), the ``baselines`` dashed (constant in p), a dotted line at
+        p = n; a divergent risk (inf) is a gap in its line."""
+        from ._results import plot_lines
+        fields = ("dense", "magnitude", "hessian", "oracle_pruned", "magnitude_retrained", "hessian_retrained") \
+            if fields is None else tuple(fields)
+        for f in (*fields, *baselines):
+            check_choice("field", f, self.CURVE_FIELDS + WORLD_BASELINES)
+        plot_lines(ax, self.ps, {f: getattr(self, f) for f in fields},
+                   dashed={b: getattr(self, b) for b in baselines}, logx=logx, logy=logy)
+        if self.ps[0] <= self.n <= self.ps[-1]:
+            ax.axvline(self.n, color="0.5", lw=0.8, ls=":")
+        ax.set_xlabel(f"p (features the model fits; n = {self.n}, P = {self.P}, pruned to s = {self.s})")
+        ax.set_ylabel("test risk (theory)")
+        ax.set_title(f"world curve: {self.order} order, $\\sigma^2$ = {self.sigma2:g}, ridge = {self.ridge:g}",
+                     fontsize=10)
 
     def __repr__(self) -> str:
         return (f"WorldCurve(n={self.n}, P={self.P}, s={self.s}, order={self.order!r}, "
@@ -363,7 +403,8 @@ class WorldCurve(Result):
 
 
 def default_ps(s: int, P: int, num: int = DEFAULT_CURVE_POINTS) -> np.ndarray:
-    """Every integer p from s to P, or ``num`` integers spaced evenly between them when there are more."""
+    """Every integer p from s to P when there are at most ``num`` (default 10 000) of them, else ``num``
+    integers spaced evenly between s and P (both included)."""
     if P - s + 1 <= num:
         return np.arange(s, P + 1, dtype=np.int64)
     return np.unique(np.linspace(s, P, num).round().astype(np.int64))
@@ -374,8 +415,8 @@ def predict_world_curve(law: Law, *, n: int, P: int, s: int, sigma2: float, ps: 
     """World test risks for many model sizes p at a fixed budget s, in parallel compiled code.
 
     Parameters are those of :func:`predict_world`; ``ps`` is a sequence of integers in [s, P] (default
-    :func:`default_ps`: every integer from s to P, or 400 evenly spaced ones; the values used are in
-    the result).  Each p equals :func:`predict_world` at that p.
+    :func:`default_ps`: every integer from s to P when P - s < 10 000, else 10 000 evenly spaced ones;
+    the values used are in the result).  Each p equals :func:`predict_world` at that p.
     """
     law, n, P, s, sigma2, ridge, order, rtol = _check_world(law, n, P, s, sigma2, ridge, order, rtol)
     if ps is None:

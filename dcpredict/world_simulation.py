@@ -53,7 +53,7 @@ import math
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -287,6 +287,27 @@ class WorldSimulationResult(Result):
             blocks.append("\n".join(lines))
         return "\n".join(blocks)
 
+    def _records(self) -> list[dict[str, Any]]:
+        """One row per p: p, then each field's mean and ``<field>_stderr``."""
+        m, se = self.mean, self.stderr
+        return [{"p": p, **{f: float(m[f][i]) for f in WORLD_SIM_FIELDS},
+                 **{f"{f}_stderr": float(se[f][i]) for f in WORLD_SIM_FIELDS}} for i, p in enumerate(self.ps)]
+
+    def _plot(self, ax, fields: Sequence[str] | None = None, logx: bool = True, logy: bool = True) -> None:
+        """Each field's mean ±1 standard error (caps) against p; default fields: dense, magnitude, hessian,
+        oracle_pruned, magnitude_retrained, hessian_retrained.  Overlay the theory with
+        ``sim.plot(ax=curve.plot())`` (a :class:`~dcpredict.world.WorldCurve`)."""
+        from ._results import plot_errorbars
+        fields = ("dense", "magnitude", "hessian", "oracle_pruned", "magnitude_retrained", "hessian_retrained") \
+            if fields is None else tuple(check_choice("field", f, WORLD_SIM_FIELDS) for f in fields)
+        m, se = self.mean, self.stderr
+        plot_errorbars(ax, self.ps, {f: m[f] for f in fields}, {f: se[f] for f in fields},
+                       logx=logx and len(self.ps) > 1, logy=logy)
+        ax.set_xlabel(f"p (features the model fits; n = {self.n}, P = {self.P}, pruned to s = {self.s})")
+        ax.set_ylabel("test risk")
+        ax.set_title(f"world simulation: {self.trials} trials per p, {self.order} order, "
+                     f"$\\sigma^2$ = {self.sigma2:g}, ridge = {self.ridge:g}", fontsize=10)
+
     def __repr__(self) -> str:
         ps = list(self.ps) if len(self.ps) <= 4 else f"{len(self.ps)} values {self.ps[0]}..{self.ps[-1]}"
         return (f"<WorldSimulationResult P={self.P} n={self.n} s={self.s} order={self.order!r} p={ps} "
@@ -345,7 +366,8 @@ def simulate_world(law: Law, *, n: int, P: int, ps: Any, s: int, sigma2: float, 
     scheduler : str, optional
         Address of a Dask distributed scheduler; tasks then run on that cluster.
     progress : bool
-        tqdm progress bar on stderr.
+        Progress on stderr (default True): a bar with an estimate of the remaining time, and a line saying
+        how many trials a resumed ``out`` read back.
 
     Returns
     -------
@@ -401,11 +423,12 @@ def simulate_world(law: Law, *, n: int, P: int, ps: Any, s: int, sigma2: float, 
                     if not filled[pidx[p], t]:
                         yield (spec, p, t)
 
-        bar = None
-        if progress:
-            from tqdm import tqdm
-            bar = tqdm(total=int((~filled).sum()), file=sys.stderr, unit="trial", desc="simulate world",
-                       dynamic_ncols=True)
+        from ._progress import bar as _bar, note
+        if store is not None and filled.any():
+            note(f"resumed {os.fspath(out)}: {int(filled.sum())} trials read back, {int((~filled).sum())} to run",
+                 enabled=progress)
+        bar = _bar(int((~filled).sum()), f"simulate world: {len(ps_t)} model size(s) x {trials} trials",
+                   enabled=progress)
         try:
             runner = (run_dask(tasks(), scheduler, run_world_unit) if scheduler is not None
                       else run_parallel(run_world_unit, tasks(), workers))
@@ -423,11 +446,9 @@ def simulate_world(law: Law, *, n: int, P: int, ps: Any, s: int, sigma2: float, 
                     rec = {"kappa": p / n, "alpha": s / p, "trial": t, "seed": seed, "n": n, "p": p, "s": s}
                     rec.update({f: float(row[j]) for j, f in enumerate(WORLD_SIM_FIELDS)})
                     store.write_trials([rec])
-                if bar is not None:
-                    bar.update(1)
+                bar.update(1)
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
     finally:
         if store is not None:
             store.close()

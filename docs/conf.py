@@ -30,6 +30,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",   # MathJax served from the built site (_static/mathjax): equations typeset offline
     "numpydoc",
     "myst_parser",
     "sphinx_gallery.gen_gallery",
@@ -38,7 +39,7 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "api_*.inc.rst", "glossary_cli.inc.md", "reproducing_figures.inc.md", "architecture_modules.inc.md", "Thumbs.db", ".DS_Store", "examples/README.txt",
+exclude_patterns = ["_build", "sg_execution_times.rst", "auto_examples/sg_execution_times.rst", "api_*.inc.rst", "glossary_cli.inc.md", "reproducing_figures.inc.md", "architecture_modules.inc.md", "Thumbs.db", ".DS_Store", "examples/README.txt",
                     "auto_examples/*.ipynb", "auto_examples/*.py", "auto_examples/*.zip",
                     "auto_examples/*.json", "auto_examples/*.md5"]
 
@@ -70,7 +71,7 @@ API_GROUPS = {
     "Asymptotic predictions": ["predict", "predict_grid", "solve_dc", "Prediction", "PredictionGrid", "DC"],
     "The fixed-world experiment": ["predict_world", "predict_world_curve", "WorldPrediction", "WorldCurve"],
     "A finite problem with a general covariance": ["predict_correlated", "CorrelatedPrediction"],
-    "Simulation": ["simulate", "simulate_sweep", "SimulationResult", "simulate_world", "WorldSimulationResult",
+    "Simulation": ["simulate", "simulate_sweep", "SimulationResult", "SimulationSweep", "simulate_world", "WorldSimulationResult",
                    "simulate_correlated", "CorrelatedSimulation"],
     "Train small or prune big": ["advise", "Advice"],
     "Beyond pruning: quantization, iterative pruning, the best ridge": [
@@ -126,7 +127,7 @@ def _write_cli_options() -> None:
         lines += [f"### `dcpredict {name}`", "", _sentence(helps.get(name) or ""), "",
                   "| option | meaning |", "|---|---|"]
         for action in cmd._actions:
-            if isinstance(action, argparse._HelpAction):
+            if isinstance(action, argparse._HelpAction) or action.help == argparse.SUPPRESS:
                 continue
             names = ", ".join(f"`{o}`" for o in action.option_strings) or f"`{action.metavar or action.dest}`"
             if action.option_strings and action.nargs != 0:
@@ -301,6 +302,8 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "matplotlib_animations": False,
     "image_scrapers": ("matplotlib",),
+    # the execution-times page loads jQuery and DataTables from CDNs: not written (the site works offline)
+    "write_computation_times": False,
 }
 
 # -- HTML -----------------------------------------------------------------------
@@ -313,6 +316,11 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
+    # every top-level page in the header (the API reference was hidden under "More"), and the paper
+    "header_links_before_dropdown": 10,
+    "external_links": [{"name": "Paper (arXiv:2012.08749)", "url": "https://arxiv.org/abs/2012.08749"}],
 }
-html_sidebars = {"index": [], "install": [], "glossary": []}
+# top-level pages without sub-pages have no section navigation: no (empty) left sidebar
+html_sidebars = {page: [] for page in ("index", "install", "glossary", "theory", "compression", "reproducing",
+                                        "architecture")}
 html_show_sourcelink = False

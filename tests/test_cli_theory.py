@@ -24,7 +24,10 @@ def run_cli(*args):
 def test_predict_json_matches_api(capsys):
     assert main(["predict", *LAW_ARGS, "--sigma2", "0.2", "--kappa", "2", "--alpha", "0.1", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == set(dp.RISK_FIELDS)
+    # the inputs are echoed next to the nine risks
+    assert set(out) == set(dp.RISK_FIELDS) | {"law", "kappa", "alpha", "sigma2", "ridge", "precision"}
+    assert (out["kappa"], out["alpha"], out["sigma2"], out["ridge"]) == (2.0, 0.1, 0.2, 0.0)
+    assert out["law"] == LAW.to_dict()
     ref = dp.predict(LAW, kappa=2.0, alpha=0.1, sigma2=0.2)
     for name in dp.RISK_FIELDS:
         assert out[name] == getattr(ref, name)
@@ -34,7 +37,8 @@ def test_predict_details_and_summary(capsys):
     assert main(["predict", *LAW_ARGS, "--sigma2", "0.2", "--kappa", "1", "--alpha", "0.3", "--json",
                  "--details"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["dense"] == math.inf and out["regime"] == "interpolation" and math.isfinite(out["small_oracle"])
+    # strict JSON: a divergent risk is the string "inf"
+    assert out["dense"] == "inf" and out["regime"] == "interpolation" and math.isfinite(out["small_oracle"])
     assert main(["predict", *LAW_ARGS, "--sigma2", "0.2", "--kappa", "3", "--alpha", "0.2"]) == 0
     text = capsys.readouterr().out
     assert "magnitude_retrained" in text and "min-norm" in text
@@ -65,7 +69,7 @@ def test_curve_csv_and_ranges(tmp_path):
 def test_curve_json(capsys):
     assert main(["curve", *LAW_ARGS, "--sigma2", "0.2", "--kappa", "1,2", "--format", "json"]) == 0
     recs = json.loads(capsys.readouterr().out)
-    assert [r["kappa"] for r in recs] == [1.0, 2.0] and recs[0]["dense"] == math.inf
+    assert [r["kappa"] for r in recs] == [1.0, 2.0] and float(recs[0]["dense"]) == math.inf
 
 
 @pytest.mark.parametrize("args,needle", [

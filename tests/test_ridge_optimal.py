@@ -23,7 +23,9 @@ def _run(capsys, argv):
 def test_predict_ridge_optimal_beats_a_dense_scan(capsys):
     rc, out, _ = _run(capsys, ["predict", *ARGS, "--kappa", "2", "--alpha", "0.2", "--ridge", "optimal", "--json"])
     assert rc == 0
-    rows = {r["rule"]: r for r in json.loads(out)}
+    obj = json.loads(out)
+    assert (obj["kappa"], obj["alpha"], obj["ridge"]) == (2.0, 0.2, "optimal")     # the inputs are echoed
+    rows = {r["rule"]: r for r in obj["rules"]}
     assert set(rows) == set(dp.RISK_FIELDS)
     preds = [dp.predict(LAW, kappa=2.0, alpha=0.2, sigma2=0.2, ridge=r) for r in SCAN]
     for rule, row in rows.items():
@@ -40,7 +42,7 @@ def test_world_predict_ridge_optimal(capsys):
     rc, out, _ = _run(capsys, ["predict", *ARGS, "--n", "200", "--world-size", "400", "--p", "300", "--s", "40",
                                "--ridge", "optimal", "--json"])
     assert rc == 0
-    rows = {r["rule"]: r for r in json.loads(out)}
+    rows = {r["rule"]: r for r in json.loads(out)["rules"]}
     for rule in ("hessian", "magnitude_retrained", "small_oracle", "small_random"):
         scan = min(getattr(dp.predict_world(LAW, n=200, P=400, p=300, s=40, sigma2=0.2, ridge=r), rule) for r in SCAN)
         assert row_ok(rows[rule]["risk"], scan), rule

@@ -30,8 +30,10 @@ def test_single_point_json_matches_api(capsys):
                        "--seed", "11", "--workers", "1", "--json", "--quiet"], capsys)
     assert rc == 0
     obj = json.loads(out)
-    assert set(obj) == FIELDS
-    assert all(set(v) == {"mean", "stderr"} for v in obj.values())
+    inputs = {"law", "kappa", "alpha", "sigma2", "ridge", "n", "p", "s", "trials", "seed", "hessian_diagonal"}
+    assert set(obj) == FIELDS | inputs   # the inputs are echoed
+    assert (obj["kappa"], obj["alpha"], obj["n"], obj["trials"], obj["seed"], obj["p"]) == (2.0, 0.1, 200, 24, 11, 400)
+    assert all(set(obj[f]) == {"mean", "stderr"} for f in FIELDS)
     res = simulate(Law([4, 1, 1, 0.25], [2, 1, 0, 0.5], [0.1, 0.2, 0.4, 0.3]), kappa=2, alpha=0.1, sigma2=0.2,
                    n=200, trials=24, seed=11, workers=1)
     for f in FIELDS:

@@ -273,8 +273,10 @@ def test_cli_simulate_one_p_is_one_object(capsys):
                        "--json", "--quiet"], capsys)
     assert rc == 0
     obj = json.loads(out)
-    assert set(obj) == set(WORLD_SIM_FIELDS) and len(obj) == 14
-    assert all(set(v) == {"mean", "stderr"} for v in obj.values())
+    inputs = {"world", "n", "s", "sigma2", "ridge", "order", "trials", "seed", "p"}   # echoed
+    assert set(obj) == set(WORLD_SIM_FIELDS) | inputs and len(WORLD_SIM_FIELDS) == 14
+    assert obj["p"] == 90 and obj["trials"] == 4 and obj["seed"] == 9
+    assert all(set(obj[f]) == {"mean", "stderr"} for f in WORLD_SIM_FIELDS)
     res = dc.simulate_world(LAW, ps=[90], trials=4, workers=1, **KW)
     assert obj["oracle_pruned"]["mean"] == res.mean["oracle_pruned"][0]
 
@@ -285,7 +287,8 @@ def test_cli_simulate_several_p_is_a_list(capsys):
     assert rc == 0
     objs = json.loads(out)
     assert [o["p"] for o in objs] == [30, 60, 90]
-    assert all(set(o) == {"p", *WORLD_SIM_FIELDS} for o in objs)
+    inputs = {"world", "n", "s", "sigma2", "ridge", "order", "trials", "seed", "p"}
+    assert all(set(o) == {*inputs, *WORLD_SIM_FIELDS} for o in objs)
 
 
 def test_cli_predict_and_curve_world(capsys):

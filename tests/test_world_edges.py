@@ -2,6 +2,8 @@
 although s/p and p/n are rounded floats; the curve and the point agree there."""
 import math
 
+import numpy as np
+
 import pytest
 
 import dcpredict as dp
@@ -11,7 +13,9 @@ LAW = dp.Law([10.0, 1.0], [1.0, 1.0], [0.04, 0.96])
 
 def test_small_models_at_s_equal_n_are_infinite():
     c = dp.predict_world_curve(LAW, n=200, P=1000, s=200, sigma2=0.1, ps=[200, 300, 1000])
-    assert math.isinf(c.small_oracle) and math.isinf(c.small_random) and math.isinf(c.small_top_variance)
+    b = c.baselines
+    assert math.isinf(b["small_oracle"]) and math.isinf(b["small_random"]) and math.isinf(b["small_top_variance"])
+    assert np.isinf(c.small_oracle).all() and c.small_oracle.shape == c.ps.shape   # broadcast over p
     for f in ("magnitude_retrained", "hessian_retrained", "random_retrained"):
         assert all(math.isinf(x) for x in getattr(c, f)), f
     w = dp.predict_world(LAW, n=200, P=1000, p=300, s=200, sigma2=0.1)

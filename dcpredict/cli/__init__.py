@@ -22,10 +22,63 @@ _COMMANDS = ("theory", "simulate", "figures", "compress")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one line and exit status 2."""
+    """argparse that reports usage errors as one line and exit status 2, and takes no abbreviations
+    (``--sigma 0.2`` is refused with a suggestion, never read as ``--sigma2``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # pragma: no cover - exercised through main
+        m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if m and "did you mean" not in message:
+            message += _suggest(m.group(1), re.findall(r"'([^']*)'", m.group(2)))
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _suggest(word: str, choices) -> str:
+    """'; did you mean X?' (or 'X or Y') for the closest of ``choices``, else ''."""
+    import difflib
+    close = difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)
+    if not close:
+        close = [c for c in choices if c.startswith(word) or word.startswith(c)][:2]
+    return f"; did you mean {' or '.join(close)}?" if close else ""
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def check_words(argv: list[str], parser: argparse.ArgumentParser) -> None:
+    """Refuse an unknown subcommand or option (exit 2, one line) with a "did you mean" suggestion.
+
+    Runs before argparse, so an unknown option is named even when a required one is missing; the
+    options of the subcommand given are the candidates.  Tokens after ``--`` are not examined.
+    """
+    target, names = parser, []
+    subs = _subparsers(parser)
+    for tok in argv:
+        if tok == "--":
+            break
+        if not tok.startswith("-"):
+            if subs:   # the (sub)command name at this level
+                if tok not in subs:
+                    what = "command" if target is parser else f"subcommand of dcpredict {' '.join(names)}"
+                    target.error(f"unknown {what} {tok!r} (choose from {', '.join(subs)}){_suggest(tok, subs)}")
+                names.append(tok)
+                target = subs[tok]
+                subs = _subparsers(target)
+            continue
+        if not tok.startswith("--"):
+            continue
+        opt = tok.split("=", 1)[0]
+        known = {o for a in target._actions for o in a.option_strings}
+        if opt not in known:
+            where = " ".join(["dcpredict", *names])
+            target.error(f"unrecognized option {opt!r} for {where}{_suggest(opt, sorted(known))}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,8 +119,8 @@ def join_negative_values(argv: list[str], parser: argparse.ArgumentParser) -> li
     """``[--b, -1.5,0.7]`` -> ``[--b=-1.5,0.7]`` for every option that takes a value.
 
     argparse reads a token that starts with '-' and is not a plain negative number as an
-    option, so ``--b -1.5,0.7`` would be "expected one argument".  Unique abbreviations of an
-    option are recognised as argparse does.  Tokens after ``--`` are left alone.
+    option, so ``--b -1.5,0.7`` would be "expected one argument".  Abbreviations of an
+    option are not accepted (``allow_abbrev=False``).  Tokens after ``--`` are left alone.
     """
     opts = _value_options(parser)
     out: list[str] = []
@@ -78,7 +131,7 @@ def join_negative_values(argv: list[str], parser: argparse.ArgumentParser) -> li
             out.extend(argv[i:])
             break
         if (tok.startswith("--") and "=" not in tok and i + 1 < len(argv) and _NEGATIVE.match(argv[i + 1])
-                and (tok in opts or len([o for o in opts if o.startswith(tok)]) == 1)):
+                and tok in opts):
             out.append(f"{tok}={argv[i + 1]}")
             i += 2
             continue
@@ -113,8 +166,9 @@ def _is_user_path_error(exc: OSError, args: argparse.Namespace) -> bool:
 def main(argv: list[str] | None = None) -> int:
     from .._validate import DCPredictError
     parser = build_parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(join_negative_values(argv, parser))
+    argv = join_negative_values(list(sys.argv[1:] if argv is None else argv), parser)
+    check_words(argv, parser)
+    args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
@@ -141,8 +195,5 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return f"dcpredict {version('dcpredict')}"
-    except PackageNotFoundError:
-        return "dcpredict (not installed)"
+    from .. import __version__   # the one place the version is written (pyproject reads it from there)
+    return f"dcpredict {__version__}"

@@ -157,10 +157,37 @@ def write_text(text: str, out: str | None, *, recognise=is_curve_output,
     write_output(text, out, recognise, what)
 
 
-def dumps(obj: Any) -> str:
-    """JSON with inf/nan spelled as the strings 'inf'/'-inf' would break parsers; use null-free floats.
+def strict(obj: Any) -> Any:
+    """``obj`` with every non-finite float made strict-JSON safe: ``inf`` -> the string ``"inf"``, ``-inf`` ->
+    ``"-inf"`` (a divergent risk; ``float("inf")`` reads it back), nan -> ``null``; numpy scalars and arrays
+    become plain numbers and lists."""
+    import math
 
-    Python's json writes Infinity for inf (accepted by Python, JavaScript-style parsers need care);
-    we keep Python's convention and document it.
+    import numpy as np
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        if math.isnan(x):
+            return None
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        return x
+    if isinstance(obj, dict):
+        return {k: strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [strict(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return strict(obj.tolist())
+    return obj
+
+
+def dumps(obj: Any) -> str:
+    """Strict JSON (RFC 8259) for every ``--json`` output: no ``Infinity``/``NaN`` tokens.
+
+    A divergent (infinite) risk is written as the string ``"inf"`` (``-inf`` as ``"-inf"``; ``float(value)``
+    reads either back); a value that does not exist is ``null``.  See :func:`strict`.
     """
-    return json.dumps(obj, indent=None, allow_nan=True)
+    return json.dumps(strict(obj), indent=None, allow_nan=False)

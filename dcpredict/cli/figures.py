@@ -30,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--quick", action="store_true", help="coarse grids and few trials (seconds; files NAME_quick.*)")
     f.add_argument("--out-dir", default="figures", help="output directory (default: figures)")
     f.add_argument("--workers", type=int, default=None, help="simulation processes (default: all cores)")
-    f.add_argument("--progress", action="store_true", help="progress bar on stderr")
+    f.add_argument("--quiet", action="store_true", help="no progress output (by default: a [k/K] line per figure "
+                                                        "and bars with estimates, on stderr)")
+    f.add_argument("--progress", action="store_true", help=argparse.SUPPRESS)   # the default now
     f.set_defaults(func=_figure)
 
     v = sub.add_parser("validate", help="theory vs simulation on a grid of cases (REPORT.md); exit 1 on failure",
@@ -40,7 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--quick", action="store_true", help="the small grid run in CI (well under 2 minutes)")
     v.add_argument("--out-dir", default="validation", help="output directory (default: validation)")
     v.add_argument("--workers", type=int, default=None, help="simulation processes (default: all cores)")
-    v.add_argument("--progress", action="store_true", help="progress bars on stderr")
+    v.add_argument("--quiet", action="store_true", help="no progress output (by default: a [k/K] line per stage "
+                                                        "and bars with estimates, on stderr)")
+    v.add_argument("--progress", action="store_true", help=argparse.SUPPRESS)   # the default now
     v.set_defaults(func=_validate)
 
     a = sub.add_parser("advise", help="train small or prune big: best model size and pruning rule in a given world",
@@ -69,6 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--tol", type=float, default=1e-3,
                    help="relative tolerance of the verdicts: within it a comparison is a tie (default 1e-3)")
     a.add_argument("--json", action="store_true", help="print the advice as JSON")
+    a.add_argument("--quiet", action="store_true", help="no progress output on stderr (the --map computation)")
     a.add_argument("--map", metavar="PATH.png",
                    help="also draw the (p, s) phase map of this world to this PNG (with --json its data is in "
                         "the output under 'map')")
@@ -82,12 +87,12 @@ def _figure(args: argparse.Namespace) -> int:
         from ..figures_compress import make_figure as make_compress
         stem = "compress_quick" if args.quick else "compress"
         png, side = make_compress(args.out_dir, simulate=not args.quick, workers=args.workers or 1,
-                                  progress=args.progress, stem=stem)
+                                  progress=not args.quiet, stem=stem)
         print(f"compress: wrote {png} and {side}")
         return 0
     from ..figures import make_figure
     results = make_figure(args.name, quick=args.quick, out_dir=args.out_dir, workers=args.workers,
-                          progress=args.progress)
+                          progress=not args.quiet)
     for r in results:
         print(f"{r.name}: wrote {r.png} and {r.sidecar} ({r.elapsed:.0f} s)")
     return 0
@@ -95,7 +100,7 @@ def _figure(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     from ..validation import run_validation
-    rep = run_validation(quick=args.quick, out_dir=args.out_dir, workers=args.workers, progress=args.progress)
+    rep = run_validation(quick=args.quick, out_dir=args.out_dir, workers=args.workers, progress=not args.quiet)
     print(rep.summary())
     print(f"wrote {rep.report_path} and {rep.plot_path} ({rep.elapsed:.0f} s)")
     if not rep.passed:
@@ -128,7 +133,7 @@ def _advise(args: argparse.Namespace) -> int:
     pm = None
     if args.map:
         try:
-            pm = adv.phase_map(args.map)
+            pm = adv.phase_map(args.map, progress=not args.quiet)
         except OSError as exc:
             raise DCPredictError(f"--map {args.map}: {exc.strerror or exc}") from None
     if args.json:

@@ -54,7 +54,7 @@ def register(sub) -> None:
                         "(or with more --trials to extend). Only a new file or a trial log of the same run is "
                         "accepted (every line a dcpredict record with the run's fingerprint); anything else is "
                         "refused and left unchanged. A symlink is followed; devices and pipes are refused")
-    r.add_argument("--quiet", action="store_true", help="no progress bar (it goes to stderr)")
+    r.add_argument("--quiet", action="store_true", help="no progress output (bars and notes go to stderr)")
     r.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(func=run)
 
@@ -97,12 +97,11 @@ def run(args: argparse.Namespace) -> int:
         objs = []
         for res in results:
             m, se = res.mean, res.stderr
-            objs.append({f: {"mean": m[f], "stderr": se[f]} for f in SIM_FIELDS})
-        if len(objs) == 1:
-            text = dumps(objs[0])
-        else:
-            text = dumps([{"kappa": res.kappa, "alpha": res.alpha, **o} for res, o in zip(results, objs)])
-        print(text)
+            inputs = {"law": res.law.to_dict(), "kappa": res.kappa, "alpha": res.alpha, "sigma2": res.sigma2,
+                      "ridge": res.ridge, "n": res.n, "p": res.p, "s": res.s, "trials": res.trials, "seed": res.seed,
+                      "hessian_diagonal": res.hessian_diagonal}
+            objs.append({**inputs, **{f: {"mean": m[f], "stderr": se[f]} for f in SIM_FIELDS}})
+        print(dumps(objs[0] if len(objs) == 1 else objs))
     else:
         print("\n\n".join(res.summary() for res in results))
     return 0
@@ -121,9 +120,8 @@ def _run_world(args: argparse.Namespace) -> int:
         trials=_int("--trials", args.trials), seed=_int("--seed", args.seed), workers=_int("--workers", args.workers),
         out=args.out, scheduler=args.scheduler, progress=not args.quiet)
     if args.json:
-        objs = [res.point(p) for p in res.ps]
-        text = dumps(objs[0]) if len(objs) == 1 else dumps([{"p": p, **o} for p, o in zip(res.ps, objs)])
-        print(text)
+        objs = [{**res.inputs(), "p": p, **res.point(p)} for p in res.ps]
+        print(dumps(objs[0] if len(objs) == 1 else objs))
     else:
         print(res.summary())
     return 0

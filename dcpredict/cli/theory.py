@@ -24,14 +24,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Asymptotic test risk of the dense fit and of every pruning rule (theory page, sections 2-4 and 7); with --world-size: the fixed world (section 7).")
     add_law_arguments(p)
     _add_problem(p)
-    p.add_argument("--kappa", type=float, default=None, help="overparameterization ratio p/n (> 0)")
-    p.add_argument("--alpha", type=float, default=None, help="fraction of weights kept, in (0, 1]")
-    add_world_arguments(p, p_help="model size p, s <= p <= P (one integer)")
+    p.add_argument("--kappa", default=None, help="overparameterization ratio p/n (> 0); a comma list (or "
+                                                 "START:STOP:NUM) predicts every (kappa, alpha) pair")
+    p.add_argument("--alpha", default=None, help="fraction of weights kept, in (0, 1]; a comma list too")
+    add_world_arguments(p, p_help="model size p, s <= p <= P: one integer, or a comma list / START:STOP:NUM "
+                                  "(one prediction per p)")
     p.add_argument("--precision", choices=("double", "mp"), default="double",
                    help="mp: solve at 50 digits with mpmath (slow; a certificate)")
-    p.add_argument("--json", action="store_true", help="print one JSON object with the eight risks")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (strict JSON: an infinite risk is the string \"inf\") with the "
+                        "inputs and the nine risks; a JSON list of them for several points")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress output on stderr (shown for --ridge optimal on several points)")
     p.add_argument("--details", action="store_true",
-                   help="with --json: also the inputs, tau, gamma2, regime and thresholds")
+                   help="with --json: also tau, gamma2, regime and thresholds")
     p.set_defaults(func=_predict)
 
     c = sub.add_parser("curve", help="risks over a sweep of kappa and/or alpha (CSV or JSON)",
@@ -42,9 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--kappa", default=None, help="kappa values, e.g. 0.5,2 or 0.1:5:50 or log:0.1:100:60")
     c.add_argument("--alpha", default=None, help="alpha values (default 1)")
     add_world_arguments(c, p_help="model sizes p in [s, P]: a comma list or START:STOP:NUM (default: every "
-                                  "integer from s to P, or 400 evenly spaced); one row per p")
+                                  "integer from s to P, or 10000 evenly spaced when there are more); one row per p")
     c.add_argument("--format", choices=("csv", "json"), default="csv")
     c.add_argument("--out", metavar="FILE", help="write to this file instead of stdout; " + OUT_RULE)
+    c.add_argument("--quiet", action="store_true",
+                   help="no progress output on stderr (a bar with an estimate for --ridge optimal)")
     c.set_defaults(func=_curve)
 
 
@@ -101,22 +109,38 @@ def _tuned_text(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _emit(objs: list, texts: list[str], as_json: bool) -> None:
+    """One JSON object (one point) or a JSON list (several), or the tables separated by blank lines."""
+    if as_json:
+        write_text(dumps(objs[0] if len(objs) == 1 else objs) + "\n", None)
+    else:
+        write_text("\n\n".join(texts) + "\n", None)
+
+
 def _predict_world(args: argparse.Namespace) -> int:
     from ..world import predict_world
     require(args, "--p")
-    if args.ridge == "optimal":
-        common = _world_common(args)
-        rows = _tuned_world_rows(law_from_args(args), integer("--p", args.p), common)
-        head = (f"fixed world P = {common['P']}, n = {common['n']}, p = {integer('--p', args.p)}, s = {common['s']}, "
-                f"order {common['order']}, sigma2 = {common['sigma2']:g}: each rule at its own optimal ridge")
-        write_text((dumps(rows) if args.json else head + "\n" + _tuned_text(rows)) + "\n", None)
-        return 0
-    pred = predict_world(law_from_args(args), p=integer("--p", args.p), precision=args.precision,
-                         **_world_common(args))
-    if args.json:
-        write_text(dumps(pred.to_dict() if args.details else pred.risks()) + "\n", None)
-    else:
-        write_text(pred.summary() + "\n", None)
+    ps = int_grid("--p", args.p)
+    law = law_from_args(args)
+    common = _world_common(args)
+    objs, texts = [], []
+    for p in ps:
+        if args.ridge == "optimal":
+            rows = _tuned_world_rows(law, p, common)
+            inputs = {"world": {**law.to_dict(), "P": common["P"]}, "n": common["n"], "p": p, "s": common["s"],
+                      "sigma2": common["sigma2"], "ridge": "optimal", "order": common["order"]}
+            head = (f"fixed world P = {common['P']}, n = {common['n']}, p = {p}, s = {common['s']}, "
+                    f"order {common['order']}, sigma2 = {common['sigma2']:g}: each rule at its own optimal ridge")
+            objs.append({**inputs, "rules": rows})
+            texts.append(head + "\n" + _tuned_text(rows))
+            continue
+        pred = predict_world(law, p=p, precision=args.precision, **common)
+        d = pred.to_dict()
+        if not args.details:
+            d = {k: d[k] for k in ("world", "n", "p", "s", "sigma2", "ridge", "order", "precision")} | pred.risks()
+        objs.append(d)
+        texts.append(pred.summary())
+    _emit(objs, texts, args.json)
     return 0
 
 
@@ -131,17 +155,23 @@ def _curve_world(args: argparse.Namespace) -> int:
         _check_tuned_work(len(ps), len(RISK_FIELDS) + 2)
         law = law_from_args(args)
         records = []
+        from .._progress import bar as _bar
+        bar = _bar(len(ps), "curve --ridge optimal", unit="p", enabled=not args.quiet)
         for p in ps:
             rec = {"p": int(p), "kappa": p / common["n"], "alpha": common["s"] / p}
             for row in _tuned_world_rows(law, int(p), common):
                 rec[row["rule"]] = row["risk"]
                 rec[f"ridge_{row['rule']}"] = row["ridge"]
             records.append(rec)
+            bar.update(1)
+        bar.close()
     else:
         curve = predict_world_curve(law_from_args(args), ps=ps, **_world_common(args))
         records = curve.records()
-    if args.format == "json":
-        text = dumps(records) + "\n"
+    if args.format == "json":   # every record also carries the scalar inputs (the law: in the command line)
+        c = _world_common(args)
+        extra = {"n": c["n"], "P": c["P"], "s": c["s"], "sigma2": c["sigma2"], "ridge": c["ridge"], "order": c["order"]}
+        text = dumps([{**rec, **{k: v for k, v in extra.items() if k not in rec}} for rec in records]) + "\n"
     else:
         cols = list(records[0])
         buf = io.StringIO()
@@ -162,22 +192,38 @@ def _predict(args: argparse.Namespace) -> int:
                              "--alpha the theory needs no n")
     if args.kappa is None or args.alpha is None:
         raise DCPredictError("give --kappa and --alpha, or the fixed world --n N --world-size P --p ... --s S")
+    kappas, alphas = float_grid("--kappa", args.kappa), float_grid("--alpha", args.alpha)
+    law = law_from_args(args)
+    objs, texts = [], []
     if args.ridge == "optimal":
         from .. import RISK_FIELDS
         if args.precision != "double":
             raise DCPredictError("--ridge optimal is solved in double precision; drop --precision mp")
-        rows = _tuned_rows(law_from_args(args), args.kappa, args.alpha, args.sigma2, RISK_FIELDS)
-        head = (f"kappa = {args.kappa:g}, alpha = {args.alpha:g}, sigma2 = {args.sigma2:g}: each rule at its own "
-                "optimal ridge")
-        write_text((dumps(rows) if args.json else head + "\n" + _tuned_text(rows)) + "\n", None)
+        _check_tuned_work(len(kappas) * len(alphas), len(RISK_FIELDS))
+        from .._progress import bar as _bar
+        bar = _bar(len(kappas) * len(alphas), "predict --ridge optimal", unit="point",
+                   enabled=not args.quiet and len(kappas) * len(alphas) > 1)
+        for k in kappas:
+            for a in alphas:
+                bar.update(1)
+                rows = _tuned_rows(law, k, a, args.sigma2, RISK_FIELDS)
+                objs.append({"law": law.to_dict(), "kappa": k, "alpha": a, "sigma2": args.sigma2, "ridge": "optimal",
+                             "rules": rows})
+                texts.append(f"kappa = {k:g}, alpha = {a:g}, sigma2 = {args.sigma2:g}: each rule at its own "
+                             "optimal ridge\n" + _tuned_text(rows))
+        bar.close()
+        _emit(objs, texts, args.json)
         return 0
     from ..theory import predict
-    pred = predict(law_from_args(args), kappa=args.kappa, alpha=args.alpha, sigma2=args.sigma2,
-                   ridge=args.ridge, precision=args.precision)
-    if args.json:
-        write_text(dumps(pred.to_dict() if args.details else pred.risks()) + "\n", None)
-    else:
-        write_text(pred.summary() + "\n", None)
+    for k in kappas:
+        for a in alphas:
+            pred = predict(law, kappa=k, alpha=a, sigma2=args.sigma2, ridge=args.ridge, precision=args.precision)
+            d = pred.to_dict()
+            if not args.details:
+                d = {key: d[key] for key in ("law", "kappa", "alpha", "sigma2", "ridge", "precision")} | pred.risks()
+            objs.append(d)
+            texts.append(pred.summary())
+    _emit(objs, texts, args.json)
     return 0
 
 
@@ -197,6 +243,8 @@ def _curve(args: argparse.Namespace) -> int:
         _check_tuned_work(len(kappas) * len(alphas), len(RISK_FIELDS))
         law = law_from_args(args)
         records = []
+        from .._progress import bar as _bar
+        bar = _bar(len(kappas) * len(alphas), "curve --ridge optimal", unit="point", enabled=not args.quiet)
         for k in kappas:
             for a in alphas:
                 rec = {"kappa": k, "alpha": a}
@@ -204,13 +252,16 @@ def _curve(args: argparse.Namespace) -> int:
                     rec[row["rule"]] = row["risk"]
                     rec[f"ridge_{row['rule']}"] = row["ridge"]
                 records.append(rec)
+                bar.update(1)
+        bar.close()
         cols = list(records[0])
     else:
         grid = predict_grid(law_from_args(args), kappas, alphas, sigma2=args.sigma2, ridge=args.ridge)
         records = grid.records()
         cols = ["kappa", "alpha", "tau", "gamma2", *RISK_FIELDS]
-    if args.format == "json":
-        text = dumps(records) + "\n"
+    if args.format == "json":   # every record also carries the scalar inputs (the law: in the command line)
+        extra = {"sigma2": args.sigma2, "ridge": args.ridge}
+        text = dumps([{**rec, **{k: v for k, v in extra.items() if k not in rec}} for rec in records]) + "\n"
     else:
         buf = io.StringIO()
         buf.write(",".join(cols) + "\n")
