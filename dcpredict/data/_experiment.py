@@ -293,17 +293,10 @@ def run_experiment(world: DataWorld, *, n: int, s: int, ps: Any, trials: int, se
     -------
     DataExperiment
     """
-    if not isinstance(world, DataWorld):
-        raise DCPredictError(f"world must be a dcpredict.data.DataWorld; got {type(world).__name__}")
-    n, s, ps_t = check_n_s_ps(world, n, s, ps)
-    if world.N - 2 * n < 1:
-        raise DCPredictError(f"n = {n} is too large for N = {world.N} rows: each trial uses n training rows and n "
-                             f"other rows for the fresh refits, and needs held-out rows (N - 2n >= 1); use n <= "
-                             f"{(world.N - 1) // 2}")
+    n, s, ps_t, trials = check_experiment(world, n, s, ps, trials)
     if order not in ORDERS:
         raise DCPredictError(f"order must be one of {', '.join(map(repr, ORDERS))}; got {order!r}")
     ridge = check_real("ridge", ridge, lo=0.0)
-    trials = check_int("trials", trials, lo=2)
     seed = check_int("seed", seed, lo=0)
     from .._parallel import default_workers, run_dask, run_parallel
     workers = default_workers() if workers is None else check_int("workers", workers, lo=1)
@@ -314,7 +307,24 @@ def run_experiment(world: DataWorld, *, n: int, s: int, ps: Any, trials: int, se
     check_memory("this data experiment", unit * inflight + 8.0 * len(ps_t) * trials * 2 * len(ACTUAL_FIELDS))
     if scheduler is not None:
         scheduler = check_scheduler(scheduler)
+    return _run(world, n, s, ps_t, trials, seed, order, ridge, workers, scheduler, out, progress)
 
+
+def check_experiment(world: Any, n: Any, s: Any, ps: Any, trials: Any) -> tuple[int, int, tuple, int]:
+    """Validated (n, s, ps, trials) of an experiment (N - 2n >= 1 held-out rows, trials >= 2)."""
+    if not isinstance(world, DataWorld):
+        raise DCPredictError(f"world must be a dcpredict.data.DataWorld; got {type(world).__name__}")
+    n, s, ps_t = check_n_s_ps(world, n, s, ps)
+    if world.N - 2 * n < 1:
+        raise DCPredictError(f"n = {n} is too large for N = {world.N} rows: each trial uses n training rows and n "
+                             f"other rows for the fresh refits, and needs held-out rows (N - 2n >= 1); use n <= "
+                             f"{(world.N - 1) // 2}")
+    trials = check_int("trials", trials, lo=2)
+    return n, s, ps_t, trials
+
+
+def _run(world, n, s, ps_t, trials, seed, order, ridge, workers, scheduler, out, progress) -> DataExperiment:
+    from .._parallel import run_dask, run_parallel
     samples = np.empty((len(ps_t), trials, len(ACTUAL_FIELDS), 2))
     filled = np.zeros((len(ps_t), trials), dtype=bool)
     pidx = {p: i for i, p in enumerate(ps_t)}

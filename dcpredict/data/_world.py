@@ -101,7 +101,9 @@ def _read_csv(path: str, what: str) -> np.ndarray:
                                          f"{width}: not a matrix")
                 rows.append(vals)
     except UnicodeDecodeError:
-        raise DCPredictError(f"{what} {_shown(path)} is not a text CSV file") from None
+        raise DCPredictError(f"{what} {_shown(path)} is neither .npy, .npz nor a text CSV file") from None
+    except OSError as exc:
+        raise DCPredictError(f"{what} {_shown(path)} cannot be read: {exc.strerror or exc}") from None
     if not rows:
         raise DCPredictError(f"{what} {_shown(path)} has no rows of numbers")
     return np.array(rows, dtype=np.float64)
@@ -122,8 +124,11 @@ def read_matrix(path: Any, what: str) -> np.ndarray:
         raise DCPredictError(f"{what} {_shown(path)} does not exist")
     if os.path.isdir(path):
         raise DCPredictError(f"{what} {_shown(path)} is a directory, not a file")
-    with open(path, "rb") as fh:
-        head = fh.read(6)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except OSError as exc:
+        raise DCPredictError(f"{what} {_shown(path)} cannot be read: {exc.strerror or exc}") from None
     if head == b"\x93NUMPY":
         return _open_npy(path, what)
     if head[:2] == b"PK":
@@ -161,13 +166,13 @@ def _as_labels(y: Any, N: int, what: str) -> np.ndarray:
     bad = ~np.isfinite(out)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DCPredictError(f"{what} must be finite; row {i} is {out[i]!r}")
+        raise DCPredictError(f"{what} must be finite; row {i} is {float(out[i])!r}")
     return out
 
 
 def _block(X: np.ndarray, a: int, b: int) -> np.ndarray:
-    """Rows a:b as float64 (a copy for memory maps and other dtypes)."""
-    return np.asarray(X[a:b], dtype=np.float64)
+    """Rows a:b as a float64 copy (the caller may modify it; the user's array is never written)."""
+    return np.array(X[a:b], dtype=np.float64)
 
 
 def _moments(X: np.ndarray, y: np.ndarray, chunk_rows: int, what: str):
@@ -181,7 +186,7 @@ def _moments(X: np.ndarray, y: np.ndarray, chunk_rows: int, what: str):
         fin = np.isfinite(B)
         if not fin.all():
             r, c = np.argwhere(~fin)[0]
-            raise DCPredictError(f"{what} must be finite; row {a + int(r)}, column {int(c)} is {B[r, c]!r}")
+            raise DCPredictError(f"{what} must be finite; row {a + int(r)}, column {int(c)} is {float(B[r, c])!r}")
         h.update(np.ascontiguousarray(B).tobytes())
         total += B.sum(axis=0)
     h.update(y.tobytes())
