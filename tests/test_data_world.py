@@ -197,6 +197,21 @@ def test_experiment_scores_are_held_out_and_population_mse():
     held = np.setdiff1d(np.arange(400), drawn)
     assert ex.samples[0, 1, ACTUAL_FIELDS.index("dense"), 1] == pytest.approx(np.mean(resid ** 2), rel=1e-9)
     assert ex.samples[0, 1, ACTUAL_FIELDS.index("dense"), 0] == pytest.approx(np.mean(resid[held] ** 2), rel=1e-9)
+    # Hessian pruning with the EMPIRICAL diagonal (X^T X / n)_ii, then its refit on the same training rows
+    XT = Phi[T][:, :8]
+    keep = np.sort(np.argsort(-(np.sum(XT ** 2, axis=0) / 30) * b ** 2)[:5])
+    pruned = yc - Phi[:, keep] @ b[keep]
+    assert ex.samples[0, 1, ACTUAL_FIELDS.index("hessian"), 1] == pytest.approx(np.mean(pruned ** 2), rel=1e-9)
+    b_same = np.linalg.lstsq(XT[:, keep], yc[T], rcond=None)[0]
+    same = yc - Phi[:, keep] @ b_same
+    assert ex.samples[0, 1, ACTUAL_FIELDS.index("hessian_retrained_same"), 0] == pytest.approx(
+        np.mean(same[held] ** 2), rel=1e-9)
+    # fresh refit: the same support fitted on the other n drawn rows
+    Fr = np.sort(drawn[30:])
+    b_fresh = np.linalg.lstsq(Phi[Fr][:, keep], yc[Fr], rcond=None)[0]
+    fresh = yc - Phi[:, keep] @ b_fresh
+    assert ex.samples[0, 1, ACTUAL_FIELDS.index("hessian_retrained"), 1] == pytest.approx(np.mean(fresh ** 2),
+                                                                                          rel=1e-9)
 
 
 def test_results_follow_the_result_contract(tmp_path):
