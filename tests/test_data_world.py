@@ -184,6 +184,7 @@ def test_experiment_scores_are_held_out_and_population_mse():
     # Independent check of one trial's scoring: refit the dense model from the same rows and compute both MSEs
     # directly on the rows.
     X, y = _messy(400, 10, seed=5)
+    X = X * np.array([0.2, 5.0, 0.3, 4.0, 1.0, 0.1, 6.0, 0.5, 1.0, 1.0])   # Hessian and magnitude pick differently
     world = DataWorld.from_arrays(X, y)
     ex = world.experiment(n=30, s=5, ps=[8], trials=2, seed=4, workers=1, progress=False)
     from dcpredict.data._experiment import _KEY_ROWS
@@ -200,6 +201,7 @@ def test_experiment_scores_are_held_out_and_population_mse():
     # Hessian pruning with the EMPIRICAL diagonal (X^T X / n)_ii, then its refit on the same training rows
     XT = Phi[T][:, :8]
     keep = np.sort(np.argsort(-(np.sum(XT ** 2, axis=0) / 30) * b ** 2)[:5])
+    assert not np.array_equal(keep, np.sort(np.argsort(-np.abs(b))[:5]))
     pruned = yc - Phi[:, keep] @ b[keep]
     assert ex.samples[0, 1, ACTUAL_FIELDS.index("hessian"), 1] == pytest.approx(np.mean(pruned ** 2), rel=1e-9)
     b_same = np.linalg.lstsq(XT[:, keep], yc[T], rcond=None)[0]
