@@ -15,7 +15,7 @@ import sys
 
 from ._common import add_law_arguments, dumps, is_finite_instance, law_from_args, write_text, ridge_arg
 
-FIGURE_NAMES = ("fig2", "fig3a", "fig3b", "fig4", "fig7a", "fig7b", "all", "compress")
+FIGURE_NAMES = ("fig2", "fig3a", "fig3b", "fig4", "fig7a", "fig7b", "all", "compress", "data-digits", "data-mnist1d")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "dcpredict.plotting.draw re-renders a PNG from the JSON alone).")
     f.add_argument("name", choices=FIGURE_NAMES, metavar="NAME",
                    help="fig2, fig3a, fig3b, fig4, fig7a, fig7b or all (the paper's figures); compress: "
-                        "pruning vs quantization at a bit budget (beyond the paper, about 3 minutes)")
+                        "pruning vs quantization at a bit budget (beyond the paper, about 3 minutes); data-digits, "
+                        "data-mnist1d: the grow-then-prune figure on a real dataset, theory vs actual (needs the "
+                        "[real] extra; a few minutes)")
     f.add_argument("--quick", action="store_true", help="coarse grids and few trials (seconds; files NAME_quick.*)")
     f.add_argument("--out-dir", default="figures", help="output directory (default: figures)")
     f.add_argument("--workers", type=int, default=None, help="simulation processes (default: all cores)")
@@ -80,6 +82,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _figure(args: argparse.Namespace) -> int:
+    if args.name.startswith("data-"):
+        from ..data.figure import make_data_figure
+        png, side, data = make_data_figure(args.name, quick=args.quick, out_dir=args.out_dir, workers=args.workers,
+                                           progress=args.progress)
+        print(f"{args.name}: wrote {png} and {side} ({data['elapsed_seconds']:.0f} s)")
+        return 0
     if args.name == "compress":
         from ..figures_compress import make_figure as make_compress
         stem = "compress_quick" if args.quick else "compress"
