@@ -385,3 +385,15 @@ def test_advise_on_a_diagonal_dataset_matches_the_law_advisor_baselines():
         assert adv.curves[ref.best_rule][i] == pytest.approx(ref.best_risk, rel=0.03)
     with pytest.raises(DCPredictError, match="do not pass sigma2"):
         dcpredict.advise(world, n=n, s=s, sigma2=0.1)
+
+
+@pytest.mark.slow
+def test_experiment_on_a_dask_cluster_is_bit_identical():
+    distributed = pytest.importorskip("distributed")
+    X, y = _messy(500, 30, seed=10)
+    world = DataWorld.from_arrays(X, y)
+    kw = dict(n=40, s=5, ps=[10, 30], trials=6, seed=3, progress=False)
+    one = world.experiment(workers=1, **kw)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        remote = world.experiment(scheduler=c.scheduler_address, **kw)
+    assert np.array_equal(one.samples, remote.samples)
