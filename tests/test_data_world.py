@@ -139,7 +139,7 @@ def _gaussian_dataset(N, P, seed):
     U = np.linalg.qr(rng.standard_normal((P, P)))[0]
     lam = np.arange(1, P + 1) ** -0.7
     X = (rng.standard_normal((N, P)) * np.sqrt(lam)) @ U.T
-    beta = U @ (rng.standard_normal(P) * lam ** 0.2) / math.sqrt(P)
+    beta = 5 * U @ (rng.standard_normal(P) * lam ** 0.2) / math.sqrt(P)
     y = X @ beta + 0.5 * rng.standard_normal(N)
     return X, y
 
