@@ -127,3 +127,23 @@ def test_advise_law_still_needs_sigma2(capsys):
     rc = main(["advise", "--lam", "1", "--b", "1", "--n", "40", "--s", "10", "--world-size", "100"])
     err = capsys.readouterr().err
     assert rc == 2 and "--sigma2 is required" in err
+
+
+def test_random_features_of_the_given_features(files, capsys):
+    from dcpredict.data.features import random_features
+    d, X, y = files
+    rc = main(["data", "--features", str(d / "X.npy"), "--labels", str(d / "y.npy"), "--random-features", "40",
+               "--feature-seed", "3", "--n", "20", "--s", "5", "--p", "40", "--draws", "40", "--quiet", "--json"])
+    obj = json.loads(capsys.readouterr().out)
+    assert rc == 0 and obj["P"] == 40
+    world = DataWorld.from_arrays(random_features(X, 40, seed=3), y)
+    assert obj["sigma2"] == world.sigma2 and obj["signal"] == world.signal
+
+
+@pytest.mark.slow
+def test_data_on_bundled_digits(capsys):
+    pytest.importorskip("sklearn")
+    rc = main(["data", "--dataset", "digits", "--task", "parity", "--random-features", "100", "--n", "100",
+               "--s", "20", "--p", "50,100", "--trials", "3", "--draws", "50", "--workers", "1", "--quiet", "--json"])
+    obj = json.loads(capsys.readouterr().out)
+    assert rc == 0 and obj["N"] == 1797 and obj["P"] == 100 and len(obj["rows"]) == 2

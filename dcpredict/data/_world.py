@@ -262,6 +262,10 @@ class DataWorld:
         self.N, self.P = (int(v) for v in features.shape)
         self.chunk_rows = chunk_rows
         self.source_path = source_path
+        from .._limits import check_memory
+        # Sigma, its eigendecomposition (values, vectors, workspace) and a block of rows
+        check_memory(f"the covariance of {self.P} columns", 8.0 * (4 * self.P * self.P + 2 * chunk_rows * self.P),
+                     detail=" (P x P float64 matrices)")
         (self.mean, self.label_mean, self.Sigma, self.cross, self.m2, self._y,
          self.fingerprint) = _moments(features, labels, chunk_rows, "features" if source_path is None
                                       else f"features {source_path!r}")
