@@ -97,14 +97,14 @@ def test_data_bad_files_are_one_line_exit_2(files, capsys):
 
 def test_advise_on_files_has_the_advisors_json_and_check_prints_both(files, capsys):
     d, _, _ = files
-    base = ["advise", "--features", str(d / "X.npy"), "--labels", str(d / "y.npy"), "--n", "40", "--s", "8",
+    base = ["advise", "--features", str(d / "X.npy"), "--labels", str(d / "y.npy"), "--n", "40", "--s", "16",
             "--draws", "60", "--quiet"]
     assert main([*base, "--json"]) == 0
     obj = json.loads(capsys.readouterr().out)
     for key in ("best", "baselines", "zero_model", "best_at_edge", "nothing_beats_zero", "verdicts", "tolerance",
                 "rule_optima", "inputs", "search"):
         assert key in obj
-    assert obj["inputs"]["order"] == "given" and 8 <= obj["best"]["p"] <= 30
+    assert obj["inputs"]["order"] == "given" and 16 <= obj["best"]["p"] <= 30
     assert main([*base, "--check", "3", "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "predicted" in out and "actual (held out)" in out and "small_top_variance" in out
