@@ -166,7 +166,7 @@ def _as_labels(y: Any, N: int, what: str) -> np.ndarray:
     bad = ~np.isfinite(out)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DCPredictError(f"{what} must be finite; row {i} is {float(out[i])!r}")
+        raise DCPredictError(f"{what} must be finite; row {i} is {float(out[i])!r} (rows counted from 0)")
     return out
 
 
@@ -186,7 +186,8 @@ def _moments(X: np.ndarray, y: np.ndarray, chunk_rows: int, what: str):
         fin = np.isfinite(B)
         if not fin.all():
             r, c = np.argwhere(~fin)[0]
-            raise DCPredictError(f"{what} must be finite; row {a + int(r)}, column {int(c)} is {float(B[r, c])!r}")
+            raise DCPredictError(f"{what} must be finite; row {a + int(r)}, column {int(c)} is {float(B[r, c])!r} "
+                                 "(rows and columns counted from 0)")
         h.update(np.ascontiguousarray(B).tobytes())
         total += B.sum(axis=0)
     h.update(y.tobytes())
@@ -379,9 +380,6 @@ class DataWorld:
     def __repr__(self) -> str:
         return (f"DataWorld({self.name!r}, N={self.N}, P={self.P}, rank={self.rank}, sigma2={self.sigma2:.6g}, "
                 f"signal={self.signal:.6g})")
-
-    def __getstate__(self):  # a world is not sent to workers (the experiment sends a compact spec)
-        raise TypeError("a DataWorld is not picklable; the experiment sends its workers a spec")
 
 
 def check_n_s_ps(world: DataWorld, n: Any, s: Any, ps: Any) -> tuple[int, int, tuple[int, ...]]:
