@@ -1,7 +1,7 @@
 """Benchmark of dcpredict.data: speed against the linear algebra it cannot avoid, memory against the data size.
 
 Every time is a median of repeats, and every ratio is taken against a baseline timed in the same run (so load
-on the machine hits both):
+on the machine hits both); BLAS runs on one thread for both:
 
 1. theory per model size p (:meth:`DataWorld.predict` at one p, the model's cache cleared each repeat) against
    one ``numpy.linalg.eigh`` of its Sigma_pp (the least any exact theory of the model costs);
@@ -149,6 +149,10 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     args = ap.parse_args(argv)
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)        # one BLAS thread for the code and its baselines alike (a fair, steadier ratio)
+    print(f"# dcpredict.data benchmark (validation/bench_data.py{' --quick' if args.quick else ''}, "
+          f"repeats {args.repeats}, one BLAS thread)\n")
     if args.quick:
         lines = (bench_theory(3, [100, 200], 60, 10) + bench_experiment(3, [100, 200], 60, 10, 4)
                  + bench_memory([(5000, 100)], 60, 10))

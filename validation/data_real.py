@@ -1,12 +1,12 @@
 """Theory vs actual on real data: the grow-then-prune experiment on digits and MNIST-1D, per p and rule.
 
-For each dataset (:func:`dcpredict.data.datasets.load_dataset`, parity label), 800 ReLU random features of the
-standardized inputs (:func:`dcpredict.data.features.random_features`, feature seed 0), the population = all N rows,
+For each dataset (``dcpredict.data.datasets.load_dataset``, parity label), 800 ReLU random features of the
+standardized inputs (``dcpredict.data.features.random_features``, feature seed 0), the population = all N rows,
 the model of the first p features, n = 200 training rows, s = 40 kept weights, ridge 0:
 
-* theory = :meth:`dcpredict.data.DataWorld.predict` (the vector DC of each model's equivalent linear Gaussian
+* theory = ``DataWorld.predict`` (the vector DC of each model's equivalent linear Gaussian
   problem; dense and small_oracle exact, the others Monte Carlo means over 400 DC draws +- their se);
-* actual = :meth:`dcpredict.data.DataWorld.experiment` (TRIALS trials of n training rows and n fresh rows drawn
+* actual = ``DataWorld.experiment`` (TRIALS trials of n training rows and n fresh rows drawn
   without replacement): the error on all N rows (the population risk, which the theory predicts) and on the
   held-out rows (used for neither fit: what a user measures), each mean +- se over trials;
 * gap = (actual on all N rows - theory) / theory, z = that difference / combined se; held/pop = held-out / all-rows.
@@ -116,8 +116,8 @@ def main(argv=None) -> int:
            "Reading the table: a gap is what the Gaussian theory misses on this dataset (non-Gaussian random features "
            "of real inputs; largest near the interpolation threshold p = n); |z| > 4 means the gap is resolved, not "
            "noise.  held/pop > 1 is the finite-population effect (about N/(N-n) for an interpolating fit): the rows "
-           "a model is scored on are exactly the rows it was not fitted to.  Pruned models without a refit have "
-           "held/pop slightly below 1 because their error on the training rows is not smaller than elsewhere.", ""]
+           "a model is scored on are exactly the rows it was not fitted to; models that do not interpolate their training "
+           "rows (the small model, pruned models) have a smaller ratio.", ""]
     for name in args.datasets.split(","):
         lines, _info = run_dataset(name.strip(), args.trials, args.workers)
         out += lines
