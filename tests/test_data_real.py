@@ -275,8 +275,11 @@ def test_cli_advise_covariance_and_warning(tmp_path, capsys):
     assert rc2 == 0 and err2 == ""
     assert got["best"]["p"] == want["best"]["p"] and got["best"]["rule"] == want["best"]["rule"]
     assert got["best"]["risk"] == pytest.approx(want["best"]["risk"], rel=1e-8)
-    # the unscaled weights given as --b: one warning line naming --beta, the run goes on
+    # the same weights given unscaled as --beta next to the spectrum
     b_raw = ",".join(repr(float(v)) for v in beta_eig)
+    rc4, out4, err4 = _cli(capsys, ["advise", "--spectrum", "--lam", lam_txt, "--beta", b_raw, *common])
+    assert rc4 == 0 and err4 == "" and json.loads(out4)["best"] == want["best"]
+    # the unscaled weights given as --b: one warning line naming --beta, the run goes on
     rc3, _, err3 = _cli(capsys, ["advise", "--spectrum", "--lam", lam_txt, "--b", b_raw, *common])
     assert rc3 == 0 and err3.count("\n") == 1 and "warning" in err3 and "--beta" in err3
 

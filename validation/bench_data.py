@@ -26,12 +26,19 @@ import tracemalloc
 import numpy as np
 
 
-def _median_time(fn, repeats: int) -> float:
+def _median_time(fn, repeats: int, min_sample: float = 0.05) -> float:
+    """Median over ``repeats`` samples of the time of one call; each sample loops the call k times (k chosen so
+    that a sample lasts at least ``min_sample`` seconds), so scheduling noise on a busy machine averages out."""
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-7)
+    k = max(1, int(min_sample / one) + 1) if one < min_sample else 1
     ts = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
+        for _ in range(k):
+            fn()
+        ts.append((time.perf_counter() - t0) / k)
     return statistics.median(ts)
 
 
@@ -47,7 +54,8 @@ def bench_theory(repeats: int, ps: list[int], n: int, s: int) -> list[str]:
     world = _digits_world(max(ps))
     out = ["## 1. Theory per model size p vs one eigendecomposition of Sigma_pp", "",
            f"digits, {world.P} ReLU features, n = {n}, s = {s}, 400 DC draws (100 for the refits); median of "
-           f"{repeats}.", "", "| p | theory at one p (s) | eigh(Sigma_pp) (s) | ratio |", "|---:|---:|---:|---:|"]
+           f"{repeats} (a sample of a fast call loops it for at least 50 ms).", "",
+           "| p | theory at one p (s) | eigh(Sigma_pp) (s) | ratio |", "|---:|---:|---:|---:|"]
     world.predict(n, s, [ps[0]], draws=400)      # compile / warm
     for p in ps:
         S = world.Sigma[:p, :p].copy()
@@ -77,11 +85,11 @@ def bench_experiment(repeats: int, ps: list[int], n: int, s: int, trials: int) -
     world.experiment(n, s, [ps[0]], trials=2, workers=1, progress=False)
     for p in ps:
         t_ex = _median_time(lambda: world.experiment(n, s, [p], trials=trials, workers=1, progress=False),
-                            repeats) / trials
-        idx = rng.choice(world.N, size=n, replace=False)
-        Xp = world.rows(np.sort(idx))[:, :p]
+                            repeats, 0.0) / trials
+        idx = np.sort(rng.choice(world.N, size=n, replace=False))
+        Xp = np.ascontiguousarray(world.rows(idx)[:, :p])
         yv = world.labels[idx]
-        Xs = Xp[:, :s]
+        Xs = np.ascontiguousarray(Xp[:, :s])
 
         def fits():
             fit_least_squares(Xp, yv, 0.0)
@@ -149,8 +157,9 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     args = ap.parse_args(argv)
+    import scipy.linalg  # noqa: F401  (scipy's own BLAS must be loaded before threadpoolctl limits it)
     from threadpoolctl import threadpool_limits
-    threadpool_limits(1)        # one BLAS thread for the code and its baselines alike (a fair, steadier ratio)
+    threadpool_limits(1)        # one BLAS thread (numpy's and scipy's) for the code and its baselines alike
     print(f"# dcpredict.data benchmark (validation/bench_data.py{' --quick' if args.quick else ''}, "
           f"repeats {args.repeats}, one BLAS thread)\n")
     if args.quick:
