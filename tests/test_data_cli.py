@@ -93,3 +93,37 @@ def test_data_bad_files_are_one_line_exit_2(files, capsys):
                    "--p", "2"])
         err = capsys.readouterr().err
         assert rc == 2 and err.count("\n") == 1 and msg in err, err
+
+
+def test_advise_on_files_has_the_advisors_json_and_check_prints_both(files, capsys):
+    d, _, _ = files
+    base = ["advise", "--features", str(d / "X.npy"), "--labels", str(d / "y.npy"), "--n", "40", "--s", "8",
+            "--draws", "60", "--quiet"]
+    assert main([*base, "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    for key in ("best", "baselines", "zero_model", "best_at_edge", "nothing_beats_zero", "verdicts", "tolerance",
+                "rule_optima", "inputs", "search"):
+        assert key in obj
+    assert obj["inputs"]["order"] == "given" and 8 <= obj["best"]["p"] <= 30
+    assert main([*base, "--check", "3", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "predicted" in out and "actual (held out)" in out and "small_top_variance" in out
+
+
+@pytest.mark.parametrize("extra, msg", [
+    (["--sigma2", "0.1"], "--sigma2 describes a law"),
+    (["--check", "1"], "--check must be an integer >= 2"),
+    (["--order", "random"], "order must be one of"),
+])
+def test_advise_on_files_bad_input_is_one_line(files, capsys, extra, msg):
+    d, _, _ = files
+    rc = main(["advise", "--features", str(d / "X.npy"), "--labels", str(d / "y.npy"), "--n", "40", "--s", "8",
+               "--quiet", *extra])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and msg in err, err
+
+
+def test_advise_law_still_needs_sigma2(capsys):
+    rc = main(["advise", "--lam", "1", "--b", "1", "--n", "40", "--s", "10", "--world-size", "100"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--sigma2 is required" in err

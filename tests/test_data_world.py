@@ -95,17 +95,17 @@ def test_chunked_file_and_in_memory_sigma_are_identical(tmp_path):
 
 
 def _diagonal_dataset(lam, B, w, P, sigma2, N, seed=0):
-    """N rows whose population covariance is EXACTLY diag(lam_i) (atom k on w_k P columns, grouped), weights
-    beta_i = B_i / sqrt(P) and unexplained variance exactly sigma2: orthonormal columns orthogonal to the ones
-    vector, scaled."""
+    """N rows (N a power of 2) whose population covariance is EXACTLY diag(lam_i) (atom k on w_k P columns,
+    grouped), weights beta_i = B_i / sqrt(P) and unexplained variance exactly sigma2: columns of a Hadamard matrix
+    (orthogonal, orthogonal to the ones vector), scaled."""
+    from scipy.linalg import hadamard
     counts = np.rint(np.asarray(w) * P).astype(int)
-    assert counts.sum() == P
+    assert counts.sum() == P and P + 2 <= N
     lam_i = np.repeat(lam, counts)
     beta_i = np.repeat(B, counts) / math.sqrt(P)
-    rng = np.random.default_rng(seed)
-    Q = np.linalg.qr(np.column_stack([np.ones(N), rng.standard_normal((N, P + 1))]))[0][:, 1:]
-    Phi = math.sqrt(N) * Q[:, :P] * np.sqrt(lam_i)
-    y = Phi @ beta_i + math.sqrt(N * sigma2) * Q[:, P]
+    H = hadamard(N).astype(np.float64)[np.random.default_rng(seed).permutation(N)]   # H^T H = N I, column 0 = 1
+    Phi = H[:, 1:P + 1] * np.sqrt(lam_i)
+    y = Phi @ beta_i + math.sqrt(sigma2) * H[:, P + 1]
     return Phi, y, lam_i, beta_i
 
 
@@ -117,12 +117,12 @@ def test_diagonal_population_equals_the_fixed_world_theory():
     # so they agree within their Monte Carlo error plus a 1 % finite-size margin.
     lam, B, w, P, sigma2 = np.array([4.0, 1.0]), np.array([1.0, 0.5]), np.array([0.2, 0.8]), 200, 0.3
     law = dcpredict.Law(lam, B, w)
-    Phi, y, lam_i, beta_i = _diagonal_dataset(lam, B, w, P, sigma2, N=400)
+    Phi, y, lam_i, beta_i = _diagonal_dataset(lam, B, w, P, sigma2, N=256)
     world = DataWorld.from_arrays(Phi, y)
     assert np.allclose(world.Sigma, np.diag(lam_i), atol=1e-12)
     assert world.sigma2 == pytest.approx(sigma2, rel=1e-12)
     n, s = 100, 20
-    pred = world.predict(n=n, s=s, ps=[80, 200], order="saliency", draws=600)
+    pred = world.predict(n=n, s=s, ps=[80, 200], order="saliency", draws=400)
     for i, p in enumerate(pred.ps):
         ref = dcpredict.predict_world(law, n=n, P=P, p=p, s=s, sigma2=sigma2, order="saliency")
         for f in ("dense", "small_oracle"):
@@ -139,7 +139,7 @@ def _gaussian_dataset(N, P, seed):
     U = np.linalg.qr(rng.standard_normal((P, P)))[0]
     lam = np.arange(1, P + 1) ** -0.7
     X = (rng.standard_normal((N, P)) * np.sqrt(lam)) @ U.T
-    beta = U @ (rng.standard_normal(P) * lam ** 0.2) / math.sqrt(P)
+    beta = 5 * U @ (rng.standard_normal(P) * lam ** 0.2) / math.sqrt(P)
     y = X @ beta + 0.5 * rng.standard_normal(N)
     return X, y
 
@@ -358,3 +358,42 @@ def test_import_dcpredict_does_not_import_the_data_subpackage():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": os.getcwd()}).stdout.split()
     assert out == ["False", "False"]
+
+
+# ------------------------------------------------------------------------------------------ the advisor
+def test_advise_on_a_diagonal_dataset_matches_the_law_advisor_baselines():
+    # The dataset of test_diagonal_population_equals_the_fixed_world_theory: its baselines are the fixed world's
+    # (small_oracle and small_top_variance are exact dense DC risks of the same s columns; zero_model = sigma2 +
+    # signal); small_random is a Monte Carlo mean over random subsets of the finite world, the law advisor's the
+    # limit: within 4 stderr + 2 %.
+    lam, B, w, P, sigma2 = np.array([4.0, 1.0]), np.array([1.0, 0.5]), np.array([0.2, 0.8]), 50, 0.3
+    Phi, y, _, _ = _diagonal_dataset(lam, B, w, P, sigma2, N=64)
+    world = DataWorld.from_arrays(Phi, y)
+    n, s = 30, 20
+    adv = dcpredict.advise(world, n=n, s=s, order="saliency")
+    ref = dcpredict.advise(dcpredict.Law(lam, B, w), sigma2=sigma2, n=n, s=s, P=P, order="saliency")
+    assert type(adv).__name__ == "DataAdvice"
+    assert set(ref.to_dict()) <= set(adv.to_dict())
+    for k in ("small_oracle", "small_top_variance", "zero_model"):
+        assert getattr(adv, k) == pytest.approx(getattr(ref, k), rel=1e-9), k
+    assert abs(adv.small_random - ref.small_random) <= 4 * adv.baseline_stderr["small_random"] + 0.02 * ref.small_random
+    # P - s < 40: every integer p in [s, P] is searched
+    assert adv.exhaustive and np.array_equal(adv.ps, np.arange(s, P + 1)) and adv.best_p in adv.ps
+    # the best dense-pruned risk agrees with the law advisor's at the same p to the finite-size margin
+    i = int(np.searchsorted(adv.ps, ref.best_p))
+    if adv.ps[i] == ref.best_p:
+        assert adv.curves[ref.best_rule][i] == pytest.approx(ref.best_risk, rel=0.03)
+    with pytest.raises(DCPredictError, match="do not pass sigma2"):
+        dcpredict.advise(world, n=n, s=s, sigma2=0.1)
+
+
+@pytest.mark.slow
+def test_experiment_on_a_dask_cluster_is_bit_identical():
+    distributed = pytest.importorskip("distributed")
+    X, y = _messy(500, 30, seed=10)
+    world = DataWorld.from_arrays(X, y)
+    kw = dict(n=40, s=5, ps=[10, 30], trials=6, seed=3, progress=False)
+    one = world.experiment(workers=1, **kw)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        remote = world.experiment(scheduler=c.scheduler_address, **kw)
+    assert np.array_equal(one.samples, remote.samples)

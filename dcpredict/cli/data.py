@@ -133,3 +133,59 @@ def run(args: argparse.Namespace) -> int:
     else:
         write_text(cmp.summary() + "\n", None)
     return 0
+
+
+# --------------------------------------------------------------------------- advise on a dataset
+def add_advise_arguments(a: argparse.ArgumentParser) -> None:
+    """The dataset options of ``dcpredict advise`` (with them the advice is on the dataset)."""
+    add_data_arguments(a)
+    g = a.add_argument_group("advice on a dataset")
+    g.add_argument("--check", metavar="TRIALS", default=None,
+                   help="with a dataset: run the actual experiment (TRIALS trials) at the advised p and for the small "
+                        "models, and print predicted vs measured side by side")
+    g.add_argument("--draws", default="400", help="with a dataset: draws of the theory's DC vector per p (default 400)")
+    g.add_argument("--seed", default="0", help="with a dataset: seed of the draws and of --check (default 0)")
+    g.add_argument("--workers", default=None, help="with --check: local worker processes (default: all cores)")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def is_dataset(args: argparse.Namespace) -> bool:
+    return any(getattr(args, k, None) is not None for k in ("features", "labels", "dataset"))
+
+
+def advise_dataset(args: argparse.Namespace) -> int:
+    """``dcpredict advise --features F --labels Y --n N --s S [--order] [--check TRIALS]``."""
+    from ..advisor import PRUNE_RULES
+    from ..data import advise_data
+    from ._common import write_text
+    for name in ("lam", "b", "weights", "law", "world_size", "sigma2", "map", "beta", "covariance"):
+        if getattr(args, name, None) not in (None, False):
+            raise DCPredictError(f"--{name.replace('_', '-')} describes a law; with a dataset (--features/--labels "
+                                 "or --dataset) the dataset determines the world")
+    if getattr(args, "spectrum", False):
+        raise DCPredictError("--spectrum describes a law; with a dataset the dataset determines the world")
+    if isinstance(args.ridge, str):
+        raise DCPredictError("--ridge optimal is not available for a dataset; give a number >= 0")
+    n = integer("--n", args.n)
+    s = integer("--s", args.s)
+    world = world_from_args(args)
+    rules = PRUNE_RULES if args.rules is None else tuple(t.strip() for t in args.rules.split(","))
+    seed = integer("--seed", args.seed)
+    check = None
+    if args.check is not None:
+        check = integer("--check", args.check)
+        if check < 2:
+            raise DCPredictError(f"--check must be an integer >= 2 (trials); got {args.check!r}")
+        from ..data._experiment import check_experiment
+        check_experiment(world, n, s, [s], check)   # refuse before the search
+    adv = advise_data(world, n=n, s=s, order="given" if args.order is None else args.order, ridge=args.ridge,
+                      rules=rules, tol=args.tol, draws=integer("--draws", args.draws), seed=seed,
+                      progress=not args.quiet)
+    result = adv if check is None else adv.check(world, check, seed=seed, workers=integer("--workers", args.workers),
+                                                 progress=not args.quiet)
+    if args.json:
+        from ..data._compare import json_ready
+        write_text(json.dumps(json_ready(result.to_dict()), allow_nan=False) + "\n", None)
+    else:
+        write_text(result.summary() + "\n", None)
+    return 0

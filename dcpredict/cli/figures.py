@@ -5,6 +5,8 @@
   :mod:`dcpredict.plotting`).
 * ``validate [--quick] [--out-dir DIR] [--workers N]``: theory against simulation on a grid of cases,
   REPORT.md + summary plot; exit status 1 if any comparison fails (:mod:`dcpredict.validation`).
+* ``advise --features F --labels Y --n N --s S [--order given|variance|saliency] [--check TRIALS]``: the same on a
+  dataset (:func:`dcpredict.data.advise_data`; see :mod:`dcpredict.cli.data`).
 * ``advise (law) --sigma2 X --n N --s S --world-size P [--order saliency|random] [--ridge R] [--tol T]
   [--json] [--map PATH.png]``: train small or prune big in a given world (:mod:`dcpredict.advisor`).
 """
@@ -55,15 +57,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--spectrum", action="store_true",
                    help="--lam/--b list the P features of a finite world, one value per feature (no --weights); "
                         "P is their number unless --world-size is given")
-    a.add_argument("--sigma2", type=float, required=True, help="label noise variance (>= 0)")
+    a.add_argument("--sigma2", type=float, default=None, help="label noise variance (>= 0; required for a law)")
     a.add_argument("--n", type=float, required=True, help="training samples (an integer)")
     a.add_argument("--s", type=float, required=True, help="budget: weights kept in the deployed model (an integer)")
     a.add_argument("--world-size", type=float, default=None, metavar="P",
                    help="P, the number of features in the world (required unless --spectrum, --beta or --covariance: "
                         "then P is the instance's number of features)")
-    a.add_argument("--order", default="saliency",
+    a.add_argument("--order", default=None,
                    help="which p features a model of size p fits: saliency (the first by true saliency, the "
-                        "paper) or random (default saliency)")
+                        "paper) or random (default saliency); for a dataset given (default), variance or saliency")
     a.add_argument("--ridge", type=ridge_arg, default=0.0,
                    help="ridge penalty r >= 0 of every fit (default 0), or 'optimal': tune it (the answer includes "
                         "the regularisation; each baseline is compared at its own best ridge)")
@@ -78,6 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the output under 'map')")
     for old in ("--alpha", "--kappa-max", "--num"):   # removed: they implied a hidden pool of features
         a.add_argument(old, default=None, help=argparse.SUPPRESS)
+    from .data import add_advise_arguments
+    add_advise_arguments(a)
     a.set_defaults(func=_advise)
 
 
@@ -117,6 +121,14 @@ def _validate(args: argparse.Namespace) -> int:
 def _advise(args: argparse.Namespace) -> int:
     from .._validate import DCPredictError
     from ..advisor import PRUNE_RULES, advise
+    from .data import advise_dataset, is_dataset
+    if is_dataset(args):
+        return advise_dataset(args)
+    if args.check is not None:
+        raise DCPredictError("--check needs a dataset (--features/--labels or --dataset): a law has no rows to measure")
+    if args.sigma2 is None:
+        raise DCPredictError("--sigma2 is required for a law (the label noise variance; a dataset determines it)")
+    args.order = "saliency" if args.order is None else args.order
     for old in ("alpha", "kappa_max", "num"):
         if getattr(args, old) is not None:
             raise DCPredictError(f"--{old.replace('_', '-')} was removed: the advisor needs the world, give its "

@@ -393,3 +393,41 @@ def _run(world, n, s, ps_t, trials, seed, order, ridge, workers, scheduler, out,
         raise RuntimeError("internal error: data experiment trials missing")
     return DataExperiment(name=world.name, fingerprint=world.fingerprint, N=world.N, P=world.P, n=n, s=s, ps=ps_t,
                           order=order, ridge=ridge, trials=trials, seed=seed, samples=samples)
+
+
+def measure_columns(world: DataWorld, *, n: int, s: int, trials: int, seed: int, ridge: float,
+                    columns: dict[str, np.ndarray], small_random: bool = True) -> dict[str, tuple]:
+    """Actual risks of small models trained on fixed column sets (and, with ``small_random``, on s columns drawn at
+    random per trial, seeded by ``(seed, 13, trial)``), on the same rows as :func:`run_experiment` with this seed.
+
+    Returns ``{name: (held-out mean, stderr, all-rows mean, stderr)}``.  In process (the fits are s columns wide).
+    """
+    from .._fit import fit_least_squares
+    n, s, _ = check_n_s_ps(world, n, s, [s])
+    trials = check_int("trials", trials, lo=2)
+    N, H = world.N, world.N - 2 * n
+    if H < 1:
+        raise DCPredictError(f"n = {n} leaves no held-out rows of N = {N}")
+    names = list(columns) + (["small_random"] if small_random else [])
+    res = np.empty((len(names), trials, 2))
+    for t in range(trials):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_KEY_ROWS, t)))
+        drawn = rng.choice(N, size=2 * n, replace=False)
+        T, F = np.sort(drawn[:n]), np.sort(drawn[n:])
+        XT, XF = world.rows(T), world.rows(F)
+        yT, yF = world.labels[T], world.labels[F]
+        sets = dict(columns)
+        if small_random:
+            crng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(13, t)))
+            sets["small_random"] = np.sort(crng.choice(world.P, size=s, replace=False))
+        for k, name in enumerate(names):
+            S = np.asarray(sets[name])
+            b = fit_least_squares(XT[:, S], yT, ridge)
+            pop = world.m2 - 2.0 * float(b @ world.cross[S]) + float(b @ (world.Sigma[np.ix_(S, S)] @ b))
+            rT, rF = yT - XT[:, S] @ b, yF - XF[:, S] @ b
+            res[k, t] = (max((N * pop - float(rT @ rT) - float(rF @ rF)) / H, 0.0), max(pop, 0.0))
+    out = {}
+    for k, name in enumerate(names):
+        m, se = res[k].mean(axis=0), res[k].std(axis=0, ddof=1) / math.sqrt(trials)
+        out[name] = (float(m[0]), float(se[0]), float(m[1]), float(se[1]))
+    return out

@@ -358,6 +358,13 @@ class DataWorld:
         return compare_data(self, n=n, s=s, ps=ps, trials=trials, seed=seed, order=order, ridge=ridge,
                             draws=draws, workers=workers, scheduler=scheduler, out=out, progress=progress)
 
+    def advise(self, n: int, s: int, *, order: str = "given", ridge: float = 0.0, rules: Any = None,
+               tol: float | None = None, draws: int = 400, seed: int = 0, progress: bool = False):
+        """Train small or prune big on this dataset: :func:`dcpredict.data.advise_data`."""
+        from ._advise import advise_data
+        return advise_data(self, n=n, s=s, order=order, ridge=ridge, rules=rules, tol=tol, draws=draws, seed=seed,
+                           progress=progress)
+
     def describe(self) -> dict[str, Any]:
         """The dataset's summary, JSON-ready (no arrays)."""
         return {"name": self.name, "N": self.N, "P": self.P, "rank": self.rank, "sigma2": self.sigma2,
