@@ -275,8 +275,11 @@ def test_cli_advise_covariance_and_warning(tmp_path, capsys):
     assert rc2 == 0 and err2 == ""
     assert got["best"]["p"] == want["best"]["p"] and got["best"]["rule"] == want["best"]["rule"]
     assert got["best"]["risk"] == pytest.approx(want["best"]["risk"], rel=1e-8)
-    # the unscaled weights given as --b: one warning line naming --beta, the run goes on
+    # the same weights given unscaled as --beta next to the spectrum
     b_raw = ",".join(repr(float(v)) for v in beta_eig)
+    rc4, out4, err4 = _cli(capsys, ["advise", "--spectrum", "--lam", lam_txt, "--beta", b_raw, *common])
+    assert rc4 == 0 and err4 == "" and json.loads(out4)["best"] == want["best"]
+    # the unscaled weights given as --b: one warning line naming --beta, the run goes on
     rc3, _, err3 = _cli(capsys, ["advise", "--spectrum", "--lam", lam_txt, "--b", b_raw, *common])
     assert rc3 == 0 and err3.count("\n") == 1 and "warning" in err3 and "--beta" in err3
 
@@ -300,3 +303,47 @@ def test_cli_bad_files(tmp_path, capsys, files, argv_tail, needle):
     argv = ["advise", *[a.format(d=tmp_path) for a in argv_tail], "--sigma2", "0.1", "--n", "4", "--s", "1"]
     rc, out, err = _cli(capsys, argv)
     assert rc == 2 and out == "" and err.count("\n") == 1 and needle in err, err
+
+
+# ----------------------------------------------------------------------------------------------- the figure
+@pytest.mark.slow
+def test_data_figure_quick(tmp_path):
+    import json
+    from dcpredict.correlated import predict_correlated
+    from dcpredict.data.datasets import load_dataset
+    from dcpredict.data.features import random_features
+    from dcpredict.data.figure import draw_data_figure, figure_params, make_data_figure
+    png, side, data = make_data_figure("data-digits", quick=True, out_dir=tmp_path, workers=1)
+    assert png.read_bytes().startswith(b"\x89PNG") and b"dcpredict" in png.read_bytes()[:4096]
+    d = json.loads(side.read_text())
+    P = figure_params("data-digits", quick=True)
+    # independent: the dataset's moments and each model's own population least squares, computed here
+    X, y, _ = load_dataset("digits", "parity")
+    F = random_features(X, P["width"], seed=P["feature_seed"])
+    Fc, yc = F - F.mean(0), y - y.mean()
+    N = F.shape[0]
+    for i, p in enumerate(d["theory"]["p"]):
+        S = Fc[:, :p].T @ Fc[:, :p] / N
+        beta = np.linalg.pinv(S, rcond=1e-13, hermitian=True) @ (Fc[:, :p].T @ yc / N)
+        s2 = float(np.mean(yc ** 2) - beta @ S @ beta)
+        assert d["model_sigma2"][i] == pytest.approx(s2, rel=1e-6, abs=1e-9)
+        want = predict_correlated(S, beta, sigma2=max(s2, 0.0), n=P["n"], alpha=P["s"] / p, draws=2).dense
+        got = d["theory"]["dense"][i]
+        assert (got is None and not math.isfinite(want)) or got == pytest.approx(want, rel=1e-6)
+    g = d["gap"]["magnitude"]
+    for p, rel in zip(g["p"], g["relative_gap"]):
+        i = d["theory"]["p"].index(p)
+        t, m = d["theory"]["magnitude"][i], d["actual_population"]["magnitude"]["mean"][i]
+        assert rel == pytest.approx((m - t) / t, rel=1e-12)
+    assert "Measured Gaussian-equivalence gap" in d["caption"] and d["trials"] == P["trials"]
+    again = draw_data_figure(side, tmp_path / "again.png")            # re-render from the sidecar alone
+    assert again.stat().st_size > 10_000
+    (tmp_path / "foreign.png").write_bytes(b"not ours")
+    with pytest.raises(DCPredictError, match="not a dcpredict output"):
+        draw_data_figure(side, tmp_path / "foreign.png")
+
+
+def test_figure_cli_unknown_name(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["figure", "data-cifar"])
+    assert exc.value.code == 2 and "invalid choice: 'data-cifar'" in capsys.readouterr().err

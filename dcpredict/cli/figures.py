@@ -134,9 +134,10 @@ def _advise(args: argparse.Namespace) -> int:
             raise DCPredictError(f"--{old.replace('_', '-')} was removed: the advisor needs the world, give its "
                                  "number of features with --world-size P (or a finite spectrum with --spectrum)")
     if args.spectrum:
-        if args.law is not None or args.weights is not None or args.lam is None or args.b is None:
-            raise DCPredictError("--spectrum takes --lam and --b only (one value per feature of the world), "
-                                 "not --weights or --law")
+        if (args.law is not None or args.weights is not None or args.lam is None
+                or (args.b is None) == (args.beta is None) or args.covariance is not None):
+            raise DCPredictError("--spectrum takes --lam and --b (scaled weights) or --beta (actual weights) only, one "
+                                 "value per feature of the world; not --weights, --law or --covariance")
         law = law_from_args(args, spectrum=True)
     else:
         law = law_from_args(args)

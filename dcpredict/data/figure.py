@@ -146,12 +146,13 @@ def compute_data_figure(name: str, *, quick: bool = False, workers: int | None =
         "quick": bool(quick), "dcpredict_version": __version__, "numpy": np.__version__,
         "generated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "params": P, "dataset": desc, "inputs_shape": list(shape),
-        "features": (f"{P['width']} {P['activation']} random features act(W x), W = draw_first_layer({P['width']}, "
+        "features": (f"{P['width']} {_ACT.get(P['activation'], P['activation'])} random features act(W x), W = draw_first_layer({P['width']}, "
                      f"{shape[1]}, seed {P['feature_seed']}) (rows uniform on the unit sphere)"),
         "world": {"N": world.N, "P": world.P, "rank": world.rank, "sigma2": world.sigma2, "signal": world.signal,
                   "fingerprint": world.fingerprint},
         "n": P["n"], "s": P["s"], "fields": list(LINE_FIELDS),
         "horizontal": {"field": "small_oracle", "value": _nn(pred.theory["small_oracle"][0])},
+        "zero_model": world.m2,
         "theory": theory, "theory_stderr": theory_se,
         "theory_method": (f"DataWorld.predict: dcpredict.predict_correlated on each model's equivalent linear "
                           f"Gaussian problem (Sigma_pp, beta_p, sigma_p^2), {P['draws']} DC draws "
@@ -225,7 +226,7 @@ def draw_data_figure(data: dict[str, Any] | str | Path, out_png: str | Path) -> 
     ymin = 0.8 * min(min(vals), hline)
     ends = [v for f in fields for v in (th[f][0], th[f][-1], pop[f]["mean"][-1]) if v is not None]
     ymax = 2.2 * max(max(ends), hline, max(v for v in pop["magnitude"]["mean"] if v is not None))
-    nleg = len(fields) + 1
+    nleg = len(fields) + 2
     cap = pl._wrap(data["caption"] + f"  Rerun: {data['command']}.", 136)
     capH = 0.2 + 0.135 * len(cap)
     H = 5.8 + 0.19 * nleg + capH
@@ -238,6 +239,10 @@ def draw_data_figure(data: dict[str, Any] | str | Path, out_png: str | Path) -> 
         th_h += ax.plot(x, pl._arr(th[f]), style, color=pl.COLORS[f], lw=1.7, label=pl.LABELS[f] + ", theory")
     th_h.append(ax.axhline(hline, color=pl.COLORS["small_oracle"], lw=1.4, ls="--",
                            label=f"train small on the s best of all P features, theory: {hline:.3f}"))
+    zero = data.get("zero_model")
+    if zero is not None and ymin < zero < ymax:
+        th_h.append(ax.axhline(zero, color="0.6", lw=1.0, ls=(0, (1, 3)),
+                               label=f"predict the mean label (risk = mean(y^2) of the centred label): {zero:.3f}"))
     so = pop["small_oracle"]
     i_so = [i for i, m in enumerate(so["mean"]) if m is not None]
     for j, f in enumerate(fields):
