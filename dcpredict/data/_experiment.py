@@ -252,8 +252,8 @@ def _spec(world: DataWorld, n: int, s: int, ps: tuple, order: str, ridge: float,
     columns = world.column_order(order)
     oracle_local = {}
     for p in ps:
-        m = world.model(p, order)
-        sal = np.diagonal(m.Sigma) * m.beta ** 2
+        cols = columns[:p]
+        sal = world.Sigma[cols, cols] * world.model_beta(p, order) ** 2
         oracle_local[p] = np.sort(np.argsort(-sal, kind="stable")[:s])
     return DataSpec(path=path, array=array, mean=world.mean, y=world.labels,
                     Sigma=world.Sigma if sigma is None else sigma, cross=world.cross,
