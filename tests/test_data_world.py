@@ -401,3 +401,15 @@ def test_experiment_on_a_dask_cluster_is_bit_identical():
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as c:
         remote = world.experiment(scheduler=c.scheduler_address, **kw)
     assert np.array_equal(one.samples, remote.samples)
+
+
+def test_exactly_linear_labels_have_zero_unexplained_variance():
+    # sigma2 = mean(y^2) - beta' Sigma beta is 0 up to rounding: clipped to exactly 0 (tolerance SIGMA2_RTOL),
+    # never negative, never an error
+    from dcpredict.data._world import SIGMA2_RTOL
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((80, 6)) @ rng.standard_normal((6, 6))
+    y = X @ rng.standard_normal(6) + 4.0
+    w = DataWorld.from_arrays(X, y)
+    assert 0.0 <= w.sigma2 <= SIGMA2_RTOL * w.m2
+    assert w.signal == pytest.approx(float(np.var(y)), rel=1e-10)
