@@ -147,11 +147,6 @@ def _trial(spec: DataSpec, trial: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- result
-def _t975(df: int) -> float:
-    from scipy.stats import t
-    return float(t.ppf(0.975, df))
-
-
 @dataclass(frozen=True, repr=False)
 class DataExperiment(Result):
     """Actual risks of the grow-then-prune experiment on a dataset (:func:`run_experiment`).
