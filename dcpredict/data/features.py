@@ -62,7 +62,7 @@ def random_features(X: Any, width: int, *, activation: str = "relu", seed: int =
     width : int
         Number of features P >= 1 (rows of W).
     activation : {"relu", "tanh", "erf", "linear", "abs"}
-        The nonlinearity: max(z, 0), tanh(z), the error function erf(z), z, |z|.
+        The nonlinearity: ``max(z, 0)``, ``tanh(z)``, the error function ``erf(z)``, ``z``, ``abs(z)``.
     seed : int
         Seed of the first layer: ``W = dcpredict.random_features.draw_first_layer(width, d, seed)`` (rows
         uniform on the unit sphere).  The same seed and d give the same W, whatever N.
