@@ -347,3 +347,14 @@ def test_figure_cli_unknown_name(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["figure", "data-cifar"])
     assert exc.value.code == 2 and "invalid choice: 'data-cifar'" in capsys.readouterr().err
+
+
+def test_standardize_columns_by_hand():
+    from dcpredict.data.datasets import standardize_columns
+    X = np.array([[1.0, 5.0, 0.0, 2.0],
+                  [3.0, 5.0, 0.0, 2.0 + 1e-15],
+                  [5.0, 5.0, 0.0, 2.0]])
+    Z, keep = standardize_columns(X)
+    assert keep.tolist() == [0]                   # constant and rounding-level columns dropped
+    sd = math.sqrt(((1 - 3) ** 2 + 0 + (5 - 3) ** 2) / 3)
+    np.testing.assert_allclose(Z[:, 0], [(1 - 3) / sd, 0.0, (5 - 3) / sd], rtol=1e-15)
