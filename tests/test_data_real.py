@@ -251,6 +251,14 @@ def test_cli_predict_reads_files(tmp_path, capsys):
         assert got.keys() == want.keys()
         for k in want:
             assert got[k] == pytest.approx(want[k], rel=1e-12)
+    # the fixed world of the instance's own 8 features: --world-size defaults to 8
+    world = ["--n", "4", "--p", "6", "--s", "2", "--sigma2", "0.1", "--json"]
+    rc1, out1, err1 = _cli(capsys, ["predict", "--lam", str(tmp_path / "lam.npy"), "--beta", str(tmp_path / "beta.txt"),
+                                    *world])
+    rc2, out2, _ = _cli(capsys, ["predict", "--lam", ",".join(repr(float(v)) for v in lam),
+                                 "--b", ",".join(repr(math.sqrt(8) * float(v)) for v in beta), "--world-size", "8",
+                                 *world])
+    assert (rc1, rc2, err1) == (0, 0, "") and json.loads(out1) == pytest.approx(json.loads(out2), rel=1e-12)
 
 
 def test_cli_advise_covariance_and_warning(tmp_path, capsys):
