@@ -97,14 +97,14 @@ def test_data_bad_files_are_one_line_exit_2(files, capsys):
 
 def test_advise_on_files_has_the_advisors_json_and_check_prints_both(files, capsys):
     d, _, _ = files
-    base = ["advise", "--features", str(d / "X.npy"), "--labels", str(d / "y.npy"), "--n", "40", "--s", "8",
+    base = ["advise", "--features", str(d / "X.npy"), "--labels", str(d / "y.npy"), "--n", "40", "--s", "16",
             "--draws", "60", "--quiet"]
     assert main([*base, "--json"]) == 0
     obj = json.loads(capsys.readouterr().out)
     for key in ("best", "baselines", "zero_model", "best_at_edge", "nothing_beats_zero", "verdicts", "tolerance",
                 "rule_optima", "inputs", "search"):
         assert key in obj
-    assert obj["inputs"]["order"] == "given" and 8 <= obj["best"]["p"] <= 30
+    assert obj["inputs"]["order"] == "given" and 16 <= obj["best"]["p"] <= 30
     assert main([*base, "--check", "3", "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "predicted" in out and "actual (held out)" in out and "small_top_variance" in out
@@ -127,3 +127,23 @@ def test_advise_law_still_needs_sigma2(capsys):
     rc = main(["advise", "--lam", "1", "--b", "1", "--n", "40", "--s", "10", "--world-size", "100"])
     err = capsys.readouterr().err
     assert rc == 2 and "--sigma2 is required" in err
+
+
+def test_random_features_of_the_given_features(files, capsys):
+    from dcpredict.data.features import random_features
+    d, X, y = files
+    rc = main(["data", "--features", str(d / "X.npy"), "--labels", str(d / "y.npy"), "--random-features", "40",
+               "--feature-seed", "3", "--n", "20", "--s", "5", "--p", "40", "--draws", "40", "--quiet", "--json"])
+    obj = json.loads(capsys.readouterr().out)
+    assert rc == 0 and obj["P"] == 40
+    world = DataWorld.from_arrays(random_features(X, 40, seed=3), y)
+    assert obj["sigma2"] == world.sigma2 and obj["signal"] == world.signal
+
+
+@pytest.mark.slow
+def test_data_on_bundled_digits(capsys):
+    pytest.importorskip("sklearn")
+    rc = main(["data", "--dataset", "digits", "--task", "parity", "--random-features", "100", "--n", "100",
+               "--s", "20", "--p", "50,100", "--trials", "3", "--draws", "50", "--workers", "1", "--quiet", "--json"])
+    obj = json.loads(capsys.readouterr().out)
+    assert rc == 0 and obj["N"] == 1797 and obj["P"] == 100 and len(obj["rows"]) == 2

@@ -163,6 +163,10 @@ def test_gaussian_dataset_theory_matches_the_experiment_fast():
     world = DataWorld.from_arrays(X, y)
     cmp = world.compare(n=60, s=12, ps=[30, 60], trials=40, seed=0, draws=300, workers=1, progress=False)
     _check_theory_vs_actual(cmp, margin=0.06)
+    # ridge: the fits' (X^T X / n + r I)^{-1} X^T y / n and the DC's r = tau (1 - tr / n) are the same estimator
+    ridged = world.compare(n=60, s=12, ps=[60], ridge=0.05, trials=40, seed=0, draws=300, workers=1, progress=False)
+    _check_theory_vs_actual(ridged, margin=0.06)
+    assert math.isfinite(ridged.prediction.theory["dense"][0])     # no interpolation peak with a ridge
     ex = cmp.experiment
     # held-out vs population: the held-out error of the interpolating dense fit is higher by about N/(N-n)
     i = ex.ps.index(60)
@@ -366,7 +370,7 @@ def test_advise_on_a_diagonal_dataset_matches_the_law_advisor_baselines():
     # (small_oracle and small_top_variance are exact dense DC risks of the same s columns; zero_model = sigma2 +
     # signal); small_random is a Monte Carlo mean over random subsets of the finite world, the law advisor's the
     # limit: within 4 stderr + 2 %.
-    lam, B, w, P, sigma2 = np.array([4.0, 1.0]), np.array([1.0, 0.5]), np.array([0.2, 0.8]), 50, 0.3
+    lam, B, w, P, sigma2 = np.array([4.0, 1.0]), np.array([1.0, 0.5]), np.array([0.2, 0.8]), 40, 0.3
     Phi, y, _, _ = _diagonal_dataset(lam, B, w, P, sigma2, N=64)
     world = DataWorld.from_arrays(Phi, y)
     n, s = 30, 20
@@ -397,3 +401,15 @@ def test_experiment_on_a_dask_cluster_is_bit_identical():
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as c:
         remote = world.experiment(scheduler=c.scheduler_address, **kw)
     assert np.array_equal(one.samples, remote.samples)
+
+
+def test_exactly_linear_labels_have_zero_unexplained_variance():
+    # sigma2 = mean(y^2) - beta' Sigma beta is 0 up to rounding: clipped to exactly 0 (tolerance SIGMA2_RTOL),
+    # never negative, never an error
+    from dcpredict.data._world import SIGMA2_RTOL
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((80, 6)) @ rng.standard_normal((6, 6))
+    y = X @ rng.standard_normal(6) + 4.0
+    w = DataWorld.from_arrays(X, y)
+    assert 0.0 <= w.sigma2 <= SIGMA2_RTOL * w.m2
+    assert w.signal == pytest.approx(float(np.var(y)), rel=1e-10)

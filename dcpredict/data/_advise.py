@@ -18,7 +18,6 @@ The verdicts use the advisor's relative tolerance; the sampled risks also carry 
 from __future__ import annotations
 
 import math
-import sys
 import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Sequence

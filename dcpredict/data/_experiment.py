@@ -54,7 +54,7 @@ class DataSpec:
     array: np.ndarray | None = field(repr=False)
     mean: np.ndarray = field(repr=False)
     y: np.ndarray = field(repr=False)
-    Sigma: np.ndarray = field(repr=False)
+    Sigma: np.ndarray | str = field(repr=False)   # or the path of a .npy holding it (local pool: sent once)
     cross: np.ndarray = field(repr=False)
     m2: float
     n: int
@@ -74,16 +74,20 @@ class DataSpec:
 _OPEN: dict[tuple, np.ndarray] = {}
 
 
-def _features(spec: DataSpec) -> np.ndarray:
-    if spec.array is not None:
-        return spec.array
-    st = os.stat(spec.path)
-    key = (spec.path, st.st_mtime_ns, st.st_size)
+def _mapped(path: str) -> np.ndarray:
+    """A .npy memory-mapped once per process (keyed by path, modification time and size)."""
+    st = os.stat(path)
+    key = (path, st.st_mtime_ns, st.st_size)
     arr = _OPEN.get(key)
     if arr is None:
-        _OPEN.clear()
-        arr = _OPEN[key] = np.load(spec.path, mmap_mode="r", allow_pickle=False)
+        if len(_OPEN) >= 8:
+            _OPEN.clear()
+        arr = _OPEN[key] = np.load(path, mmap_mode="r", allow_pickle=False)
     return arr
+
+
+def _features(spec: DataSpec) -> np.ndarray:
+    return spec.array if spec.array is not None else _mapped(spec.path)
 
 
 def run_data_trial(spec: DataSpec, trial: int) -> np.ndarray:
@@ -106,7 +110,8 @@ def _trial(spec: DataSpec, trial: int) -> np.ndarray:
     XF = np.asarray(X[F], dtype=np.float64) - spec.mean
     yT, yF = spec.y[T], spec.y[F]
     H = N - 2 * n
-    Sigma, c, m2 = spec.Sigma, spec.cross, spec.m2
+    Sigma = _mapped(spec.Sigma) if isinstance(spec.Sigma, str) else spec.Sigma
+    c, m2 = spec.cross, spec.m2
 
     def score(S: np.ndarray, b: np.ndarray) -> tuple[float, float]:
         pop = m2 - 2.0 * float(b @ c[S]) + float(b @ (Sigma[np.ix_(S, S)] @ b))
@@ -142,11 +147,6 @@ def _trial(spec: DataSpec, trial: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- result
-def _t975(df: int) -> float:
-    from scipy.stats import t
-    return float(t.ppf(0.975, df))
-
-
 @dataclass(frozen=True, repr=False)
 class DataExperiment(Result):
     """Actual risks of the grow-then-prune experiment on a dataset (:func:`run_experiment`).
@@ -243,14 +243,15 @@ class DataExperiment(Result):
 
 # --------------------------------------------------------------------------- running
 def _spec(world: DataWorld, n: int, s: int, ps: tuple, order: str, ridge: float, seed: int, *,
-          path: str | None, array: np.ndarray | None) -> DataSpec:
+          path: str | None, array: np.ndarray | None, sigma: str | None = None) -> DataSpec:
     columns = world.column_order(order)
     oracle_local = {}
     for p in ps:
-        m = world.model(p, order)
-        sal = np.diagonal(m.Sigma) * m.beta ** 2
+        cols = columns[:p]
+        sal = world.Sigma[cols, cols] * world.model_beta(p, order) ** 2
         oracle_local[p] = np.sort(np.argsort(-sal, kind="stable")[:s])
-    return DataSpec(path=path, array=array, mean=world.mean, y=world.labels, Sigma=world.Sigma, cross=world.cross,
+    return DataSpec(path=path, array=array, mean=world.mean, y=world.labels,
+                    Sigma=world.Sigma if sigma is None else sigma, cross=world.cross,
                     m2=world.m2, n=n, s=s, ps=ps, columns=columns, oracle_local=oracle_local,
                     small_oracle=world.oracle_columns(s), ridge=ridge, seed=seed)
 
@@ -279,8 +280,9 @@ def run_experiment(world: DataWorld, *, n: int, s: int, ps: Any, trials: int, se
     ridge : float >= 0
         Ridge penalty of every fit.
     workers : int >= 1, optional
-        Local worker processes (default: all cores).  With more than one, the workers read the rows from the
-        memory-mapped ``.npy`` (an in-memory array is first written to a temporary ``.npy``, deleted afterwards).
+        Local worker processes (default: all cores).  With more than one, the workers memory-map the rows from the
+        ``.npy`` (an in-memory array is first written to a temporary ``.npy``) and Sigma from a temporary ``.npy``
+        (both deleted afterwards), so a task sends only vectors to its worker.
     scheduler : str, optional
         Address of a Dask distributed scheduler (the data are sent to the cluster once).
     out : path, optional
@@ -344,17 +346,20 @@ def _run(world, n, s, ps_t, trials, seed, order, ridge, workers, scheduler, out,
     tmpdir = None
     try:
         todo = [t for t in range(trials) if not filled[:, t].all()]
-        path, array = world.source_path, None
+        path, array, sigma = world.source_path, None, None
         if scheduler is not None:
             path, array = None, np.asarray(world._X)
-        elif path is None:
-            if workers > 1 and len(todo) > 1:
-                tmpdir = tempfile.TemporaryDirectory(prefix="dcpredict-data-")
+        elif workers > 1 and len(todo) > 1:
+            # each task is pickled: the large arrays go to files that every worker maps once
+            tmpdir = tempfile.TemporaryDirectory(prefix="dcpredict-data-")
+            sigma = os.path.join(tmpdir.name, "sigma.npy")
+            np.save(sigma, world.Sigma)
+            if path is None:
                 path = os.path.join(tmpdir.name, "features.npy")
                 np.save(path, np.asarray(world._X))
-            else:
-                array = world._X
-        spec = _spec(world, n, s, ps_t, order, ridge, seed, path=path, array=array)
+        elif path is None:
+            array = world._X
+        spec = _spec(world, n, s, ps_t, order, ridge, seed, path=path, array=array, sigma=sigma)
         bar = None
         if progress and todo:
             from tqdm.auto import tqdm

@@ -21,7 +21,6 @@ risks, a few hundred s x s ones, for which BLAS threads only add overhead (measu
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,7 +207,3 @@ def predict_data(world: DataWorld, *, n: int, s: int, ps: Any, order: str = "giv
                           retrain_draws=int(rd), seed=seed, theory=theory, theory_stderr=se,
                           model_sigma2=msig, model_signal=msignal, model_rank=mrank.astype(np.int64), tau=taus,
                           gamma2=g2s)
-
-
-def _finite_or_none(x: float):
-    return float(x) if math.isfinite(x) else None
