@@ -229,10 +229,13 @@ def draw_data_figure(data: dict[str, Any] | str | Path, out_png: str | Path) -> 
     nleg = len(fields) + 2
     cap = pl._wrap(data["caption"] + f"  Rerun: {data['command']}.", 136)
     capH = 0.2 + 0.135 * len(cap)
-    H = 5.8 + 0.19 * nleg + capH
+    zoomH, gap = 1.9, 0.78
+    H = 5.8 + zoomH + gap + 0.19 * nleg + capH
     fig = Figure(figsize=(8.0, H))
-    bottom = (0.65 + 0.19 * nleg + capH) / H
+    zbottom = (0.65 + 0.19 * nleg + capH) / H
+    bottom = zbottom + (zoomH + gap) / H
     ax = fig.add_axes((0.085, bottom, 0.89, 1.0 - bottom - 0.5 / H))
+    axz = fig.add_axes((0.085, zbottom, 0.89, zoomH / H))
     th_h, act_h = [], []
     for f in fields:
         style = ":" if f.endswith("_retrained") else ("-." if f == "oracle_pruned" else "-")
@@ -265,12 +268,55 @@ def draw_data_figure(data: dict[str, Any] | str | Path, out_png: str | Path) -> 
     ax.grid(alpha=0.25, lw=0.5)
     ax.set_title(f"{P['dataset']} ({P['task']} label), {P['width']} {_ACT.get(P['activation'], P['activation'])} random features: "
                  f"grow to p, prune to s = {s}", fontsize=9.5)
+    _zoom(axz, data, x, s, n, hline, zero)
     pl._two_column_legend(fig, th_h, act_h, (0.02 + 0.19 * nleg + capH) / H + 0.005)
     pl._caption(fig, cap)
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=pl.DPI, metadata=pl._METADATA)
     return out
+
+
+def _zoom(ax, data: dict[str, Any], x: np.ndarray, s: int, n: int, hline: float, zero: float | None) -> None:
+    """The low-risk options (the refits after pruning and the small model) on a linear scale, same x axis."""
+    from .. import plotting as pl
+    th, pop = data["theory"], data["actual_population"]
+    fields = [f for f in ("magnitude_retrained", "hessian_retrained") if f in data["fields"]]
+    lo, hi = [hline], [hline]
+    for j, f in enumerate(fields):
+        t = pl._arr(th[f])
+        m, se = pl._arr(pop[f]["mean"]), pl._arr(pop[f]["stderr"])
+        ax.plot(x, t, ":", color=pl.COLORS[f], lw=1.7)
+        ok = np.isfinite(m)
+        off = x * (1.0 + 0.012 * (j - 0.5))
+        ax.errorbar(off[ok], m[ok], yerr=se[ok], fmt=pl.MARKERS[f], color=pl.COLORS[f], ms=3.6, capsize=2.2,
+                    lw=1.0, mfc="white")
+        lo += [float(np.nanmin(t)), float(np.nanmin(m - se))]
+        hi += [float(np.nanmax(t)), float(np.nanmax(m + se))]
+    ax.axhline(hline, color=pl.COLORS["small_oracle"], lw=1.4, ls="--")
+    so = pop["small_oracle"]
+    i_so = [i for i, m in enumerate(so["mean"]) if m is not None]
+    if i_so:
+        i = i_so[-1]
+        ax.errorbar([x[i] * 1.04], [so["mean"][i]], yerr=[so["stderr"][i]], fmt="^", color=pl.COLORS["small_oracle"],
+                    ms=4.5, capsize=2.2, lw=1.0)
+        lo.append(so["mean"][i] - so["stderr"][i])
+        hi.append(so["mean"][i] + so["stderr"][i])
+    ymin, ymax = min(lo), max(hi)
+    if zero is not None and zero <= ymax + 0.6 * (ymax - ymin):
+        ax.axhline(zero, color="0.6", lw=1.0, ls=(0, (1, 3)))
+        ymin, ymax = min(ymin, zero), max(ymax, zero)
+    pad = 0.08 * (ymax - ymin)
+    ax.set_ylim(ymin - pad, ymax + pad)
+    ax.set_xscale("log")
+    ax.set_xlim(x[0] * 0.97, x[-1] * 1.06)
+    pl._log_ticks(ax, "x", x[0] * 0.97, x[-1] * 1.06)
+    ax.axvline(s / n, color="0.45", lw=0.9, ls=":")
+    ax.axvline(1.0, color="0.45", lw=0.9, ls=":")
+    ax.grid(alpha=0.25, lw=0.5)
+    ax.set_ylabel("risk")
+    ax.set_title("zoom: pruning followed by a refit on fresh rows, and the small model (same legend)", fontsize=8.5)
+    ax.set_xlabel("p / n")
 
 
 def make_data_figure(name: str, *, quick: bool = False, out_dir: str | Path = "figures", workers: int | None = None,
