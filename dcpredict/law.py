@@ -50,7 +50,9 @@ def looks_unscaled(lam: np.ndarray, b: np.ndarray) -> str:
     E[Lambda B^2] / E[Lambda] = p beta^T Sigma beta / tr(Sigma), is of order one when the label and the features
     have comparable scales; passing the actual beta makes it p times smaller.  The rule flags a ratio below
     1 / sqrt(p) (the geometric middle of the two cases) for p >= UNSCALED_MIN_P equally weighted atoms.  It is a
-    heuristic: a correctly scaled but very weak signal (ratio below 1/sqrt(p)) is flagged too.
+    heuristic that assumes features and label on comparable scales: a correctly scaled law is flagged too when its
+    signal is very weak, or when the features are on a much larger scale than the label (e.g. raw pixel values
+    0..255 with a 0/1 label); silence it with ``warnings.simplefilter("ignore", dcpredict.ScalingWarning)``.
     """
     p = int(lam.size)
     if p < UNSCALED_MIN_P:

@@ -238,7 +238,7 @@ def test_cli_predict_reads_files(tmp_path, capsys):
     beta = np.array([0.4, -0.2, 0.3, 0.0, 0.1, -0.1, 0.05, 0.2])
     np.save(tmp_path / "lam.npy", lam)
     np.savetxt(tmp_path / "beta.txt", beta)
-    np.savetxt(tmp_path / "beta.csv", beta[None, :], delimiter=",")
+    (tmp_path / "beta.csv").write_text("beta\n" + "\n".join(f"{v!r};" for v in beta.tolist()) + "  # the weights\n")
     common = ["--kappa", "2", "--alpha", "0.5", "--sigma2", "0.1", "--json"]
     # by hand: B = sqrt(8) beta, given as a comma list
     rc0, ref, err0 = _cli(capsys, ["predict", "--lam", ",".join(repr(float(v)) for v in lam),
@@ -251,6 +251,14 @@ def test_cli_predict_reads_files(tmp_path, capsys):
         assert got.keys() == want.keys()
         for k in want:
             assert got[k] == pytest.approx(want[k], rel=1e-12)
+    # the fixed world of the instance's own 8 features: --world-size defaults to 8
+    world = ["--n", "4", "--p", "6", "--s", "2", "--sigma2", "0.1", "--json"]
+    rc1, out1, err1 = _cli(capsys, ["predict", "--lam", str(tmp_path / "lam.npy"), "--beta", str(tmp_path / "beta.txt"),
+                                    *world])
+    rc2, out2, _ = _cli(capsys, ["predict", "--lam", ",".join(repr(float(v)) for v in lam),
+                                 "--b", ",".join(repr(math.sqrt(8) * float(v)) for v in beta), "--world-size", "8",
+                                 *world])
+    assert (rc1, rc2, err1) == (0, 0, "") and json.loads(out1) == pytest.approx(json.loads(out2), rel=1e-12)
 
 
 def test_cli_advise_covariance_and_warning(tmp_path, capsys):
@@ -290,6 +298,8 @@ def test_cli_advise_covariance_and_warning(tmp_path, capsys):
     ({"v.npy": np.array([1.0, np.nan, 2.0])}, ["--lam", "{d}/v.npy", "--beta", "1,2,3"], "entry 1 is nan"),
     ({"t.txt": "1 2\nx 4\n"}, ["--lam", "{d}/t.txt", "--beta", "1,2"], "not a file of numbers"),
     ({"v.npy": np.ones((2, 2))}, ["--lam", "{d}/v.npy", "--beta", "1,2"], "must hold a vector"),
+    ({"c.csv": "1,0\n0\n"}, ["--covariance", "{d}/c.csv", "--beta", "1,2"], "rows of different lengths"),
+    ({"c.csv": "a,b\n1,0\n0,x\n"}, ["--covariance", "{d}/c.csv", "--beta", "1,2"], "line 3: 'x'"),
     ({}, ["--beta", "1,2"], "--beta (the actual weights of a finite instance) needs --lam"),
     ({}, ["--covariance", "1,2", "--beta", "1,2"], "--covariance must name a file"),
     ({"c.npy": np.eye(2)}, ["--covariance", "{d}/c.npy", "--lam", "1,1", "--beta", "1,2"], "--covariance takes --beta"),
@@ -347,3 +357,14 @@ def test_figure_cli_unknown_name(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["figure", "data-cifar"])
     assert exc.value.code == 2 and "invalid choice: 'data-cifar'" in capsys.readouterr().err
+
+
+def test_standardize_columns_by_hand():
+    from dcpredict.data.datasets import standardize_columns
+    X = np.array([[1.0, 5.0, 0.0, 2.0],
+                  [3.0, 5.0, 0.0, 2.0 + 1e-15],
+                  [5.0, 5.0, 0.0, 2.0]])
+    Z, keep = standardize_columns(X)
+    assert keep.tolist() == [0]                   # constant and rounding-level columns dropped
+    sd = math.sqrt(((1 - 3) ** 2 + 0 + (5 - 3) ** 2) / 3)
+    np.testing.assert_allclose(Z[:, 0], [(1 - 3) / sd, 0.0, (5 - 3) / sd], rtol=1e-15)

@@ -1,9 +1,9 @@
 """Numbers from the command line: a comma list, or a file (.npy, .txt, .csv) named in its place.
 
 ``--lam``, ``--b``, ``--weights`` and ``--beta`` take a comma list ``1,0.5,0.25`` or a file whose name ends in
-``.npy`` (a 1-D array, or 2-D with one row or one column), ``.txt`` (numbers separated by white space) or ``.csv``
-(numbers separated by commas or new lines); ``--covariance`` takes a square matrix in the same formats (.txt: one
-row per line).  A name with any other ending is read as a comma list.
+``.npy`` (a 1-D array, or 2-D with one row or one column), ``.txt`` or ``.csv`` (numbers separated by commas,
+semicolons, white space or new lines; ``#`` starts a comment; a first line of names is skipped); ``--covariance`` takes a square matrix in the same
+formats (one row per line).  A name with any other ending is read as a comma list.
 """
 from __future__ import annotations
 
@@ -25,13 +25,14 @@ def read_array(option: str, path: str, *, ndim: int) -> np.ndarray:
         if p.lower().endswith(".npy"):
             arr = np.load(p, allow_pickle=False)
         else:
-            delim = "," if p.lower().endswith(".csv") else None
-            arr = np.loadtxt(p, delimiter=delim, dtype=np.float64, ndmin=2)
+            arr = _read_text(option, p, ndim)
     except OSError as exc:
         raise DCPredictError(f"{option} {p}: cannot be read ({exc.strerror or exc})") from None
+    except DCPredictError:
+        raise
     except ValueError as exc:
         msg = " ".join(str(exc).split())
-        raise DCPredictError(f"{option} {p}: not a file of numbers ({msg[:160]})") from None
+        raise DCPredictError(f"{option} {p}: not a .npy array ({msg[:160]})") from None
     if arr.dtype.kind not in "iuf":
         raise DCPredictError(f"{option} {p}: holds {arr.dtype} values, not real numbers")
     arr = np.asarray(arr, dtype=np.float64)
@@ -50,6 +51,40 @@ def read_array(option: str, path: str, *, ndim: int) -> np.ndarray:
         pos = f"entry {where[0]}" if ndim == 1 else f"row {where[0]}, column {where[1]}"
         raise DCPredictError(f"{option} {p}: must contain only finite numbers; {pos} is {float(arr[where])!r}")
     return arr
+
+
+def _read_text(option: str, path: str, ndim: int) -> np.ndarray:
+    """Numbers separated by commas, semicolons or white space; one matrix row per line; '#' starts a comment."""
+    import re
+    rows = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                cells = [c for c in re.split(r"[,;\s]+", line.split("#", 1)[0].strip()) if c]
+                if not cells:
+                    continue
+                try:
+                    rows.append([float(c) for c in cells])
+                except ValueError:
+                    if not rows and lineno == 1:
+                        continue  # a header line of names
+                    bad = next(c for c in cells if not _is_number(c))
+                    raise DCPredictError(f"{option} {path}: not a file of numbers (line {lineno}: {bad!r})") from None
+    except UnicodeDecodeError:
+        raise DCPredictError(f"{option} {path}: not a text file of numbers") from None
+    if ndim == 1:
+        return np.array([v for r in rows for v in r], dtype=np.float64)
+    if len({len(r) for r in rows}) > 1:
+        raise DCPredictError(f"{option} {path}: rows of different lengths; not a matrix")
+    return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
+
+
+def _is_number(c: str) -> bool:
+    try:
+        float(c)
+        return True
+    except ValueError:
+        return False
 
 
 def vector_arg(option: str, text: str) -> list[float] | np.ndarray:

@@ -84,6 +84,9 @@ def law_from_args(args: argparse.Namespace, *, spectrum: bool = False):
     """The law of --lam/--b/--weights, --lam/--beta, --covariance/--beta or --law; a :class:`ScalingWarning`
     becomes one line 'dcpredict CMD: warning: ...' on stderr.  ``spectrum``: --lam/--b list the features of a
     finite instance (``Law.empirical``, no --weights)."""
+    cached = getattr(args, "_law", None)
+    if cached is not None:  # built once per command (a covariance costs an eigendecomposition)
+        return cached
     import warnings
     from ..law import Law, ScalingWarning
     from ._arrays import matrix_arg, vector_arg
@@ -123,7 +126,16 @@ def law_from_args(args: argparse.Namespace, *, spectrum: bool = False):
                              "weight vector, give it as --beta (scaled by sqrt(P) here)\n")
         else:  # pragma: no cover - re-issue anything else unchanged
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    args._law = law
     return law
+
+
+def instance_world_size(args: argparse.Namespace) -> None:
+    """A finite instance (--beta, --covariance) used in the fixed world (--p/--s) is a world of its own features:
+    --world-size defaults to their number (the rank of a covariance)."""
+    if (is_finite_instance(args) and getattr(args, "world_size", None) is None
+            and (getattr(args, "p", None) is not None or getattr(args, "s", None) is not None)):
+        args.world_size = str(law_from_args(args).n_atoms)
 
 
 def is_finite_instance(args: argparse.Namespace) -> bool:

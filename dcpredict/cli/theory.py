@@ -14,8 +14,8 @@ import argparse
 import io
 
 from .._validate import DCPredictError
-from ._common import (OUT_RULE, RIDGE_HELP, add_law_arguments, dumps, float_grid, is_any_curve_output,
-                      law_from_args, ridge_arg, write_text)
+from ._common import (OUT_RULE, RIDGE_HELP, add_law_arguments, dumps, float_grid, instance_world_size,
+                      is_any_curve_output, law_from_args, ridge_arg, write_text)
 from ._world import add_world_arguments, int_grid, integer, require, world_mode
 
 
@@ -185,6 +185,7 @@ def _curve_world(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    instance_world_size(args)
     if world_mode(args):
         return _predict_world(args)
     if args.n is not None:
@@ -228,6 +229,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _curve(args: argparse.Namespace) -> int:
+    instance_world_size(args)
     if world_mode(args):
         return _curve_world(args)
     if args.n is not None:

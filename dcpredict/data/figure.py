@@ -204,8 +204,53 @@ def _caption_text(d: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------------ drawing
+# The figure follows the house style of dcpredict.plotting (one legend row per rule: theory line and actual
+# marker as one handle; open markers with wide caps so the +-1 se bars show; the caption lives in the sidecar and
+# the docs, the PNG carries a one-line headline).  It uses only plotting's colours, labels, markers and axes
+# helpers, and draws everything else here.
+
+def _errorbars(ax, x, m, se, f: str, ms: float = 4.2):
+    from .. import plotting as pl
+    return ax.errorbar(x, m, yerr=se, fmt=pl.MARKERS[f], color=pl.COLORS[f], ms=ms, mfc="none", mew=1.1,
+                       capsize=3.2, capthick=1.1, elinewidth=1.1, lw=1.1, zorder=3)
+
+
+def _rule_legend(fig, rows: list[tuple], top: float, title: str) -> None:
+    from matplotlib.legend_handler import HandlerTuple
+    handles = [h[0] if len(h) == 1 else tuple(h) for h, _ in rows]
+    fig.legend(handles, [label for _, label in rows], loc="upper center", bbox_to_anchor=(0.5, top), ncol=2,
+               fontsize=7.6, frameon=False, handler_map={tuple: HandlerTuple(ndivide=None, pad=0.6)},
+               handlelength=3.6, title=title, title_fontsize=7.6)
+
+
+def _headline(data: dict[str, Any]) -> str:
+    """The measured answer at the widest model: its best pruned model against the small one (a tie within two
+    combined standard errors), and the theory's numbers for the same two."""
+    th, pop = data["theory"], data["actual_population"]
+    i = len(th["p"]) - 1
+    cands = [f for f in data["fields"] if f != "dense" and pop[f]["mean"][i] is not None]
+    small_a, small_se = pop["small_oracle"]["mean"][i], pop["small_oracle"]["stderr"][i]
+    if not cands or small_a is None:
+        return ""
+    fa = min(cands, key=lambda f: pop[f]["mean"][i])
+    a, se = pop[fa]["mean"][i], pop[fa]["stderr"][i]
+    name = {"magnitude": "magnitude", "hessian": "Hessian", "oracle_pruned": "oracle",
+            "magnitude_retrained": "magnitude+refit", "hessian_retrained": "Hessian+refit"}.get(fa, fa)
+    if abs(a - small_a) <= 2.0 * math.hypot(se or 0.0, small_se or 0.0):
+        verdict = "a tie"
+    else:
+        verdict = "prune big wins" if a < small_a else "train small wins"
+    t = th[fa][i]
+    return (f"p = {th['p'][i]}, measured: {name} {a:.3f}, small {small_a:.3f} ({verdict}); theory: "
+            + (f"{t:.3f}" if t is not None else "inf") + f", {data['horizontal']['value']:.3f}")
+
+
 def draw_data_figure(data: dict[str, Any] | str | Path, out_png: str | Path) -> Path:
-    """Render a data figure from its sidecar (dict or JSON path) into a PNG, without recomputing."""
+    """Render a data figure from its sidecar (dict or JSON path) into a PNG, without recomputing.
+
+    The caption (setup and the measured gaps) is in the sidecar's ``"caption"``; the PNG carries a one-line
+    headline, the main panel (log scales) and a linear zoom on the refits and the small model.
+    """
     from .. import plotting as pl
     from .._store import check_outputs
     check_outputs([out_png], "figure file")
@@ -216,8 +261,7 @@ def draw_data_figure(data: dict[str, Any] | str | Path, out_png: str | Path) -> 
     Figure = pl._figure_class()
     n, s = data["n"], data["s"]
     th = data["theory"]
-    ps = np.array(th["p"], dtype=float)
-    x = ps / n
+    x = np.array(th["p"], dtype=float) / n
     fields = data["fields"]
     hline = data["horizontal"]["value"]
     pop = data["actual_population"]
@@ -226,51 +270,95 @@ def draw_data_figure(data: dict[str, Any] | str | Path, out_png: str | Path) -> 
     ymin = 0.8 * min(min(vals), hline)
     ends = [v for f in fields for v in (th[f][0], th[f][-1], pop[f]["mean"][-1]) if v is not None]
     ymax = 2.2 * max(max(ends), hline, max(v for v in pop["magnitude"]["mean"] if v is not None))
-    nleg = len(fields) + 2
-    cap = pl._wrap(data["caption"] + f"  Rerun: {data['command']}.", 136)
-    capH = 0.2 + 0.135 * len(cap)
-    H = 5.8 + 0.19 * nleg + capH
-    fig = Figure(figsize=(8.0, H))
-    bottom = (0.65 + 0.19 * nleg + capH) / H
-    ax = fig.add_axes((0.085, bottom, 0.89, 1.0 - bottom - 0.5 / H))
-    th_h, act_h = [], []
-    for f in fields:
-        style = ":" if f.endswith("_retrained") else ("-." if f == "oracle_pruned" else "-")
-        th_h += ax.plot(x, pl._arr(th[f]), style, color=pl.COLORS[f], lw=1.7, label=pl.LABELS[f] + ", theory")
-    th_h.append(ax.axhline(hline, color=pl.COLORS["small_oracle"], lw=1.4, ls="--",
-                           label=f"train small on the s best of all P features, theory: {hline:.3f}"))
     zero = data.get("zero_model")
-    if zero is not None and ymin < zero < ymax:
-        th_h.append(ax.axhline(zero, color="0.6", lw=1.0, ls=(0, (1, 3)),
-                               label=f"predict the mean label (risk = mean(y^2) of the centred label): {zero:.3f}"))
-    so = pop["small_oracle"]
-    i_so = [i for i, m in enumerate(so["mean"]) if m is not None]
+    nrows = (len(fields) + 1 + (zero is not None) + 1) // 2
+    zoomH, gap = 1.9, 0.8
+    H = 6.5 + zoomH + gap + 0.2 * nrows
+    fig = Figure(figsize=(8.0, H))
+    zbottom = (1.05 + 0.2 * nrows) / H
+    bottom = zbottom + (zoomH + gap) / H
+    ax = fig.add_axes((0.085, bottom, 0.89, 1.0 - bottom - 0.78 / H))
+    axz = fig.add_axes((0.085, zbottom, 0.89, zoomH / H))
+    rows: list[tuple] = []
     for j, f in enumerate(fields):
+        style = ":" if f.endswith("_retrained") else ("-." if f == "oracle_pruned" else "-")
+        handles = ax.plot(x, pl._arr(th[f]), style, color=pl.COLORS[f], lw=1.7)
         m, se = pl._arr(pop[f]["mean"]), pl._arr(pop[f]["stderr"])
         ok = np.isfinite(m)
         off = x * (1.0 + 0.012 * (j - (len(fields) - 1) / 2))
-        act_h.append(ax.errorbar(off[ok], m[ok], yerr=se[ok], fmt=pl.MARKERS[f], color=pl.COLORS[f], ms=3.6,
-                                 capsize=2.2, lw=1.0, mfc="white" if f.endswith("_retrained") else pl.COLORS[f],
-                                 label=pl.LABELS[f] + ", actual (mean +- se)"))
+        handles.append(_errorbars(ax, off[ok], m[ok], se[ok], f))
+        rows.append((handles, pl.LABELS[f]))
+    so = pop["small_oracle"]
+    h_small = [ax.axhline(hline, color=pl.COLORS["small_oracle"], lw=1.4, ls="--")]
+    i_so = [i for i, m in enumerate(so["mean"]) if m is not None]
+    small_label = f"train small on the s best of all P features: {hline:.3f}"
     if i_so:
         i = i_so[-1]
-        act_h.append(ax.errorbar([x[i] * 1.04], [so["mean"][i]], yerr=[so["stderr"][i]], fmt="^",
-                                 color=pl.COLORS["small_oracle"], ms=4.5, capsize=2.2, lw=1.0,
-                                 label=f"train small, actual: {so['mean'][i]:.3f} +- {so['stderr'][i]:.3f}"))
+        h_small.append(_errorbars(ax, np.array([x[i] * 1.04]), np.array([so["mean"][i]]),
+                                  np.array([so["stderr"][i]]), "small_oracle", ms=4.6))
+        small_label += f" (actual {so['mean'][i]:.3f} \u00b1 {so['stderr'][i]:.3f})"
+    rows.append((h_small, small_label))
+    if zero is not None:
+        line = ax.axhline(zero, color="0.6", lw=1.0, ls=(0, (1, 3)))
+        rows.append(([line], f"predict the mean label (risk = mean of the centred label squared): {zero:.3f}"))
     pl._risk_axes(ax, s, n, x[0] * 0.97, x[-1] * 1.06, ymin, ymax)
     P = data["params"]
     ax.set_xlabel(f"p / n  (features the model fits / training rows; n = {n}, P = {data['world']['P']}, "
                   f"budget s = {s})")
-    ax.set_ylabel("test risk on the dataset's N rows (incl. sigma^2)")
+    ax.set_ylabel("test risk on the dataset's N rows (incl. $\\sigma^2$)")
     ax.grid(alpha=0.25, lw=0.5)
-    ax.set_title(f"{P['dataset']} ({P['task']} label), {P['width']} {_ACT.get(P['activation'], P['activation'])} random features: "
-                 f"grow to p, prune to s = {s}", fontsize=9.5)
-    pl._two_column_legend(fig, th_h, act_h, (0.02 + 0.19 * nleg + capH) / H + 0.005)
-    pl._caption(fig, cap)
+    head = _headline(data)
+    ax.set_title(f"{P['dataset']} ({P['task']} label), {P['width']} {_ACT.get(P['activation'], P['activation'])} "
+                 f"random features: grow to p, prune to s = {s}" + (f"\n{head}" if head else ""), fontsize=9.5)
+    _zoom(axz, data, x, s, n, hline, zero)
+    _rule_legend(fig, rows, (0.4 + 0.2 * nrows) / H,
+                 f"line: Gaussian-equivalent theory;  marker: actual on the dataset's rows, mean \u00b1 1 se of "
+                 f"{data['trials']} trials")
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=pl.DPI, metadata=pl._METADATA)
     return out
+
+
+def _zoom(ax, data: dict[str, Any], x: np.ndarray, s: int, n: int, hline: float, zero: float | None) -> None:
+    """The low-risk options (the refits after pruning and the small model) on a linear scale, same x axis."""
+    from .. import plotting as pl
+    th, pop = data["theory"], data["actual_population"]
+    fields = [f for f in ("magnitude_retrained", "hessian_retrained") if f in data["fields"]]
+    lo, hi = [hline], [hline]
+    for j, f in enumerate(fields):
+        t = pl._arr(th[f])
+        m, se = pl._arr(pop[f]["mean"]), pl._arr(pop[f]["stderr"])
+        ax.plot(x, t, ":", color=pl.COLORS[f], lw=1.7)
+        ok = np.isfinite(m)
+        off = x * (1.0 + 0.012 * (j - 0.5))
+        _errorbars(ax, off[ok], m[ok], se[ok], f, ms=3.8)
+        lo += [float(np.nanmin(t)), float(np.nanmin(m - se))]
+        hi += [float(np.nanmax(t)), float(np.nanmax(m + se))]
+    ax.axhline(hline, color=pl.COLORS["small_oracle"], lw=1.4, ls="--")
+    so = pop["small_oracle"]
+    i_so = [i for i, m in enumerate(so["mean"]) if m is not None]
+    if i_so:
+        i = i_so[-1]
+        _errorbars(ax, np.array([x[i] * 1.04]), np.array([so["mean"][i]]), np.array([so["stderr"][i]]),
+                   "small_oracle", ms=4.6)
+        lo.append(so["mean"][i] - so["stderr"][i])
+        hi.append(so["mean"][i] + so["stderr"][i])
+    ymin, ymax = min(lo), max(hi)
+    if zero is not None and zero <= ymax + 0.6 * (ymax - ymin):
+        ax.axhline(zero, color="0.6", lw=1.0, ls=(0, (1, 3)))
+        ymin, ymax = min(ymin, zero), max(ymax, zero)
+    pad = 0.08 * (ymax - ymin)
+    ax.set_ylim(ymin - pad, ymax + pad)
+    ax.set_xscale("log")
+    ax.set_xlim(x[0] * 0.97, x[-1] * 1.06)
+    pl._log_ticks(ax, "x", x[0] * 0.97, x[-1] * 1.06)
+    ax.axvline(s / n, color="0.45", lw=0.9, ls=":")
+    ax.axvline(1.0, color="0.45", lw=0.9, ls=":")
+    ax.grid(alpha=0.25, lw=0.5)
+    ax.set_ylabel("risk")
+    ax.set_title("zoom (linear scale): pruning followed by a refit on fresh rows, and the small model", fontsize=8.5)
+    ax.set_xlabel("p / n")
 
 
 def make_data_figure(name: str, *, quick: bool = False, out_dir: str | Path = "figures", workers: int | None = None,
