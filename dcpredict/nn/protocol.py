@@ -38,6 +38,8 @@ import numpy as np
 
 from .._validate import DCPredictError
 
+#: how the trial log stores an infinite theory risk (the interpolation threshold): logs hold finite numbers only
+INF_CODE = -1.0
 STATES = ("dense", "pruned", "retrained", "random_retrained")
 METRICS = ("train_error", "test_error", "train_loss", "test_loss")
 
@@ -49,7 +51,7 @@ def fields(frozen: bool) -> tuple[str, ...]:
             "lr_used", "momentum_used"]
     if frozen:
         out += [f"{st}.closed_form.{m}" for st in STATES for m in METRICS]
-        out += ["readout_gap"]
+        out += ["readout_gap", "dense.theory.test_loss"]
     return tuple(out)
 
 
@@ -338,6 +340,10 @@ def run_unit(spec: dict[str, Any], width: int, k: int) -> dict[str, Any]:
                 for key, v in cf[st].items():
                     rec[f"{st}.closed_form.{key}"] = float(v)
             rec["readout_gap"] = float(np.linalg.norm(Wnet - Wcf) / max(np.linalg.norm(Wcf), 1e-300))
+            from .theory import equivalent_lgp_risk
+            th = equivalent_lgp_risk(np.vstack([Ftr, Fte]), np.concatenate([spec["y_train"], spec["y_test"]]),
+                                     classes, Ftr.shape[0])
+            rec["dense.theory.test_loss"] = th if np.isfinite(th) else INF_CODE
             if spec.get("save_features"):
                 rec["_features"] = (Ftr.astype(np.float32), Fte.astype(np.float32))
         rec["lr_used"] = float(spec["lr_used"])

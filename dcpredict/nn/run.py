@@ -12,7 +12,7 @@ import numpy as np
 from .._results import Result, fmt
 from .._validate import DCPredictError, check_choice, check_int, check_real
 from .data import NNData, load_data
-from .protocol import METRICS, STATES, fields as unit_fields, run_unit
+from .protocol import INF_CODE, METRICS, STATES, fields as unit_fields, run_unit
 
 __all__ = ["grow_prune", "NNResult", "OPTIMIZERS", "LOSSES"]
 
@@ -323,6 +323,8 @@ def grow_prune(data: Any = "digits", *, model: str = "mlp", widths: Any = (4, 8,
             row["nonzeros"] = int(rec["nonzeros"])
             if frozen:
                 row["readout_gap"] = rec["readout_gap"]
+                th = rec["dense.theory.test_loss"]
+                row["dense"]["theory"] = {"test_loss": math.inf if th == INF_CODE else th}
             if int(rec["nonzeros"]) != s and by_width[w] > s:
                 notes.append(f"width {w} seed {k}: {int(rec['nonzeros'])} nonzero weights after pruning, not s = {s} "
                              "(some kept weights were exactly zero after training)")
