@@ -41,11 +41,11 @@ def register(sub) -> None:
                     "and as a control prune the dense network at random to s and retrain (the paper's Figs. 1, 5, "
                     "6). Needs PyTorch: pip install 'dcpredict[nn]'.")
     d = p.add_argument_group("data and model")
-    d.add_argument("--dataset", default="digits", help="digits (scikit-learn, 8x8) or mnist1d (generated locally); "
-                                                      "your own data: the Python API dcpredict.nn.grow_prune")
+    d.add_argument("--dataset", default="digits", help="digits (scikit-learn, 8x8), mnist1d (generated locally), or FILE.npz "
+                                                      "with arrays X_train, y_train, X_test, y_test (your own data)")
     d.add_argument("--n-train", type=int, default=None,
                    help="training examples (digits: default 300 drawn at random, the rest test; mnist1d: default "
-                        "4000)")
+                        "4000; FILE.npz: the first N training examples)")
     d.add_argument("--model", default="mlp", help="mlp (two-layer, Fig. 6), cnn (small CNN for 8x8 images) or "
                                                   "resnet20 (width = base channels, 16 is standard; Fig. 1)")
     d.add_argument("--widths", required=True, help="network widths, comma list of positive integers")

@@ -97,6 +97,28 @@ def _mnist1d(n_train: int | None) -> NNData:
                   f"of its 4000 training signals, its {len(d['y_test'])} test signals")
 
 
+def _npz(path: str, n_train: int | None) -> NNData:
+    import os
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in ("X_train", "y_train", "X_test", "y_test") if k not in z.files]
+            if missing:
+                raise DCPredictError(f"dataset {path!r} must hold the arrays X_train, y_train, X_test, y_test; "
+                                     f"missing {', '.join(missing)}")
+            arrays = tuple(z[k] for k in ("X_train", "y_train", "X_test", "y_test"))
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, DCPredictError):
+            raise
+        raise DCPredictError(f"dataset {path!r} cannot be read as a .npz file: {exc}") from None
+    D = load_data(arrays)
+    if n_train is not None:
+        n = check_int("n_train", n_train, lo=2, hi=D.n_train)
+        D = NNData(D.name, D.X_train[:n], D.y_train[:n], D.X_test, D.y_test, D.classes, D.description)
+    return NNData(os.path.basename(path), D.X_train, D.y_train, D.X_test, D.y_test, D.classes,
+                  f"{path}: {D.n_train} training and {len(D.y_test)} test examples of shape {D.input_shape}, "
+                  f"{D.classes} classes")
+
+
 def _labels(name: str, y: Any) -> np.ndarray:
     arr = np.asarray(y)
     if arr.ndim != 1 or arr.size == 0:
@@ -150,11 +172,13 @@ def load_data(data: Any, *, n_train: int | None = None, split_seed: int = 0) -> 
     Parameters
     ----------
     data : str, tuple or NNData
-        ``"digits"``, ``"mnist1d"``, a tuple ``(X_train, y_train, X_test, y_test)`` of arrays, a pair
+        ``"digits"``, ``"mnist1d"``, the path of a ``.npz`` file holding ``X_train``, ``y_train``, ``X_test``,
+        ``y_test`` (inputs ``(N, ...)``, integer labels), a tuple ``(X_train, y_train, X_test, y_test)`` of arrays, a pair
         ``(train_dataset, test_dataset)`` of map-style torch Datasets yielding ``(x, label)``, or an
         :class:`NNData`.
     n_train : int, optional
-        Training examples taken (digits: default 300; mnist1d: default all 4000); not for user data.
+        Training examples taken (digits: default 300; mnist1d: default all 4000; a .npz: the first n_train);
+        not for arrays or Datasets passed directly.
     split_seed : int
         Seed of the digits train/test split.
 
@@ -169,8 +193,11 @@ def load_data(data: Any, *, n_train: int | None = None, split_seed: int = 0) -> 
             return _digits(n_train, check_int("split_seed", split_seed, lo=0))
         if data == "mnist1d":
             return _mnist1d(n_train)
-        raise DCPredictError(f"dataset must be one of {', '.join(map(repr, DATASETS))} (or your own arrays or "
-                             f"torch Datasets through the Python API); got {data!r}")
+        if data.endswith(".npz"):
+            return _npz(data, n_train)
+        raise DCPredictError(f"dataset must be one of {', '.join(map(repr, DATASETS))} or a FILE.npz with X_train, "
+                             f"y_train, X_test, y_test (or arrays / torch Datasets through the Python API); "
+                             f"got {data!r}")
     if not isinstance(data, (tuple, list)) or len(data) not in (2, 4):
         raise DCPredictError("data must be 'digits', 'mnist1d', (X_train, y_train, X_test, y_test) or "
                              f"(train_dataset, test_dataset); got {type(data).__name__}")

@@ -145,7 +145,8 @@ def grow_prune(data: Any = "digits", *, model: str = "mlp", widths: Any = (4, 8,
                weight_decay: float = 0.0, batch_size: int = 64, loss: str = "ce", seeds: int = 3, seed: int = 0,
                freeze_first_layer: bool = False, n_train: int | None = None, split_seed: int = 0,
                device: str = "auto", threads: int = 1, workers: int = 1, scheduler: str | None = None,
-               out: str | None = None, save_features: str | None = None, progress: bool = True) -> NNResult:
+               out: str | None = None, save_features: str | None = None, theory: bool = True,
+               progress: bool = True) -> NNResult:
     """Train networks of growing width, prune each to the budget s, retrain, and compare (the paper's Figs. 1,
     5 and 6).
 
@@ -188,7 +189,13 @@ def grow_prune(data: Any = "digits", *, model: str = "mlp", widths: Any = (4, 8,
     out : str, optional
         A JSONL log of finished units; rerun with the same arguments to resume (or with more ``seeds``).
     save_features : str, optional
-        Directory for the frozen features and labels as .npy (frozen mode only).
+        Directory for the frozen features and labels as .npy (frozen mode only): ``labels_train.npy``,
+        ``labels_test.npy`` and ``features_w{width}_seed{k}_{train,test}.npy`` (float32, before the readout's
+        bias column).  An existing file is accepted only if it holds the same array; nothing is overwritten.
+    theory : bool
+        Frozen mode: also compute the equivalent-LGP theory of the dense test loss for each unit
+        (``row["dense"]["theory"]["test_loss"]``, :mod:`dcpredict.nn.theory`; +inf at the
+        interpolation threshold).
     progress : bool
         A progress bar on stderr.
 
@@ -259,9 +266,11 @@ def grow_prune(data: Any = "digits", *, model: str = "mlp", widths: Any = (4, 8,
                 "weight_decay": weight_decay, "batch_size": batch_size, "loss": loss, "epochs": epochs,
                 "retrain_epochs": retrain_epochs, "seed": seed, "freeze_first_layer": frozen,
                 "device": dev, "threads": threads, "dataset_fingerprint": D.fingerprint(),
+                "theory": frozen and bool(theory),
                 "torch": torch.__version__}
     spec = {**settings, "freeze": frozen, "s": s, "classes": D.classes, "X_train": D.X_train, "y_train": D.y_train,
-            "X_test": D.X_test, "y_test": D.y_test, "save_features": save_features is not None}
+            "X_test": D.X_test, "y_test": D.y_test, "save_features": save_features is not None,
+            "theory": frozen and bool(theory)}
     names = unit_fields(frozen)
     by_width = dict(zip(ws, params))
     done: dict[tuple[int, int], dict[str, float]] = {}
@@ -323,8 +332,9 @@ def grow_prune(data: Any = "digits", *, model: str = "mlp", widths: Any = (4, 8,
             row["nonzeros"] = int(rec["nonzeros"])
             if frozen:
                 row["readout_gap"] = rec["readout_gap"]
-                th = rec["dense.theory.test_loss"]
-                row["dense"]["theory"] = {"test_loss": math.inf if th == INF_CODE else th}
+                if settings["theory"]:
+                    th = rec["dense.theory.test_loss"]
+                    row["dense"]["theory"] = {"test_loss": math.inf if th == INF_CODE else th}
             if int(rec["nonzeros"]) != s and by_width[w] > s:
                 notes.append(f"width {w} seed {k}: {int(rec['nonzeros'])} nonzero weights after pruning, not s = {s} "
                              "(some kept weights were exactly zero after training)")
