@@ -273,7 +273,14 @@ def _prune_phases(torch, net, trainable, weights, D, spec, lossf, s, s_batch, s_
 # ------------------------------------------------------------------ the unit
 def run_unit(spec: dict[str, Any], width: int, k: int) -> dict[str, Any]:
     """Run unit (width, k) of the protocol described by ``spec``; return ``{field: number}`` (see
-    :func:`fields`) and, with ``spec['save_features']``, the frozen features under ``'_features'``."""
+    :func:`fields`) and, with ``spec['save_features']``, the frozen features under ``'_features'``.
+    numpy's BLAS (the closed form, the theory) runs with ``spec['threads']`` threads, like torch."""
+    from .._parallel import _BLAS
+    with _BLAS.limit(int(spec["threads"])):
+        return _run_unit(spec, width, k)
+
+
+def _run_unit(spec: dict[str, Any], width: int, k: int) -> dict[str, Any]:
     t_unit = time.perf_counter()
     from ._torch import require_torch
     torch = require_torch()

@@ -97,6 +97,16 @@ class NNResult(Result):
                 cells = " ".join(f"{fmt(cf[st][1][i], 4):>19}" for st in STATES)
                 gaps = [r["readout_gap"] for r in self.rows if r["width"] == w]
                 lines.append(f"{w:>7} {'':>8} {cells}   readout gap max {fmt(max(gaps), 2)}")
+            lines.append("dense test loss (squared error): network | closed form"
+                         + (" | equivalent-LGP theory" if self.settings.get("theory") else "") + ", mean over seeds:")
+            _, net, _ = self.mean_se("dense", "test_loss")
+            _, cfl, _ = self.mean_se("dense", "test_loss", closed_form=True)
+            for i, w in enumerate(sorted(self.widths)):
+                cell = f"{w:>7} {fmt(net[i], 5):>12} {fmt(cfl[i], 5):>12}"
+                if self.settings.get("theory"):
+                    th = [r["dense"]["theory"]["test_loss"] for r in self.rows if r["width"] == w]
+                    cell += f" {fmt(float(np.mean(th)), 5):>12}"
+                lines.append(cell)
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -171,7 +181,10 @@ def grow_prune(data: Any = "digits", *, model: str = "mlp", widths: Any = (4, 8,
     lr, optimizer, momentum, weight_decay, batch_size, loss
         The optimizer (``sgd`` or ``adam``), its learning rate, SGD momentum, weight decay, the mini-batch size
         (0: full batch) and the loss (``ce`` cross-entropy, ``mse`` squared error on one-hot targets, mean over
-        examples and classes).
+        examples and classes).  ``lr="auto"`` (frozen first layer, ``sgd``, full batch, momentum 0 only): the
+        optimal heavy-ball step and momentum of the readout's quadratic loss, from the extreme nonzero
+        eigenvalues of the features' Gram matrix (:func:`dcpredict.nn.protocol.auto_heavy_ball`); the values
+        used are logged per unit.
     seeds, seed : int
         Seeds per width, and the root seed (unit (width, k) uses seeds derived from (seed, width, k)).
     freeze_first_layer : bool
@@ -308,7 +321,11 @@ def grow_prune(data: Any = "digits", *, model: str = "mlp", widths: Any = (4, 8,
         for (sp, w, k), rec in results:
             feats = rec.pop("_features", None)
             if feats is not None:
-                _write_features(save_features, D, w, k, feats)
+                try:
+                    _write_features(save_features, D, w, k, feats)
+                except OSError as exc:
+                    raise DCPredictError(f"save_features {save_features!r} cannot be written: "
+                                         f"{exc.strerror or exc}") from None
             if log is not None:
                 log.write_trials([{"kappa": float(w), "alpha": s / by_width[w], "trial": k, "seed": seed,
                                    "n": D.n_train, "p": by_width[w], "s": s, **{f: rec[f] for f in names}}])
