@@ -77,12 +77,12 @@ def _theory(res) -> dict[str, list]:
     return {"width": ws, "mean": vals}
 
 
-def _findings(res, budget_width: int) -> dict[str, Any]:
+def _findings(res, budget_width: int, metric: str = "test_error") -> dict[str, Any]:
     """Does pruning a wider network (retrained) beat training the small one (width = budget width)?"""
-    ws, dm, dse = res.mean_se("dense")
-    _, rm, rse = res.mean_se("retrained")
-    _, pm, _ = res.mean_se("pruned")
-    _, xm, _ = res.mean_se("random_retrained")
+    ws, dm, dse = res.mean_se("dense", metric)
+    _, rm, rse = res.mean_se("retrained", metric)
+    _, pm, _ = res.mean_se("pruned", metric)
+    _, xm, _ = res.mean_se("random_retrained", metric)
     i0 = int(np.flatnonzero(ws == budget_width)[0])
     small, small_se = float(dm[i0]), float(dse[i0])
     wide = ws > budget_width
@@ -90,7 +90,7 @@ def _findings(res, budget_width: int) -> dict[str, Any]:
     better = [int(w) for w, zz, ok in zip(ws, z, wide) if ok and zz > 2]
     worse = [int(w) for w, zz, ok in zip(ws, z, wide) if ok and zz < -2]
     j = int(np.argmin(np.where(wide, rm, np.inf)))
-    return {"small_width": budget_width, "small_test_error": small, "small_se": small_se,
+    return {"metric": metric, "small_width": budget_width, "small_test_error": small, "small_se": small_se,
             "best_retrained_width": int(ws[j]), "best_retrained_test_error": float(rm[j]),
             "best_retrained_se": float(rse[j]),
             "retrained_beats_small_at": better, "retrained_worse_than_small_at": worse,
@@ -113,6 +113,17 @@ def _claim(f: dict[str, Any], s: int) -> str:
     return head + "."
 
 
+def _frozen_claim(fz: dict[str, Any]) -> str:
+    f = fz["findings"]
+    text = (f"Frozen: the small network (width {f['small_width']}, s = {fz['s']}) has test loss "
+            f"{f['small_test_error']:.4g}; the best pruned + retrained wider one {f['best_retrained_test_error']:.4g} "
+            f"(width {f['best_retrained_width']})")
+    if f["retrained_beats_small_at"]:
+        return text + f"; pruning a wider network beats the small one at widths " \
+            f"{', '.join(map(str, f['retrained_beats_small_at']))}."
+    return text + "; pruning a wider network does not beat the small one by 2 standard errors."
+
+
 def caption(data: dict[str, Any]) -> str:
     """The figure's caption, from its sidecar content: the protocol, what it reproduces, the findings."""
     P, tr, fz = data["params"], data["trained"], data["frozen"]
@@ -130,7 +141,7 @@ def caption(data: dict[str, Any]) -> str:
         "equivalent-LGP theory of those features (data set pooled as the population). The GD readout reaches the "
         "closed form (readout gap < 1e-3) at width(s) " + (", ".join(map(str, reached)) or "none")
         + "; elsewhere the features are too ill-conditioned for the epochs given and the network is an "
-        "early-stopped (regularised) fit (gaps in the sidecar). Reproduces the paper's protocol (Figs. 1, 5, 6) on "
+        "early-stopped (regularised) fit (gaps in the sidecar). " + _frozen_claim(fz) + " Reproduces the paper's protocol (Figs. 1, 5, 6) on "
         "small offline data sets with an MLP; it does not reproduce the paper's ResNet-20/CIFAR-10 or MNIST numbers, "
         "and the training recipe is ours. " + data["claim"])
 
@@ -162,6 +173,7 @@ def compute(name: str, *, quick: bool = False, workers: int = 1, progress: bool 
             d["theory.dense.test_loss"] = _theory(res)
             d["readout_gap"] = {str(w): max(r["readout_gap"] for r in res.rows if r["width"] == w)
                                 for w in res.widths}
+            d["findings"] = _findings(res, kw["budget_width"], "test_loss")
         else:
             d["findings"] = _findings(res, kw["budget_width"])
         out[part] = d
@@ -211,8 +223,14 @@ def draw(data: dict[str, Any], path: str | Path) -> Path:
                                "tab:red", "s"),
                               ("retrained.closed_form.test_loss", "closed form pruned + refit", "tab:orange", "v")):
         sr = fz[key]
-        ax.errorbar(sr["width"], sr["mean"], yerr=sr["se"], color=col, marker=mk, ms=4, lw=1, capsize=2,
-                    ls="none" if "closed" in key else "-", label=lab)
+        closed = "closed" in key
+        ax.errorbar(sr["width"], sr["mean"], yerr=sr["se"], color=col, marker=mk, ms=7 if closed else 4, lw=1,
+                    capsize=2, ls="none" if closed else "-", mfc="none" if closed else col, label=lab, zorder=3)
+    fbw = data["params"]["frozen"]["budget_width"]
+    sd = fz["dense.test_loss"]
+    if fbw in sd["width"]:
+        ax.axhline(sd["mean"][sd["width"].index(fbw)], color="tab:blue", ls="--", lw=0.8,
+                   label=f"small frozen network: width {fbw} dense (s = {fz['s']})")
     n = fz["n_train"]
     ax.axvline(n, color="k", lw=0.5, ls=":")
     ax.set_xscale("log", base=2)
