@@ -126,7 +126,7 @@ def _frozen_claim(fz: dict[str, Any]) -> str:
 
 def caption(data: dict[str, Any]) -> str:
     """The figure's caption, from its sidecar content: the protocol, what it reproduces, the findings."""
-    P, tr, fz = data["params"], data["trained"], data["frozen"]
+    P, tr, fz = data["params"], data["curves"]["trained"], data["curves"]["frozen"]
     gaps = {int(w): g for w, g in fz["readout_gap"].items()}
     reached = [w for w in sorted(gaps) if gaps[w] < 1e-3]
     return (
@@ -157,7 +157,7 @@ def compute(name: str, *, quick: bool = False, workers: int = 1, progress: bool 
                            "command": f"dcpredict figure {name}" + (" --quick" if quick else ""),
                            "quick": quick, "dcpredict_version": __version__, "python": platform.python_version(),
                            "generated_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                           "dataset": P["dataset"], "params": P}
+                           "dataset": P["dataset"], "params": P, "curves": {}}
     for part in ("trained", "frozen"):
         kw = dict(P[part])
         res = grow_prune(P["dataset"], workers=workers, progress=progress, device="cpu", **kw)
@@ -176,8 +176,8 @@ def compute(name: str, *, quick: bool = False, workers: int = 1, progress: bool 
             d["findings"] = _findings(res, kw["budget_width"], "test_loss")
         else:
             d["findings"] = _findings(res, kw["budget_width"])
-        out[part] = d
-    out["claim"] = _claim(out["trained"]["findings"], out["trained"]["s"])
+        out["curves"][part] = d
+    out["claim"] = _claim(out["curves"]["trained"]["findings"], out["curves"]["trained"]["s"])
     out["caption"] = caption(out)
     return out
 
@@ -189,7 +189,7 @@ def draw(data: dict[str, Any], path: str | Path) -> Path:
     except ImportError:  # pragma: no cover
         raise DCPredictError("drawing figures needs matplotlib: pip install matplotlib") from None
     import textwrap
-    tr, fz = data["trained"], data["frozen"]
+    tr, fz = data["curves"]["trained"], data["curves"]["frozen"]
     fig = Figure(figsize=(15, 5.6))
     axs = fig.subplots(1, 3)
     styles = {"dense": ("dense (no pruning)", "tab:blue", "o"),
