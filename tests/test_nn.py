@@ -198,3 +198,14 @@ def test_workers_do_not_change_numbers_and_mnist1d_loads():
     b = grow_prune("mnist1d", widths=[8, 16], s=300, workers=2, **{**TINY, "n_train": 200, "seeds": 2})
     assert a.rows == b.rows
     assert a.n_test == 1000 and a.rows[0]["params"] == 40 * 8 + 8 * 10
+
+
+@pytest.mark.slow
+def test_dask_scheduler_gives_the_same_rows():
+    distributed = pytest.importorskip("distributed")
+    kw = {**TINY, "seeds": 2}
+    local = grow_prune("digits", widths=[8, 16], s=300, **kw)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        remote = grow_prune("digits", widths=[8, 16], s=300, scheduler=cluster.scheduler_address, **kw)
+    assert remote.rows == local.rows

@@ -90,8 +90,8 @@ def _findings(res, budget_width: int, metric: str = "test_error") -> dict[str, A
     better = [int(w) for w, zz, ok in zip(ws, z, wide) if ok and zz > 2]
     worse = [int(w) for w, zz, ok in zip(ws, z, wide) if ok and zz < -2]
     j = int(np.argmin(np.where(wide, rm, np.inf)))
-    return {"metric": metric, "small_width": budget_width, "small_test_error": small, "small_se": small_se,
-            "best_retrained_width": int(ws[j]), "best_retrained_test_error": float(rm[j]),
+    return {"metric": metric, "small_width": budget_width, "small_mean": small, "small_se": small_se,
+            "best_retrained_width": int(ws[j]), "best_retrained_mean": float(rm[j]),
             "best_retrained_se": float(rse[j]),
             "retrained_beats_small_at": better, "retrained_worse_than_small_at": worse,
             "retrained_beats_random_at": [int(w) for w, a, b, ok in zip(ws, rm, xm, wide) if ok and a < b],
@@ -100,8 +100,8 @@ def _findings(res, budget_width: int, metric: str = "test_error") -> dict[str, A
 
 def _claim(f: dict[str, Any], s: int) -> str:
     head = (f"Small network (width {f['small_width']}, s = {s} weights) trained dense: test error "
-            f"{100 * f['small_test_error']:.1f} +- {100 * f['small_se']:.1f} %; best pruned + retrained wider network: "
-            f"width {f['best_retrained_width']}, {100 * f['best_retrained_test_error']:.1f} +- "
+            f"{100 * f['small_mean']:.1f} +- {100 * f['small_se']:.1f} %; best pruned + retrained wider network: "
+            f"width {f['best_retrained_width']}, {100 * f['best_retrained_mean']:.1f} +- "
             f"{100 * f['best_retrained_se']:.1f} %. ")
     if f["retrained_beats_small_at"]:
         head += ("Pruning a wider network and retraining beats training the small one (by more than 2 standard "
@@ -116,7 +116,7 @@ def _claim(f: dict[str, Any], s: int) -> str:
 def _frozen_claim(fz: dict[str, Any]) -> str:
     f = fz["findings"]
     text = (f"Frozen: the small network (width {f['small_width']}, s = {fz['s']}) has test loss "
-            f"{f['small_test_error']:.4g}; the best pruned + retrained wider one {f['best_retrained_test_error']:.4g} "
+            f"{f['small_mean']:.4g}; the best pruned + retrained wider one {f['best_retrained_mean']:.4g} "
             f"(width {f['best_retrained_width']})")
     if f["retrained_beats_small_at"]:
         return text + f"; pruning a wider network beats the small one at widths " \
@@ -208,7 +208,13 @@ def draw(data: dict[str, Any], path: str | Path) -> Path:
         ax.axvline(bw, color="k", lw=0.5, ls=":")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("width (hidden units)")
-        ax.set_ylabel("error (%)")
+        ax.set_ylabel("error (%)" + (", log scale" if metric == "test_error" else ""))
+        if metric == "test_error":
+            from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+            ax.set_yscale("log")
+            ax.yaxis.set_major_locator(FixedLocator([1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100]))
+            ax.yaxis.set_major_formatter(ScalarFormatter())
+            ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_title(f"{title}, MLP, cross-entropy, s = {tr['s']}", fontsize=10)
         ax.grid(alpha=0.3)
     axs[0].legend(fontsize=7, loc="upper center")
