@@ -171,7 +171,7 @@ def test_cuda_without_cuda_one_line(capsys):
 @pytest.mark.slow
 def test_kill_9_then_resume_loses_nothing(tmp_path):
     log = tmp_path / "run.jsonl"
-    args = [sys.executable, "-m", "dcpredict", "nn", "--widths", "8,16,24,32", "--s", "300", "--epochs", "40",
+    args = [sys.executable, "-m", "dcpredict", "nn", "--widths", "8,16,24,32", "--s", "300", "--epochs", "150",
             "--seeds", "2", "--n-train", "100", "--quiet", "--json", "--out", str(log)]
     env = {**os.environ, "PYTHONPATH": ROOT}
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
