@@ -54,14 +54,28 @@ class NNData:
         return h.hexdigest()[:16]
 
 
-def _digits(n_train: int | None, split_seed: int) -> NNData:
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        raise DCPredictError("dataset 'digits' needs scikit-learn: pip install scikit-learn") from None
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's bundled digits: read its data file directly when it is where scikit-learn keeps it
+    (importing scikit-learn costs about a second), else through ``sklearn.datasets.load_digits``."""
+    import importlib.util
+    import os
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None:
+        raise DCPredictError("dataset 'digits' needs scikit-learn: pip install scikit-learn")
+    for root in spec.submodule_search_locations or []:
+        path = os.path.join(root, "datasets", "data", "digits.csv.gz")
+        if os.path.isfile(path):
+            data = np.loadtxt(path, delimiter=",")
+            if data.shape == (1797, 65):
+                return data[:, :64].reshape(-1, 8, 8), data[:, 64].astype(np.int64)
+    from sklearn.datasets import load_digits
     d = load_digits()
-    X = (d.images / 16.0).astype(np.float32)[:, None, :, :]
-    y = d.target.astype(np.int64)
+    return d.images, d.target.astype(np.int64)
+
+
+def _digits(n_train: int | None, split_seed: int) -> NNData:
+    images, y = _digits_arrays()
+    X = (images / 16.0).astype(np.float32)[:, None, :, :]
     n = 300 if n_train is None else check_int("n_train", n_train, lo=10, hi=len(y) - 100)
     perm = np.random.default_rng(split_seed).permutation(len(y))
     tr, te = perm[:n], perm[n:]
