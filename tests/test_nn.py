@@ -209,3 +209,20 @@ def test_dask_scheduler_gives_the_same_rows():
                                   dashboard_address=None) as cluster:
         remote = grow_prune("digits", widths=[8, 16], s=300, scheduler=cluster.scheduler_address, **kw)
     assert remote.rows == local.rows
+
+
+def test_resume_rewrites_missing_features_without_touching_the_log(tmp_path):
+    kw = dict(widths=[30], s=100, model="mlp", loss="mse", optimizer="sgd", lr="auto", batch_size=0, epochs=3,
+              seeds=1, n_train=30, freeze_first_layer=True, theory=False, progress=False, device="cpu")
+    feats, log = tmp_path / "f", tmp_path / "log.jsonl"
+    first = grow_prune("digits", save_features=str(feats), out=str(log), **kw)
+    before = log.read_text()
+    (feats / "features_w30_seed0_test.npy").unlink()
+    second = grow_prune("digits", save_features=str(feats), out=str(log), **kw)
+    assert log.read_text() == before and second.rows == first.rows
+    assert (feats / "features_w30_seed0_test.npy").exists()
+    (feats / "labels_test.npy").write_bytes(b"not mine")
+    with pytest.raises(DCPredictError, match="not the same array"):
+        (feats / "features_w30_seed0_test.npy").unlink()
+        grow_prune("digits", save_features=str(feats), out=str(log), **kw)
+    assert (feats / "labels_test.npy").read_bytes() == b"not mine"

@@ -299,13 +299,14 @@ def grow_prune(data: Any = "digits", *, model: str = "mlp", widths: Any = (4, 8,
                 done[(int(kappa), trial)] = dict(zip(names, (float(v) for v in vals)))
     try:
         todo = [(w, k) for w in ws for k in range(seeds) if (w, k) not in done]
+        logged = set(done)
         if save_features is not None:  # a resumed unit must still have its features on disk
             from .._store import resolve
             d = resolve(save_features)
             for (w, k) in list(done):
-                if not os.path.exists(os.path.join(d, f"features_w{w}_seed{k}_train.npy")):
-                    del done[(w, k)]
-                    todo.append((w, k))
+                if not all(os.path.exists(os.path.join(d, f"features_w{w}_seed{k}_{part}.npy"))
+                           for part in ("train", "test")):
+                    todo.append((w, k))   # rerun for its features; its log record stays as it is
         bar = None
         if progress and todo:
             from tqdm.auto import tqdm
@@ -326,10 +327,11 @@ def grow_prune(data: Any = "digits", *, model: str = "mlp", widths: Any = (4, 8,
                 except OSError as exc:
                     raise DCPredictError(f"save_features {save_features!r} cannot be written: "
                                          f"{exc.strerror or exc}") from None
-            if log is not None:
+            if log is not None and (w, k) not in logged:
                 log.write_trials([{"kappa": float(w), "alpha": s / by_width[w], "trial": k, "seed": seed,
                                    "n": D.n_train, "p": by_width[w], "s": s, **{f: rec[f] for f in names}}])
-            done[(w, k)] = rec
+            if (w, k) not in logged:
+                done[(w, k)] = rec
             if bar is not None:
                 bar.update(1)
         if bar is not None:
