@@ -211,6 +211,7 @@ def test_dask_scheduler_gives_the_same_rows():
     assert remote.rows == local.rows
 
 
+@pytest.mark.slow
 def test_resume_rewrites_missing_features_without_touching_the_log(tmp_path):
     kw = dict(widths=[30], s=100, model="mlp", loss="mse", optimizer="sgd", lr="auto", batch_size=0, epochs=3,
               seeds=1, n_train=30, freeze_first_layer=True, theory=False, progress=False, device="cpu")
