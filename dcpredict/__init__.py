@@ -14,7 +14,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from ._validate import DCPredictError
-from .law import GaussianLaw, Law
+from .law import GaussianLaw, Law, ScalingWarning
 
 __version__ = "0.1.0"
 
@@ -57,9 +57,9 @@ _LAZY = {
     "simulate_iterative": "compression_sim",
 }
 _SUBMODULES = ("random_features", "lemma1", "correlated_simulation", "theory", "world", "world_simulation",
-               "simulation", "correlated", "advisor", "figures", "validation")
+               "simulation", "correlated", "advisor", "figures", "validation", "data")
 
-__all__ = ["DCPredictError", "Law", "GaussianLaw", "RISK_FIELDS", *_LAZY, *_SUBMODULES]
+__all__ = ["DCPredictError", "Law", "GaussianLaw", "ScalingWarning", "RISK_FIELDS", *_LAZY, *_SUBMODULES]
 
 
 def __getattr__(name: str):

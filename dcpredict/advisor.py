@@ -414,7 +414,7 @@ class Advice(Result):
         return pm
 
 
-def advise(law: Law, *, sigma2: float, n: int, s: int, P: int | None = None, order: str = "saliency",
+def advise(law: Law, *, sigma2: float | None = None, n: int, s: int, P: int | None = None, order: str | None = None,
            ridge: float = 0.0, rules: Sequence[str] = PRUNE_RULES, tol: float = DEFAULT_TOL) -> Advice:
     """The model size p and pruning rule with the lowest predicted risk at a budget of s weights.
 
@@ -433,8 +433,10 @@ def advise(law: Law, *, sigma2: float, n: int, s: int, P: int | None = None, ord
         Number of features in the world.  Required, except for an empirical law
         (:meth:`Law.empirical`, a finite spectrum), whose number of features is then P.
     order : {"saliency", "random"}
-        Which p features a model of size p fits: the first by true saliency (the paper) or p chosen
-        without regard to saliency.
+        Which p features a model of size p fits: the first by true saliency (the paper, the default) or p
+        chosen without regard to saliency.  For a :class:`dcpredict.data.DataWorld` (``law`` may be one: then
+        ``sigma2`` and ``P`` are not given, the dataset determines them) the orders are ``given`` (the default),
+        ``variance`` and ``saliency``, and the answer is a :class:`dcpredict.data.DataAdvice`.
     ridge : float or "optimal"
         Ridge penalty r >= 0 of every fit (0: min-norm for p > n, OLS for p < n).  ``"optimal"`` tunes it:
         see :func:`_advise_tuned` (the answer then includes the regularisation, and every baseline is
@@ -457,6 +459,13 @@ def advise(law: Law, *, sigma2: float, n: int, s: int, P: int | None = None, ord
     >>> a = dcpredict.advise(law, sigma2=0.1, n=200, s=40, P=1000)        # doctest: +SKIP
     >>> a.best, a.best_at_edge, a.verdicts["small_oracle"]["verdict"]     # doctest: +SKIP
     """
+    if type(law).__name__ == "DataWorld":  # a dataset (dcpredict.data): its own advisor, same answer format
+        from .data._advise import advise_data
+        if sigma2 is not None or P is not None:
+            raise DCPredictError("a DataWorld determines sigma2 and P itself; do not pass sigma2= or P=")
+        return advise_data(law, n=n, s=s, order="given" if order is None else order, ridge=ridge, rules=rules,
+                           tol=tol)
+    order = "saliency" if order is None else order
     if isinstance(ridge, str) and ridge == "optimal":
         return _advise_tuned(law, sigma2=sigma2, n=n, s=s, P=P, order=order, rules=rules, tol=tol)
     law, sigma2, n, s, P, P_from, order, ridge, rules, tol = _check_inputs(law, sigma2, n, s, P, order, ridge,

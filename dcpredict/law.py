@@ -29,10 +29,39 @@ import numpy as np
 
 from ._validate import DCPredictError, check_array, check_int, check_real
 
-__all__ = ["Law"]
+__all__ = ["Law", "ScalingWarning", "looks_unscaled"]
 
 BVar = Union[float, Callable[[np.ndarray], np.ndarray]]
 WEIGHT_SUM_TOL = 1e-9
+
+
+class ScalingWarning(UserWarning):
+    """A law's weights look like an instance's actual weights beta, not the scaled B = sqrt(p) beta."""
+
+
+#: :func:`looks_unscaled` only judges instances of at least this many features
+UNSCALED_MIN_P = 50
+
+
+def looks_unscaled(lam: np.ndarray, b: np.ndarray) -> str:
+    """Why ``b`` looks like an unscaled weight vector (a non-empty reason), or ``""``.
+
+    With the scaling of the theory (beta_i = B_i / sqrt(p)) the ratio of the signal to the mean feature variance,
+    E[Lambda B^2] / E[Lambda] = p beta^T Sigma beta / tr(Sigma), is of order one when the label and the features
+    have comparable scales; passing the actual beta makes it p times smaller.  The rule flags a ratio below
+    1 / sqrt(p) (the geometric middle of the two cases) for p >= UNSCALED_MIN_P equally weighted atoms.  It is a
+    heuristic: a correctly scaled but very weak signal (ratio below 1/sqrt(p)) is flagged too.
+    """
+    p = int(lam.size)
+    if p < UNSCALED_MIN_P:
+        return ""
+    mean_lam = float(np.mean(lam))
+    signal = float(np.mean(lam * b * b))
+    ratio = signal / mean_lam
+    if ratio < 1.0 / math.sqrt(p):
+        return (f"its signal E[Lambda B^2] = {signal:.3g} is {ratio:.3g} x E[Lambda] = {mean_lam:.3g}, below "
+                f"1/sqrt(p) = {1.0 / math.sqrt(p):.3g} for p = {p} (with B = sqrt(p) beta it would be {p * signal:.3g})")
+    return ""
 
 
 def _weights(weights: Any, size: int, *, renormalize_above: float) -> np.ndarray:
@@ -84,9 +113,120 @@ class Law:
     # ------------------------------------------------------------------ constructors
     @classmethod
     def empirical(cls, lam: Any, b: Any) -> "Law":
-        """The empirical law of a finite instance: p atoms of weight 1/p (the theory page, :ref:`theory-lgp`)."""
+        """The empirical law of a finite instance: p atoms of weight 1/p (the theory page, :ref:`theory-lgp`).
+
+        ``b`` holds the *scaled* weights B_i = sqrt(p) beta_i.  With the actual weight vector beta use
+        :meth:`from_beta` (diagonal covariance) or :meth:`from_covariance`, which do the scaling.  A
+        :class:`ScalingWarning` is issued when ``b`` looks like an unscaled beta (see :func:`looks_unscaled`).
+        """
         lam_a = check_array("lam", lam, lo=0.0, lo_open=True)
-        return cls(lam_a, b, None, description=f"empirical law of {lam_a.size} features")
+        law = cls(lam_a, b, None, description=f"empirical law of {lam_a.size} features")
+        reason = looks_unscaled(law.lam, law.b)
+        if reason:
+            import warnings
+            warnings.warn(f"Law.empirical: b looks like the actual weights beta, not B = sqrt(p) beta: {reason}; "
+                          "if b is the actual weight vector use Law.from_beta(lam, beta) (or Law.from_covariance), "
+                          "which multiplies by sqrt(p)", ScalingWarning, stacklevel=2)
+        return law
+
+    @classmethod
+    def from_beta(cls, lam: Any, beta: Any) -> "Law":
+        """The empirical law of a finite problem given by its *actual* weights (diagonal covariance).
+
+        The theory's laws hold the scaled weights B_i = sqrt(p) beta_i (the theory page, :ref:`theory-lgp`);
+        this constructor does that scaling, so the signal E[Lambda B^2] of the law equals the problem's
+        beta^T Sigma beta = sum_i lam_i beta_i^2.
+
+        Parameters
+        ----------
+        lam : array_like, shape (p,)
+            The feature variances Sigma_ii (or the eigenvalues of Sigma, with ``beta`` in its eigenbasis),
+            each finite and > 0.
+        beta : array_like, shape (p,)
+            The actual weight vector: the label is y = x^T beta + noise.
+
+        Returns
+        -------
+        Law
+            ``Law.empirical(lam, sqrt(p) * beta)``: p atoms of weight 1/p.
+
+        Examples
+        --------
+        >>> law = Law.from_beta([2.0, 1.0, 0.5, 0.5], [0.5, -0.5, 1.0, 0.0])
+        >>> law.b.tolist(), law.signal_power     # B = 2 beta; beta' Sigma beta = 0.5 + 0.25 + 0.5
+        ([1.0, -1.0, 2.0, 0.0], 1.25)
+        """
+        lam_a = check_array("lam", lam, lo=0.0, lo_open=True)
+        beta_a = check_array("beta", beta)
+        if beta_a.shape != lam_a.shape:
+            raise DCPredictError(f"beta must have the same length as lam ({lam_a.size}); got {beta_a.size}")
+        p = lam_a.size
+        return cls(lam_a, math.sqrt(p) * beta_a, None,
+                   description=f"empirical law of {p} features (actual weights beta scaled by sqrt({p}))")
+
+    @classmethod
+    def from_covariance(cls, Sigma: Any, beta: Any) -> "Law":
+        """The empirical law of a finite problem with a general covariance and its actual weights.
+
+        Sigma = V diag(lam) V^T is diagonalized and beta rotated into its eigenbasis, a = V^T beta; the law has
+        one atom per eigen-direction, (lam_k, sqrt(r) a_k) with weight 1/r.  The dense risks are invariant
+        under this rotation; for pruning and for the fixed world (:func:`dcpredict.advise`) the *features* of
+        the law are the eigen-directions of Sigma (principal components), not the original coordinates.
+        Two cases make the eigen-directions unique:
+
+        * a diagonal Sigma (every off-diagonal entry exactly 0) keeps the original coordinates
+          (the law of :meth:`from_beta` on its diagonal), even where diagonal entries repeat;
+        * otherwise, inside an eigenspace of repeated eigenvalues (equal within 1e-10 lambda_max), where
+          numpy's eigenvectors are an arbitrary basis, the basis is turned so that beta's projection lies
+          on one direction (the other directions of that eigenspace get B = 0).
+
+        Eigenvalues below ``p * eps * lambda_max`` (variances exactly 0 for a diagonal Sigma) are zero, as
+        in :func:`dcpredict.predict_correlated`; their directions carry neither variance nor signal (x^T beta
+        does not see them) and are dropped, so the law has r = rank(Sigma) atoms and its description says how
+        many were dropped.
+
+        Parameters
+        ----------
+        Sigma : array_like, shape (p, p)
+            The feature covariance: symmetric (within 1e-10 relative) and positive semi-definite.
+        beta : array_like, shape (p,)
+            The actual weight vector in the original coordinates.
+
+        Returns
+        -------
+        Law
+            r atoms of weight 1/r: B = sqrt(r) a on the nonzero eigenvalues, in decreasing order of eigenvalue
+            (the original order for a diagonal Sigma).
+        """
+        from .correlated import check_problem, spectrum
+        S, b = check_problem(Sigma, beta)
+        p = S.shape[0]
+        if not np.any(S - np.diag(np.diagonal(S))):
+            lam = np.diagonal(S).copy()
+            if lam.min() < 0.0:
+                i = int(np.argmin(lam))
+                raise DCPredictError(f"Sigma must be positive semi-definite; diagonal entry {i} is {float(lam[i])!r}")
+            keep = lam > 0.0
+            lam_r, a_r, kind = lam[keep], b[keep], "a diagonal"
+        else:
+            lam, V = spectrum(S)
+            lam, V = lam[::-1], V[:, ::-1]                     # decreasing eigenvalues
+            a = V.T @ b
+            tol = 1e-10 * float(lam[0])
+            start = 0
+            for k in range(1, p + 1):                          # groups of repeated eigenvalues
+                if k == p or lam[start] - lam[k] > tol:
+                    if k - start > 1 and lam[start] > 0.0:
+                        a[start:k] = 0.0
+                        a[start] = float(np.linalg.norm(V[:, start:k].T @ b))
+                    start = k
+            keep = lam > 0.0
+            lam_r, a_r, kind = lam[keep], a[keep], "the eigen-directions of a"
+        r = int(lam_r.size)
+        dropped = "" if r == p else f"; {p - r} directions of zero variance dropped"
+        return cls(lam_r, math.sqrt(r) * a_r, None,
+                   description=f"empirical law of {r} features ({kind} {p} x {p} covariance, actual weights "
+                               f"scaled by sqrt({r}){dropped})")
 
     @classmethod
     def from_quantile(cls, quantile: Callable[[np.ndarray], np.ndarray], *, b_var: BVar = 1.0,

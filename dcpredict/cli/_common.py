@@ -67,23 +67,68 @@ RIDGE_HELP = ("ridge penalty r >= 0 (default 0: min-norm/OLS), or 'optimal': eve
 
 def add_law_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("law of (Lambda, B)")
-    g.add_argument("--lam", help="feature variances of the atoms, comma list (e.g. 4,1,1,0.25)")
-    g.add_argument("--b", help="true weights B of the atoms, comma list")
-    g.add_argument("--weights", help="atom probabilities, comma list summing to 1 (default: equal)")
+    g.add_argument("--lam", help="feature variances of the atoms: a comma list (e.g. 4,1,1,0.25) or a file "
+                                 ".npy/.txt/.csv (one value per feature of a finite instance)")
+    g.add_argument("--b", help="true weights B of the atoms (scaled: B_i = sqrt(p) beta_i), comma list or file")
+    g.add_argument("--weights", help="atom probabilities, comma list or file, summing to 1 (default: equal)")
+    g.add_argument("--beta", help="the ACTUAL weight vector of a finite instance (comma list or file), scaled by "
+                                  "sqrt(p) here: with --lam (one variance per feature) or with --covariance")
+    g.add_argument("--covariance", metavar="FILE",
+                   help="the feature covariance of a finite instance, a square matrix in a .npy/.txt/.csv file; "
+                        "needs --beta (actual weights); the law's features are its eigen-directions")
     g.add_argument("--law", metavar="FILE.json",
                    help="law from a JSON file: {lam, b, weights} or {power_law: {...}} or {uniform: {...}}")
 
 
-def law_from_args(args: argparse.Namespace):
-    from ..law import Law
-    if args.law is not None:
-        if args.lam is not None or args.b is not None or args.weights is not None:
-            raise DCPredictError("--law cannot be combined with --lam/--b/--weights")
-        return Law.from_json(args.law)
-    if args.lam is None or args.b is None:
-        raise DCPredictError("give the law as --lam and --b (and optionally --weights), or as --law FILE.json")
-    weights = None if args.weights is None else float_list("--weights", args.weights)
-    return Law(float_list("--lam", args.lam), float_list("--b", args.b), weights)
+def law_from_args(args: argparse.Namespace, *, spectrum: bool = False):
+    """The law of --lam/--b/--weights, --lam/--beta, --covariance/--beta or --law; a :class:`ScalingWarning`
+    becomes one line 'dcpredict CMD: warning: ...' on stderr.  ``spectrum``: --lam/--b list the features of a
+    finite instance (``Law.empirical``, no --weights)."""
+    import warnings
+    from ..law import Law, ScalingWarning
+    from ._arrays import matrix_arg, vector_arg
+    beta, cov = getattr(args, "beta", None), getattr(args, "covariance", None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScalingWarning)
+        if args.law is not None:
+            if any(v is not None for v in (args.lam, args.b, args.weights, beta, cov)):
+                raise DCPredictError("--law cannot be combined with --lam/--b/--weights/--beta/--covariance")
+            law = Law.from_json(args.law)
+        elif cov is not None:
+            if beta is None or args.lam is not None or args.b is not None or args.weights is not None:
+                raise DCPredictError("--covariance takes --beta (the actual weights) only, not --lam/--b/--weights")
+            law = Law.from_covariance(matrix_arg("--covariance", cov), vector_arg("--beta", beta))
+        elif beta is not None:
+            if args.lam is None or args.b is not None or args.weights is not None:
+                raise DCPredictError("--beta (the actual weights of a finite instance) needs --lam (one variance "
+                                     "per feature) and excludes --b and --weights")
+            law = Law.from_beta(vector_arg("--lam", args.lam), vector_arg("--beta", beta))
+        else:
+            if args.lam is None or args.b is None:
+                raise DCPredictError("give the law as --lam and --b (and optionally --weights), --lam and --beta, "
+                                     "--covariance and --beta, or --law FILE.json")
+            if spectrum:
+                if args.weights is not None:
+                    raise DCPredictError("--spectrum takes --lam and --b only (one value per feature of the world), "
+                                         "not --weights or --law")
+                law = Law.empirical(vector_arg("--lam", args.lam), vector_arg("--b", args.b))
+            else:
+                weights = None if args.weights is None else vector_arg("--weights", args.weights)
+                law = Law(vector_arg("--lam", args.lam), vector_arg("--b", args.b), weights)
+    for w in caught:
+        if issubclass(w.category, ScalingWarning):
+            from ..law import looks_unscaled
+            sys.stderr.write(f"dcpredict {getattr(args, 'command', '')}: warning: --b looks like the actual weights "
+                             f"beta, not B = sqrt(P) beta: {looks_unscaled(law.lam, law.b)}; if it is the actual "
+                             "weight vector, give it as --beta (scaled by sqrt(P) here)\n")
+        else:  # pragma: no cover - re-issue anything else unchanged
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return law
+
+
+def is_finite_instance(args: argparse.Namespace) -> bool:
+    """--beta or --covariance: an instance of P features, P = the length of the vectors (its empirical law)."""
+    return getattr(args, "beta", None) is not None or getattr(args, "covariance", None) is not None
 
 
 #: how ``--out`` recognises a file dcpredict wrote (stated in the option help of ``curve --out``)

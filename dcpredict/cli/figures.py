@@ -5,6 +5,8 @@
   :mod:`dcpredict.plotting`).
 * ``validate [--quick] [--out-dir DIR] [--workers N]``: theory against simulation on a grid of cases,
   REPORT.md + summary plot; exit status 1 if any comparison fails (:mod:`dcpredict.validation`).
+* ``advise --features F --labels Y --n N --s S [--order given|variance|saliency] [--check TRIALS]``: the same on a
+  dataset (:func:`dcpredict.data.advise_data`; see :mod:`dcpredict.cli.data`).
 * ``advise (law) --sigma2 X --n N --s S --world-size P [--order saliency|random] [--ridge R] [--tol T]
   [--json] [--map PATH.png]``: train small or prune big in a given world (:mod:`dcpredict.advisor`).
 """
@@ -13,9 +15,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import add_law_arguments, dumps, float_list, law_from_args, write_text, ridge_arg
+from ._common import add_law_arguments, dumps, is_finite_instance, law_from_args, write_text, ridge_arg
 
-FIGURE_NAMES = ("fig2", "fig3a", "fig3b", "fig4", "fig7a", "fig7b", "all", "compress", "nn-digits", "nn-mnist1d")
+FIGURE_NAMES = ("fig2", "fig3a", "fig3b", "fig4", "fig7a", "fig7b", "all", "compress", "data-digits", "data-mnist1d",
+                "nn-digits", "nn-mnist1d")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,8 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "dcpredict.plotting.draw re-renders a PNG from the JSON alone).")
     f.add_argument("name", choices=FIGURE_NAMES, metavar="NAME",
                    help="fig2, fig3a, fig3b, fig4, fig7a, fig7b or all (the paper's figures); compress: "
-                        "pruning vs quantization at a bit budget (beyond the paper, about 3 minutes); nn-digits, "
-                        "nn-mnist1d: grow-then-prune on real networks (needs PyTorch, a few minutes)")
+                        "pruning vs quantization at a bit budget (beyond the paper, about 3 minutes); data-digits, "
+                        "data-mnist1d: the grow-then-prune figure on a real dataset, theory vs actual (needs the "
+                        "[real] extra; a few minutes); nn-digits, nn-mnist1d: grow-then-prune on real networks "
+                        "(needs PyTorch, a few minutes)")
     f.add_argument("--quick", action="store_true", help="coarse grids and few trials (seconds; files NAME_quick.*)")
     f.add_argument("--out-dir", default="figures", help="output directory (default: figures)")
     f.add_argument("--workers", type=int, default=None, help="simulation processes (default: all cores)")
@@ -45,7 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.set_defaults(func=_validate)
 
     a = sub.add_parser("advise", help="train small or prune big: best model size and pruning rule in a given world",
-                       description="In a world of P features (--world-size, or a finite spectrum with --spectrum) "
+                       description="In a world of P features (--world-size, or a finite instance: --spectrum, "
+                                   "--lam with --beta, or --covariance with --beta) "
                                    "with n samples: fit the first p features (s <= p <= P, every integer searched), "
                                    "prune to the budget s with every rule, and compare the best with training s "
                                    "features directly (random, largest-variance, oracle) and with the zero model.")
@@ -53,14 +59,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--spectrum", action="store_true",
                    help="--lam/--b list the P features of a finite world, one value per feature (no --weights); "
                         "P is their number unless --world-size is given")
-    a.add_argument("--sigma2", type=float, required=True, help="label noise variance (>= 0)")
+    a.add_argument("--sigma2", type=float, default=None, help="label noise variance (>= 0; required for a law)")
     a.add_argument("--n", type=float, required=True, help="training samples (an integer)")
     a.add_argument("--s", type=float, required=True, help="budget: weights kept in the deployed model (an integer)")
     a.add_argument("--world-size", type=float, default=None, metavar="P",
-                   help="P, the number of features in the world (required unless --spectrum)")
-    a.add_argument("--order", default="saliency",
+                   help="P, the number of features in the world (required unless --spectrum, --beta or --covariance: "
+                        "then P is the instance's number of features)")
+    a.add_argument("--order", default=None,
                    help="which p features a model of size p fits: saliency (the first by true saliency, the "
-                        "paper) or random (default saliency)")
+                        "paper) or random (default saliency); for a dataset given (default), variance or saliency")
     a.add_argument("--ridge", type=ridge_arg, default=0.0,
                    help="ridge penalty r >= 0 of every fit (default 0), or 'optimal': tune it (the answer includes "
                         "the regularisation; each baseline is compared at its own best ridge)")
@@ -75,10 +82,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the output under 'map')")
     for old in ("--alpha", "--kappa-max", "--num"):   # removed: they implied a hidden pool of features
         a.add_argument(old, default=None, help=argparse.SUPPRESS)
+    from .data import add_advise_arguments
+    add_advise_arguments(a)
     a.set_defaults(func=_advise)
 
 
 def _figure(args: argparse.Namespace) -> int:
+    if args.name.startswith("data-"):
+        from ..data.figure import make_data_figure
+        png, side, data = make_data_figure(args.name, quick=args.quick, out_dir=args.out_dir, workers=args.workers,
+                                           progress=args.progress)
+        print(f"{args.name}: wrote {png} and {side} ({data['elapsed_seconds']:.0f} s)")
+        return 0
     if args.name == "compress":
         from ..figures_compress import make_figure as make_compress
         stem = "compress_quick" if args.quick else "compress"
@@ -113,21 +128,30 @@ def _validate(args: argparse.Namespace) -> int:
 def _advise(args: argparse.Namespace) -> int:
     from .._validate import DCPredictError
     from ..advisor import PRUNE_RULES, advise
-    from ..law import Law
+    from .data import advise_dataset, is_dataset
+    if is_dataset(args):
+        return advise_dataset(args)
+    if args.check is not None:
+        raise DCPredictError("--check needs a dataset (--features/--labels or --dataset): a law has no rows to measure")
+    if args.sigma2 is None:
+        raise DCPredictError("--sigma2 is required for a law (the label noise variance; a dataset determines it)")
+    args.order = "saliency" if args.order is None else args.order
     for old in ("alpha", "kappa_max", "num"):
         if getattr(args, old) is not None:
             raise DCPredictError(f"--{old.replace('_', '-')} was removed: the advisor needs the world, give its "
                                  "number of features with --world-size P (or a finite spectrum with --spectrum)")
     if args.spectrum:
-        if args.law is not None or args.weights is not None or args.lam is None or args.b is None:
-            raise DCPredictError("--spectrum takes --lam and --b only (one value per feature of the world), "
-                                 "not --weights or --law")
-        law = Law.empirical(float_list("--lam", args.lam), float_list("--b", args.b))
+        if (args.law is not None or args.weights is not None or args.lam is None
+                or (args.b is None) == (args.beta is None) or args.covariance is not None):
+            raise DCPredictError("--spectrum takes --lam and --b (scaled weights) or --beta (actual weights) only, one "
+                                 "value per feature of the world; not --weights, --law or --covariance")
+        law = law_from_args(args, spectrum=True)
     else:
         law = law_from_args(args)
-        if args.world_size is None:
+        if args.world_size is None and not is_finite_instance(args):
             raise DCPredictError("--world-size P is required: the answer depends on the number of features in "
-                                 "the world (or give a finite spectrum with --spectrum)")
+                                 "the world (or give a finite spectrum with --spectrum, or --beta with --lam or "
+                                 "--covariance)")
     rules = PRUNE_RULES if args.rules is None else tuple(t.strip() for t in args.rules.split(","))
     adv = advise(law, sigma2=args.sigma2, n=args.n, s=args.s, P=args.world_size, order=args.order,
                  ridge=args.ridge, rules=rules, tol=args.tol)

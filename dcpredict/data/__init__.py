@@ -15,10 +15,11 @@ experiment draws training rows from the dataset itself (:func:`run_experiment`).
 """
 from __future__ import annotations
 
+from ._advise import DataAdvice, DataCheck, advise_data
 from ._compare import DataComparison, compare_data
 from ._experiment import ACTUAL_FIELDS, DataExperiment, run_experiment
 from ._theory import DataPrediction, predict_data
 from ._world import ORDERS, DataWorld
 
-__all__ = ["DataWorld", "DataPrediction", "DataExperiment", "DataComparison", "predict_data", "run_experiment",
-           "compare_data", "ACTUAL_FIELDS", "ORDERS"]
+__all__ = ["DataWorld", "DataPrediction", "DataExperiment", "DataComparison", "DataAdvice", "DataCheck",
+           "predict_data", "run_experiment", "compare_data", "advise_data", "ACTUAL_FIELDS", "ORDERS"]

@@ -161,6 +161,9 @@ def compare_data(world: DataWorld, *, n: int, s: int, ps: Any, trials: int, seed
                  out: Any = None, progress: bool = True) -> DataComparison:
     """Theory (:func:`predict_data`, DC seed ``seed``) and the actual experiment (:func:`run_experiment`) on the
     same arguments; ``trials = 0`` gives the theory alone."""
+    if trials != 0:  # refuse a bad experiment before the theory runs
+        from ._experiment import check_experiment
+        check_experiment(world, n, s, ps, trials)
     pred = predict_data(world, n=n, s=s, ps=ps, order=order, ridge=ridge, draws=draws, seed=seed, progress=progress)
     ex = None
     if trials != 0:

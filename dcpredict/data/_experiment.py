@@ -54,7 +54,7 @@ class DataSpec:
     array: np.ndarray | None = field(repr=False)
     mean: np.ndarray = field(repr=False)
     y: np.ndarray = field(repr=False)
-    Sigma: np.ndarray = field(repr=False)
+    Sigma: np.ndarray | str = field(repr=False)   # or the path of a .npy holding it (local pool: sent once)
     cross: np.ndarray = field(repr=False)
     m2: float
     n: int
@@ -74,16 +74,20 @@ class DataSpec:
 _OPEN: dict[tuple, np.ndarray] = {}
 
 
-def _features(spec: DataSpec) -> np.ndarray:
-    if spec.array is not None:
-        return spec.array
-    st = os.stat(spec.path)
-    key = (spec.path, st.st_mtime_ns, st.st_size)
+def _mapped(path: str) -> np.ndarray:
+    """A .npy memory-mapped once per process (keyed by path, modification time and size)."""
+    st = os.stat(path)
+    key = (path, st.st_mtime_ns, st.st_size)
     arr = _OPEN.get(key)
     if arr is None:
-        _OPEN.clear()
-        arr = _OPEN[key] = np.load(spec.path, mmap_mode="r", allow_pickle=False)
+        if len(_OPEN) >= 8:
+            _OPEN.clear()
+        arr = _OPEN[key] = np.load(path, mmap_mode="r", allow_pickle=False)
     return arr
+
+
+def _features(spec: DataSpec) -> np.ndarray:
+    return spec.array if spec.array is not None else _mapped(spec.path)
 
 
 def run_data_trial(spec: DataSpec, trial: int) -> np.ndarray:
@@ -106,7 +110,8 @@ def _trial(spec: DataSpec, trial: int) -> np.ndarray:
     XF = np.asarray(X[F], dtype=np.float64) - spec.mean
     yT, yF = spec.y[T], spec.y[F]
     H = N - 2 * n
-    Sigma, c, m2 = spec.Sigma, spec.cross, spec.m2
+    Sigma = _mapped(spec.Sigma) if isinstance(spec.Sigma, str) else spec.Sigma
+    c, m2 = spec.cross, spec.m2
 
     def score(S: np.ndarray, b: np.ndarray) -> tuple[float, float]:
         pop = m2 - 2.0 * float(b @ c[S]) + float(b @ (Sigma[np.ix_(S, S)] @ b))
@@ -142,11 +147,6 @@ def _trial(spec: DataSpec, trial: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- result
-def _t975(df: int) -> float:
-    from scipy.stats import t
-    return float(t.ppf(0.975, df))
-
-
 @dataclass(frozen=True, repr=False)
 class DataExperiment(Result):
     """Actual risks of the grow-then-prune experiment on a dataset (:func:`run_experiment`).
@@ -243,14 +243,15 @@ class DataExperiment(Result):
 
 # --------------------------------------------------------------------------- running
 def _spec(world: DataWorld, n: int, s: int, ps: tuple, order: str, ridge: float, seed: int, *,
-          path: str | None, array: np.ndarray | None) -> DataSpec:
+          path: str | None, array: np.ndarray | None, sigma: str | None = None) -> DataSpec:
     columns = world.column_order(order)
     oracle_local = {}
     for p in ps:
-        m = world.model(p, order)
-        sal = np.diagonal(m.Sigma) * m.beta ** 2
+        cols = columns[:p]
+        sal = world.Sigma[cols, cols] * world.model_beta(p, order) ** 2
         oracle_local[p] = np.sort(np.argsort(-sal, kind="stable")[:s])
-    return DataSpec(path=path, array=array, mean=world.mean, y=world.labels, Sigma=world.Sigma, cross=world.cross,
+    return DataSpec(path=path, array=array, mean=world.mean, y=world.labels,
+                    Sigma=world.Sigma if sigma is None else sigma, cross=world.cross,
                     m2=world.m2, n=n, s=s, ps=ps, columns=columns, oracle_local=oracle_local,
                     small_oracle=world.oracle_columns(s), ridge=ridge, seed=seed)
 
@@ -279,8 +280,9 @@ def run_experiment(world: DataWorld, *, n: int, s: int, ps: Any, trials: int, se
     ridge : float >= 0
         Ridge penalty of every fit.
     workers : int >= 1, optional
-        Local worker processes (default: all cores).  With more than one, the workers read the rows from the
-        memory-mapped ``.npy`` (an in-memory array is first written to a temporary ``.npy``, deleted afterwards).
+        Local worker processes (default: all cores).  With more than one, the workers memory-map the rows from the
+        ``.npy`` (an in-memory array is first written to a temporary ``.npy``) and Sigma from a temporary ``.npy``
+        (both deleted afterwards), so a task sends only vectors to its worker.
     scheduler : str, optional
         Address of a Dask distributed scheduler (the data are sent to the cluster once).
     out : path, optional
@@ -293,17 +295,10 @@ def run_experiment(world: DataWorld, *, n: int, s: int, ps: Any, trials: int, se
     -------
     DataExperiment
     """
-    if not isinstance(world, DataWorld):
-        raise DCPredictError(f"world must be a dcpredict.data.DataWorld; got {type(world).__name__}")
-    n, s, ps_t = check_n_s_ps(world, n, s, ps)
-    if world.N - 2 * n < 1:
-        raise DCPredictError(f"n = {n} is too large for N = {world.N} rows: each trial uses n training rows and n "
-                             f"other rows for the fresh refits, and needs held-out rows (N - 2n >= 1); use n <= "
-                             f"{(world.N - 1) // 2}")
+    n, s, ps_t, trials = check_experiment(world, n, s, ps, trials)
     if order not in ORDERS:
         raise DCPredictError(f"order must be one of {', '.join(map(repr, ORDERS))}; got {order!r}")
     ridge = check_real("ridge", ridge, lo=0.0)
-    trials = check_int("trials", trials, lo=2)
     seed = check_int("seed", seed, lo=0)
     from .._parallel import default_workers, run_dask, run_parallel
     workers = default_workers() if workers is None else check_int("workers", workers, lo=1)
@@ -314,7 +309,24 @@ def run_experiment(world: DataWorld, *, n: int, s: int, ps: Any, trials: int, se
     check_memory("this data experiment", unit * inflight + 8.0 * len(ps_t) * trials * 2 * len(ACTUAL_FIELDS))
     if scheduler is not None:
         scheduler = check_scheduler(scheduler)
+    return _run(world, n, s, ps_t, trials, seed, order, ridge, workers, scheduler, out, progress)
 
+
+def check_experiment(world: Any, n: Any, s: Any, ps: Any, trials: Any) -> tuple[int, int, tuple, int]:
+    """Validated (n, s, ps, trials) of an experiment (N - 2n >= 1 held-out rows, trials >= 2)."""
+    if not isinstance(world, DataWorld):
+        raise DCPredictError(f"world must be a dcpredict.data.DataWorld; got {type(world).__name__}")
+    n, s, ps_t = check_n_s_ps(world, n, s, ps)
+    if world.N - 2 * n < 1:
+        raise DCPredictError(f"n = {n} is too large for N = {world.N} rows: each trial uses n training rows and n "
+                             f"other rows for the fresh refits, and needs held-out rows (N - 2n >= 1); use n <= "
+                             f"{(world.N - 1) // 2}")
+    trials = check_int("trials", trials, lo=2)
+    return n, s, ps_t, trials
+
+
+def _run(world, n, s, ps_t, trials, seed, order, ridge, workers, scheduler, out, progress) -> DataExperiment:
+    from .._parallel import run_dask, run_parallel
     samples = np.empty((len(ps_t), trials, len(ACTUAL_FIELDS), 2))
     filled = np.zeros((len(ps_t), trials), dtype=bool)
     pidx = {p: i for i, p in enumerate(ps_t)}
@@ -334,17 +346,20 @@ def run_experiment(world: DataWorld, *, n: int, s: int, ps: Any, trials: int, se
     tmpdir = None
     try:
         todo = [t for t in range(trials) if not filled[:, t].all()]
-        path, array = world.source_path, None
+        path, array, sigma = world.source_path, None, None
         if scheduler is not None:
             path, array = None, np.asarray(world._X)
-        elif path is None:
-            if workers > 1 and len(todo) > 1:
-                tmpdir = tempfile.TemporaryDirectory(prefix="dcpredict-data-")
+        elif workers > 1 and len(todo) > 1:
+            # each task is pickled: the large arrays go to files that every worker maps once
+            tmpdir = tempfile.TemporaryDirectory(prefix="dcpredict-data-")
+            sigma = os.path.join(tmpdir.name, "sigma.npy")
+            np.save(sigma, world.Sigma)
+            if path is None:
                 path = os.path.join(tmpdir.name, "features.npy")
                 np.save(path, np.asarray(world._X))
-            else:
-                array = world._X
-        spec = _spec(world, n, s, ps_t, order, ridge, seed, path=path, array=array)
+        elif path is None:
+            array = world._X
+        spec = _spec(world, n, s, ps_t, order, ridge, seed, path=path, array=array, sigma=sigma)
         bar = None
         if progress and todo:
             from tqdm.auto import tqdm
@@ -383,3 +398,41 @@ def run_experiment(world: DataWorld, *, n: int, s: int, ps: Any, trials: int, se
         raise RuntimeError("internal error: data experiment trials missing")
     return DataExperiment(name=world.name, fingerprint=world.fingerprint, N=world.N, P=world.P, n=n, s=s, ps=ps_t,
                           order=order, ridge=ridge, trials=trials, seed=seed, samples=samples)
+
+
+def measure_columns(world: DataWorld, *, n: int, s: int, trials: int, seed: int, ridge: float,
+                    columns: dict[str, np.ndarray], small_random: bool = True) -> dict[str, tuple]:
+    """Actual risks of small models trained on fixed column sets (and, with ``small_random``, on s columns drawn at
+    random per trial, seeded by ``(seed, 13, trial)``), on the same rows as :func:`run_experiment` with this seed.
+
+    Returns ``{name: (held-out mean, stderr, all-rows mean, stderr)}``.  In process (the fits are s columns wide).
+    """
+    from .._fit import fit_least_squares
+    n, s, _ = check_n_s_ps(world, n, s, [s])
+    trials = check_int("trials", trials, lo=2)
+    N, H = world.N, world.N - 2 * n
+    if H < 1:
+        raise DCPredictError(f"n = {n} leaves no held-out rows of N = {N}")
+    names = list(columns) + (["small_random"] if small_random else [])
+    res = np.empty((len(names), trials, 2))
+    for t in range(trials):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_KEY_ROWS, t)))
+        drawn = rng.choice(N, size=2 * n, replace=False)
+        T, F = np.sort(drawn[:n]), np.sort(drawn[n:])
+        XT, XF = world.rows(T), world.rows(F)
+        yT, yF = world.labels[T], world.labels[F]
+        sets = dict(columns)
+        if small_random:
+            crng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(13, t)))
+            sets["small_random"] = np.sort(crng.choice(world.P, size=s, replace=False))
+        for k, name in enumerate(names):
+            S = np.asarray(sets[name])
+            b = fit_least_squares(XT[:, S], yT, ridge)
+            pop = world.m2 - 2.0 * float(b @ world.cross[S]) + float(b @ (world.Sigma[np.ix_(S, S)] @ b))
+            rT, rF = yT - XT[:, S] @ b, yF - XF[:, S] @ b
+            res[k, t] = (max((N * pop - float(rT @ rT) - float(rF @ rF)) / H, 0.0), max(pop, 0.0))
+    out = {}
+    for k, name in enumerate(names):
+        m, se = res[k].mean(axis=0), res[k].std(axis=0, ddof=1) / math.sqrt(trials)
+        out[name] = (float(m[0]), float(se[0]), float(m[1]), float(se[1]))
+    return out

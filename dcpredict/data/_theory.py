@@ -14,10 +14,13 @@ DC vector with their standard errors.  Two fields are defined on the whole datas
 Every risk is a population risk of the dataset: ``mean over the N rows of (y - phi^T b)^2`` for the Gaussian
 equivalent of the fit (the model's noise sigma_p^2 includes the signal of the columns it leaves out).  The Hessian
 rule of the theory uses the population diagonal Sigma_ii.
+
+The computation runs with one BLAS thread: each p costs one p x p eigendecomposition and, for the retrained
+risks, a few hundred s x s ones, for which BLAS threads only add overhead (measured on a loaded 2-core machine:
+15 s with two threads, 0.4 s with one, at p = 800, s = 40).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,11 +179,13 @@ def predict_data(world: DataWorld, *, n: int, s: int, ps: Any, order: str = "giv
         from tqdm.auto import tqdm
         bar = tqdm(total=k, file=sys.stderr, unit="p", desc="theory", dynamic_ncols=True)
     rd = None
+    from .._parallel import _BLAS
     try:
         for i, p in enumerate(ps_t):
-            m = world.model(p, order)
-            pred = predict_correlated(m.Sigma, m.beta, sigma2=m.sigma2, n=n, alpha=s / p, ridge=ridge, draws=draws,
-                                      seed=seed, retrain_draws=retrain_draws, eig=m.eig)
+            with _BLAS.limit(1):  # hundreds of small eigendecompositions: threads only add overhead
+                m = world.model(p, order)
+                pred = predict_correlated(m.Sigma, m.beta, sigma2=m.sigma2, n=n, alpha=s / p, ridge=ridge,
+                                          draws=draws, seed=seed, retrain_draws=retrain_draws, eig=m.eig)
             if pred.s != s:  # pragma: no cover - round(s / p * p) is s for every p <= 2^52
                 raise RuntimeError(f"internal error: kept {pred.s} weights instead of s = {s} at p = {p}")
             rd = pred.retrain_draws
@@ -202,7 +207,3 @@ def predict_data(world: DataWorld, *, n: int, s: int, ps: Any, order: str = "giv
                           retrain_draws=int(rd), seed=seed, theory=theory, theory_stderr=se,
                           model_sigma2=msig, model_signal=msignal, model_rank=mrank.astype(np.int64), tau=taus,
                           gamma2=g2s)
-
-
-def _finite_or_none(x: float):
-    return float(x) if math.isfinite(x) else None

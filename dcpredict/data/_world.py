@@ -33,6 +33,8 @@ __all__ = ["DataWorld", "ORDERS", "DEFAULT_CHUNK_ROWS", "SIGMA2_RTOL", "ModelPro
 ORDERS = ("given", "variance", "saliency")
 #: rows per block of the chunked accumulation of Sigma
 DEFAULT_CHUNK_ROWS = 4096
+#: the p x p matrices of the most recent models are kept up to this many bytes (their beta_p always)
+MODEL_CACHE_BYTES = 256 * 2 ** 20
 #: a negative sigma^2 down to -SIGMA2_RTOL * mean(y^2) is rounding and is set to 0
 SIGMA2_RTOL = 1e-9
 
@@ -101,7 +103,9 @@ def _read_csv(path: str, what: str) -> np.ndarray:
                                          f"{width}: not a matrix")
                 rows.append(vals)
     except UnicodeDecodeError:
-        raise DCPredictError(f"{what} {_shown(path)} is not a text CSV file") from None
+        raise DCPredictError(f"{what} {_shown(path)} is neither .npy, .npz nor a text CSV file") from None
+    except OSError as exc:
+        raise DCPredictError(f"{what} {_shown(path)} cannot be read: {exc.strerror or exc}") from None
     if not rows:
         raise DCPredictError(f"{what} {_shown(path)} has no rows of numbers")
     return np.array(rows, dtype=np.float64)
@@ -122,8 +126,11 @@ def read_matrix(path: Any, what: str) -> np.ndarray:
         raise DCPredictError(f"{what} {_shown(path)} does not exist")
     if os.path.isdir(path):
         raise DCPredictError(f"{what} {_shown(path)} is a directory, not a file")
-    with open(path, "rb") as fh:
-        head = fh.read(6)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(6)
+    except OSError as exc:
+        raise DCPredictError(f"{what} {_shown(path)} cannot be read: {exc.strerror or exc}") from None
     if head == b"\x93NUMPY":
         return _open_npy(path, what)
     if head[:2] == b"PK":
@@ -161,13 +168,13 @@ def _as_labels(y: Any, N: int, what: str) -> np.ndarray:
     bad = ~np.isfinite(out)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise DCPredictError(f"{what} must be finite; row {i} is {out[i]!r}")
+        raise DCPredictError(f"{what} must be finite; row {i} is {float(out[i])!r} (rows counted from 0)")
     return out
 
 
 def _block(X: np.ndarray, a: int, b: int) -> np.ndarray:
-    """Rows a:b as float64 (a copy for memory maps and other dtypes)."""
-    return np.asarray(X[a:b], dtype=np.float64)
+    """Rows a:b as a float64 copy (the caller may modify it; the user's array is never written)."""
+    return np.array(X[a:b], dtype=np.float64)
 
 
 def _moments(X: np.ndarray, y: np.ndarray, chunk_rows: int, what: str):
@@ -181,7 +188,8 @@ def _moments(X: np.ndarray, y: np.ndarray, chunk_rows: int, what: str):
         fin = np.isfinite(B)
         if not fin.all():
             r, c = np.argwhere(~fin)[0]
-            raise DCPredictError(f"{what} must be finite; row {a + int(r)}, column {int(c)} is {B[r, c]!r}")
+            raise DCPredictError(f"{what} must be finite; row {a + int(r)}, column {int(c)} is {float(B[r, c])!r} "
+                                 "(rows and columns counted from 0)")
         h.update(np.ascontiguousarray(B).tobytes())
         total += B.sum(axis=0)
     h.update(y.tobytes())
@@ -257,11 +265,17 @@ class DataWorld:
         self.N, self.P = (int(v) for v in features.shape)
         self.chunk_rows = chunk_rows
         self.source_path = source_path
+        from .._limits import check_memory
+        # Sigma, its eigendecomposition (values, vectors, workspace) and a block of rows
+        check_memory(f"the covariance of {self.P} columns", 8.0 * (4 * self.P * self.P + 2 * chunk_rows * self.P),
+                     detail=" (P x P float64 matrices)")
         (self.mean, self.label_mean, self.Sigma, self.cross, self.m2, self._y,
          self.fingerprint) = _moments(features, labels, chunk_rows, "features" if source_path is None
                                       else f"features {source_path!r}")
         self.beta, self.sigma2, self.signal, self.rank, self._eig = population_ls(self.Sigma, self.cross, self.m2)
-        self._models: dict = {}
+        from collections import OrderedDict
+        self._models: OrderedDict = OrderedDict()   # the most recent models, at most MODEL_CACHE_BYTES
+        self._betas: dict = {}                      # every model's beta_p (p floats each)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -316,14 +330,27 @@ class DataWorld:
         population least squares beta_p and sigma_p^2 = mean(y^2) - beta_p^T Sigma_pp beta_p."""
         p = check_int("p", p, lo=1, hi=self.P)
         key = (p, order)
-        if key not in self._models:
-            cols = self.column_order(order)[:p]
-            S = self.Sigma[np.ix_(cols, cols)]
+        if key in self._models:
+            self._models.move_to_end(key)
+            return self._models[key]
+        from .._parallel import _BLAS
+        cols = self.column_order(order)[:p]
+        S = self.Sigma[np.ix_(cols, cols)]
+        with _BLAS.limit(1):  # the same bits whoever asks first (theory or experiment), and fast on a busy machine
             beta, sigma2, signal, rank, eig = population_ls(S, self.cross[cols], self.m2,
                                                             f"the first {p} columns ({order} order)")
-            self._models[key] = ModelProblem(cols=cols, Sigma=S, beta=beta, sigma2=sigma2, signal=signal,
-                                             rank=rank, eig=eig)
-        return self._models[key]
+        m = ModelProblem(cols=cols, Sigma=S, beta=beta, sigma2=sigma2, signal=signal, rank=rank, eig=eig)
+        self._betas[key] = beta
+        self._models[key] = m
+        size = lambda q: 2 * 8 * q.Sigma.size  # noqa: E731  (Sigma_pp and its eigenvectors)
+        while len(self._models) > 1 and sum(size(q) for q in self._models.values()) > MODEL_CACHE_BYTES:
+            self._models.popitem(last=False)
+        return m
+
+    def model_beta(self, p: int, order: str = "given") -> np.ndarray:
+        """beta_p of :meth:`model` (kept for every model computed, without its p x p matrices)."""
+        key = (check_int("p", p, lo=1, hi=self.P), order)
+        return self._betas[key] if key in self._betas else self.model(p, order).beta
 
     def oracle_columns(self, s: int) -> np.ndarray:
         """The s columns of the whole dataset with the largest Sigma_ii beta_i^2 (``small_oracle``), ties by index."""
@@ -353,6 +380,13 @@ class DataWorld:
         return compare_data(self, n=n, s=s, ps=ps, trials=trials, seed=seed, order=order, ridge=ridge,
                             draws=draws, workers=workers, scheduler=scheduler, out=out, progress=progress)
 
+    def advise(self, n: int, s: int, *, order: str = "given", ridge: float = 0.0, rules: Any = None,
+               tol: float | None = None, draws: int = 400, seed: int = 0, progress: bool = False):
+        """Train small or prune big on this dataset: :func:`dcpredict.data.advise_data`."""
+        from ._advise import advise_data
+        return advise_data(self, n=n, s=s, order=order, ridge=ridge, rules=rules, tol=tol, draws=draws, seed=seed,
+                           progress=progress)
+
     def describe(self) -> dict[str, Any]:
         """The dataset's summary, JSON-ready (no arrays)."""
         return {"name": self.name, "N": self.N, "P": self.P, "rank": self.rank, "sigma2": self.sigma2,
@@ -361,9 +395,6 @@ class DataWorld:
     def __repr__(self) -> str:
         return (f"DataWorld({self.name!r}, N={self.N}, P={self.P}, rank={self.rank}, sigma2={self.sigma2:.6g}, "
                 f"signal={self.signal:.6g})")
-
-    def __getstate__(self):  # a world is not sent to workers (the experiment sends a compact spec)
-        raise TypeError("a DataWorld is not picklable; the experiment sends its workers a spec")
 
 
 def check_n_s_ps(world: DataWorld, n: Any, s: Any, ps: Any) -> tuple[int, int, tuple[int, ...]]:
