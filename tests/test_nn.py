@@ -227,3 +227,20 @@ def test_resume_rewrites_missing_features_without_touching_the_log(tmp_path):
         (feats / "features_w30_seed0_test.npy").unlink()
         grow_prune("digits", save_features=str(feats), out=str(log), **kw)
     assert (feats / "labels_test.npy").read_bytes() == b"not mine"
+
+
+@pytest.mark.slow
+def test_quick_figure_writes_png_and_sidecar_and_refuses_foreign_files(tmp_path):
+    foreign = tmp_path / "nn-digits_quick.png"
+    foreign.write_bytes(b"someone else's picture")
+    assert main(["figure", "nn-digits", "--quick", "--out-dir", str(tmp_path)]) == 2
+    assert foreign.read_bytes() == b"someone else's picture"
+    foreign.unlink()
+    assert main(["figure", "nn-digits", "--quick", "--out-dir", str(tmp_path)]) == 0
+    side = json.loads((tmp_path / "nn-digits_quick.json").read_text())
+    assert side["kind"] == "nn" and "caption" in side and side["curves"]["trained"]["s"] == 1184
+    for part in ("trained", "frozen"):
+        assert all(r["nonzeros"] == side["curves"][part]["s"] for r in side["curves"][part]["rows"]
+                   if r["params"] > side["curves"][part]["s"])
+    png = (tmp_path / "nn-digits_quick.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and b"dcpredict" in png[:4096]
