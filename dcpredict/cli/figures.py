@@ -17,7 +17,8 @@ import sys
 
 from ._common import add_law_arguments, dumps, is_finite_instance, law_from_args, write_text, ridge_arg
 
-FIGURE_NAMES = ("fig2", "fig3a", "fig3b", "fig4", "fig7a", "fig7b", "all", "compress", "data-digits", "data-mnist1d")
+FIGURE_NAMES = ("fig2", "fig3a", "fig3b", "fig4", "fig7a", "fig7b", "all", "compress", "data-digits", "data-mnist1d",
+                "nn-digits", "nn-mnist1d")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fig2, fig3a, fig3b, fig4, fig7a, fig7b or all (the paper's figures); compress: "
                         "pruning vs quantization at a bit budget (beyond the paper, about 3 minutes); data-digits, "
                         "data-mnist1d: the grow-then-prune figure on a real dataset, theory vs actual (needs the "
-                        "[real] extra; a few minutes)")
+                        "[real] extra; a few minutes); nn-digits, nn-mnist1d: grow-then-prune on real networks "
+                        "(needs PyTorch, a few minutes)")
     f.add_argument("--quick", action="store_true", help="coarse grids and few trials (seconds; files NAME_quick.*)")
     f.add_argument("--out-dir", default="figures", help="output directory (default: figures)")
     f.add_argument("--workers", type=int, default=None, help="simulation processes (default: all cores)")
@@ -103,6 +105,11 @@ def _figure(args: argparse.Namespace) -> int:
         png, side = make_compress(args.out_dir, simulate=not args.quick, workers=args.workers or 1,
                                   progress=not args.quiet, stem=stem)
         print(f"compress: wrote {png} and {side}")
+        return 0
+    if args.name.startswith("nn-"):
+        from ..nn.figures import make_figure as make_nn
+        png, side = make_nn(args.name, args.out_dir, quick=args.quick, workers=args.workers or 1, progress=True)
+        print(f"{args.name}: wrote {png} and {side}")
         return 0
     from ..figures import make_figure
     results = make_figure(args.name, quick=args.quick, out_dir=args.out_dir, workers=args.workers,
