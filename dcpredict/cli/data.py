@@ -45,7 +45,7 @@ def register(sub) -> None:
     g.add_argument("--out", metavar="FILE.jsonl", default=None,
                    help="trial log: every finished trial as JSON lines; rerun with the same arguments to resume (more "
                         "--trials extend it); a file that is not this run's log is refused and left unchanged")
-    g.add_argument("--quiet", action="store_true", help="no progress bars")
+    # --quiet is the advise command's own option (no progress output), shared by both kinds of advice
     g.add_argument("--json", action="store_true", help="print JSON (null for non-finite numbers)")
     p.set_defaults(func=run)
 

@@ -81,7 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--tol", type=float, default=1e-3,
                    help="relative tolerance of the verdicts: within it a comparison is a tie (default 1e-3)")
     a.add_argument("--json", action="store_true", help="print the advice as JSON")
-    a.add_argument("--quiet", action="store_true", help="no progress output on stderr (the --map computation)")
+    a.add_argument("--quiet", action="store_true", help="no progress output on stderr (the --map computation, a dataset's search and --check)")
     a.add_argument("--map", metavar="PATH.png",
                    help="also draw the (p, s) phase map of this world to this PNG (with --json its data is in "
                         "the output under 'map')")
