@@ -45,7 +45,7 @@ def register(sub) -> None:
     g.add_argument("--out", metavar="FILE.jsonl", default=None,
                    help="trial log: every finished trial as JSON lines; rerun with the same arguments to resume (more "
                         "--trials extend it); a file that is not this run's log is refused and left unchanged")
-    # --quiet is the advise command's own option (no progress output), shared by both kinds of advice
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
     g.add_argument("--json", action="store_true", help="print JSON (null for non-finite numbers)")
     p.set_defaults(func=run)
 
@@ -146,7 +146,7 @@ def add_advise_arguments(a: argparse.ArgumentParser) -> None:
     g.add_argument("--draws", default="400", help="with a dataset: draws of the theory's DC vector per p (default 400)")
     g.add_argument("--seed", default="0", help="with a dataset: seed of the draws and of --check (default 0)")
     g.add_argument("--workers", default=None, help="with --check: local worker processes (default: all cores)")
-    g.add_argument("--quiet", action="store_true", help="no progress bars")
+    # --quiet is the advise command's own option (no progress output), shared by both kinds of advice
 
 
 def is_dataset(args: argparse.Namespace) -> bool:
