@@ -792,3 +792,111 @@ def world_curve(lam, b, w, order, n_samples, P, s, ps, random_order, sigma2, rid
         _row(lam, mb, mw, order, p / n_samples, alphas, sigma2 + extra, ridge, rtol,
              risks[i:i + 1], aux[i:i + 1], dc[i])
     return risks, aux, dc
+
+
+# ---------------------------------------------------------------------------- certification (issue 18)
+# The checks of dcpredict.theory._certify, in one compiled pass over a point, a row or a curve: every root
+# certified (status ST_OK), no nan, every risk >= sigma2 up to 1e-10 of the problem's scale, no overflow or
+# underflow when scaling back to the user's units.  Messages are built in Python, only for a failing point.
+@njit(cache=True, error_model="numpy")
+def _back(x, logQ):
+    """A risk (or gamma^2, noise level) back in the user's units: x exp(logQ); 0, inf and nan unchanged."""
+    if x == 0.0 or not math.isfinite(x):
+        return x
+    return math.exp(math.log(x) + logQ)
+
+
+@njit(cache=True, error_model="numpy")
+def certify(risks, aux, s2, logQ, L, sigma2, full_aux):
+    """Certify and unscale the points of ``risks`` (npts, N_RISKS) with statuses in ``aux`` (npts, N_AUX).
+
+    ``s2`` is sigma2 in scaled units, ``logQ`` and ``L`` the scales (dcpredict.theory._Scaled), ``sigma2``
+    the user's.  Returns (risks in the user's units (npts, N_RISKS), aux (npts, N_AUX if ``full_aux`` else 2:
+    the two thresholds) in the user's units, index of the first point that fails a check or -1).  The input
+    arrays are not modified.  On a failure the outputs are incomplete and must not be used.
+    """
+    npts = risks.shape[0]
+    out = np.empty((npts, N_RISKS))
+    naux = N_AUX if full_aux else 2
+    oaux = np.empty((npts, naux))
+    if npts == 0:
+        return out, oaux, -1
+    fm = math.exp(0.5 * (logQ - math.log(L)))
+    fh = math.exp(0.5 * logQ)
+    low = sigma2 * (1.0 - 1e-12)
+    for i in range(npts):
+        st = aux[i, AUX_STATUS]
+        if st != ST_OK:  # also nan
+            return out, oaux, i
+        for q in range(N_RISKS):
+            x = risks[i, q]
+            if x != x or x < s2 - 1e-10:
+                return out, oaux, i
+            if x < s2:
+                x = s2
+            y = _back(x, logQ)
+            if (math.isinf(y) and math.isfinite(x)) or y < low:
+                return out, oaux, i
+            out[i, q] = y if y > sigma2 else sigma2
+        for q in range(2):
+            x = aux[i, q]
+            f = fm if q == 0 else fh
+            oaux[i, q] = x * f if (math.isfinite(x) and x != 0.0) else x
+        if full_aux:
+            for q in range(2, N_AUX):
+                oaux[i, q] = aux[i, q]
+            for r in range(4):
+                j = AUX_REFITS + 4 * r
+                oaux[i, j + 1] = _back(aux[i, j + 1], logQ)
+                x = aux[i, j + 2]
+                oaux[i, j + 2] = x * L if math.isfinite(x) else x
+                oaux[i, j + 3] = _back(aux[i, j + 3], logQ)
+    return out, oaux, -1
+
+
+@njit(cache=True, error_model="numpy")
+def predict_point_certified(lam, b, w, order, kappa, alpha, sigma2, ridge, rtol, logQ, L, sigma2_user):
+    """:func:`predict_point` and :func:`certify` in one call.
+
+    Returns (risks_scaled, aux_scaled, dc_scaled, risks, aux, dc, ok): the raw kernel output (for the
+    error message of a failing point), the certified values in the user's units (dc: tau, k(tau), bracket
+    width in tau, gamma^2) and whether every check passed.
+    """
+    risks = np.full((1, N_RISKS), math.nan)
+    aux = np.full((1, N_AUX), math.nan)
+    aux[0, AUX_STATUS] = ST_NOT_RUN
+    dc = np.full(4, math.nan)
+    alphas = np.empty(1)
+    alphas[0] = alpha
+    _row(lam, b, w, order, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc)
+    out, oaux, bad = certify(risks, aux, sigma2, logQ, L, sigma2_user, True)
+    odc = np.empty(4)
+    odc[0] = dc[0] * L if math.isfinite(dc[0]) else dc[0]
+    odc[1] = dc[1]
+    odc[2] = dc[2] * L if math.isfinite(dc[2]) else dc[2]
+    odc[3] = out[0, 0]
+    return risks[0], aux[0], dc, out[0], oaux[0], odc, bad < 0
+
+
+@njit(cache=True, error_model="numpy")
+def world_point_certified(lam, b, w, order, n_samples, P, s, p, random_order, sigma2, ridge, rtol, logQ, L,
+                          sigma2_user):
+    """One p of :func:`world_curve` (serial), certified: :func:`predict_point_certified` on the model's LGP.
+
+    ``lam, b, w`` are the world's law in scaled units.  Returns the outputs of
+    :func:`predict_point_certified` and (model weights mw, model noise excess in scaled units).
+    """
+    n = lam.size
+    frac = p / P
+    mb = np.empty(n)
+    mw = np.empty(n)
+    extra = world_model(lam, b, w, order, frac, random_order, mb, mw)
+    rs, ax, dc, out, oaux, odc, ok = predict_point_certified(lam, mb, mw, order, p / n_samples, s / p,
+                                                             sigma2 + extra, ridge, rtol, logQ, L, sigma2_user)
+    return rs, ax, dc, out, oaux, odc, ok, mw, extra
+
+
+# serial twins of the parallel kernels, for small work (dispatched by the callers: starting threads costs
+# more than a few points, and on a loaded machine OpenMP threads spin)
+world_curve_serial = njit(cache=True, error_model="numpy")(world_curve.py_func)
+predict_grid_serial = njit(cache=True, error_model="numpy")(predict_grid.py_func)

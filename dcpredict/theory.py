@@ -12,12 +12,14 @@ certify the double-precision results.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
 from . import RISK_FIELDS
+from . import _kernels as K
 from ._results import Result, fmt
 from ._validate import DCPredictError, check_array, check_choice, check_real
 from .law import GaussianLaw, Law
@@ -28,14 +30,24 @@ __all__ = ["DC", "Prediction", "PredictionGrid", "RetrainedProblem", "solve_dc",
 DEFAULT_RTOL = 1e-12
 
 
+def _real(name: str, value: Any, lo: float, hi: float = math.inf, lo_open: bool = False) -> float:
+    """:func:`check_real` with a fast path for a plain float or int already in range (the common call)."""
+    t = type(value)
+    if t is float or (t is int and -9007199254740992 <= value <= 9007199254740992):
+        x = float(value)
+        if (x > lo if lo_open else x >= lo) and x <= hi and x - x == 0.0:
+            return x
+    return check_real(name, value, lo=lo, lo_open=lo_open, hi=None if hi == math.inf else hi)
+
+
 def _check_common(law: Any, kappa: Any, sigma2: Any, ridge: Any, rtol: Any) -> tuple[Law, float, float, float, float]:
     if not isinstance(law, Law):
         raise DCPredictError(f"law must be a dcpredict.Law; got {type(law).__name__}")
     return (law,
-            check_real("kappa", kappa, lo=0.0, lo_open=True, hi=KAPPA_MAX),
-            check_real("sigma2", sigma2, lo=0.0),
-            check_real("ridge", ridge, lo=0.0),
-            check_real("rtol", rtol, lo=1e-15, hi=1e-3))
+            _real("kappa", kappa, 0.0, KAPPA_MAX, lo_open=True),
+            _real("sigma2", sigma2, 0.0),
+            _real("ridge", ridge, 0.0),
+            _real("rtol", rtol, 1e-15, 1e-3))
 
 
 def _regime(kappa: float, ridge: float) -> str:
@@ -64,6 +76,8 @@ def _saliency_order(law: Law) -> np.ndarray:
 KAPPA_MAX = 1e200
 #: ridge / max(lam) and min(lam) / max(lam) must lie in [RANGE_MIN, RANGE_MAX] (else DCPredictError)
 RANGE_MIN, RANGE_MAX = 1e-305, 1e305
+#: below this many (points x atoms) a grid runs in the serial twin of the kernel (threads cost more than the work)
+SMALL_WORK = 2048
 _STATUS_TEXT = {1: "the root tau of the dense DC could not be certified",
                 2: "the magnitude-pruning threshold could not be certified",
                 3: "the Hessian-pruning threshold could not be certified",
@@ -104,7 +118,32 @@ class _Scaled:
         return float(x * np.exp(0.5 * self.logQ)) if np.isfinite(x) and x != 0 else float(x)
 
 
+#: per-law state of the double-precision engine, keyed by the identity of the law's (read-only) arrays and
+#: (sigma2, ridge): the arrays are held, so their ids cannot be reused while an entry lives
+_LAW_CACHE: dict = {}
+_LAW_CACHE_SIZE = 64
+
+
+def _law_state(law: Law, sigma2: float, ridge: float) -> tuple[_Scaled, np.ndarray]:
+    """(:func:`_scaled`, :func:`_saliency_order`) of a law, computed once per (law, sigma2, ridge)."""
+    arrs = (law.lam, law.b, law.weights)
+    key = (id(arrs[0]), id(arrs[1]), id(arrs[2]), sigma2, ridge)
+    hit = _LAW_CACHE.get(key)
+    if hit is not None and hit[0][0] is arrs[0] and hit[0][1] is arrs[1] and hit[0][2] is arrs[2]:
+        return hit[1], hit[2]
+    state = (_scaled_uncached(law, sigma2, ridge), _saliency_order(law))
+    if len(_LAW_CACHE) >= _LAW_CACHE_SIZE:
+        _LAW_CACHE.pop(next(iter(_LAW_CACHE), None), None)
+    _LAW_CACHE[key] = (arrs, *state)
+    return state
+
+
 def _scaled(law: Law, sigma2: float, ridge: float) -> _Scaled:
+    """The law in scaled units (cached per law, sigma2, ridge; its arrays must not be written)."""
+    return _law_state(law, sigma2, ridge)[0]
+
+
+def _scaled_uncached(law: Law, sigma2: float, ridge: float) -> _Scaled:
     lam, b, w = np.array(law.lam), np.array(law.b), np.array(law.weights)
     L = float(lam.max())
     lam_s = lam / L
@@ -165,21 +204,6 @@ def _certify(sc: _Scaled, law: Law, kappa: float, alpha: float, sigma2: float, r
             raise DCPredictError(f"no certified result {where}: {name} underflows below sigma2 in double precision")
         out.append(max(y, sigma2))
     return out
-
-
-def _certify_grid(sc: _Scaled, law: Law, k: np.ndarray, a: np.ndarray, sigma2: float, ridge: float,
-                  risks_s: np.ndarray, status: np.ndarray) -> np.ndarray:
-    """:func:`_certify` for a whole grid at once (vectorised); the first failing point raises with its (kappa, alpha)."""
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        x = np.maximum(risks_s, sc.sigma2)
-        y = np.where((x == 0.0) | ~np.isfinite(x), x, np.exp(np.log(np.where(x > 0, x, 1.0)) + sc.logQ))
-    bad = ((status != 0) | ~np.isfinite(status))[:, :, None] | np.isnan(risks_s) \
-        | (risks_s < sc.sigma2 - 1e-10) | (np.isinf(y) & np.isfinite(x)) | (y < sigma2 * (1 - 1e-12))
-    if bad.any():
-        i, j, _ = (int(v[0]) for v in np.nonzero(bad))
-        _certify(sc, law, float(k[i]), float(a[j]), sigma2, ridge, risks_s[i, j], status[i, j])
-        raise AssertionError("unreachable: _certify accepted a point the grid check refused")  # pragma: no cover
-    return np.maximum(y, sigma2)
 
 
 def _unscale_aux(sc: _Scaled, aux) -> list[float]:
@@ -517,11 +541,15 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
         DC, thresholds, residuals and the refit problems.
     """
     law, kappa, sigma2, ridge, rtol = _check_common(law, kappa, sigma2, ridge, rtol)
-    alpha = check_real("alpha", alpha, lo=0.0, hi=1.0, lo_open=True)
-    precision = check_choice("precision", precision, ("double", "mp"))
+    alpha = _real("alpha", alpha, 0.0, 1.0, lo_open=True)
+    if precision != "double":
+        precision = check_choice("precision", precision, ("double", "mp"))
     if isinstance(law, GaussianLaw):  # B integrated in closed form (theory page, theory-gaussian-b)
         from . import _kernels_gauss as G
         return G.predict_law(law, kappa, alpha, sigma2, ridge, precision, rtol)
+    if precision == "double":
+        sc, order = _law_state(law, sigma2, ridge)
+        return _predict_double(law, sc, order, kappa, alpha, sigma2, ridge, rtol)
     order = _saliency_order(law)
     if precision == "mp":
         from . import _mp
@@ -546,6 +574,39 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
                       threshold_magnitude=u["threshold_magnitude"], threshold_hessian=u["threshold_hessian"],
                       residual_magnitude=u["residual_magnitude"], residual_hessian=u["residual_hessian"],
                       retrained=u["retrained"], precision=precision)
+
+
+def _predict_double(law: Law, sc: _Scaled, order: np.ndarray, kappa: float, alpha: float, sigma2: float,
+                    ridge: float, rtol: float, world: tuple | None = None) -> Prediction:
+    """:func:`predict` in double precision on checked inputs: one compiled call computes and certifies the point.
+
+    ``world = (n, P, s, p, random_order)``: the point is the model of p of the world's P features, solved
+    in the world's scaled units ``sc`` (``order``: the world's saliency order); ``law`` is the model's law
+    and ``sigma2`` its noise variance.
+    """
+    if world is None:
+        rs, ax, dcs, risks, aux, dc, ok = K.predict_point_certified(
+            sc.lam, sc.b, sc.w, order, kappa, alpha, sc.sigma2, sc.ridge, rtol, sc.logQ, sc.L, sigma2)
+    else:
+        n, P, s, p, rnd = world
+        rs, ax, dcs, risks, aux, dc, ok, _, extra = K.world_point_certified(
+            sc.lam, sc.b, sc.w, order, n, P, s, p, rnd, sc.sigma2, sc.ridge, rtol, sc.logQ, sc.L, sigma2)
+        sc = dataclasses.replace(sc, sigma2=sc.sigma2 + extra) if not ok else sc  # the model's scaled noise
+    if not ok:
+        _certify(sc, law, kappa, alpha, sigma2, ridge, rs, ax[K.AUX_STATUS])
+        raise DCPredictError(f"no certified result at kappa={kappa!r}, alpha={alpha!r} (sigma2={sigma2!r}, "
+                             f"ridge={ridge!r}, law {law!r}): a risk failed the range checks")  # pragma: no cover
+    r = risks.tolist()
+    a = aux.tolist()
+    d = dc.tolist()
+    dcobj = DC(law, kappa, sigma2, ridge, d[0], d[3], d[1], d[2], "double")
+    refits = {}
+    for i, name in enumerate(K.REFIT_RULES):
+        j = K.AUX_REFITS + 4 * i
+        refits[name] = RetrainedProblem(a[j], a[j + 1], a[j + 2], a[j + 3])
+    return Prediction(law, kappa, alpha, sigma2, ridge, **dict(zip(RISK_FIELDS, r)), dc=dcobj,
+                      threshold_magnitude=a[0], threshold_hessian=a[1], residual_magnitude=a[2],
+                      residual_hessian=a[3], retrained=refits, precision="double")
 
 
 def _unpack(risks, aux, dc) -> dict[str, Any]:
@@ -577,18 +638,22 @@ def predict_grid(law: Law, kappas: Sequence[float] | np.ndarray, alphas: Sequenc
     if isinstance(law, GaussianLaw):  # B integrated in closed form (theory page, theory-gaussian-b)
         from . import _kernels_gauss as G
         return G.predict_grid_law(law, k, a, sigma2, ridge, rtol)
-    from . import _kernels as K
-    sc = _scaled(law, sigma2, ridge)
-    risks_s, aux_s, dc_s = K.predict_grid(sc.lam, sc.b, sc.w, _saliency_order(law), k, a, sc.sigma2, sc.ridge, rtol)
-    # every point is checked: status, nan, >= sigma2, overflow; the first failure is raised with its (kappa, alpha)
-    risks = _certify_grid(sc, law, k, a, sigma2, ridge, risks_s, aux_s[:, :, K.AUX_STATUS])
-    aux = np.empty((k.size, a.size, 2))
-    with np.errstate(over="ignore", invalid="ignore"):
-        aux[:, :, 0] = aux_s[:, :, 0] * np.exp(0.5 * (sc.logQ - np.log(sc.L)))
-        aux[:, :, 1] = aux_s[:, :, 1] * np.exp(0.5 * sc.logQ)
-    dc = np.empty((k.size, 4))
-    dc[:, 0] = [sc.tau(x) for x in dc_s[:, 0]]
-    dc[:, 3] = risks[:, 0, 0] if a.size else np.nan
+    sc, order = _law_state(law, sigma2, ridge)
+    kernel = K.predict_grid if k.size * a.size * sc.lam.size >= SMALL_WORK else K.predict_grid_serial
+    risks_s, aux_s, dc_s = kernel(sc.lam, sc.b, sc.w, order, k, a, sc.sigma2, sc.ridge, rtol)
+    # every point is checked in one compiled pass: status, nan, >= sigma2, overflow; the first failure is
+    # raised with its (kappa, alpha) and the message of the point check
+    npts = k.size * a.size
+    risks, thr, bad = K.certify(risks_s.reshape(npts, K.N_RISKS), aux_s.reshape(npts, K.N_AUX), sc.sigma2, sc.logQ,
+                                sc.L, sigma2, False)
+    if bad >= 0:
+        i, j = divmod(int(bad), a.size)
+        _certify(sc, law, float(k[i]), float(a[j]), sigma2, ridge, risks_s[i, j], aux_s[i, j, K.AUX_STATUS])
+        raise AssertionError("unreachable: _certify accepted a point the grid check refused")  # pragma: no cover
+    del risks_s, aux_s
+    risks = risks.reshape(k.size, a.size, K.N_RISKS)
+    thr = thr.reshape(k.size, a.size, 2)
+    tau = np.where(np.isfinite(dc_s[:, 0]), dc_s[:, 0] * sc.L, dc_s[:, 0])
     fields = {name: risks[:, :, i] for i, name in enumerate(RISK_FIELDS)}
-    return PredictionGrid(law, k, a, sigma2, ridge, **fields, tau=dc[:, 0], gamma2=dc[:, 3],
-                          threshold_magnitude=aux[:, :, 0], threshold_hessian=aux[:, :, 1])
+    return PredictionGrid(law, k, a, sigma2, ridge, **fields, tau=tau, gamma2=risks[:, 0, 0],
+                          threshold_magnitude=thr[:, :, 0], threshold_hessian=thr[:, :, 1])

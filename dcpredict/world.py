@@ -46,18 +46,65 @@ def _saliency_order(law: Law) -> np.ndarray:
     return np.argsort(-(law.lam * law.b ** 2), kind="stable").astype(np.int64)
 
 
+#: per-world state, keyed by the identity of the law's read-only arrays (held, so ids are not reused) and
+#: the arguments: the writable copies and saliency order of the law, and the baselines per (n, P, s, ...)
+_WORLD_CACHE: dict = {}
+_WORLD_CACHE_SIZE = 256
+
+
+def _cached(law: Law, extra: tuple, make):
+    arrs = (law.lam, law.b, law.weights)
+    key = (id(arrs[0]), id(arrs[1]), id(arrs[2])) + extra
+    hit = _WORLD_CACHE.get(key)
+    if hit is not None and hit[0][0] is arrs[0] and hit[0][1] is arrs[1] and hit[0][2] is arrs[2]:
+        return hit[1]
+    value = make()
+    if len(_WORLD_CACHE) >= _WORLD_CACHE_SIZE:
+        _WORLD_CACHE.pop(next(iter(_WORLD_CACHE), None), None)
+    _WORLD_CACHE[key] = (arrs, value)
+    return value
+
+
+def _world_arrays(law: Law) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Writable copies of the atoms and the world's saliency order, once per law (never written)."""
+    return _cached(law, ("arrays",), lambda: (*_arrays(law), _saliency_order(law)))
+
+
+def _trusted_law(lam: np.ndarray, b: np.ndarray, w: np.ndarray, description: str) -> Law:
+    """A Law from arrays that are valid by construction (a model of a checked world), without the checks.
+
+    ``w`` is rescaled to sum to 1 exactly as :class:`Law` does."""
+    total = math.fsum(w)
+    if total != 1.0:
+        w = w / total
+    out = Law.__new__(Law)
+    b.setflags(write=False)
+    w.setflags(write=False)
+    out.lam, out.b, out.weights, out.description = lam, b, w, description
+    return out
+
+
 def _check_world(law: Any, n: Any, P: Any, s: Any, sigma2: Any, ridge: Any, order: Any,
                  rtol: Any) -> tuple[Law, int, int, int, float, float, str, float]:
     if not isinstance(law, Law):
         raise DCPredictError(f"law must be a dcpredict.Law; got {type(law).__name__}")
-    n = check_int("n", n, lo=1)
-    P = check_int("P", P, lo=1)
-    s = check_int("s", s, lo=1, hi=P)
-    sigma2 = check_real("sigma2", sigma2, lo=0.0)
-    ridge = check_real("ridge", ridge, lo=0.0)
-    order = check_choice("order", order, ORDERS)
-    rtol = check_real("rtol", rtol, lo=1e-15, hi=1e-3)
+    from .theory import _real
+    n = _int("n", n, 1)
+    P = _int("P", P, 1)
+    s = _int("s", s, 1, P)
+    sigma2 = _real("sigma2", sigma2, 0.0)
+    ridge = _real("ridge", ridge, 0.0)
+    if order not in ORDERS:
+        order = check_choice("order", order, ORDERS)
+    rtol = _real("rtol", rtol, 1e-15, 1e-3)
     return law, n, P, s, sigma2, ridge, order, rtol
+
+
+def _int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
+    """:func:`check_int` with a fast path for a plain int in range."""
+    if type(value) is int and value >= lo and (hi is None or value <= hi):
+        return value
+    return check_int(name, value, lo=lo, hi=hi)
 
 
 def model_problem(law: Law, *, P: int, p: int, sigma2: float, order: str = "saliency") -> tuple[Law, float]:
@@ -118,15 +165,25 @@ def world_baselines(law: Law, *, n: int, P: int, s: int, sigma2: float, ridge: f
     docstring).  inf where the small fit interpolates (s = n with ridge 0).
     """
     law, n, P, s, sigma2, ridge, _, rtol = _check_world(law, n, P, s, sigma2, ridge, "saliency", rtol)
+    return dict(_baselines(law, n, P, s, sigma2, ridge, rtol))
+
+
+def _baselines(law: Law, n: int, P: int, s: int, sigma2: float, ridge: float, rtol: float) -> dict[str, float]:
+    """:func:`world_baselines` on checked inputs, computed once per world (the caller must not modify it)."""
     if isinstance(law, GaussianLaw):
         from . import _kernels_gauss as G
         return G.world_baselines_law(law, n, P, s, sigma2, ridge, rtol)
+    return _cached(law, ("baselines", n, P, s, sigma2, ridge, rtol),
+                   lambda: _baselines_atoms(law, n, P, s, sigma2, ridge, rtol))
+
+
+def _baselines_atoms(law: Law, n: int, P: int, s: int, sigma2: float, ridge: float, rtol: float) -> dict[str, float]:
     from . import _kernels as K
     from .theory import _scaled
     sc = _scaled(law, sigma2, ridge)          # solved in the scaled units of the theory engine
     frac = s / P
     oracle_mass = np.empty_like(sc.w)
-    K._fill(_saliency_order(law), sc.w, frac, oracle_mass)
+    K._fill(_world_arrays(law)[3], sc.w, frac, oracle_mass)
     masses = {"small_oracle": oracle_mass, "small_random": sc.w * frac,
               "small_top_variance": _top_variance_mass(law, frac)}
     out = {}
@@ -267,7 +324,9 @@ def predict_world(law: Law, *, n: int, P: int, p: int, s: int, sigma2: float, ri
     predict_world_curve : the same for many p at once (compiled, parallel).
     """
     law, n, P, s, sigma2, ridge, order, rtol = _check_world(law, n, P, s, sigma2, ridge, order, rtol)
-    p = check_int("p", p, lo=s, hi=P)
+    p = _int("p", p, s, P)
+    if precision == "double" and not isinstance(law, GaussianLaw):
+        return _predict_world_double(law, n, P, p, s, sigma2, ridge, order, rtol)
     from .theory import predict
     model_law, model_sigma2 = model_problem(law, P=P, p=p, sigma2=sigma2, order=order)
     pred = predict(model_law, kappa=p / n, alpha=s / p, sigma2=model_sigma2, ridge=ridge,
@@ -282,6 +341,37 @@ def predict_world(law: Law, *, n: int, P: int, p: int, s: int, sigma2: float, ri
                            small_random=base["small_random"], small_top_variance=base["small_top_variance"],
                            zero_model=base["zero_model"], model_sigma2=model_sigma2, model=pred,
                            precision=precision)
+
+
+def _predict_world_double(law: Law, n: int, P: int, p: int, s: int, sigma2: float, ridge: float, order: str,
+                          rtol: float) -> WorldPrediction:
+    """:func:`predict_world` for an atom law in double precision, on checked inputs.
+
+    The model's problem is solved in the world's scaled units (computed once per world, as in
+    :func:`predict_world_curve`) in one compiled call that also certifies it; the baselines come from
+    the per-world cache.  The model's law is built without re-checking (it is valid by construction).
+    """
+    from . import _kernels as K
+    from .theory import _law_state, _predict_double
+    lam, b, w, order_w = _world_arrays(law)
+    frac = p / P
+    mb, mw = np.empty_like(b), np.empty_like(w)
+    extra = K.world_model(lam, b, w, order_w, frac, order == "random", mb, mw)
+    model_sigma2 = sigma2 + float(extra)
+    model = _trusted_law(law.lam, mb, mw, f"model of {p} of {P} features ({order} order) of {law.description}")
+    sc, _ = _law_state(law, sigma2, ridge)
+    pred = _predict_double(model, sc, order_w, p / n, s / p, model_sigma2, ridge, rtol,
+                           world=(n, P, s, p, order == "random"))
+    base = _baselines(law, n, P, s, sigma2, ridge, rtol)
+    risks = pred.risks()
+    if ridge == 0.0 and s == n:  # every refit has s / n = 1 exactly (p/n and s/p are rounded floats)
+        for name in ("magnitude_retrained", "hessian_retrained", "random_retrained"):
+            risks[name] = math.inf
+    risks["small_oracle"] = base["small_oracle"]
+    return WorldPrediction(law, n, P, p, s, sigma2, ridge, order, **risks,
+                           small_random=base["small_random"], small_top_variance=base["small_top_variance"],
+                           zero_model=base["zero_model"], model_sigma2=model_sigma2, model=pred,
+                           precision="double")
 
 
 @dataclass(frozen=True, repr=False)
@@ -362,6 +452,30 @@ class WorldCurve(Result):
                 f"{self.ps.size} values of p from {int(self.ps[0])} to {int(self.ps[-1])})")
 
 
+#: below this many (points x atoms) a curve runs in the serial twin of the kernel: starting the parallel
+#: threads costs more than the work, and on a loaded machine spinning threads cost much more
+SMALL_WORK = 2048
+
+
+def _curve_atoms(law: Law, n: int, P: int, s: int, ps: np.ndarray, sigma2: float, ridge: float, order: str,
+                 rtol: float) -> np.ndarray:
+    """Certified risks (len(ps), N_RISKS) of the curve of an atom law, in the user's units."""
+    from . import _kernels as K
+    from .theory import _certify, _law_state
+    sc, _ = _law_state(law, sigma2, ridge)      # solved in the scaled units of the theory engine
+    order_w = _world_arrays(law)[3]
+    kernel = K.world_curve if ps.size * sc.lam.size >= SMALL_WORK else K.world_curve_serial
+    risks_s, aux_s, _ = kernel(sc.lam, sc.b, sc.w, order_w, n, P, s, ps, order == "random", sc.sigma2, sc.ridge,
+                               rtol)
+    risks, _, bad = K.certify(risks_s, aux_s, sc.sigma2, sc.logQ, sc.L, sigma2, False)
+    if bad >= 0:  # the message of the failing p
+        p = int(ps[bad])
+        _certify(sc, law, p / n, s / p, sigma2, ridge, risks_s[bad], aux_s[bad, K.AUX_STATUS])
+        raise DCPredictError(f"no certified result at p={p} (kappa={p / n!r}, alpha={s / p!r}, sigma2={sigma2!r}, "
+                             f"ridge={ridge!r}, law {law!r}): a risk failed the range checks")  # pragma: no cover
+    return risks
+
+
 def default_ps(s: int, P: int, num: int = DEFAULT_CURVE_POINTS) -> np.ndarray:
     """Every integer p from s to P, or ``num`` integers spaced evenly between them when there are more."""
     if P - s + 1 <= num:
@@ -391,17 +505,11 @@ def predict_world_curve(law: Law, *, n: int, P: int, s: int, sigma2: float, ps: 
             raise G._saliency_error(law)
         risks = G.world_curve_law(law, n, P, s, ps_arr, sigma2, ridge, rtol)
     else:
-        from . import _kernels as K
-        from .theory import _certify, _scaled
-        sc = _scaled(law, sigma2, ridge)      # solved in the scaled units of the theory engine
-        risks_s, aux_s, _ = K.world_curve(sc.lam, sc.b, sc.w, _saliency_order(law), n, P, s, ps_arr,
-                                          order == "random", sc.sigma2, sc.ridge, rtol)
-        risks = np.array([_certify(sc, law, p / n, s / p, sigma2, ridge, risks_s[i], aux_s[i, K.AUX_STATUS])
-                          for i, p in enumerate(ps_arr)]).reshape(ps_arr.size, len(RISK_FIELDS))
+        risks = _curve_atoms(law, n, P, s, ps_arr, sigma2, ridge, order, rtol)
     if ridge == 0.0 and s == n:  # every refit has s / n = 1 exactly: the interpolation threshold
         for name in ("small_oracle", "magnitude_retrained", "hessian_retrained", "random_retrained"):
             risks[:, RISK_FIELDS.index(name)] = math.inf
-    base = world_baselines(law, n=n, P=P, s=s, sigma2=sigma2, ridge=ridge, rtol=rtol)
+    base = _baselines(law, n, P, s, sigma2, ridge, rtol)
     fields = {name: risks[:, i].copy() for i, name in enumerate(RISK_FIELDS) if name != "small_oracle"}
     return WorldCurve(law, n, P, s, sigma2, ridge, order, ps_arr, **fields, small_oracle=base["small_oracle"],
                       small_random=base["small_random"], small_top_variance=base["small_top_variance"],
