@@ -726,6 +726,22 @@ def predict_grid(lam, b, w, order, kappas, alphas, sigma2, ridge, rtol):
     return risks, aux, dc
 
 
+@njit(cache=True, error_model="numpy")
+def predict_grid_serial(lam, b, w, order, kappas, alphas, sigma2, ridge, rtol):
+    """:func:`predict_grid` in one thread (for small work)."""
+    nk = kappas.size
+    na = alphas.size
+    dc = np.full((nk, 4), math.nan)
+    risks = np.full((nk, na, N_RISKS), math.nan)
+    aux = np.full((nk, na, N_AUX), math.nan)
+    for i in range(nk):
+        for j in range(na):
+            aux[i, j, AUX_STATUS] = ST_NOT_RUN
+    for i in range(nk):
+        _row(lam, b, w, order, kappas[i], alphas, sigma2, ridge, rtol, risks[i], aux[i], dc[i])
+    return risks, aux, dc
+
+
 # ---------------------------------------------------------------------------- the fixed world (the theory page, :ref:`theory-world`)
 @njit(cache=True, error_model="numpy")
 def refit_risk(lam, b, w, mass, kappa, frac, ridge, sigma2, rtol):
@@ -782,15 +798,34 @@ def world_curve(lam, b, w, order, n_samples, P, s, ps, random_order, sigma2, rid
     aux = np.full((npts, N_AUX), math.nan)
     dc = np.full((npts, 4), math.nan)
     for i in prange(npts):
-        p = ps[i]
-        frac = p / P
-        mb = np.empty(n)
-        mw = np.empty(n)
-        extra = world_model(lam, b, w, order, frac, random_order, mb, mw)
-        alphas = np.empty(1)
-        alphas[0] = s / p
-        _row(lam, mb, mw, order, p / n_samples, alphas, sigma2 + extra, ridge, rtol,
-             risks[i:i + 1], aux[i:i + 1], dc[i])
+        _curve_point(lam, b, w, order, n_samples, P, s, ps[i], random_order, sigma2, ridge, rtol,
+                     risks[i:i + 1], aux[i:i + 1], dc[i])
+    return risks, aux, dc
+
+
+@njit(cache=True, error_model="numpy")
+def _curve_point(lam, b, w, order, n_samples, P, s, p, random_order, sigma2, ridge, rtol, risks, aux, dc):
+    """One p of :func:`world_curve` into risks (1, N_RISKS), aux (1, N_AUX), dc (4,)."""
+    n = lam.size
+    frac = p / P
+    mb = np.empty(n)
+    mw = np.empty(n)
+    extra = world_model(lam, b, w, order, frac, random_order, mb, mw)
+    alphas = np.empty(1)
+    alphas[0] = s / p
+    _row(lam, mb, mw, order, p / n_samples, alphas, sigma2 + extra, ridge, rtol, risks, aux, dc)
+
+
+@njit(cache=True, error_model="numpy")
+def world_curve_serial(lam, b, w, order, n_samples, P, s, ps, random_order, sigma2, ridge, rtol):
+    """:func:`world_curve` in one thread (for small work)."""
+    npts = ps.size
+    risks = np.full((npts, N_RISKS), math.nan)
+    aux = np.full((npts, N_AUX), math.nan)
+    dc = np.full((npts, 4), math.nan)
+    for i in range(npts):
+        _curve_point(lam, b, w, order, n_samples, P, s, ps[i], random_order, sigma2, ridge, rtol,
+                     risks[i:i + 1], aux[i:i + 1], dc[i])
     return risks, aux, dc
 
 
@@ -895,8 +930,3 @@ def world_point_certified(lam, b, w, order, n_samples, P, s, p, random_order, si
                                                              sigma2 + extra, ridge, rtol, logQ, L, sigma2_user)
     return rs, ax, dc, out, oaux, odc, ok, mw, extra
 
-
-# serial twins of the parallel kernels, for small work (dispatched by the callers: starting threads costs
-# more than a few points, and on a loaded machine OpenMP threads spin)
-world_curve_serial = njit(cache=True, error_model="numpy")(world_curve.py_func)
-predict_grid_serial = njit(cache=True, error_model="numpy")(predict_grid.py_func)

@@ -206,19 +206,6 @@ def _certify(sc: _Scaled, law: Law, kappa: float, alpha: float, sigma2: float, r
     return out
 
 
-def _unscale_aux(sc: _Scaled, aux) -> list[float]:
-    """Thresholds and the four refit problems (kappa_S, sigma2_S, tau_S, gamma2_S) back in the user's units."""
-    out = [float(x) for x in aux]
-    out[0], out[1] = sc.thresh_mag(out[0]), sc.thresh_hess(out[1])      # AUX_T_MAG, AUX_T_HESS
-    from . import _kernels as K
-    for i in range(len(K.REFIT_RULES)):
-        j = K.AUX_REFITS + len(K.REFIT_SLOTS) * i
-        out[j + 1] = sc.risk(out[j + 1])
-        out[j + 2] = sc.tau(out[j + 2])
-        out[j + 3] = sc.risk(out[j + 3])
-    return out
-
-
 # ------------------------------------------------------------------------------ result objects
 @dataclass(frozen=True, repr=False)
 class DC(Result):
@@ -550,24 +537,16 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
     if precision == "double":
         sc, order = _law_state(law, sigma2, ridge)
         return _predict_double(law, sc, order, kappa, alpha, sigma2, ridge, rtol)
+    from . import _mp                     # precision "mp"
     order = _saliency_order(law)
-    if precision == "mp":
-        from . import _mp
-        where = f"at kappa={kappa!r}, alpha={alpha!r} (sigma2={sigma2!r}, ridge={ridge!r}, precision mp, law {law!r})"
-        try:
-            risks, aux, dc = _mp.predict_point(law, order, kappa, alpha, sigma2, ridge)
-        except ArithmeticError as exc:
-            raise DCPredictError(f"no certified result {where}: {exc}") from None
-        for name, x in zip(RISK_FIELDS, risks):
-            if not x == x or x < sigma2 * (1 - 1e-30):
-                raise DCPredictError(f"no certified result {where}: {name} = {x}")
-    else:
-        from . import _kernels as K
-        sc = _scaled(law, sigma2, ridge)
-        risks, aux, dc = K.predict_point(sc.lam, sc.b, sc.w, order, kappa, alpha, sc.sigma2, sc.ridge, rtol)
-        risks = _certify(sc, law, kappa, alpha, sigma2, ridge, risks, aux[K.AUX_STATUS])
-        aux = _unscale_aux(sc, aux)
-        dc = [sc.tau(dc[K.DC_TAU]), dc[K.DC_RESIDUAL], sc.tau(dc[K.DC_BRACKET]), risks[0]]
+    where = f"at kappa={kappa!r}, alpha={alpha!r} (sigma2={sigma2!r}, ridge={ridge!r}, precision mp, law {law!r})"
+    try:
+        risks, aux, dc = _mp.predict_point(law, order, kappa, alpha, sigma2, ridge)
+    except ArithmeticError as exc:
+        raise DCPredictError(f"no certified result {where}: {exc}") from None
+    for name, x in zip(RISK_FIELDS, risks):
+        if not x == x or x < sigma2 * (1 - 1e-30):
+            raise DCPredictError(f"no certified result {where}: {name} = {x}")
     u = _unpack(risks, aux, dc)
     dcobj = DC(law, kappa, sigma2, ridge, u["tau"], u["gamma2"], u["tau_residual"], u["tau_bracket"], precision)
     return Prediction(law, kappa, alpha, sigma2, ridge, **u["risks"], dc=dcobj,

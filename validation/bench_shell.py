@@ -45,6 +45,30 @@ def _median_per_call(fn, calls: int, repeats: int) -> float:
     return statistics.median(times)
 
 
+#: "wall" (time.perf_counter) or "cpu" (time.process_time: this process's CPU time, all threads; robust to
+#: other processes on a shared machine, fair here since both sides run in one thread)
+CLOCK = "cpu"
+
+
+def _pair(ref_fn, dp_fn, ref_calls: int, dp_calls: int, repeats: int) -> tuple[float, float]:
+    """Medians per call of the reference and of dcpredict, timed interleaved (contention hits both)."""
+    clock = time.process_time if CLOCK == "cpu" else time.perf_counter
+    ref_fn()
+    dp_fn()
+    tr, td = [], []
+    for _ in range(repeats):
+        t0 = clock()
+        for _ in range(ref_calls):
+            ref_fn()
+        t1 = clock()
+        for _ in range(dp_calls):
+            dp_fn()
+        t2 = clock()
+        tr.append((t1 - t0) / ref_calls)
+        td.append((t2 - t1) / dp_calls)
+    return statistics.median(tr), statistics.median(td)
+
+
 def _fill(order, w, frac):
     mass, rem = np.zeros_like(w), frac
     for k in order:
@@ -78,7 +102,11 @@ def ref_world_point(lam, b, w, n, P, p, s, s2):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
     args = ap.parse_args()
+    global CLOCK
+    CLOCK = args.clock
+    print(f"clock: {CLOCK} time; load average at start {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     lam, b, w = (np.array(x) for x in (LAW.lam, LAW.b, LAW.weights))
     kappa, alpha = 2.0, 0.3
     out = {}
@@ -87,8 +115,8 @@ def main() -> None:
     ref = baseline_point(lam, b, w, kappa, alpha, SIGMA2)
     got = dp.predict(LAW, kappa=kappa, alpha=alpha, sigma2=SIGMA2)
     err = float(np.max(np.abs(np.array([getattr(got, f) for f in dp.RISK_FIELDS]) / ref - 1)))
-    t_ref = _median_per_call(lambda: baseline_point(lam, b, w, kappa, alpha, SIGMA2), 30, args.repeats)
-    t_dp = _median_per_call(lambda: dp.predict(LAW, kappa=kappa, alpha=alpha, sigma2=SIGMA2), 300, args.repeats)
+    t_ref, t_dp = _pair(lambda: baseline_point(lam, b, w, kappa, alpha, SIGMA2),
+                        lambda: dp.predict(LAW, kappa=kappa, alpha=alpha, sigma2=SIGMA2), 30, 1000, args.repeats)
     out["predict"] = (t_ref, t_dp, 100)
     print(f"predict() single point: {t_dp * 1e6:.1f} us; reference {t_ref * 1e6:.0f} us; "
           f"ratio {t_ref / t_dp:.0f}x (goal >= 100x); largest relative difference {err:.1e}")
@@ -100,8 +128,8 @@ def main() -> None:
     err = max(float(np.max(np.abs(np.array([getattr(gw, f) for f in dp.RISK_FIELDS if f != "small_oracle"])
                                   / np.delete(rr, 5) - 1))),
               max(abs(x / y - 1) for x, y in zip((gw.small_oracle, gw.small_random, gw.small_top_variance), rb)))
-    t_ref = _median_per_call(lambda: ref_world_point(lam, b, w, N, P, p, S, SIGMA2), 20, args.repeats)
-    t_dp = _median_per_call(lambda: dp.predict_world(LAW, n=N, P=P, p=p, s=S, sigma2=SIGMA2), 300, args.repeats)
+    t_ref, t_dp = _pair(lambda: ref_world_point(lam, b, w, N, P, p, S, SIGMA2),
+                        lambda: dp.predict_world(LAW, n=N, P=P, p=p, s=S, sigma2=SIGMA2), 20, 1000, args.repeats)
     out["predict_world"] = (t_ref, t_dp, 100)
     print(f"predict_world() single point: {t_dp * 1e6:.1f} us; reference {t_ref * 1e6:.0f} us; "
           f"ratio {t_ref / t_dp:.0f}x (goal >= 100x); largest relative difference {err:.1e}")
@@ -120,9 +148,9 @@ def main() -> None:
     idx = np.searchsorted(ps, sub)
     err = max(float(np.max(np.abs(np.array([getattr(c, f)[idx] for f in c.CURVE_FIELDS])
                                   / np.delete(np.array(rows), 5, axis=1).T - 1))), 0.0)
-    t_ref = _median_per_call(ref_curve, 1, args.repeats) / sub.size
-    t_dp = _median_per_call(lambda: dp.predict_world_curve(LAW, n=N, P=P, s=S, sigma2=SIGMA2, ps=ps), 5,
-                            args.repeats) / ps.size
+    t_ref, t_dp = _pair(ref_curve, lambda: dp.predict_world_curve(LAW, n=N, P=P, s=S, sigma2=SIGMA2, ps=ps), 1,
+                        20, args.repeats)
+    t_ref, t_dp = t_ref / sub.size, t_dp / ps.size
     out["predict_world_curve"] = (t_ref, t_dp, 500)
     print(f"predict_world_curve per p ({ps.size} p): {t_dp * 1e6:.2f} us; reference {t_ref * 1e6:.0f} us per p; "
           f"ratio {t_ref / t_dp:.0f}x (goal >= 500x); largest relative difference {err:.1e}")
