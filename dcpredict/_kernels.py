@@ -930,3 +930,32 @@ def world_point_certified(lam, b, w, order, n_samples, P, s, p, random_order, si
                                                              sigma2 + extra, ridge, rtol, logQ, L, sigma2_user)
     return rs, ax, dc, out, oaux, odc, ok, mw, extra
 
+
+# ---------------------------------------------------------------------------- simulation helpers
+@njit(cache=True, error_model="numpy")
+def permute_columns(X, dest):
+    """Reorder the columns of X in place so that the column at position k moves to position dest[k] (a
+    permutation): following the cycles with two columns of scratch, no copy of X."""
+    P = dest.size
+    n = X.shape[0]
+    seen = np.zeros(P, dtype=np.bool_)
+    tmp = np.empty(n)
+    nxt = np.empty(n)
+    for k in range(P):
+        if seen[k]:
+            continue
+        seen[k] = True
+        if dest[k] == k:
+            continue
+        for i in range(n):
+            tmp[i] = X[i, k]
+        j = dest[k]
+        while j != k:
+            seen[j] = True
+            for i in range(n):
+                nxt[i] = X[i, j]
+                X[i, j] = tmp[i]
+                tmp[i] = nxt[i]
+            j = dest[j]
+        for i in range(n):
+            X[i, k] = tmp[i]

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import RISK_FIELDS
 from . import _kernels as K
+from . import _kernels_gauss as G
 from ._results import Result, fmt
 from ._validate import DCPredictError, check_array, check_choice, check_real
 from .law import GaussianLaw, Law
@@ -455,12 +456,11 @@ def solve_dc(law: Law, *, kappa: float, sigma2: float, ridge: float = 0.0, preci
     law, kappa, sigma2, ridge, rtol = _check_common(law, kappa, sigma2, ridge, rtol)
     precision = check_choice("precision", precision, ("double", "mp"))
     if isinstance(law, GaussianLaw):  # B integrated in closed form (theory page, theory-gaussian-b)
-        from . import _kernels_gauss as G
         if precision == "mp":
             from . import _mp
             tau, res, width, g2 = _mp.solve_dc_gauss(law, kappa, sigma2, ridge)
             return DC(law, kappa, sigma2, ridge, float(tau), float(g2), float(res), float(width), "mp")
-        return G.solve_dc_law(law, kappa, sigma2, ridge, rtol)
+        return _gauss_solve_dc(law, kappa, sigma2, ridge, rtol)
     if precision == "mp":
         from . import _mp
         try:
@@ -532,8 +532,7 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
     if precision != "double":
         precision = check_choice("precision", precision, ("double", "mp"))
     if isinstance(law, GaussianLaw):  # B integrated in closed form (theory page, theory-gaussian-b)
-        from . import _kernels_gauss as G
-        return G.predict_law(law, kappa, alpha, sigma2, ridge, precision, rtol)
+        return _gauss_predict(law, kappa, alpha, sigma2, ridge, precision, rtol)
     if precision == "double":
         sc, order = _law_state(law, sigma2, ridge)
         return _predict_double(law, sc, order, kappa, alpha, sigma2, ridge, rtol)
@@ -615,8 +614,7 @@ def predict_grid(law: Law, kappas: Sequence[float] | np.ndarray, alphas: Sequenc
     k = check_array("kappas", kappas, lo=0.0, lo_open=True, hi=KAPPA_MAX)
     a = check_array("alphas", alphas, lo=0.0, lo_open=True, hi=1.0)
     if isinstance(law, GaussianLaw):  # B integrated in closed form (theory page, theory-gaussian-b)
-        from . import _kernels_gauss as G
-        return G.predict_grid_law(law, k, a, sigma2, ridge, rtol)
+        return _gauss_predict_grid(law, k, a, sigma2, ridge, rtol)
     sc, order = _law_state(law, sigma2, ridge)
     kernel = K.predict_grid if k.size * a.size * sc.lam.size >= SMALL_WORK else K.predict_grid_serial
     risks_s, aux_s, dc_s = kernel(sc.lam, sc.b, sc.w, order, k, a, sc.sigma2, sc.ridge, rtol)
@@ -636,3 +634,68 @@ def predict_grid(law: Law, kappas: Sequence[float] | np.ndarray, alphas: Sequenc
     fields = {name: risks[:, :, i] for i, name in enumerate(RISK_FIELDS)}
     return PredictionGrid(law, k, a, sigma2, ridge, **fields, tau=tau, gamma2=risks[:, 0, 0],
                           threshold_magnitude=thr[:, :, 0], threshold_hessian=thr[:, :, 1])
+
+
+# ------------------------------------------------------------------------------ Gaussian-B laws
+# (B integrated in closed form by dcpredict._kernels_gauss; theory page, theory-gaussian-b)
+def _gauss_solve_dc(law, kappa: float, sigma2: float, ridge: float, rtol: float):
+    """The DC of a GaussianLaw as a :class:`dcpredict.theory.DC`."""
+    lam, v, w, s2, r, L, Q = G._scaled(law, sigma2, ridge)
+    tau, res, width, g2 = G.dense(lam, v, w, kappa, r, s2, rtol)
+    if not tau == tau or g2 != g2:
+        G._fail(G.ST_TAU, law, kappa, None, sigma2, ridge)
+    return DC(law, kappa, sigma2, ridge, float(tau) * L, max(float(g2), s2) * Q, float(res), float(width) * L)
+
+
+def _gauss_unscale(risks, aux, L, Q):
+    """Risks and aux back to the user's units (arrays with the last axis = fields)."""
+    risks = risks * Q
+    aux = aux.copy()
+    aux[..., 0] *= math.sqrt(Q / L)
+    aux[..., 1] *= math.sqrt(Q)
+    for q in range(4):
+        aux[..., 5 + 4 * q] *= Q
+        aux[..., 6 + 4 * q] *= L
+        aux[..., 7 + 4 * q] *= Q
+    return risks, aux
+
+
+def _gauss_predict(law, kappa: float, alpha: float, sigma2: float, ridge: float, precision: str, rtol: float):
+    """:func:`dcpredict.predict` for a GaussianLaw."""
+    if precision == "mp":
+        from . import _mp
+        risks, aux, dc = _mp.predict_point_gauss(law, kappa, alpha, sigma2, ridge)
+        risks = [float(x) for x in risks]
+        aux = [float(x) for x in aux]
+        dc = [float(x) for x in dc]
+    else:
+        lam, v, w, s2, r, L, Q = G._scaled(law, sigma2, ridge)
+        risks_s, aux_s, dc_s, status = G.predict_point(lam, v, w, kappa, alpha, s2, r, rtol)
+        if status != G.ST_OK:
+            G._fail(status, law, kappa, alpha, sigma2, ridge)
+        risks_a, aux_a = _gauss_unscale(risks_s, aux_s, L, Q)
+        risks = [max(float(x), sigma2) for x in risks_a]
+        aux = [float(x) for x in aux_a]
+        dc = [float(dc_s[0]) * L, float(dc_s[1]), float(dc_s[2]) * L, risks[0]]
+    u = _unpack(risks, aux, dc)             # the atom kernels' layout (dcpredict._kernels AUX_*, DC_*)
+    dcobj = DC(law, kappa, sigma2, ridge, u["tau"], u["gamma2"], u["tau_residual"], u["tau_bracket"], precision)
+    return Prediction(law, kappa, alpha, sigma2, ridge, **u["risks"], dc=dcobj,
+                      threshold_magnitude=u["threshold_magnitude"], threshold_hessian=u["threshold_hessian"],
+                      residual_magnitude=u["residual_magnitude"], residual_hessian=u["residual_hessian"],
+                      retrained=u["retrained"], precision=precision)
+
+
+def _gauss_predict_grid(law, kappas: np.ndarray, alphas: np.ndarray, sigma2: float, ridge: float, rtol: float):
+    """:func:`dcpredict.predict_grid` for a GaussianLaw (every point certified or the call raises)."""
+    lam, v, w, s2, r, L, Q = G._scaled(law, sigma2, ridge)
+    risks_s, aux_s, dc_s, status = G.predict_grid(lam, v, w, kappas, alphas, s2, r, rtol)
+    bad = np.argwhere(status != G.ST_OK)
+    if bad.size:
+        i, j = bad[0]
+        G._fail(status[i, j], law, float(kappas[i]), float(alphas[j]), sigma2, ridge)
+    risks, aux = _gauss_unscale(risks_s, aux_s, L, Q)
+    np.maximum(risks, sigma2, out=risks)
+    fields = {name: risks[:, :, i] for i, name in enumerate(RISK_FIELDS)}
+    return PredictionGrid(law, kappas, alphas, sigma2, ridge, **fields, tau=dc_s[:, 0] * L, gamma2=risks[:, 0, 0]
+                          if alphas.size else dc_s[:, 3] * Q,
+                          threshold_magnitude=aux[:, :, 0], threshold_hessian=aux[:, :, 1])

@@ -129,10 +129,9 @@ def model_law(law: Law, frac: float, sigma2: float, order: str = "saliency") -> 
     """:func:`model_problem` for a model that fits a fraction ``frac`` in (0, 1] of the world's features."""
     frac = check_real("frac", frac, lo=0.0, hi=1.0, lo_open=True)
     if isinstance(law, GaussianLaw):  # B | Lambda Gaussian: random order only (theory page, theory-gaussian-b)
-        from . import _kernels_gauss as G
         if order == "saliency":
-            raise G._saliency_error(law)
-        return G.model_law_random(law, frac, sigma2)
+            raise _gauss_saliency_error(law)
+        return _gauss_model_law_random(law, frac, sigma2)
     from . import _kernels as K
     lam, b, w = _arrays(law)
     mb, mw = np.empty_like(b), np.empty_like(w)
@@ -171,8 +170,7 @@ def world_baselines(law: Law, *, n: int, P: int, s: int, sigma2: float, ridge: f
 def _baselines(law: Law, n: int, P: int, s: int, sigma2: float, ridge: float, rtol: float) -> dict[str, float]:
     """:func:`world_baselines` on checked inputs, computed once per world (the caller must not modify it)."""
     if isinstance(law, GaussianLaw):
-        from . import _kernels_gauss as G
-        return G.world_baselines_law(law, n, P, s, sigma2, ridge, rtol)
+        return _gauss_world_baselines(law, n, P, s, sigma2, ridge, rtol)
     return _cached(law, ("baselines", n, P, s, sigma2, ridge, rtol),
                    lambda: _baselines_atoms(law, n, P, s, sigma2, ridge, rtol))
 
@@ -500,10 +498,9 @@ def predict_world_curve(law: Law, *, n: int, P: int, s: int, sigma2: float, ps: 
             raise DCPredictError(f"ps must be a non-empty 1-D sequence of integers in [{s}, {P}]; got {ps!r}")
         ps_arr = np.array([check_int("ps", x, lo=s, hi=P) for x in raw], dtype=np.int64)
     if isinstance(law, GaussianLaw):
-        from . import _kernels_gauss as G
         if order == "saliency":
-            raise G._saliency_error(law)
-        risks = G.world_curve_law(law, n, P, s, ps_arr, sigma2, ridge, rtol)
+            raise _gauss_saliency_error(law)
+        risks = _gauss_world_curve(law, n, P, s, ps_arr, sigma2, ridge, rtol)
     else:
         risks = _curve_atoms(law, n, P, s, ps_arr, sigma2, ridge, order, rtol)
     if ridge == 0.0 and s == n:  # every refit has s / n = 1 exactly: the interpolation threshold
@@ -514,3 +511,86 @@ def predict_world_curve(law: Law, *, n: int, P: int, s: int, sigma2: float, ps: 
     return WorldCurve(law, n, P, s, sigma2, ridge, order, ps_arr, **fields, small_oracle=base["small_oracle"],
                       small_random=base["small_random"], small_top_variance=base["small_top_variance"],
                       zero_model=base["zero_model"])
+
+
+# ------------------------------------------------------------------------------ Gaussian-B worlds (order random)
+def _gauss_model_law_random(law, f: float, sigma2: float):
+    """The model LGP of a GaussianLaw world fitted on a fraction f of its features in random order."""
+    extra = max((1.0 - f) * law.signal_power, 0.0)
+    model = GaussianLaw(law.nodes, f * law.b_var, law.node_weights, quad_error=law.quad_error,
+                        continuous=law.continuous,
+                        description=f"model of a fraction {f:.6g} (random order) of {law.description}")
+    return model, sigma2 + extra
+
+
+def _gauss_saliency_error(law):
+    return DCPredictError(
+        "order='saliency' with a Gaussian-B law is not supported: the model's law (the world's top features by "
+        "true saliency) is no longer Gaussian in B; use order='random', or the atom form law.atoms()")
+
+
+def _gauss_world_curve(law, n: int, P: int, s: int, ps: np.ndarray, sigma2: float, ridge: float, rtol: float):
+    """Risks (len(ps), N_RISKS) of the fixed-world sweep with order "random" for a GaussianLaw."""
+    from . import _kernels_gauss as G
+    lam, v, w, s2, r, L, Q = G._scaled(law, sigma2, ridge)
+    risks, aux, dc, status = G.world_curve_random(lam, v, w, n, P, s, ps, s2, r, rtol)
+    bad = np.flatnonzero(status != G.ST_OK)
+    if bad.size:
+        i = bad[0]
+        G._fail(status[i], law, float(ps[i]) / n, s / float(ps[i]), sigma2, ridge)
+    return np.maximum(risks * Q, sigma2)
+
+
+def _gauss_top_lambda_cut(law, frac: float) -> float:
+    """lam* with P(Lambda > lam*) = frac for a continuous GaussianLaw (its source density, scipy quad + brentq)."""
+    from scipy import integrate, optimize
+    src = law._source
+    dens = src["density"]
+    x0, x1 = math.log(src["lam_min"]), math.log(src["lam_max"])
+
+    def mass(xa, xb):
+        return integrate.quad(lambda x: float(dens(math.exp(x))) * math.exp(x), xa, xb, epsabs=0.0, epsrel=1e-13,
+                              limit=500)[0]
+
+    total = mass(x0, x1)
+    xs = optimize.brentq(lambda x: mass(x, x1) / total - frac, x0, x1, xtol=1e-15, rtol=1e-14)
+    return math.exp(xs)
+
+
+def _gauss_world_baselines(law, n: int, P: int, s: int, sigma2: float, ridge: float, rtol: float) -> dict:
+    """small_oracle, small_random, small_top_variance, zero_model for a GaussianLaw world."""
+    from . import _kernels_gauss as G
+    frac = s / P
+    kappa = P / n
+    from .theory import _gauss_predict, _gauss_solve_dc
+    pred = _gauss_predict(law, kappa, frac, sigma2, ridge, "double", rtol)
+    out = {"small_oracle": pred.small_oracle, "small_random": pred.random_retrained}
+    lam, v, w, s2, r, L, Q = G._scaled(law, sigma2, ridge)
+    if law.is_discrete:
+        # the s features of largest lambda; equal lambdas in proportion (B is independent of the choice)
+        mass = np.zeros_like(w)
+        remaining = frac
+        for value in np.unique(lam)[::-1]:
+            if remaining <= 0.0:
+                break
+            group = lam == value
+            wg = float(w[group].sum())
+            take = min(wg, remaining)
+            mass[group] = w[group] * (take / wg)
+            remaining -= take
+        res = G.refit_risk(lam, mass, mass * v, float(np.dot(w - mass, lam * v)), kappa, frac, r, s2, rtol)
+        if not res[2] == res[2]:
+            G._fail(G.ST_REFIT, law, kappa, frac, sigma2, ridge)
+        out["small_top_variance"] = max(float(res[3]) * Q, sigma2)
+    else:
+        src = law._source
+        if src is None:
+            raise DCPredictError("small_top_variance of a continuous Gaussian-B law needs its source density; this "
+                                 "law was rebuilt from its nodes (to_dict / from_dict) and has none")
+        cut = _gauss_top_lambda_cut(law, frac)
+        top = GaussianLaw.from_density(src["density"], cut, src["lam_max"], b_var=src["b_var"], tol=src["tol"])
+        noise = sigma2 + law.signal_power - frac * top.signal_power
+        model = GaussianLaw(top.nodes, frac * top.b_var, top.node_weights)
+        out["small_top_variance"] = _gauss_solve_dc(model, frac * kappa, max(noise, sigma2), ridge, rtol).gamma2
+    out["zero_model"] = sigma2 + law.signal_power
+    return out

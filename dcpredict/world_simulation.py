@@ -60,7 +60,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import numpy as np
-from numba import njit
 
 from ._fit import fit_least_squares
 from ._results import Result
@@ -194,7 +193,8 @@ def _run_world_trial(spec: WorldSpec, ps: tuple[int, ...], trial: int) -> np.nda
         p = ps[i]
         if p == P and not np.array_equal(layout, np.arange(P)):
             # every column: fit in the world's natural order, as a model of all P features in any order
-            _permute_to_natural(X, layout)
+            from ._kernels import permute_columns
+            permute_columns(X, layout)
             layout = np.arange(P, dtype=np.int64)
             pos = layout.copy()
         row = out[i]
@@ -225,35 +225,6 @@ def _run_world_trial(spec: WorldSpec, ps: tuple[int, ...], trial: int) -> np.nda
         for name, v in base.items():
             row[_FIDX[name]] = v
     return out
-
-
-@njit(cache=True)
-def _permute_to_natural(X, dest):
-    """Reorder the columns of X in place so that the column at position k moves to position dest[k] (a
-    permutation): following the cycles with two columns of scratch, no copy of X."""
-    P = dest.size
-    n = X.shape[0]
-    seen = np.zeros(P, dtype=np.bool_)
-    tmp = np.empty(n)
-    nxt = np.empty(n)
-    for k in range(P):
-        if seen[k]:
-            continue
-        seen[k] = True
-        if dest[k] == k:
-            continue
-        for i in range(n):
-            tmp[i] = X[i, k]
-        j = dest[k]
-        while j != k:
-            seen[j] = True
-            for i in range(n):
-                nxt[i] = X[i, j]
-                X[i, j] = tmp[i]
-                tmp[i] = nxt[i]
-            j = dest[j]
-        for i in range(n):
-            X[i, k] = tmp[i]
 
 
 # --------------------------------------------------------------------------- result
