@@ -726,22 +726,6 @@ def predict_grid(lam, b, w, order, kappas, alphas, sigma2, ridge, rtol):
     return risks, aux, dc
 
 
-@njit(cache=True, error_model="numpy")
-def predict_grid_serial(lam, b, w, order, kappas, alphas, sigma2, ridge, rtol):
-    """:func:`predict_grid` in one thread (for small work)."""
-    nk = kappas.size
-    na = alphas.size
-    dc = np.full((nk, 4), math.nan)
-    risks = np.full((nk, na, N_RISKS), math.nan)
-    aux = np.full((nk, na, N_AUX), math.nan)
-    for i in range(nk):
-        for j in range(na):
-            aux[i, j, AUX_STATUS] = ST_NOT_RUN
-    for i in range(nk):
-        _row(lam, b, w, order, kappas[i], alphas, sigma2, ridge, rtol, risks[i], aux[i], dc[i])
-    return risks, aux, dc
-
-
 # ---------------------------------------------------------------------------- the fixed world (the theory page, :ref:`theory-world`)
 @njit(cache=True, error_model="numpy")
 def refit_risk(lam, b, w, mass, kappa, frac, ridge, sigma2, rtol):
@@ -814,19 +798,6 @@ def _curve_point(lam, b, w, order, n_samples, P, s, p, random_order, sigma2, rid
     alphas = np.empty(1)
     alphas[0] = s / p
     _row(lam, mb, mw, order, p / n_samples, alphas, sigma2 + extra, ridge, rtol, risks, aux, dc)
-
-
-@njit(cache=True, error_model="numpy")
-def world_curve_serial(lam, b, w, order, n_samples, P, s, ps, random_order, sigma2, ridge, rtol):
-    """:func:`world_curve` in one thread (for small work)."""
-    npts = ps.size
-    risks = np.full((npts, N_RISKS), math.nan)
-    aux = np.full((npts, N_AUX), math.nan)
-    dc = np.full((npts, 4), math.nan)
-    for i in range(npts):
-        _curve_point(lam, b, w, order, n_samples, P, s, ps[i], random_order, sigma2, ridge, rtol,
-                     risks[i:i + 1], aux[i:i + 1], dc[i])
-    return risks, aux, dc
 
 
 # ---------------------------------------------------------------------------- certification (issue 18)
@@ -959,3 +930,118 @@ def permute_columns(X, dest):
             j = dest[j]
         for i in range(n):
             X[i, k] = tmp[i]
+
+
+# ---------------------------------------------------------------------------- compact grids and curves (issue 18)
+# A grid or a curve keeps per point only what its result holds: the nine risks, the two thresholds and the
+# status (N_COMPACT doubles); the full aux vector of a point lives in a per-row scratch.  Certification then
+# works in place.
+N_COMPACT = 12
+C_T_MAG, C_T_HESS, C_STATUS = 9, 10, 11
+
+
+@njit(cache=True, error_model="numpy")
+def _row_compact(lam, b, w, order, kappa, alphas, sigma2, ridge, rtol, out, dc):
+    """:func:`_row` into ``out`` (len(alphas), N_COMPACT)."""
+    na = alphas.size
+    risks = np.full((na, N_RISKS), math.nan)
+    aux = np.full((na, N_AUX), math.nan)
+    for j in range(na):
+        aux[j, AUX_STATUS] = ST_NOT_RUN
+    _row(lam, b, w, order, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc)
+    for j in range(na):
+        for q in range(N_RISKS):
+            out[j, q] = risks[j, q]
+        out[j, C_T_MAG] = aux[j, AUX_T_MAG]
+        out[j, C_T_HESS] = aux[j, AUX_T_HESS]
+        out[j, C_STATUS] = aux[j, AUX_STATUS]
+
+
+@njit(cache=True, error_model="numpy")
+def _grid_init(nk, na):
+    out = np.full((nk, na, N_COMPACT), math.nan)
+    for i in range(nk):
+        for j in range(na):
+            out[i, j, C_STATUS] = ST_NOT_RUN
+    return out, np.full((nk, 4), math.nan)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def predict_grid_compact(lam, b, w, order, kappas, alphas, sigma2, ridge, rtol):
+    """:func:`predict_grid` keeping N_COMPACT doubles per point: returns out (nk, na, N_COMPACT), dc (nk, 4)."""
+    out, dc = _grid_init(kappas.size, alphas.size)
+    for i in prange(kappas.size):
+        _row_compact(lam, b, w, order, kappas[i], alphas, sigma2, ridge, rtol, out[i], dc[i])
+    return out, dc
+
+
+@njit(cache=True, error_model="numpy")
+def predict_grid_compact_serial(lam, b, w, order, kappas, alphas, sigma2, ridge, rtol):
+    """:func:`predict_grid_compact` in one thread (for small work: starting threads costs more)."""
+    out, dc = _grid_init(kappas.size, alphas.size)
+    for i in range(kappas.size):
+        _row_compact(lam, b, w, order, kappas[i], alphas, sigma2, ridge, rtol, out[i], dc[i])
+    return out, dc
+
+
+@njit(cache=True, error_model="numpy")
+def _curve_point_compact(lam, b, w, order, n_samples, P, s, p, random_order, sigma2, ridge, rtol, out, dc):
+    n = lam.size
+    mb = np.empty(n)
+    mw = np.empty(n)
+    extra = world_model(lam, b, w, order, p / P, random_order, mb, mw)
+    alphas = np.empty(1)
+    alphas[0] = s / p
+    _row_compact(lam, mb, mw, order, p / n_samples, alphas, sigma2 + extra, ridge, rtol, out, dc)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def world_curve_compact(lam, b, w, order, n_samples, P, s, ps, random_order, sigma2, ridge, rtol):
+    """:func:`world_curve` keeping N_COMPACT doubles per p: returns out (len(ps), N_COMPACT), dc (len(ps), 4)."""
+    out3, dc = _grid_init(ps.size, 1)
+    out = out3[:, 0, :]
+    for i in prange(ps.size):
+        _curve_point_compact(lam, b, w, order, n_samples, P, s, ps[i], random_order, sigma2, ridge, rtol,
+                             out[i:i + 1], dc[i])
+    return out3, dc
+
+
+@njit(cache=True, error_model="numpy")
+def world_curve_compact_serial(lam, b, w, order, n_samples, P, s, ps, random_order, sigma2, ridge, rtol):
+    """:func:`world_curve_compact` in one thread (for small work)."""
+    out3, dc = _grid_init(ps.size, 1)
+    out = out3[:, 0, :]
+    for i in range(ps.size):
+        _curve_point_compact(lam, b, w, order, n_samples, P, s, ps[i], random_order, sigma2, ridge, rtol,
+                             out[i:i + 1], dc[i])
+    return out3, dc
+
+
+@njit(cache=True, error_model="numpy")
+def certify_compact(out, s2, logQ, L, sigma2):
+    """:func:`certify` in place on compact points ``out`` (npts, N_COMPACT): risks and thresholds to the
+    user's units.  Returns the index of the first failing point (left unchanged, in scaled units) or -1."""
+    fm = math.exp(0.5 * (logQ - math.log(L)))
+    fh = math.exp(0.5 * logQ)
+    low = sigma2 * (1.0 - 1e-12)
+    ys = np.empty(N_RISKS)
+    for i in range(out.shape[0]):
+        if out[i, C_STATUS] != ST_OK:
+            return i
+        for q in range(N_RISKS):
+            x = out[i, q]
+            if x != x or x < s2 - 1e-10:
+                return i
+            if x < s2:
+                x = s2
+            y = _back(x, logQ)
+            if (math.isinf(y) and math.isfinite(x)) or y < low:
+                return i
+            ys[q] = y if y > sigma2 else sigma2
+        for q in range(N_RISKS):
+            out[i, q] = ys[q]
+        x = out[i, C_T_MAG]
+        out[i, C_T_MAG] = x * fm if (math.isfinite(x) and x != 0.0) else x
+        x = out[i, C_T_HESS]
+        out[i, C_T_HESS] = x * fh if (math.isfinite(x) and x != 0.0) else x
+    return -1

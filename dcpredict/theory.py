@@ -616,24 +616,20 @@ def predict_grid(law: Law, kappas: Sequence[float] | np.ndarray, alphas: Sequenc
     if isinstance(law, GaussianLaw):  # B integrated in closed form (theory page, theory-gaussian-b)
         return _gauss_predict_grid(law, k, a, sigma2, ridge, rtol)
     sc, order = _law_state(law, sigma2, ridge)
-    kernel = K.predict_grid if k.size * a.size * sc.lam.size >= SMALL_WORK else K.predict_grid_serial
-    risks_s, aux_s, dc_s = kernel(sc.lam, sc.b, sc.w, order, k, a, sc.sigma2, sc.ridge, rtol)
-    # every point is checked in one compiled pass: status, nan, >= sigma2, overflow; the first failure is
-    # raised with its (kappa, alpha) and the message of the point check
-    npts = k.size * a.size
-    risks, thr, bad = K.certify(risks_s.reshape(npts, K.N_RISKS), aux_s.reshape(npts, K.N_AUX), sc.sigma2, sc.logQ,
-                                sc.L, sigma2, False)
+    small = k.size * a.size * sc.lam.size < SMALL_WORK
+    kernel = K.predict_grid_compact_serial if small else K.predict_grid_compact
+    out, dc_s = kernel(sc.lam, sc.b, sc.w, order, k, a, sc.sigma2, sc.ridge, rtol)
+    # every point is checked in one compiled pass, in place (status, nan, >= sigma2, overflow); the first
+    # failure is raised with its (kappa, alpha) and the message of the point check
+    bad = K.certify_compact(out.reshape(k.size * a.size, K.N_COMPACT), sc.sigma2, sc.logQ, sc.L, sigma2)
     if bad >= 0:
         i, j = divmod(int(bad), a.size)
-        _certify(sc, law, float(k[i]), float(a[j]), sigma2, ridge, risks_s[i, j], aux_s[i, j, K.AUX_STATUS])
+        _certify(sc, law, float(k[i]), float(a[j]), sigma2, ridge, out[i, j, :K.N_RISKS], out[i, j, K.C_STATUS])
         raise AssertionError("unreachable: _certify accepted a point the grid check refused")  # pragma: no cover
-    del risks_s, aux_s
-    risks = risks.reshape(k.size, a.size, K.N_RISKS)
-    thr = thr.reshape(k.size, a.size, 2)
     tau = np.where(np.isfinite(dc_s[:, 0]), dc_s[:, 0] * sc.L, dc_s[:, 0])
-    fields = {name: risks[:, :, i] for i, name in enumerate(RISK_FIELDS)}
-    return PredictionGrid(law, k, a, sigma2, ridge, **fields, tau=tau, gamma2=risks[:, 0, 0],
-                          threshold_magnitude=thr[:, :, 0], threshold_hessian=thr[:, :, 1])
+    fields = {name: out[:, :, i] for i, name in enumerate(RISK_FIELDS)}
+    return PredictionGrid(law, k, a, sigma2, ridge, **fields, tau=tau, gamma2=out[:, 0, 0],
+                          threshold_magnitude=out[:, :, K.C_T_MAG], threshold_hessian=out[:, :, K.C_T_HESS])
 
 
 # ------------------------------------------------------------------------------ Gaussian-B laws

@@ -462,16 +462,17 @@ def _curve_atoms(law: Law, n: int, P: int, s: int, ps: np.ndarray, sigma2: float
     from .theory import _certify, _law_state
     sc, _ = _law_state(law, sigma2, ridge)      # solved in the scaled units of the theory engine
     order_w = _world_arrays(law)[3]
-    kernel = K.world_curve if ps.size * sc.lam.size >= SMALL_WORK else K.world_curve_serial
-    risks_s, aux_s, _ = kernel(sc.lam, sc.b, sc.w, order_w, n, P, s, ps, order == "random", sc.sigma2, sc.ridge,
-                               rtol)
-    risks, _, bad = K.certify(risks_s, aux_s, sc.sigma2, sc.logQ, sc.L, sigma2, False)
+    small = ps.size * sc.lam.size < SMALL_WORK
+    kernel = K.world_curve_compact_serial if small else K.world_curve_compact
+    out3, _ = kernel(sc.lam, sc.b, sc.w, order_w, n, P, s, ps, order == "random", sc.sigma2, sc.ridge, rtol)
+    out = out3[:, 0, :]
+    bad = K.certify_compact(out, sc.sigma2, sc.logQ, sc.L, sigma2)   # in place, one compiled pass
     if bad >= 0:  # the message of the failing p
         p = int(ps[bad])
-        _certify(sc, law, p / n, s / p, sigma2, ridge, risks_s[bad], aux_s[bad, K.AUX_STATUS])
+        _certify(sc, law, p / n, s / p, sigma2, ridge, out[bad, :K.N_RISKS], out[bad, K.C_STATUS])
         raise DCPredictError(f"no certified result at p={p} (kappa={p / n!r}, alpha={s / p!r}, sigma2={sigma2!r}, "
                              f"ridge={ridge!r}, law {law!r}): a risk failed the range checks")  # pragma: no cover
-    return risks
+    return out[:, :K.N_RISKS]
 
 
 def default_ps(s: int, P: int, num: int = DEFAULT_CURVE_POINTS) -> np.ndarray:
@@ -507,7 +508,7 @@ def predict_world_curve(law: Law, *, n: int, P: int, s: int, sigma2: float, ps: 
         for name in ("small_oracle", "magnitude_retrained", "hessian_retrained", "random_retrained"):
             risks[:, RISK_FIELDS.index(name)] = math.inf
     base = _baselines(law, n, P, s, sigma2, ridge, rtol)
-    fields = {name: risks[:, i].copy() for i, name in enumerate(RISK_FIELDS) if name != "small_oracle"}
+    fields = {name: risks[:, i] for i, name in enumerate(RISK_FIELDS) if name != "small_oracle"}
     return WorldCurve(law, n, P, s, sigma2, ridge, order, ps_arr, **fields, small_oracle=base["small_oracle"],
                       small_random=base["small_random"], small_top_variance=base["small_top_variance"],
                       zero_model=base["zero_model"])
