@@ -25,6 +25,9 @@ _MAXITER = 400
 _DET = 1e-6
 #: relative tolerance of the pruning thresholds (in their O(1) scaled variable): 2 ulps
 _THRESH_RTOL = 4.5e-16
+#: without a previous root to start from, start the threshold's safeguarded Newton iteration from a pooled-
+#: Gaussian guess (certified by the sign change across its final bracket, else Brent); False: Brent directly
+NEWTON_FIRST = True
 
 # objective selectors for the shared Brent solver
 _OBJ_TAU = 0
@@ -374,6 +377,43 @@ def _newton_threshold(x0, lo, hi, m, v, s2, w, alpha):
 
 
 @njit(cache=True, error_model="numpy")
+def _ndtri_guess(q):
+    """Phi^{-1}(q) for q in (0, 1) to about 1e-9 relative (Acklam's rational approximation): a starting guess."""
+    a0, a1, a2, a3, a4, a5 = -3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, \
+        1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00
+    b0, b1, b2, b3, b4 = -5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, \
+        6.680131188771972e+01, -1.328068155288572e+01
+    c0, c1, c2, c3, c4, c5 = -7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, \
+        -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00
+    d0, d1, d2, d3 = 7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00
+    if q < 0.02425:
+        r = math.sqrt(-2.0 * math.log(q))
+        return (((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5) / ((((d0 * r + d1) * r + d2) * r + d3) * r + 1.0)
+    if q > 1.0 - 0.02425:
+        r = math.sqrt(-2.0 * math.log(1.0 - q))
+        return -(((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5) / ((((d0 * r + d1) * r + d2) * r + d3) * r + 1.0)
+    u = q - 0.5
+    r = u * u
+    return (((((a0 * r + a1) * r + a2) * r + a3) * r + a4) * r + a5) * u / \
+        (((((b0 * r + b1) * r + b2) * r + b3) * r + b4) * r + 1.0)
+
+
+@njit(cache=True, error_model="numpy")
+def _pooled_guess(m, v, s2, w, alpha):
+    """Threshold guess in the scaled variable: the score pooled into one centred Gaussian of the same second
+    moment, P(|Z| > x) = alpha solved in closed form (then refined and certified by the caller)."""
+    mom = 0.0
+    tot = 0.0
+    for k in range(m.size):
+        mom += w[k] * (m[k] * m[k] + v[k] * v[k]) / (s2[k] * s2[k])
+        tot += w[k]
+    if not (tot > 0.0 and mom > 0.0 and 0.0 < alpha < tot):
+        return -1.0
+    q = 1.0 - 0.5 * alpha / tot
+    return math.sqrt(mom / tot) * _ndtri_guess(q)
+
+
+@njit(cache=True, error_model="numpy")
 def _threshold(m, v, scale, w, alpha, rtol, keep):
     """:func:`_threshold_guess` without a starting guess."""
     t, res, ok, _ = _threshold_guess(m, v, scale, w, alpha, rtol, keep, -1.0)
@@ -427,6 +467,8 @@ def _threshold_guess(m, v, scale, w, alpha, rtol, keep, x0):
             # to a few ulps whatever rtol: a pruned risk far below the signal scale is a difference of
             # terms of that scale, so the threshold's own error is amplified (rtol 1e-12 gave 2e-6)
             done = False
+            if x0 < 0.0 and NEWTON_FIRST:
+                x0 = _pooled_guess(m, v, s2, w, alpha)
             if x0 >= 0.0:
                 x, done = _newton_threshold(x0, 0.0, hi, m, v, s2, w, alpha)
             if not done:
