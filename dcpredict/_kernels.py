@@ -902,14 +902,15 @@ def certify(risks, aux, s2, logQ, L, sigma2, full_aux):
     return out, oaux, -1
 
 
-@njit(cache=True, error_model="numpy")
-def predict_point_certified(lam, b, w, order, kappa, alpha, sigma2, ridge, rtol, logQ, L, sigma2_user):
-    """:func:`predict_point` and :func:`certify` in one call.
+#: layout of the single output vector of :func:`predict_point_certified` / :func:`world_point_certified`
+#: (one array: one boxing on return): certified risks, aux and dc in the user's units, then the raw scaled
+#: risks and status (for the message of a failing point), the flag, and the world model's scaled noise excess
+P_RISKS, P_AUX, P_DC, P_RAW, P_STATUS, P_OK, P_EXTRA = 0, 9, 31, 35, 44, 45, 46
+N_POINT = 47
 
-    Returns (risks_scaled, aux_scaled, dc_scaled, risks, aux, dc, ok): the raw kernel output (for the
-    error message of a failing point), the certified values in the user's units (dc: tau, k(tau), bracket
-    width in tau, gamma^2) and whether every check passed.
-    """
+
+@njit(cache=True, error_model="numpy")
+def _point_certified(lam, b, w, order, kappa, alpha, sigma2, ridge, rtol, logQ, L, sigma2_user, vec):
     risks = np.full((1, N_RISKS), math.nan)
     aux = np.full((1, N_AUX), math.nan)
     aux[0, AUX_STATUS] = ST_NOT_RUN
@@ -918,12 +919,30 @@ def predict_point_certified(lam, b, w, order, kappa, alpha, sigma2, ridge, rtol,
     alphas[0] = alpha
     _row(lam, b, w, order, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc)
     out, oaux, bad = certify(risks, aux, sigma2, logQ, L, sigma2_user, True)
-    odc = np.empty(4)
-    odc[0] = dc[0] * L if math.isfinite(dc[0]) else dc[0]
-    odc[1] = dc[1]
-    odc[2] = dc[2] * L if math.isfinite(dc[2]) else dc[2]
-    odc[3] = out[0, 0]
-    return risks[0], aux[0], dc, out[0], oaux[0], odc, bad < 0
+    for q in range(N_RISKS):
+        vec[P_RISKS + q] = out[0, q]
+        vec[P_RAW + q] = risks[0, q]
+    for q in range(N_AUX):
+        vec[P_AUX + q] = oaux[0, q]
+    vec[P_DC] = dc[0] * L if math.isfinite(dc[0]) else dc[0]
+    vec[P_DC + 1] = dc[1]
+    vec[P_DC + 2] = dc[2] * L if math.isfinite(dc[2]) else dc[2]
+    vec[P_DC + 3] = out[0, 0]
+    vec[P_STATUS] = aux[0, AUX_STATUS]
+    vec[P_OK] = 1.0 if bad < 0 else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def predict_point_certified(lam, b, w, order, kappa, alpha, sigma2, ridge, rtol, logQ, L, sigma2_user):
+    """:func:`predict_point` and :func:`certify` in one call: one vector laid out as P_* (N_POINT doubles).
+
+    The certified values are in the user's units (dc: tau, k(tau), bracket width in tau, gamma^2); the raw
+    scaled risks and status are kept for the error message of a failing point (P_OK = 0).
+    """
+    vec = np.full(N_POINT, math.nan)
+    _point_certified(lam, b, w, order, kappa, alpha, sigma2, ridge, rtol, logQ, L, sigma2_user, vec)
+    vec[P_EXTRA] = 0.0
+    return vec
 
 
 @njit(cache=True, error_model="numpy")
@@ -931,47 +950,18 @@ def world_point_certified(lam, b, w, order, n_samples, P, s, p, random_order, si
                           sigma2_user):
     """One p of :func:`world_curve` (serial), certified: :func:`predict_point_certified` on the model's LGP.
 
-    ``lam, b, w`` are the world's law in scaled units.  Returns the outputs of
-    :func:`predict_point_certified` and (model weights mw, model noise excess in scaled units).
+    ``lam, b, w`` are the world's law in scaled units; ``sigma2_user`` the model's noise variance in the
+    user's units.  P_EXTRA holds the model's noise excess in scaled units.
     """
     n = lam.size
-    frac = p / P
     mb = np.empty(n)
     mw = np.empty(n)
-    extra = world_model(lam, b, w, order, frac, random_order, mb, mw)
-    rs, ax, dc, out, oaux, odc, ok = predict_point_certified(lam, mb, mw, order, p / n_samples, s / p,
-                                                             sigma2 + extra, ridge, rtol, logQ, L, sigma2_user)
-    return rs, ax, dc, out, oaux, odc, ok, mw, extra
-
-
-# ---------------------------------------------------------------------------- simulation helpers
-@njit(cache=True, error_model="numpy")
-def permute_columns(X, dest):
-    """Reorder the columns of X in place so that the column at position k moves to position dest[k] (a
-    permutation): following the cycles with two columns of scratch, no copy of X."""
-    P = dest.size
-    n = X.shape[0]
-    seen = np.zeros(P, dtype=np.bool_)
-    tmp = np.empty(n)
-    nxt = np.empty(n)
-    for k in range(P):
-        if seen[k]:
-            continue
-        seen[k] = True
-        if dest[k] == k:
-            continue
-        for i in range(n):
-            tmp[i] = X[i, k]
-        j = dest[k]
-        while j != k:
-            seen[j] = True
-            for i in range(n):
-                nxt[i] = X[i, j]
-                X[i, j] = tmp[i]
-                tmp[i] = nxt[i]
-            j = dest[j]
-        for i in range(n):
-            X[i, k] = tmp[i]
+    extra = world_model(lam, b, w, order, p / P, random_order, mb, mw)
+    vec = np.full(N_POINT, math.nan)
+    _point_certified(lam, mb, mw, order, p / n_samples, s / p, sigma2 + extra, ridge, rtol, logQ, L, sigma2_user,
+                     vec)
+    vec[P_EXTRA] = extra
+    return vec
 
 
 # ---------------------------------------------------------------------------- compact grids and curves (issue 18)
@@ -1087,3 +1077,33 @@ def certify_compact(out, s2, logQ, L, sigma2):
         x = out[i, C_T_HESS]
         out[i, C_T_HESS] = x * fh if (math.isfinite(x) and x != 0.0) else x
     return -1
+
+
+# ---------------------------------------------------------------------------- simulation helpers
+@njit(cache=True, error_model="numpy")
+def permute_columns(X, dest):
+    """Reorder the columns of X in place so that the column at position k moves to position dest[k] (a
+    permutation): following the cycles with two columns of scratch, no copy of X."""
+    P = dest.size
+    n = X.shape[0]
+    seen = np.zeros(P, dtype=np.bool_)
+    tmp = np.empty(n)
+    nxt = np.empty(n)
+    for k in range(P):
+        if seen[k]:
+            continue
+        seen[k] = True
+        if dest[k] == k:
+            continue
+        for i in range(n):
+            tmp[i] = X[i, k]
+        j = dest[k]
+        while j != k:
+            seen[j] = True
+            for i in range(n):
+                nxt[i] = X[i, j]
+                X[i, j] = tmp[i]
+                tmp[i] = nxt[i]
+            j = dest[j]
+        for i in range(n):
+            X[i, k] = tmp[i]

@@ -563,28 +563,28 @@ def _predict_double(law: Law, sc: _Scaled, order: np.ndarray, kappa: float, alph
     and ``sigma2`` its noise variance.
     """
     if world is None:
-        rs, ax, dcs, risks, aux, dc, ok = K.predict_point_certified(
-            sc.lam, sc.b, sc.w, order, kappa, alpha, sc.sigma2, sc.ridge, rtol, sc.logQ, sc.L, sigma2)
+        v = K.predict_point_certified(sc.lam, sc.b, sc.w, order, kappa, alpha, sc.sigma2, sc.ridge, rtol, sc.logQ,
+                                      sc.L, sigma2).tolist()
     else:
         n, P, s, p, rnd = world
-        rs, ax, dcs, risks, aux, dc, ok, _, extra = K.world_point_certified(
-            sc.lam, sc.b, sc.w, order, n, P, s, p, rnd, sc.sigma2, sc.ridge, rtol, sc.logQ, sc.L, sigma2)
-        sc = dataclasses.replace(sc, sigma2=sc.sigma2 + extra) if not ok else sc  # the model's scaled noise
-    if not ok:
-        _certify(sc, law, kappa, alpha, sigma2, ridge, rs, ax[K.AUX_STATUS])
+        v = K.world_point_certified(sc.lam, sc.b, sc.w, order, n, P, s, p, rnd, sc.sigma2, sc.ridge, rtol, sc.logQ,
+                                    sc.L, sigma2).tolist()
+    if v[K.P_OK] != 1.0:
+        if world is not None:  # the check on the model's own scaled noise level
+            sc = dataclasses.replace(sc, sigma2=sc.sigma2 + v[K.P_EXTRA])
+        _certify(sc, law, kappa, alpha, sigma2, ridge, v[K.P_RAW:K.P_RAW + K.N_RISKS], v[K.P_STATUS])
         raise DCPredictError(f"no certified result at kappa={kappa!r}, alpha={alpha!r} (sigma2={sigma2!r}, "
                              f"ridge={ridge!r}, law {law!r}): a risk failed the range checks")  # pragma: no cover
-    r = risks.tolist()
-    a = aux.tolist()
-    d = dc.tolist()
-    dcobj = DC(law, kappa, sigma2, ridge, d[0], d[3], d[1], d[2], "double")
+    a = K.P_AUX
+    dcobj = DC(law, kappa, sigma2, ridge, v[K.P_DC], v[K.P_DC + 3], v[K.P_DC + 1], v[K.P_DC + 2], "double")
     refits = {}
     for i, name in enumerate(K.REFIT_RULES):
-        j = K.AUX_REFITS + 4 * i
-        refits[name] = RetrainedProblem(a[j], a[j + 1], a[j + 2], a[j + 3])
-    return Prediction(law, kappa, alpha, sigma2, ridge, **dict(zip(RISK_FIELDS, r)), dc=dcobj,
-                      threshold_magnitude=a[0], threshold_hessian=a[1], residual_magnitude=a[2],
-                      residual_hessian=a[3], retrained=refits, precision="double")
+        j = a + K.AUX_REFITS + 4 * i
+        refits[name] = RetrainedProblem(v[j], v[j + 1], v[j + 2], v[j + 3])
+    return Prediction(law, kappa, alpha, sigma2, ridge, **dict(zip(RISK_FIELDS, v[:K.N_RISKS])), dc=dcobj,
+                      threshold_magnitude=v[a + K.AUX_T_MAG], threshold_hessian=v[a + K.AUX_T_HESS],
+                      residual_magnitude=v[a + K.AUX_RES_MAG], residual_hessian=v[a + K.AUX_RES_HESS],
+                      retrained=refits, precision="double")
 
 
 def _unpack(risks, aux, dc) -> dict[str, Any]:
