@@ -123,6 +123,8 @@ class _Scaled:
 #: (sigma2, ridge): the arrays are held, so their ids cannot be reused while an entry lives
 _LAW_CACHE: dict = {}
 _LAW_CACHE_SIZE = 64
+#: a law with more atoms is not cached (its copies would pin memory; its kernels dominate anyway)
+_LAW_CACHE_MAX_ATOMS = 4096
 
 
 def _law_state(law: Law, sigma2: float, ridge: float) -> tuple[_Scaled, np.ndarray]:
@@ -133,6 +135,8 @@ def _law_state(law: Law, sigma2: float, ridge: float) -> tuple[_Scaled, np.ndarr
     if hit is not None and hit[0][0] is arrs[0] and hit[0][1] is arrs[1] and hit[0][2] is arrs[2]:
         return hit[1], hit[2]
     state = (_scaled_uncached(law, sigma2, ridge), _saliency_order(law))
+    if arrs[0].size > _LAW_CACHE_MAX_ATOMS:
+        return state
     if len(_LAW_CACHE) >= _LAW_CACHE_SIZE:
         _LAW_CACHE.pop(next(iter(_LAW_CACHE), None), None)
     _LAW_CACHE[key] = (arrs, *state)

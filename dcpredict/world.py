@@ -50,6 +50,8 @@ def _saliency_order(law: Law) -> np.ndarray:
 #: the arguments: the writable copies and saliency order of the law, and the baselines per (n, P, s, ...)
 _WORLD_CACHE: dict = {}
 _WORLD_CACHE_SIZE = 256
+#: a law with more atoms is not cached (its copies would pin memory; its kernels dominate anyway)
+_WORLD_CACHE_MAX_ATOMS = 4096
 
 
 def _cached(law: Law, extra: tuple, make):
@@ -59,6 +61,8 @@ def _cached(law: Law, extra: tuple, make):
     if hit is not None and hit[0][0] is arrs[0] and hit[0][1] is arrs[1] and hit[0][2] is arrs[2]:
         return hit[1]
     value = make()
+    if arrs[0].size > _WORLD_CACHE_MAX_ATOMS:
+        return value
     if len(_WORLD_CACHE) >= _WORLD_CACHE_SIZE:
         _WORLD_CACHE.pop(next(iter(_WORLD_CACHE), None), None)
     _WORLD_CACHE[key] = (arrs, value)
