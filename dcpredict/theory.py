@@ -558,6 +558,29 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
                       retrained=u["retrained"], precision=precision)
 
 
+_NEW_SPEC: dict = {}
+
+
+def _new(cls, values: dict):
+    """``cls(**values)`` for a frozen dataclass result, without its generated ``__init__`` when that is safe.
+
+    The generated ``__init__`` of a frozen dataclass sets every field through ``object.__setattr__`` (about
+    0.1 us each); a result built per call on the single-point paths fills its ``__dict__`` at once instead.
+    Only when ``values`` names exactly the class's fields, every field is an init field and the class has no
+    ``__post_init__``: otherwise (e.g. a field added later with a default) the real constructor runs.
+    """
+    spec = _NEW_SPEC.get(cls)
+    if spec is None:
+        fields = dataclasses.fields(cls)
+        spec = _NEW_SPEC[cls] = (len(fields), all(f.init for f in fields) and not hasattr(cls, "__post_init__")
+                                 and "__slots__" not in vars(cls))
+    if spec[1] and len(values) == spec[0]:  # the callers name the fields; a field added later changes the count
+        obj = object.__new__(cls)
+        obj.__dict__.update(values)
+        return obj
+    return cls(**values)
+
+
 def _predict_double(law: Law, sc: _Scaled, order: np.ndarray, kappa: float, alpha: float, sigma2: float,
                     ridge: float, rtol: float, world: tuple | None = None) -> Prediction:
     """:func:`predict` in double precision on checked inputs: one compiled call computes and certifies the point.
@@ -573,22 +596,29 @@ def _predict_double(law: Law, sc: _Scaled, order: np.ndarray, kappa: float, alph
         n, P, s, p, rnd = world
         v = K.world_point_certified(sc.lam, sc.b, sc.w, order, n, P, s, p, rnd, sc.sigma2, sc.ridge, rtol, sc.logQ,
                                     sc.L, sigma2).tolist()
-    if v[K.P_OK] != 1.0:
+    if v[_P_OK] != 1.0:
         if world is not None:  # the check on the model's own scaled noise level
             sc = dataclasses.replace(sc, sigma2=sc.sigma2 + v[K.P_EXTRA])
         _certify(sc, law, kappa, alpha, sigma2, ridge, v[K.P_RAW:K.P_RAW + K.N_RISKS], v[K.P_STATUS])
         raise DCPredictError(f"no certified result at kappa={kappa!r}, alpha={alpha!r} (sigma2={sigma2!r}, "
                              f"ridge={ridge!r}, law {law!r}): a risk failed the range checks")  # pragma: no cover
-    a = K.P_AUX
-    dcobj = DC(law, kappa, sigma2, ridge, v[K.P_DC], v[K.P_DC + 3], v[K.P_DC + 1], v[K.P_DC + 2], "double")
-    refits = {}
-    for i, name in enumerate(K.REFIT_RULES):
-        j = a + K.AUX_REFITS + 4 * i
-        refits[name] = RetrainedProblem(v[j], v[j + 1], v[j + 2], v[j + 3])
-    return Prediction(law, kappa, alpha, sigma2, ridge, **dict(zip(RISK_FIELDS, v[:K.N_RISKS])), dc=dcobj,
-                      threshold_magnitude=v[a + K.AUX_T_MAG], threshold_hessian=v[a + K.AUX_T_HESS],
-                      residual_magnitude=v[a + K.AUX_RES_MAG], residual_hessian=v[a + K.AUX_RES_HESS],
-                      retrained=refits, precision="double")
+    d = _P_DC
+    dcobj = _new(DC, {"law": law, "kappa": kappa, "sigma2": sigma2, "ridge": ridge, "tau": v[d],
+                      "gamma2": v[d + 3], "tau_residual": v[d + 1], "tau_bracket": v[d + 2], "precision": "double"})
+    refits = {name: _new(RetrainedProblem, {"kappa": v[j], "sigma2": v[j + 1], "tau": v[j + 2], "gamma2": v[j + 3]})
+              for name, j in _REFIT_AT}
+    values = dict(zip(RISK_FIELDS, v))
+    a = _P_AUX
+    values.update(law=law, kappa=kappa, alpha=alpha, sigma2=sigma2, ridge=ridge, dc=dcobj,
+                  threshold_magnitude=v[a], threshold_hessian=v[a + 1], residual_magnitude=v[a + 2],
+                  residual_hessian=v[a + 3], retrained=refits, precision="double")
+    return _new(Prediction, values)
+
+
+#: positions in the output vector of the certified point kernels (dcpredict._kernels P_*, AUX_*)
+_P_OK, _P_DC, _P_AUX = K.P_OK, K.P_DC, K.P_AUX
+_REFIT_AT = tuple((name, K.P_AUX + K.AUX_REFITS + 4 * i) for i, name in enumerate(K.REFIT_RULES))
+assert (K.AUX_T_MAG, K.AUX_T_HESS, K.AUX_RES_MAG, K.AUX_RES_HESS) == (0, 1, 2, 3)
 
 
 def _unpack(risks, aux, dc) -> dict[str, Any]:

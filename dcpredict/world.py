@@ -354,7 +354,7 @@ def _predict_world_double(law: Law, n: int, P: int, p: int, s: int, sigma2: floa
     the per-world cache.  The model's law is built without re-checking (it is valid by construction).
     """
     from . import _kernels as K
-    from .theory import _law_state, _predict_double
+    from .theory import _law_state, _new, _predict_double
     lam, b, w, order_w = _world_arrays(law)
     frac = p / P
     mb, mw = np.empty_like(b), np.empty_like(w)
@@ -370,10 +370,10 @@ def _predict_world_double(law: Law, n: int, P: int, p: int, s: int, sigma2: floa
         for name in ("magnitude_retrained", "hessian_retrained", "random_retrained"):
             risks[name] = math.inf
     risks["small_oracle"] = base["small_oracle"]
-    return WorldPrediction(law, n, P, p, s, sigma2, ridge, order, **risks,
-                           small_random=base["small_random"], small_top_variance=base["small_top_variance"],
-                           zero_model=base["zero_model"], model_sigma2=model_sigma2, model=pred,
-                           precision="double")
+    risks.update(law=law, n=n, P=P, p=p, s=s, sigma2=sigma2, ridge=ridge, order=order,
+                 small_random=base["small_random"], small_top_variance=base["small_top_variance"],
+                 zero_model=base["zero_model"], model_sigma2=model_sigma2, model=pred, precision="double")
+    return _new(WorldPrediction, risks)
 
 
 @dataclass(frozen=True, repr=False)
