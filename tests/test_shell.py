@@ -128,3 +128,18 @@ def test_permute_columns_in_place():
         X = np.asfortranarray(nat[:, perm])     # column k holds feature perm[k]
         permute_columns(X, perm)
         assert np.array_equal(X, nat)
+
+
+def test_fast_result_construction_equals_the_constructor():
+    import dataclasses
+    p = dp.predict(LAW, kappa=2.0, alpha=0.3, sigma2=SIGMA2)
+    q = theory.Prediction(**{f.name: getattr(p, f.name) for f in dataclasses.fields(p)})
+    assert p == q and p.dc == q.dc and p.retrained == q.retrained and repr(p) == repr(q)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.dense = 0.0
+
+    @dataclasses.dataclass(frozen=True)
+    class Later:            # a field added later with a default: the real constructor runs
+        a: float
+        b: float = 2.0
+    assert theory._new(Later, {"a": 1.0}) == Later(1.0, 2.0)
