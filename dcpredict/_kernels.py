@@ -991,11 +991,12 @@ def _row_compact(lam, b, w, order, kappa, alphas, sigma2, ridge, rtol, out, dc):
 
 @njit(cache=True, error_model="numpy")
 def _grid_init(nk, na):
-    out = np.full((nk, na, N_COMPACT), math.nan)
+    """Compact output (nk, max(na, 1), N_COMPACT) marked not run, and dc (nk if na > 0 else 0, 4)."""
+    out = np.full((nk, max(na, 1), N_COMPACT), math.nan)
     for i in range(nk):
-        for j in range(na):
+        for j in range(max(na, 1)):
             out[i, j, C_STATUS] = ST_NOT_RUN
-    return out, np.full((nk, 4), math.nan)
+    return out, np.full((nk if na > 0 else 0, 4), math.nan)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -1017,7 +1018,8 @@ def predict_grid_compact_serial(lam, b, w, order, kappas, alphas, sigma2, ridge,
 
 
 @njit(cache=True, error_model="numpy")
-def _curve_point_compact(lam, b, w, order, n_samples, P, s, p, random_order, sigma2, ridge, rtol, out, dc):
+def _curve_point_compact(lam, b, w, order, n_samples, P, s, p, random_order, sigma2, ridge, rtol, out):
+    dc = np.empty(4)
     n = lam.size
     mb = np.empty(n)
     mw = np.empty(n)
@@ -1029,24 +1031,24 @@ def _curve_point_compact(lam, b, w, order, n_samples, P, s, p, random_order, sig
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def world_curve_compact(lam, b, w, order, n_samples, P, s, ps, random_order, sigma2, ridge, rtol):
-    """:func:`world_curve` keeping N_COMPACT doubles per p: returns out (len(ps), N_COMPACT), dc (len(ps), 4)."""
-    out3, dc = _grid_init(ps.size, 1)
+    """:func:`world_curve` keeping N_COMPACT doubles per p: returns out (len(ps), 1, N_COMPACT)."""
+    out3, _ = _grid_init(ps.size, 0)
     out = out3[:, 0, :]
     for i in prange(ps.size):
         _curve_point_compact(lam, b, w, order, n_samples, P, s, ps[i], random_order, sigma2, ridge, rtol,
-                             out[i:i + 1], dc[i])
-    return out3, dc
+                             out[i:i + 1])
+    return out3
 
 
 @njit(cache=True, error_model="numpy")
 def world_curve_compact_serial(lam, b, w, order, n_samples, P, s, ps, random_order, sigma2, ridge, rtol):
     """:func:`world_curve_compact` in one thread (for small work)."""
-    out3, dc = _grid_init(ps.size, 1)
+    out3, _ = _grid_init(ps.size, 0)
     out = out3[:, 0, :]
     for i in range(ps.size):
         _curve_point_compact(lam, b, w, order, n_samples, P, s, ps[i], random_order, sigma2, ridge, rtol,
-                             out[i:i + 1], dc[i])
-    return out3, dc
+                             out[i:i + 1])
+    return out3
 
 
 @njit(cache=True, error_model="numpy")

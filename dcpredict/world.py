@@ -468,7 +468,7 @@ def _curve_atoms(law: Law, n: int, P: int, s: int, ps: np.ndarray, sigma2: float
     order_w = _world_arrays(law)[3]
     small = ps.size * sc.lam.size < SMALL_WORK
     kernel = K.world_curve_compact_serial if small else K.world_curve_compact
-    out3, _ = kernel(sc.lam, sc.b, sc.w, order_w, n, P, s, ps, order == "random", sc.sigma2, sc.ridge, rtol)
+    out3 = kernel(sc.lam, sc.b, sc.w, order_w, n, P, s, ps, order == "random", sc.sigma2, sc.ridge, rtol)
     out = out3[:, 0, :]
     bad = K.certify_compact(out, sc.sigma2, sc.logQ, sc.L, sigma2)   # in place, one compiled pass
     if bad >= 0:  # the message of the failing p
