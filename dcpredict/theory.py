@@ -138,7 +138,7 @@ def _law_state(law: Law, sigma2: float, ridge: float) -> tuple[_Scaled, np.ndarr
     if arrs[0].size > _LAW_CACHE_MAX_ATOMS:
         return state
     if len(_LAW_CACHE) >= _LAW_CACHE_SIZE:
-        _LAW_CACHE.pop(next(iter(_LAW_CACHE), None), None)
+        _LAW_CACHE.clear()  # atomic (threads may share the cache); refilled on use
     _LAW_CACHE[key] = (arrs, *state)
     return state
 

@@ -64,7 +64,7 @@ def _cached(law: Law, extra: tuple, make):
     if arrs[0].size > _WORLD_CACHE_MAX_ATOMS:
         return value
     if len(_WORLD_CACHE) >= _WORLD_CACHE_SIZE:
-        _WORLD_CACHE.pop(next(iter(_WORLD_CACHE), None), None)
+        _WORLD_CACHE.clear()  # atomic (threads may share the cache); refilled on use
     _WORLD_CACHE[key] = (arrs, value)
     return value
 
