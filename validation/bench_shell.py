@@ -13,6 +13,13 @@ by numpy, the normal CDF by scipy.special.ndtr) measured in the same run on the 
 
 Also: bytes kept per point by a curve and a grid result (goal <= ~120), and the 10 x 10 phase map.
 
+Times are process CPU time by default (``--clock wall`` for wall clock): the machine these were written on
+was shared, and both sides run in one thread.  The reference is the one of bench_theory.py; it is about
+8x faster than the one the issue's ratios were measured against (today's predict() at 141 us was "16x" there,
+2.3 ms; here it is about 260 us), so the ratios here are not comparable with the issue's.  To compare with
+the code before issue 18, run this script with PYTHONPATH pointing at an export of that commit (the numbers
+of such a run, same machine, same load, are in the closing note of issue 18).
+
     python validation/bench_shell.py [--repeats 7]
 """
 from __future__ import annotations
