@@ -25,6 +25,9 @@ _MAXITER = 400
 _DET = 1e-6
 #: relative tolerance of the pruning thresholds (in their O(1) scaled variable): 2 ulps
 _THRESH_RTOL = 4.5e-16
+#: without a previous root to start from, start the threshold's safeguarded Newton iteration from a pooled-
+#: Gaussian guess (certified by the sign change across its final bracket, else Brent); False: Brent directly
+NEWTON_FIRST = True
 
 # objective selectors for the shared Brent solver
 _OBJ_TAU = 0
@@ -374,6 +377,43 @@ def _newton_threshold(x0, lo, hi, m, v, s2, w, alpha):
 
 
 @njit(cache=True, error_model="numpy")
+def _ndtri_guess(q):
+    """Phi^{-1}(q) for q in (0, 1) to about 1e-9 relative (Acklam's rational approximation): a starting guess."""
+    a0, a1, a2, a3, a4, a5 = -3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, \
+        1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00
+    b0, b1, b2, b3, b4 = -5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, \
+        6.680131188771972e+01, -1.328068155288572e+01
+    c0, c1, c2, c3, c4, c5 = -7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, \
+        -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00
+    d0, d1, d2, d3 = 7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00
+    if q < 0.02425:
+        r = math.sqrt(-2.0 * math.log(q))
+        return (((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5) / ((((d0 * r + d1) * r + d2) * r + d3) * r + 1.0)
+    if q > 1.0 - 0.02425:
+        r = math.sqrt(-2.0 * math.log(1.0 - q))
+        return -(((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5) / ((((d0 * r + d1) * r + d2) * r + d3) * r + 1.0)
+    u = q - 0.5
+    r = u * u
+    return (((((a0 * r + a1) * r + a2) * r + a3) * r + a4) * r + a5) * u / \
+        (((((b0 * r + b1) * r + b2) * r + b3) * r + b4) * r + 1.0)
+
+
+@njit(cache=True, error_model="numpy")
+def _pooled_guess(m, v, s2, w, alpha):
+    """Threshold guess in the scaled variable: the score pooled into one centred Gaussian of the same second
+    moment, P(|Z| > x) = alpha solved in closed form (then refined and certified by the caller)."""
+    mom = 0.0
+    tot = 0.0
+    for k in range(m.size):
+        mom += w[k] * (m[k] * m[k] + v[k] * v[k]) / (s2[k] * s2[k])
+        tot += w[k]
+    if not (tot > 0.0 and mom > 0.0 and 0.0 < alpha < tot):
+        return -1.0
+    q = 1.0 - 0.5 * alpha / tot
+    return math.sqrt(mom / tot) * _ndtri_guess(q)
+
+
+@njit(cache=True, error_model="numpy")
 def _threshold(m, v, scale, w, alpha, rtol, keep):
     """:func:`_threshold_guess` without a starting guess."""
     t, res, ok, _ = _threshold_guess(m, v, scale, w, alpha, rtol, keep, -1.0)
@@ -427,6 +467,8 @@ def _threshold_guess(m, v, scale, w, alpha, rtol, keep, x0):
             # to a few ulps whatever rtol: a pruned risk far below the signal scale is a difference of
             # terms of that scale, so the threshold's own error is amplified (rtol 1e-12 gave 2e-6)
             done = False
+            if x0 < 0.0 and NEWTON_FIRST:
+                x0 = _pooled_guess(m, v, s2, w, alpha)
             if x0 >= 0.0:
                 x, done = _newton_threshold(x0, 0.0, hi, m, v, s2, w, alpha)
             if not done:
@@ -782,13 +824,288 @@ def world_curve(lam, b, w, order, n_samples, P, s, ps, random_order, sigma2, rid
     aux = np.full((npts, N_AUX), math.nan)
     dc = np.full((npts, 4), math.nan)
     for i in prange(npts):
-        p = ps[i]
-        frac = p / P
-        mb = np.empty(n)
-        mw = np.empty(n)
-        extra = world_model(lam, b, w, order, frac, random_order, mb, mw)
-        alphas = np.empty(1)
-        alphas[0] = s / p
-        _row(lam, mb, mw, order, p / n_samples, alphas, sigma2 + extra, ridge, rtol,
-             risks[i:i + 1], aux[i:i + 1], dc[i])
+        _curve_point(lam, b, w, order, n_samples, P, s, ps[i], random_order, sigma2, ridge, rtol,
+                     risks[i:i + 1], aux[i:i + 1], dc[i])
     return risks, aux, dc
+
+
+@njit(cache=True, error_model="numpy")
+def _curve_point(lam, b, w, order, n_samples, P, s, p, random_order, sigma2, ridge, rtol, risks, aux, dc):
+    """One p of :func:`world_curve` into risks (1, N_RISKS), aux (1, N_AUX), dc (4,)."""
+    n = lam.size
+    frac = p / P
+    mb = np.empty(n)
+    mw = np.empty(n)
+    extra = world_model(lam, b, w, order, frac, random_order, mb, mw)
+    alphas = np.empty(1)
+    alphas[0] = s / p
+    _row(lam, mb, mw, order, p / n_samples, alphas, sigma2 + extra, ridge, rtol, risks, aux, dc)
+
+
+# ---------------------------------------------------------------------------- certification (issue 18)
+# The checks of dcpredict.theory._certify, in one compiled pass over a point, a row or a curve: every root
+# certified (status ST_OK), no nan, every risk >= sigma2 up to 1e-10 of the problem's scale, no overflow or
+# underflow when scaling back to the user's units.  Messages are built in Python, only for a failing point.
+@njit(cache=True, error_model="numpy")
+def _back(x, logQ):
+    """A risk (or gamma^2, noise level) back in the user's units: x exp(logQ); 0, inf and nan unchanged."""
+    if x == 0.0 or not math.isfinite(x):
+        return x
+    return math.exp(math.log(x) + logQ)
+
+
+@njit(cache=True, error_model="numpy")
+def certify(risks, aux, s2, logQ, L, sigma2, full_aux):
+    """Certify and unscale the points of ``risks`` (npts, N_RISKS) with statuses in ``aux`` (npts, N_AUX).
+
+    ``s2`` is sigma2 in scaled units, ``logQ`` and ``L`` the scales (dcpredict.theory._Scaled), ``sigma2``
+    the user's.  Returns (risks in the user's units (npts, N_RISKS), aux (npts, N_AUX if ``full_aux`` else 2:
+    the two thresholds) in the user's units, index of the first point that fails a check or -1).  The input
+    arrays are not modified.  On a failure the outputs are incomplete and must not be used.
+    """
+    npts = risks.shape[0]
+    out = np.empty((npts, N_RISKS))
+    naux = N_AUX if full_aux else 2
+    oaux = np.empty((npts, naux))
+    if npts == 0:
+        return out, oaux, -1
+    fm = math.exp(0.5 * (logQ - math.log(L)))
+    fh = math.exp(0.5 * logQ)
+    low = sigma2 * (1.0 - 1e-12)
+    for i in range(npts):
+        st = aux[i, AUX_STATUS]
+        if st != ST_OK:  # also nan
+            return out, oaux, i
+        for q in range(N_RISKS):
+            x = risks[i, q]
+            if x != x or x < s2 - 1e-10:
+                return out, oaux, i
+            if x < s2:
+                x = s2
+            y = _back(x, logQ)
+            if (math.isinf(y) and math.isfinite(x)) or y < low:
+                return out, oaux, i
+            out[i, q] = y if y > sigma2 else sigma2
+        for q in range(2):
+            x = aux[i, q]
+            f = fm if q == 0 else fh
+            oaux[i, q] = x * f if (math.isfinite(x) and x != 0.0) else x
+        if full_aux:
+            for q in range(2, N_AUX):
+                oaux[i, q] = aux[i, q]
+            for r in range(4):
+                j = AUX_REFITS + 4 * r
+                oaux[i, j + 1] = _back(aux[i, j + 1], logQ)
+                x = aux[i, j + 2]
+                oaux[i, j + 2] = x * L if math.isfinite(x) else x
+                oaux[i, j + 3] = _back(aux[i, j + 3], logQ)
+    return out, oaux, -1
+
+
+#: layout of the single output vector of :func:`predict_point_certified` / :func:`world_point_certified`
+#: (one array: one boxing on return): certified risks, aux and dc in the user's units, then the raw scaled
+#: risks and status (for the message of a failing point), the flag, and the world model's scaled noise excess
+P_RISKS, P_AUX, P_DC, P_RAW, P_STATUS, P_OK, P_EXTRA = 0, 9, 31, 35, 44, 45, 46
+N_POINT = 47
+
+
+@njit(cache=True, error_model="numpy")
+def _point_certified(lam, b, w, order, kappa, alpha, sigma2, ridge, rtol, logQ, L, sigma2_user, vec):
+    risks = np.full((1, N_RISKS), math.nan)
+    aux = np.full((1, N_AUX), math.nan)
+    aux[0, AUX_STATUS] = ST_NOT_RUN
+    dc = np.full(4, math.nan)
+    alphas = np.empty(1)
+    alphas[0] = alpha
+    _row(lam, b, w, order, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc)
+    out, oaux, bad = certify(risks, aux, sigma2, logQ, L, sigma2_user, True)
+    for q in range(N_RISKS):
+        vec[P_RISKS + q] = out[0, q]
+        vec[P_RAW + q] = risks[0, q]
+    for q in range(N_AUX):
+        vec[P_AUX + q] = oaux[0, q]
+    vec[P_DC] = dc[0] * L if math.isfinite(dc[0]) else dc[0]
+    vec[P_DC + 1] = dc[1]
+    vec[P_DC + 2] = dc[2] * L if math.isfinite(dc[2]) else dc[2]
+    vec[P_DC + 3] = out[0, 0]
+    vec[P_STATUS] = aux[0, AUX_STATUS]
+    vec[P_OK] = 1.0 if bad < 0 else 0.0
+
+
+@njit(cache=True, error_model="numpy")
+def predict_point_certified(lam, b, w, order, kappa, alpha, sigma2, ridge, rtol, logQ, L, sigma2_user):
+    """:func:`predict_point` and :func:`certify` in one call: one vector laid out as P_* (N_POINT doubles).
+
+    The certified values are in the user's units (dc: tau, k(tau), bracket width in tau, gamma^2); the raw
+    scaled risks and status are kept for the error message of a failing point (P_OK = 0).
+    """
+    vec = np.full(N_POINT, math.nan)
+    _point_certified(lam, b, w, order, kappa, alpha, sigma2, ridge, rtol, logQ, L, sigma2_user, vec)
+    vec[P_EXTRA] = 0.0
+    return vec
+
+
+@njit(cache=True, error_model="numpy")
+def world_point_certified(lam, b, w, order, n_samples, P, s, p, random_order, sigma2, ridge, rtol, logQ, L,
+                          sigma2_user):
+    """One p of :func:`world_curve` (serial), certified: :func:`predict_point_certified` on the model's LGP.
+
+    ``lam, b, w`` are the world's law in scaled units; ``sigma2_user`` the model's noise variance in the
+    user's units.  P_EXTRA holds the model's noise excess in scaled units.
+    """
+    n = lam.size
+    mb = np.empty(n)
+    mw = np.empty(n)
+    extra = world_model(lam, b, w, order, p / P, random_order, mb, mw)
+    vec = np.full(N_POINT, math.nan)
+    _point_certified(lam, mb, mw, order, p / n_samples, s / p, sigma2 + extra, ridge, rtol, logQ, L, sigma2_user,
+                     vec)
+    vec[P_EXTRA] = extra
+    return vec
+
+
+# ---------------------------------------------------------------------------- compact grids and curves (issue 18)
+# A grid or a curve keeps per point only what its result holds: the nine risks, the two thresholds and the
+# status (N_COMPACT doubles); the full aux vector of a point lives in a per-row scratch.  Certification then
+# works in place.
+N_COMPACT = 12
+C_T_MAG, C_T_HESS, C_STATUS = 9, 10, 11
+
+
+@njit(cache=True, error_model="numpy")
+def _row_compact(lam, b, w, order, kappa, alphas, sigma2, ridge, rtol, out, dc):
+    """:func:`_row` into ``out`` (len(alphas), N_COMPACT)."""
+    na = alphas.size
+    risks = np.full((na, N_RISKS), math.nan)
+    aux = np.full((na, N_AUX), math.nan)
+    for j in range(na):
+        aux[j, AUX_STATUS] = ST_NOT_RUN
+    _row(lam, b, w, order, kappa, alphas, sigma2, ridge, rtol, risks, aux, dc)
+    for j in range(na):
+        for q in range(N_RISKS):
+            out[j, q] = risks[j, q]
+        out[j, C_T_MAG] = aux[j, AUX_T_MAG]
+        out[j, C_T_HESS] = aux[j, AUX_T_HESS]
+        out[j, C_STATUS] = aux[j, AUX_STATUS]
+
+
+@njit(cache=True, error_model="numpy")
+def _grid_init(nk, na):
+    """Compact output (nk, max(na, 1), N_COMPACT) marked not run, and dc (nk if na > 0 else 0, 4)."""
+    out = np.full((nk, max(na, 1), N_COMPACT), math.nan)
+    for i in range(nk):
+        for j in range(max(na, 1)):
+            out[i, j, C_STATUS] = ST_NOT_RUN
+    return out, np.full((nk if na > 0 else 0, 4), math.nan)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def predict_grid_compact(lam, b, w, order, kappas, alphas, sigma2, ridge, rtol):
+    """:func:`predict_grid` keeping N_COMPACT doubles per point: returns out (nk, na, N_COMPACT), dc (nk, 4)."""
+    out, dc = _grid_init(kappas.size, alphas.size)
+    for i in prange(kappas.size):
+        _row_compact(lam, b, w, order, kappas[i], alphas, sigma2, ridge, rtol, out[i], dc[i])
+    return out, dc
+
+
+@njit(cache=True, error_model="numpy")
+def predict_grid_compact_serial(lam, b, w, order, kappas, alphas, sigma2, ridge, rtol):
+    """:func:`predict_grid_compact` in one thread (for small work: starting threads costs more)."""
+    out, dc = _grid_init(kappas.size, alphas.size)
+    for i in range(kappas.size):
+        _row_compact(lam, b, w, order, kappas[i], alphas, sigma2, ridge, rtol, out[i], dc[i])
+    return out, dc
+
+
+@njit(cache=True, error_model="numpy")
+def _curve_point_compact(lam, b, w, order, n_samples, P, s, p, random_order, sigma2, ridge, rtol, out):
+    dc = np.empty(4)
+    n = lam.size
+    mb = np.empty(n)
+    mw = np.empty(n)
+    extra = world_model(lam, b, w, order, p / P, random_order, mb, mw)
+    alphas = np.empty(1)
+    alphas[0] = s / p
+    _row_compact(lam, mb, mw, order, p / n_samples, alphas, sigma2 + extra, ridge, rtol, out, dc)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def world_curve_compact(lam, b, w, order, n_samples, P, s, ps, random_order, sigma2, ridge, rtol):
+    """:func:`world_curve` keeping N_COMPACT doubles per p: returns out (len(ps), 1, N_COMPACT)."""
+    out3, _ = _grid_init(ps.size, 0)
+    out = out3[:, 0, :]
+    for i in prange(ps.size):
+        _curve_point_compact(lam, b, w, order, n_samples, P, s, ps[i], random_order, sigma2, ridge, rtol,
+                             out[i:i + 1])
+    return out3
+
+
+@njit(cache=True, error_model="numpy")
+def world_curve_compact_serial(lam, b, w, order, n_samples, P, s, ps, random_order, sigma2, ridge, rtol):
+    """:func:`world_curve_compact` in one thread (for small work)."""
+    out3, _ = _grid_init(ps.size, 0)
+    out = out3[:, 0, :]
+    for i in range(ps.size):
+        _curve_point_compact(lam, b, w, order, n_samples, P, s, ps[i], random_order, sigma2, ridge, rtol,
+                             out[i:i + 1])
+    return out3
+
+
+@njit(cache=True, error_model="numpy")
+def certify_compact(out, s2, logQ, L, sigma2):
+    """:func:`certify` in place on compact points ``out`` (npts, N_COMPACT): risks and thresholds to the
+    user's units.  Returns the index of the first failing point (left unchanged, in scaled units) or -1."""
+    fm = math.exp(0.5 * (logQ - math.log(L)))
+    fh = math.exp(0.5 * logQ)
+    low = sigma2 * (1.0 - 1e-12)
+    ys = np.empty(N_RISKS)
+    for i in range(out.shape[0]):
+        if out[i, C_STATUS] != ST_OK:
+            return i
+        for q in range(N_RISKS):
+            x = out[i, q]
+            if x != x or x < s2 - 1e-10:
+                return i
+            if x < s2:
+                x = s2
+            y = _back(x, logQ)
+            if (math.isinf(y) and math.isfinite(x)) or y < low:
+                return i
+            ys[q] = y if y > sigma2 else sigma2
+        for q in range(N_RISKS):
+            out[i, q] = ys[q]
+        x = out[i, C_T_MAG]
+        out[i, C_T_MAG] = x * fm if (math.isfinite(x) and x != 0.0) else x
+        x = out[i, C_T_HESS]
+        out[i, C_T_HESS] = x * fh if (math.isfinite(x) and x != 0.0) else x
+    return -1
+
+
+# ---------------------------------------------------------------------------- simulation helpers
+@njit(cache=True, error_model="numpy")
+def permute_columns(X, dest):
+    """Reorder the columns of X in place so that the column at position k moves to position dest[k] (a
+    permutation): following the cycles with two columns of scratch, no copy of X."""
+    P = dest.size
+    n = X.shape[0]
+    seen = np.zeros(P, dtype=np.bool_)
+    tmp = np.empty(n)
+    nxt = np.empty(n)
+    for k in range(P):
+        if seen[k]:
+            continue
+        seen[k] = True
+        if dest[k] == k:
+            continue
+        for i in range(n):
+            tmp[i] = X[i, k]
+        j = dest[k]
+        while j != k:
+            seen[j] = True
+            for i in range(n):
+                nxt[i] = X[i, j]
+                X[i, j] = tmp[i]
+                tmp[i] = nxt[i]
+            j = dest[j]
+        for i in range(n):
+            X[i, k] = tmp[i]

@@ -753,8 +753,9 @@ def world_curve_random(lam, v, w, n_samples, P, s, ps, sigma2, ridge, rtol):
     return risks, aux, dc, status
 
 
-# ============================================================================ Python entry points
-# (called by dcpredict.theory and dcpredict.world when the law is a GaussianLaw)
+# ============================================================================ helpers of the Python entry points
+# (the entry points live in dcpredict.theory and dcpredict.world, which import this module; nothing here
+# imports them back)
 _STATUS_TEXT = {ST_TAU: "the root tau of the dense DC could not be certified",
                 ST_CUT_MAG: "the magnitude-pruning threshold could not be certified",
                 ST_CUT_HESS: "the Hessian-pruning threshold could not be certified",
@@ -786,83 +787,6 @@ def _fail(status: int, law, kappa, alpha, sigma2, ridge):
                          f"{_STATUS_TEXT.get(int(status), 'unknown failure')}")
 
 
-def solve_dc_law(law, kappa: float, sigma2: float, ridge: float, rtol: float):
-    """The DC of a GaussianLaw as a :class:`dcpredict.theory.DC`."""
-    from .theory import DC
-    lam, v, w, s2, r, L, Q = _scaled(law, sigma2, ridge)
-    tau, res, width, g2 = dense(lam, v, w, kappa, r, s2, rtol)
-    if not tau == tau or g2 != g2:
-        _fail(ST_TAU, law, kappa, None, sigma2, ridge)
-    return DC(law, kappa, sigma2, ridge, float(tau) * L, max(float(g2), s2) * Q, float(res), float(width) * L)
-
-
-def _unscale(risks, aux, L, Q):
-    """Risks and aux back to the user's units (arrays with the last axis = fields)."""
-    risks = risks * Q
-    aux = aux.copy()
-    aux[..., 0] *= math.sqrt(Q / L)
-    aux[..., 1] *= math.sqrt(Q)
-    for q in range(4):
-        aux[..., 5 + 4 * q] *= Q
-        aux[..., 6 + 4 * q] *= L
-        aux[..., 7 + 4 * q] *= Q
-    return risks, aux
-
-
-def predict_law(law, kappa: float, alpha: float, sigma2: float, ridge: float, precision: str, rtol: float):
-    """:func:`dcpredict.predict` for a GaussianLaw."""
-    from .theory import DC, Prediction, _unpack
-    if precision == "mp":
-        from . import _mp
-        risks, aux, dc = _mp.predict_point_gauss(law, kappa, alpha, sigma2, ridge)
-        risks = [float(x) for x in risks]
-        aux = [float(x) for x in aux]
-        dc = [float(x) for x in dc]
-    else:
-        lam, v, w, s2, r, L, Q = _scaled(law, sigma2, ridge)
-        risks_s, aux_s, dc_s, status = predict_point(lam, v, w, kappa, alpha, s2, r, rtol)
-        if status != ST_OK:
-            _fail(status, law, kappa, alpha, sigma2, ridge)
-        risks_a, aux_a = _unscale(risks_s, aux_s, L, Q)
-        risks = [max(float(x), sigma2) for x in risks_a]
-        aux = [float(x) for x in aux_a]
-        dc = [float(dc_s[0]) * L, float(dc_s[1]), float(dc_s[2]) * L, risks[0]]
-    u = _unpack(risks, aux, dc)             # the atom kernels' layout (dcpredict._kernels AUX_*, DC_*)
-    dcobj = DC(law, kappa, sigma2, ridge, u["tau"], u["gamma2"], u["tau_residual"], u["tau_bracket"], precision)
-    return Prediction(law, kappa, alpha, sigma2, ridge, **u["risks"], dc=dcobj,
-                      threshold_magnitude=u["threshold_magnitude"], threshold_hessian=u["threshold_hessian"],
-                      residual_magnitude=u["residual_magnitude"], residual_hessian=u["residual_hessian"],
-                      retrained=u["retrained"], precision=precision)
-
-
-def predict_grid_law(law, kappas: np.ndarray, alphas: np.ndarray, sigma2: float, ridge: float, rtol: float):
-    """:func:`dcpredict.predict_grid` for a GaussianLaw (every point certified or the call raises)."""
-    from . import RISK_FIELDS
-    from .theory import PredictionGrid
-    lam, v, w, s2, r, L, Q = _scaled(law, sigma2, ridge)
-    risks_s, aux_s, dc_s, status = predict_grid(lam, v, w, kappas, alphas, s2, r, rtol)
-    bad = np.argwhere(status != ST_OK)
-    if bad.size:
-        i, j = bad[0]
-        _fail(status[i, j], law, float(kappas[i]), float(alphas[j]), sigma2, ridge)
-    risks, aux = _unscale(risks_s, aux_s, L, Q)
-    np.maximum(risks, sigma2, out=risks)
-    fields = {name: risks[:, :, i] for i, name in enumerate(RISK_FIELDS)}
-    return PredictionGrid(law, kappas, alphas, sigma2, ridge, **fields, tau=dc_s[:, 0] * L, gamma2=risks[:, 0, 0]
-                          if alphas.size else dc_s[:, 3] * Q,
-                          threshold_magnitude=aux[:, :, 0], threshold_hessian=aux[:, :, 1])
-
-
-def model_law_random(law, f: float, sigma2: float):
-    """The model LGP of a GaussianLaw world fitted on a fraction f of its features in random order."""
-    from .law import GaussianLaw
-    extra = max((1.0 - f) * law.signal_power, 0.0)
-    model = GaussianLaw(law.nodes, f * law.b_var, law.node_weights, quad_error=law.quad_error,
-                        continuous=law.continuous,
-                        description=f"model of a fraction {f:.6g} (random order) of {law.description}")
-    return model, sigma2 + extra
-
-
 @njit(cache=True)
 def refit_risk(lam, mass, e2kept, lv_dropped, kappa, frac, ridge, sigma2, rtol):
     """Least squares on a data-independent kept set (kept mass and w E[B^2 1kept] per node, dropped signal
@@ -870,77 +794,4 @@ def refit_risk(lam, mass, e2kept, lv_dropped, kappa, frac, ridge, sigma2, rtol):
     n = lam.size
     out = np.empty(4)
     _refit(lam, mass, e2kept, lv_dropped, kappa, frac, ridge, sigma2, rtol, np.empty(n), np.empty(n), out, 0, 0.0)
-    return out
-
-
-def _saliency_error(law):
-    from ._validate import DCPredictError
-    return DCPredictError(
-        "order='saliency' with a Gaussian-B law is not supported: the model's law (the world's top features by "
-        "true saliency) is no longer Gaussian in B; use order='random', or the atom form law.atoms()")
-
-
-def world_curve_law(law, n: int, P: int, s: int, ps: np.ndarray, sigma2: float, ridge: float, rtol: float):
-    """Risks (len(ps), N_RISKS) of the fixed-world sweep with order "random" for a GaussianLaw."""
-    lam, v, w, s2, r, L, Q = _scaled(law, sigma2, ridge)
-    risks, aux, dc, status = world_curve_random(lam, v, w, n, P, s, ps, s2, r, rtol)
-    bad = np.flatnonzero(status != ST_OK)
-    if bad.size:
-        i = bad[0]
-        _fail(status[i], law, float(ps[i]) / n, s / float(ps[i]), sigma2, ridge)
-    return np.maximum(risks * Q, sigma2)
-
-
-def _top_lambda_cut(law, frac: float) -> float:
-    """lam* with P(Lambda > lam*) = frac for a continuous GaussianLaw (its source density, scipy quad + brentq)."""
-    from scipy import integrate, optimize
-    src = law._source
-    dens = src["density"]
-    x0, x1 = math.log(src["lam_min"]), math.log(src["lam_max"])
-
-    def mass(xa, xb):
-        return integrate.quad(lambda x: float(dens(math.exp(x))) * math.exp(x), xa, xb, epsabs=0.0, epsrel=1e-13,
-                              limit=500)[0]
-
-    total = mass(x0, x1)
-    xs = optimize.brentq(lambda x: mass(x, x1) / total - frac, x0, x1, xtol=1e-15, rtol=1e-14)
-    return math.exp(xs)
-
-
-def world_baselines_law(law, n: int, P: int, s: int, sigma2: float, ridge: float, rtol: float) -> dict:
-    """small_oracle, small_random, small_top_variance, zero_model for a GaussianLaw world."""
-    from .law import GaussianLaw
-    frac = s / P
-    kappa = P / n
-    pred = predict_law(law, kappa, frac, sigma2, ridge, "double", rtol)
-    out = {"small_oracle": pred.small_oracle, "small_random": pred.random_retrained}
-    lam, v, w, s2, r, L, Q = _scaled(law, sigma2, ridge)
-    if law.is_discrete:
-        # the s features of largest lambda; equal lambdas in proportion (B is independent of the choice)
-        mass = np.zeros_like(w)
-        remaining = frac
-        for value in np.unique(lam)[::-1]:
-            if remaining <= 0.0:
-                break
-            group = lam == value
-            wg = float(w[group].sum())
-            take = min(wg, remaining)
-            mass[group] = w[group] * (take / wg)
-            remaining -= take
-        res = refit_risk(lam, mass, mass * v, float(np.dot(w - mass, lam * v)), kappa, frac, r, s2, rtol)
-        if not res[2] == res[2]:
-            _fail(ST_REFIT, law, kappa, frac, sigma2, ridge)
-        out["small_top_variance"] = max(float(res[3]) * Q, sigma2)
-    else:
-        src = law._source
-        if src is None:
-            from ._validate import DCPredictError
-            raise DCPredictError("small_top_variance of a continuous Gaussian-B law needs its source density; this "
-                                 "law was rebuilt from its nodes (to_dict / from_dict) and has none")
-        cut = _top_lambda_cut(law, frac)
-        top = GaussianLaw.from_density(src["density"], cut, src["lam_max"], b_var=src["b_var"], tol=src["tol"])
-        noise = sigma2 + law.signal_power - frac * top.signal_power
-        model = GaussianLaw(top.nodes, frac * top.b_var, top.node_weights)
-        out["small_top_variance"] = solve_dc_law(model, frac * kappa, max(noise, sigma2), ridge, rtol).gamma2
-    out["zero_model"] = sigma2 + law.signal_power
     return out

@@ -335,7 +335,7 @@ def validation_rows(quick: bool = True, workers: int = 1, progress: bool = True)
     threshold among the fits the field depends on (the dense fit; for iterative pruning also every refit).
     """
     from .compression import predict_iterative, predict_quantized
-    from .validation import BASE_MARGIN, SLOPE_MARGIN, Z_LIMIT
+    from .simulation import BASE_MARGIN, SLOPE_MARGIN, Z_LIMIT
     workers = check_int("workers", workers, lo=1)
     law = Law([4.0, 1.0, 0.25], [1.0, 0.5, 2.0], [0.2, 0.3, 0.5])  # the validation's three-atom law
     name = "three-atom"

@@ -374,7 +374,7 @@ def draw_validation(rep: Any, path: str | Path) -> Path:
     ``rep`` is a :class:`dcpredict.validation.ValidationReport`.
     """
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-    from .validation import Z_LIMIT
+    from .simulation import Z_LIMIT
     chk = rep.checked
     info = [r for r in rep.all_rows if r["status"] == "info"]
     fig = _figure_class()(figsize=(10.5, 4.4))

@@ -90,6 +90,11 @@ SAME_SAMPLE_FIELDS = ("magnitude_retrained_same", "hessian_retrained_same", "ran
 #: all fields a simulation measures, in the order of the per-trial arrays
 SIM_FIELDS = tuple(RISK_FIELDS) + SAME_SAMPLE_FIELDS
 HESSIAN_CHOICES = ("population", "empirical")
+#: the pass rule of a theory-vs-simulation check (dcpredict.validation, dcpredict.compression_sim): a risk
+#: passes iff |sim - theory| <= Z_LIMIT se + margin theory, margin = BASE_MARGIN + SLOPE_MARGIN / (n |1 - rho|)
+Z_LIMIT = 4.0
+BASE_MARGIN = 0.03
+SLOPE_MARGIN = 2.0
 from ._store import HEADER_KEY, HEADER_VERSION  # noqa: F401  (the trial log's format)
 
 _FIDX = {f: i for i, f in enumerate(SIM_FIELDS)}

@@ -12,12 +12,15 @@ certify the double-precision results.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
 
 from . import RISK_FIELDS
+from . import _kernels as K
+from . import _kernels_gauss as G
 from ._results import Result, fmt
 from ._validate import DCPredictError, check_array, check_choice, check_real
 from .law import GaussianLaw, Law
@@ -28,14 +31,24 @@ __all__ = ["DC", "Prediction", "PredictionGrid", "RetrainedProblem", "solve_dc",
 DEFAULT_RTOL = 1e-12
 
 
+def _real(name: str, value: Any, lo: float, hi: float = math.inf, lo_open: bool = False) -> float:
+    """:func:`check_real` with a fast path for a plain float or int already in range (the common call)."""
+    t = type(value)
+    if t is float or (t is int and -9007199254740992 <= value <= 9007199254740992):
+        x = float(value)
+        if (x > lo if lo_open else x >= lo) and x <= hi and x - x == 0.0:
+            return x
+    return check_real(name, value, lo=lo, lo_open=lo_open, hi=None if hi == math.inf else hi)
+
+
 def _check_common(law: Any, kappa: Any, sigma2: Any, ridge: Any, rtol: Any) -> tuple[Law, float, float, float, float]:
     if not isinstance(law, Law):
         raise DCPredictError(f"law must be a dcpredict.Law; got {type(law).__name__}")
     return (law,
-            check_real("kappa", kappa, lo=0.0, lo_open=True, hi=KAPPA_MAX),
-            check_real("sigma2", sigma2, lo=0.0),
-            check_real("ridge", ridge, lo=0.0),
-            check_real("rtol", rtol, lo=1e-15, hi=1e-3))
+            _real("kappa", kappa, 0.0, KAPPA_MAX, lo_open=True),
+            _real("sigma2", sigma2, 0.0),
+            _real("ridge", ridge, 0.0),
+            _real("rtol", rtol, 1e-15, 1e-3))
 
 
 def _regime(kappa: float, ridge: float) -> str:
@@ -64,6 +77,8 @@ def _saliency_order(law: Law) -> np.ndarray:
 KAPPA_MAX = 1e200
 #: ridge / max(lam) and min(lam) / max(lam) must lie in [RANGE_MIN, RANGE_MAX] (else DCPredictError)
 RANGE_MIN, RANGE_MAX = 1e-305, 1e305
+#: below this many (points x atoms) a grid runs in the serial twin of the kernel (threads cost more than the work)
+SMALL_WORK = 2048
 _STATUS_TEXT = {1: "the root tau of the dense DC could not be certified",
                 2: "the magnitude-pruning threshold could not be certified",
                 3: "the Hessian-pruning threshold could not be certified",
@@ -104,7 +119,36 @@ class _Scaled:
         return float(x * np.exp(0.5 * self.logQ)) if np.isfinite(x) and x != 0 else float(x)
 
 
+#: per-law state of the double-precision engine, keyed by the identity of the law's (read-only) arrays and
+#: (sigma2, ridge): the arrays are held, so their ids cannot be reused while an entry lives
+_LAW_CACHE: dict = {}
+_LAW_CACHE_SIZE = 64
+#: a law with more atoms is not cached (its copies would pin memory; its kernels dominate anyway)
+_LAW_CACHE_MAX_ATOMS = 4096
+
+
+def _law_state(law: Law, sigma2: float, ridge: float) -> tuple[_Scaled, np.ndarray]:
+    """(:func:`_scaled`, :func:`_saliency_order`) of a law, computed once per (law, sigma2, ridge)."""
+    arrs = (law.lam, law.b, law.weights)
+    key = (id(arrs[0]), id(arrs[1]), id(arrs[2]), sigma2, ridge)
+    hit = _LAW_CACHE.get(key)
+    if hit is not None and hit[0][0] is arrs[0] and hit[0][1] is arrs[1] and hit[0][2] is arrs[2]:
+        return hit[1], hit[2]
+    state = (_scaled_uncached(law, sigma2, ridge), _saliency_order(law))
+    if arrs[0].size > _LAW_CACHE_MAX_ATOMS:
+        return state
+    if len(_LAW_CACHE) >= _LAW_CACHE_SIZE:
+        _LAW_CACHE.clear()  # atomic (threads may share the cache); refilled on use
+    _LAW_CACHE[key] = (arrs, *state)
+    return state
+
+
 def _scaled(law: Law, sigma2: float, ridge: float) -> _Scaled:
+    """The law in scaled units (cached per law, sigma2, ridge; its arrays must not be written)."""
+    return _law_state(law, sigma2, ridge)[0]
+
+
+def _scaled_uncached(law: Law, sigma2: float, ridge: float) -> _Scaled:
     lam, b, w = np.array(law.lam), np.array(law.b), np.array(law.weights)
     L = float(lam.max())
     lam_s = lam / L
@@ -164,34 +208,6 @@ def _certify(sc: _Scaled, law: Law, kappa: float, alpha: float, sigma2: float, r
         if y < sigma2 * (1 - 1e-12):
             raise DCPredictError(f"no certified result {where}: {name} underflows below sigma2 in double precision")
         out.append(max(y, sigma2))
-    return out
-
-
-def _certify_grid(sc: _Scaled, law: Law, k: np.ndarray, a: np.ndarray, sigma2: float, ridge: float,
-                  risks_s: np.ndarray, status: np.ndarray) -> np.ndarray:
-    """:func:`_certify` for a whole grid at once (vectorised); the first failing point raises with its (kappa, alpha)."""
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        x = np.maximum(risks_s, sc.sigma2)
-        y = np.where((x == 0.0) | ~np.isfinite(x), x, np.exp(np.log(np.where(x > 0, x, 1.0)) + sc.logQ))
-    bad = ((status != 0) | ~np.isfinite(status))[:, :, None] | np.isnan(risks_s) \
-        | (risks_s < sc.sigma2 - 1e-10) | (np.isinf(y) & np.isfinite(x)) | (y < sigma2 * (1 - 1e-12))
-    if bad.any():
-        i, j, _ = (int(v[0]) for v in np.nonzero(bad))
-        _certify(sc, law, float(k[i]), float(a[j]), sigma2, ridge, risks_s[i, j], status[i, j])
-        raise AssertionError("unreachable: _certify accepted a point the grid check refused")  # pragma: no cover
-    return np.maximum(y, sigma2)
-
-
-def _unscale_aux(sc: _Scaled, aux) -> list[float]:
-    """Thresholds and the four refit problems (kappa_S, sigma2_S, tau_S, gamma2_S) back in the user's units."""
-    out = [float(x) for x in aux]
-    out[0], out[1] = sc.thresh_mag(out[0]), sc.thresh_hess(out[1])      # AUX_T_MAG, AUX_T_HESS
-    from . import _kernels as K
-    for i in range(len(K.REFIT_RULES)):
-        j = K.AUX_REFITS + len(K.REFIT_SLOTS) * i
-        out[j + 1] = sc.risk(out[j + 1])
-        out[j + 2] = sc.tau(out[j + 2])
-        out[j + 3] = sc.risk(out[j + 3])
     return out
 
 
@@ -482,12 +498,11 @@ def solve_dc(law: Law, *, kappa: float, sigma2: float, ridge: float = 0.0, preci
     law, kappa, sigma2, ridge, rtol = _check_common(law, kappa, sigma2, ridge, rtol)
     precision = check_choice("precision", precision, ("double", "mp"))
     if isinstance(law, GaussianLaw):  # B integrated in closed form (theory page, theory-gaussian-b)
-        from . import _kernels_gauss as G
         if precision == "mp":
             from . import _mp
             tau, res, width, g2 = _mp.solve_dc_gauss(law, kappa, sigma2, ridge)
             return DC(law, kappa, sigma2, ridge, float(tau), float(g2), float(res), float(width), "mp")
-        return G.solve_dc_law(law, kappa, sigma2, ridge, rtol)
+        return _gauss_solve_dc(law, kappa, sigma2, ridge, rtol)
     if precision == "mp":
         from . import _mp
         try:
@@ -557,35 +572,93 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
     below sigma^2, and inf means the risk truly diverges (the interpolation threshold).
     """
     law, kappa, sigma2, ridge, rtol = _check_common(law, kappa, sigma2, ridge, rtol)
-    alpha = check_real("alpha", alpha, lo=0.0, hi=1.0, lo_open=True)
-    precision = check_choice("precision", precision, ("double", "mp"))
+    alpha = _real("alpha", alpha, 0.0, 1.0, lo_open=True)
+    if precision != "double":
+        precision = check_choice("precision", precision, ("double", "mp"))
     if isinstance(law, GaussianLaw):  # B integrated in closed form (theory page, theory-gaussian-b)
-        from . import _kernels_gauss as G
-        return G.predict_law(law, kappa, alpha, sigma2, ridge, precision, rtol)
+        return _gauss_predict(law, kappa, alpha, sigma2, ridge, precision, rtol)
+    if precision == "double":
+        sc, order = _law_state(law, sigma2, ridge)
+        return _predict_double(law, sc, order, kappa, alpha, sigma2, ridge, rtol)
+    from . import _mp                     # precision "mp"
     order = _saliency_order(law)
-    if precision == "mp":
-        from . import _mp
-        where = f"at kappa={kappa!r}, alpha={alpha!r} (sigma2={sigma2!r}, ridge={ridge!r}, precision mp, law {law!r})"
-        try:
-            risks, aux, dc = _mp.predict_point(law, order, kappa, alpha, sigma2, ridge)
-        except ArithmeticError as exc:
-            raise DCPredictError(f"no certified result {where}: {exc}") from None
-        for name, x in zip(RISK_FIELDS, risks):
-            if not x == x or x < sigma2 * (1 - 1e-30):
-                raise DCPredictError(f"no certified result {where}: {name} = {x}")
-    else:
-        from . import _kernels as K
-        sc = _scaled(law, sigma2, ridge)
-        risks, aux, dc = K.predict_point(sc.lam, sc.b, sc.w, order, kappa, alpha, sc.sigma2, sc.ridge, rtol)
-        risks = _certify(sc, law, kappa, alpha, sigma2, ridge, risks, aux[K.AUX_STATUS])
-        aux = _unscale_aux(sc, aux)
-        dc = [sc.tau(dc[K.DC_TAU]), dc[K.DC_RESIDUAL], sc.tau(dc[K.DC_BRACKET]), risks[0]]
+    where = f"at kappa={kappa!r}, alpha={alpha!r} (sigma2={sigma2!r}, ridge={ridge!r}, precision mp, law {law!r})"
+    try:
+        risks, aux, dc = _mp.predict_point(law, order, kappa, alpha, sigma2, ridge)
+    except ArithmeticError as exc:
+        raise DCPredictError(f"no certified result {where}: {exc}") from None
+    for name, x in zip(RISK_FIELDS, risks):
+        if not x == x or x < sigma2 * (1 - 1e-30):
+            raise DCPredictError(f"no certified result {where}: {name} = {x}")
     u = _unpack(risks, aux, dc)
     dcobj = DC(law, kappa, sigma2, ridge, u["tau"], u["gamma2"], u["tau_residual"], u["tau_bracket"], precision)
     return Prediction(law, kappa, alpha, sigma2, ridge, **u["risks"], dc=dcobj,
                       threshold_magnitude=u["threshold_magnitude"], threshold_hessian=u["threshold_hessian"],
                       residual_magnitude=u["residual_magnitude"], residual_hessian=u["residual_hessian"],
                       retrained=u["retrained"], precision=precision)
+
+
+_NEW_SPEC: dict = {}
+
+
+def _new(cls, values: dict):
+    """``cls(**values)`` for a frozen dataclass result, without its generated ``__init__`` when that is safe.
+
+    The generated ``__init__`` of a frozen dataclass sets every field through ``object.__setattr__`` (about
+    0.1 us each); a result built per call on the single-point paths fills its ``__dict__`` at once instead.
+    Only when ``values`` names exactly the class's fields, every field is an init field and the class has no
+    ``__post_init__``: otherwise (e.g. a field added later with a default) the real constructor runs.
+    """
+    spec = _NEW_SPEC.get(cls)
+    if spec is None:
+        fields = dataclasses.fields(cls)
+        spec = _NEW_SPEC[cls] = (len(fields), all(f.init for f in fields) and not hasattr(cls, "__post_init__")
+                                 and "__slots__" not in vars(cls))
+    if spec[1] and len(values) == spec[0]:  # the callers name the fields; a field added later changes the count
+        obj = object.__new__(cls)
+        obj.__dict__.update(values)
+        return obj
+    return cls(**values)
+
+
+def _predict_double(law: Law, sc: _Scaled, order: np.ndarray, kappa: float, alpha: float, sigma2: float,
+                    ridge: float, rtol: float, world: tuple | None = None) -> Prediction:
+    """:func:`predict` in double precision on checked inputs: one compiled call computes and certifies the point.
+
+    ``world = (n, P, s, p, random_order)``: the point is the model of p of the world's P features, solved
+    in the world's scaled units ``sc`` (``order``: the world's saliency order); ``law`` is the model's law
+    and ``sigma2`` its noise variance.
+    """
+    if world is None:
+        v = K.predict_point_certified(sc.lam, sc.b, sc.w, order, kappa, alpha, sc.sigma2, sc.ridge, rtol, sc.logQ,
+                                      sc.L, sigma2).tolist()
+    else:
+        n, P, s, p, rnd = world
+        v = K.world_point_certified(sc.lam, sc.b, sc.w, order, n, P, s, p, rnd, sc.sigma2, sc.ridge, rtol, sc.logQ,
+                                    sc.L, sigma2).tolist()
+    if v[_P_OK] != 1.0:
+        if world is not None:  # the check on the model's own scaled noise level
+            sc = dataclasses.replace(sc, sigma2=sc.sigma2 + v[K.P_EXTRA])
+        _certify(sc, law, kappa, alpha, sigma2, ridge, v[K.P_RAW:K.P_RAW + K.N_RISKS], v[K.P_STATUS])
+        raise DCPredictError(f"no certified result at kappa={kappa!r}, alpha={alpha!r} (sigma2={sigma2!r}, "
+                             f"ridge={ridge!r}, law {law!r}): a risk failed the range checks")  # pragma: no cover
+    d = _P_DC
+    dcobj = _new(DC, {"law": law, "kappa": kappa, "sigma2": sigma2, "ridge": ridge, "tau": v[d],
+                      "gamma2": v[d + 3], "tau_residual": v[d + 1], "tau_bracket": v[d + 2], "precision": "double"})
+    refits = {name: _new(RetrainedProblem, {"kappa": v[j], "sigma2": v[j + 1], "tau": v[j + 2], "gamma2": v[j + 3]})
+              for name, j in _REFIT_AT}
+    values = dict(zip(RISK_FIELDS, v))
+    a = _P_AUX
+    values.update(law=law, kappa=kappa, alpha=alpha, sigma2=sigma2, ridge=ridge, dc=dcobj,
+                  threshold_magnitude=v[a], threshold_hessian=v[a + 1], residual_magnitude=v[a + 2],
+                  residual_hessian=v[a + 3], retrained=refits, precision="double")
+    return _new(Prediction, values)
+
+
+#: positions in the output vector of the certified point kernels (dcpredict._kernels P_*, AUX_*)
+_P_OK, _P_DC, _P_AUX = K.P_OK, K.P_DC, K.P_AUX
+_REFIT_AT = tuple((name, K.P_AUX + K.AUX_REFITS + 4 * i) for i, name in enumerate(K.REFIT_RULES))
+assert (K.AUX_T_MAG, K.AUX_T_HESS, K.AUX_RES_MAG, K.AUX_RES_HESS) == (0, 1, 2, 3)
 
 
 def _unpack(risks, aux, dc) -> dict[str, Any]:
@@ -615,20 +688,84 @@ def predict_grid(law: Law, kappas: Sequence[float] | np.ndarray, alphas: Sequenc
     k = check_array("kappas", kappas, lo=0.0, lo_open=True, hi=KAPPA_MAX)
     a = check_array("alphas", alphas, lo=0.0, lo_open=True, hi=1.0)
     if isinstance(law, GaussianLaw):  # B integrated in closed form (theory page, theory-gaussian-b)
-        from . import _kernels_gauss as G
-        return G.predict_grid_law(law, k, a, sigma2, ridge, rtol)
-    from . import _kernels as K
-    sc = _scaled(law, sigma2, ridge)
-    risks_s, aux_s, dc_s = K.predict_grid(sc.lam, sc.b, sc.w, _saliency_order(law), k, a, sc.sigma2, sc.ridge, rtol)
-    # every point is checked: status, nan, >= sigma2, overflow; the first failure is raised with its (kappa, alpha)
-    risks = _certify_grid(sc, law, k, a, sigma2, ridge, risks_s, aux_s[:, :, K.AUX_STATUS])
-    aux = np.empty((k.size, a.size, 2))
-    with np.errstate(over="ignore", invalid="ignore"):
-        aux[:, :, 0] = aux_s[:, :, 0] * np.exp(0.5 * (sc.logQ - np.log(sc.L)))
-        aux[:, :, 1] = aux_s[:, :, 1] * np.exp(0.5 * sc.logQ)
-    dc = np.empty((k.size, 4))
-    dc[:, 0] = [sc.tau(x) for x in dc_s[:, 0]]
-    dc[:, 3] = risks[:, 0, 0] if a.size else np.nan
+        return _gauss_predict_grid(law, k, a, sigma2, ridge, rtol)
+    sc, order = _law_state(law, sigma2, ridge)
+    small = k.size * a.size * sc.lam.size < SMALL_WORK
+    kernel = K.predict_grid_compact_serial if small else K.predict_grid_compact
+    out, dc_s = kernel(sc.lam, sc.b, sc.w, order, k, a, sc.sigma2, sc.ridge, rtol)
+    # every point is checked in one compiled pass, in place (status, nan, >= sigma2, overflow); the first
+    # failure is raised with its (kappa, alpha) and the message of the point check
+    bad = K.certify_compact(out.reshape(k.size * a.size, K.N_COMPACT), sc.sigma2, sc.logQ, sc.L, sigma2)
+    if bad >= 0:
+        i, j = divmod(int(bad), a.size)
+        _certify(sc, law, float(k[i]), float(a[j]), sigma2, ridge, out[i, j, :K.N_RISKS], out[i, j, K.C_STATUS])
+        raise AssertionError("unreachable: _certify accepted a point the grid check refused")  # pragma: no cover
+    tau = np.where(np.isfinite(dc_s[:, 0]), dc_s[:, 0] * sc.L, dc_s[:, 0])
+    fields = {name: out[:, :, i] for i, name in enumerate(RISK_FIELDS)}
+    return PredictionGrid(law, k, a, sigma2, ridge, **fields, tau=tau, gamma2=out[:, 0, 0],
+                          threshold_magnitude=out[:, :, K.C_T_MAG], threshold_hessian=out[:, :, K.C_T_HESS])
+
+
+# ------------------------------------------------------------------------------ Gaussian-B laws
+# (B integrated in closed form by dcpredict._kernels_gauss; theory page, theory-gaussian-b)
+def _gauss_solve_dc(law, kappa: float, sigma2: float, ridge: float, rtol: float):
+    """The DC of a GaussianLaw as a :class:`dcpredict.theory.DC`."""
+    lam, v, w, s2, r, L, Q = G._scaled(law, sigma2, ridge)
+    tau, res, width, g2 = G.dense(lam, v, w, kappa, r, s2, rtol)
+    if not tau == tau or g2 != g2:
+        G._fail(G.ST_TAU, law, kappa, None, sigma2, ridge)
+    return DC(law, kappa, sigma2, ridge, float(tau) * L, max(float(g2), s2) * Q, float(res), float(width) * L)
+
+
+def _gauss_unscale(risks, aux, L, Q):
+    """Risks and aux back to the user's units (arrays with the last axis = fields)."""
+    risks = risks * Q
+    aux = aux.copy()
+    aux[..., 0] *= math.sqrt(Q / L)
+    aux[..., 1] *= math.sqrt(Q)
+    for q in range(4):
+        aux[..., 5 + 4 * q] *= Q
+        aux[..., 6 + 4 * q] *= L
+        aux[..., 7 + 4 * q] *= Q
+    return risks, aux
+
+
+def _gauss_predict(law, kappa: float, alpha: float, sigma2: float, ridge: float, precision: str, rtol: float):
+    """:func:`dcpredict.predict` for a GaussianLaw."""
+    if precision == "mp":
+        from . import _mp
+        risks, aux, dc = _mp.predict_point_gauss(law, kappa, alpha, sigma2, ridge)
+        risks = [float(x) for x in risks]
+        aux = [float(x) for x in aux]
+        dc = [float(x) for x in dc]
+    else:
+        lam, v, w, s2, r, L, Q = G._scaled(law, sigma2, ridge)
+        risks_s, aux_s, dc_s, status = G.predict_point(lam, v, w, kappa, alpha, s2, r, rtol)
+        if status != G.ST_OK:
+            G._fail(status, law, kappa, alpha, sigma2, ridge)
+        risks_a, aux_a = _gauss_unscale(risks_s, aux_s, L, Q)
+        risks = [max(float(x), sigma2) for x in risks_a]
+        aux = [float(x) for x in aux_a]
+        dc = [float(dc_s[0]) * L, float(dc_s[1]), float(dc_s[2]) * L, risks[0]]
+    u = _unpack(risks, aux, dc)             # the atom kernels' layout (dcpredict._kernels AUX_*, DC_*)
+    dcobj = DC(law, kappa, sigma2, ridge, u["tau"], u["gamma2"], u["tau_residual"], u["tau_bracket"], precision)
+    return Prediction(law, kappa, alpha, sigma2, ridge, **u["risks"], dc=dcobj,
+                      threshold_magnitude=u["threshold_magnitude"], threshold_hessian=u["threshold_hessian"],
+                      residual_magnitude=u["residual_magnitude"], residual_hessian=u["residual_hessian"],
+                      retrained=u["retrained"], precision=precision)
+
+
+def _gauss_predict_grid(law, kappas: np.ndarray, alphas: np.ndarray, sigma2: float, ridge: float, rtol: float):
+    """:func:`dcpredict.predict_grid` for a GaussianLaw (every point certified or the call raises)."""
+    lam, v, w, s2, r, L, Q = G._scaled(law, sigma2, ridge)
+    risks_s, aux_s, dc_s, status = G.predict_grid(lam, v, w, kappas, alphas, s2, r, rtol)
+    bad = np.argwhere(status != G.ST_OK)
+    if bad.size:
+        i, j = bad[0]
+        G._fail(status[i, j], law, float(kappas[i]), float(alphas[j]), sigma2, ridge)
+    risks, aux = _gauss_unscale(risks_s, aux_s, L, Q)
+    np.maximum(risks, sigma2, out=risks)
     fields = {name: risks[:, :, i] for i, name in enumerate(RISK_FIELDS)}
-    return PredictionGrid(law, k, a, sigma2, ridge, **fields, tau=dc[:, 0], gamma2=dc[:, 3],
+    return PredictionGrid(law, kappas, alphas, sigma2, ridge, **fields, tau=dc_s[:, 0] * L, gamma2=risks[:, 0, 0]
+                          if alphas.size else dc_s[:, 3] * Q,
                           threshold_magnitude=aux[:, :, 0], threshold_hessian=aux[:, :, 1])

@@ -46,18 +46,69 @@ def _saliency_order(law: Law) -> np.ndarray:
     return np.argsort(-(law.lam * law.b ** 2), kind="stable").astype(np.int64)
 
 
+#: per-world state, keyed by the identity of the law's read-only arrays (held, so ids are not reused) and
+#: the arguments: the writable copies and saliency order of the law, and the baselines per (n, P, s, ...)
+_WORLD_CACHE: dict = {}
+_WORLD_CACHE_SIZE = 256
+#: a law with more atoms is not cached (its copies would pin memory; its kernels dominate anyway)
+_WORLD_CACHE_MAX_ATOMS = 4096
+
+
+def _cached(law: Law, extra: tuple, make):
+    arrs = (law.lam, law.b, law.weights)
+    key = (id(arrs[0]), id(arrs[1]), id(arrs[2])) + extra
+    hit = _WORLD_CACHE.get(key)
+    if hit is not None and hit[0][0] is arrs[0] and hit[0][1] is arrs[1] and hit[0][2] is arrs[2]:
+        return hit[1]
+    value = make()
+    if arrs[0].size > _WORLD_CACHE_MAX_ATOMS:
+        return value
+    if len(_WORLD_CACHE) >= _WORLD_CACHE_SIZE:
+        _WORLD_CACHE.clear()  # atomic (threads may share the cache); refilled on use
+    _WORLD_CACHE[key] = (arrs, value)
+    return value
+
+
+def _world_arrays(law: Law) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Writable copies of the atoms and the world's saliency order, once per law (never written)."""
+    return _cached(law, ("arrays",), lambda: (*_arrays(law), _saliency_order(law)))
+
+
+def _trusted_law(lam: np.ndarray, b: np.ndarray, w: np.ndarray, description: str) -> Law:
+    """A Law from arrays that are valid by construction (a model of a checked world), without the checks.
+
+    ``w`` is rescaled to sum to 1 exactly as :class:`Law` does."""
+    total = math.fsum(w)
+    if total != 1.0:
+        w = w / total
+    out = Law.__new__(Law)
+    b.setflags(write=False)
+    w.setflags(write=False)
+    out.lam, out.b, out.weights, out.description = lam, b, w, description
+    return out
+
+
 def _check_world(law: Any, n: Any, P: Any, s: Any, sigma2: Any, ridge: Any, order: Any,
                  rtol: Any) -> tuple[Law, int, int, int, float, float, str, float]:
     if not isinstance(law, Law):
         raise DCPredictError(f"law must be a dcpredict.Law; got {type(law).__name__}")
-    n = check_int("n", n, lo=1)
-    P = check_int("P", P, lo=1)
-    s = check_int("s", s, lo=1, hi=P)
-    sigma2 = check_real("sigma2", sigma2, lo=0.0)
-    ridge = check_real("ridge", ridge, lo=0.0)
-    order = check_choice("order", order, ORDERS)
-    rtol = check_real("rtol", rtol, lo=1e-15, hi=1e-3)
+    from .theory import _real
+    n = _int("n", n, 1)
+    P = _int("P", P, 1)
+    s = _int("s", s, 1, P)
+    sigma2 = _real("sigma2", sigma2, 0.0)
+    ridge = _real("ridge", ridge, 0.0)
+    if order not in ORDERS:
+        order = check_choice("order", order, ORDERS)
+    rtol = _real("rtol", rtol, 1e-15, 1e-3)
     return law, n, P, s, sigma2, ridge, order, rtol
+
+
+def _int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
+    """:func:`check_int` with a fast path for a plain int in range."""
+    if type(value) is int and value >= lo and (hi is None or value <= hi):
+        return value
+    return check_int(name, value, lo=lo, hi=hi)
 
 
 def model_problem(law: Law, *, P: int, p: int, sigma2: float, order: str = "saliency") -> tuple[Law, float]:
@@ -82,10 +133,9 @@ def model_law(law: Law, frac: float, sigma2: float, order: str = "saliency") -> 
     """:func:`model_problem` for a model that fits a fraction ``frac`` in (0, 1] of the world's features."""
     frac = check_real("frac", frac, lo=0.0, hi=1.0, lo_open=True)
     if isinstance(law, GaussianLaw):  # B | Lambda Gaussian: random order only (theory page, theory-gaussian-b)
-        from . import _kernels_gauss as G
         if order == "saliency":
-            raise G._saliency_error(law)
-        return G.model_law_random(law, frac, sigma2)
+            raise _gauss_saliency_error(law)
+        return _gauss_model_law_random(law, frac, sigma2)
     from . import _kernels as K
     lam, b, w = _arrays(law)
     mb, mw = np.empty_like(b), np.empty_like(w)
@@ -118,15 +168,24 @@ def world_baselines(law: Law, *, n: int, P: int, s: int, sigma2: float, ridge: f
     docstring).  inf where the small fit interpolates (s = n with ridge 0).
     """
     law, n, P, s, sigma2, ridge, _, rtol = _check_world(law, n, P, s, sigma2, ridge, "saliency", rtol)
+    return dict(_baselines(law, n, P, s, sigma2, ridge, rtol))
+
+
+def _baselines(law: Law, n: int, P: int, s: int, sigma2: float, ridge: float, rtol: float) -> dict[str, float]:
+    """:func:`world_baselines` on checked inputs, computed once per world (the caller must not modify it)."""
     if isinstance(law, GaussianLaw):
-        from . import _kernels_gauss as G
-        return G.world_baselines_law(law, n, P, s, sigma2, ridge, rtol)
+        return _gauss_world_baselines(law, n, P, s, sigma2, ridge, rtol)
+    return _cached(law, ("baselines", n, P, s, sigma2, ridge, rtol),
+                   lambda: _baselines_atoms(law, n, P, s, sigma2, ridge, rtol))
+
+
+def _baselines_atoms(law: Law, n: int, P: int, s: int, sigma2: float, ridge: float, rtol: float) -> dict[str, float]:
     from . import _kernels as K
     from .theory import _scaled
     sc = _scaled(law, sigma2, ridge)          # solved in the scaled units of the theory engine
     frac = s / P
     oracle_mass = np.empty_like(sc.w)
-    K._fill(_saliency_order(law), sc.w, frac, oracle_mass)
+    K._fill(_world_arrays(law)[3], sc.w, frac, oracle_mass)
     masses = {"small_oracle": oracle_mass, "small_random": sc.w * frac,
               "small_top_variance": _top_variance_mass(law, frac)}
     out = {}
@@ -267,7 +326,9 @@ def predict_world(law: Law, *, n: int, P: int, p: int, s: int, sigma2: float, ri
     predict_world_curve : the same for many p at once (compiled, parallel).
     """
     law, n, P, s, sigma2, ridge, order, rtol = _check_world(law, n, P, s, sigma2, ridge, order, rtol)
-    p = check_int("p", p, lo=s, hi=P)
+    p = _int("p", p, s, P)
+    if precision == "double" and not isinstance(law, GaussianLaw):
+        return _predict_world_double(law, n, P, p, s, sigma2, ridge, order, rtol)
     from .theory import predict
     model_law, model_sigma2 = model_problem(law, P=P, p=p, sigma2=sigma2, order=order)
     pred = predict(model_law, kappa=p / n, alpha=s / p, sigma2=model_sigma2, ridge=ridge,
@@ -282,6 +343,37 @@ def predict_world(law: Law, *, n: int, P: int, p: int, s: int, sigma2: float, ri
                            small_random=base["small_random"], small_top_variance=base["small_top_variance"],
                            zero_model=base["zero_model"], model_sigma2=model_sigma2, model=pred,
                            precision=precision)
+
+
+def _predict_world_double(law: Law, n: int, P: int, p: int, s: int, sigma2: float, ridge: float, order: str,
+                          rtol: float) -> WorldPrediction:
+    """:func:`predict_world` for an atom law in double precision, on checked inputs.
+
+    The model's problem is solved in the world's scaled units (computed once per world, as in
+    :func:`predict_world_curve`) in one compiled call that also certifies it; the baselines come from
+    the per-world cache.  The model's law is built without re-checking (it is valid by construction).
+    """
+    from . import _kernels as K
+    from .theory import _law_state, _new, _predict_double
+    lam, b, w, order_w = _world_arrays(law)
+    frac = p / P
+    mb, mw = np.empty_like(b), np.empty_like(w)
+    extra = K.world_model(lam, b, w, order_w, frac, order == "random", mb, mw)
+    model_sigma2 = sigma2 + float(extra)
+    model = _trusted_law(law.lam, mb, mw, f"model of {p} of {P} features ({order} order) of {law.description}")
+    sc, _ = _law_state(law, sigma2, ridge)
+    pred = _predict_double(model, sc, order_w, p / n, s / p, model_sigma2, ridge, rtol,
+                           world=(n, P, s, p, order == "random"))
+    base = _baselines(law, n, P, s, sigma2, ridge, rtol)
+    risks = pred.risks()
+    if ridge == 0.0 and s == n:  # every refit has s / n = 1 exactly (p/n and s/p are rounded floats)
+        for name in ("magnitude_retrained", "hessian_retrained", "random_retrained"):
+            risks[name] = math.inf
+    risks["small_oracle"] = base["small_oracle"]
+    risks.update(law=law, n=n, P=P, p=p, s=s, sigma2=sigma2, ridge=ridge, order=order,
+                 small_random=base["small_random"], small_top_variance=base["small_top_variance"],
+                 zero_model=base["zero_model"], model_sigma2=model_sigma2, model=pred, precision="double")
+    return _new(WorldPrediction, risks)
 
 
 @dataclass(frozen=True, repr=False)
@@ -402,6 +494,31 @@ class WorldCurve(Result):
                 f"{self.ps.size} values of p from {int(self.ps[0])} to {int(self.ps[-1])})")
 
 
+#: below this many (points x atoms) a curve runs in the serial twin of the kernel: starting the parallel
+#: threads costs more than the work, and on a loaded machine spinning threads cost much more
+SMALL_WORK = 2048
+
+
+def _curve_atoms(law: Law, n: int, P: int, s: int, ps: np.ndarray, sigma2: float, ridge: float, order: str,
+                 rtol: float) -> np.ndarray:
+    """Certified risks (len(ps), N_RISKS) of the curve of an atom law, in the user's units."""
+    from . import _kernels as K
+    from .theory import _certify, _law_state
+    sc, _ = _law_state(law, sigma2, ridge)      # solved in the scaled units of the theory engine
+    order_w = _world_arrays(law)[3]
+    small = ps.size * sc.lam.size < SMALL_WORK
+    kernel = K.world_curve_compact_serial if small else K.world_curve_compact
+    out3 = kernel(sc.lam, sc.b, sc.w, order_w, n, P, s, ps, order == "random", sc.sigma2, sc.ridge, rtol)
+    out = out3[:, 0, :]
+    bad = K.certify_compact(out, sc.sigma2, sc.logQ, sc.L, sigma2)   # in place, one compiled pass
+    if bad >= 0:  # the message of the failing p
+        p = int(ps[bad])
+        _certify(sc, law, p / n, s / p, sigma2, ridge, out[bad, :K.N_RISKS], out[bad, K.C_STATUS])
+        raise DCPredictError(f"no certified result at p={p} (kappa={p / n!r}, alpha={s / p!r}, sigma2={sigma2!r}, "
+                             f"ridge={ridge!r}, law {law!r}): a risk failed the range checks")  # pragma: no cover
+    return out[:, :K.N_RISKS]
+
+
 def default_ps(s: int, P: int, num: int = DEFAULT_CURVE_POINTS) -> np.ndarray:
     """Every integer p from s to P when there are at most ``num`` (default 10 000) of them, else ``num``
     integers spaced evenly between s and P (both included)."""
@@ -427,23 +544,99 @@ def predict_world_curve(law: Law, *, n: int, P: int, s: int, sigma2: float, ps: 
             raise DCPredictError(f"ps must be a non-empty 1-D sequence of integers in [{s}, {P}]; got {ps!r}")
         ps_arr = np.array([check_int("ps", x, lo=s, hi=P) for x in raw], dtype=np.int64)
     if isinstance(law, GaussianLaw):
-        from . import _kernels_gauss as G
         if order == "saliency":
-            raise G._saliency_error(law)
-        risks = G.world_curve_law(law, n, P, s, ps_arr, sigma2, ridge, rtol)
+            raise _gauss_saliency_error(law)
+        risks = _gauss_world_curve(law, n, P, s, ps_arr, sigma2, ridge, rtol)
     else:
-        from . import _kernels as K
-        from .theory import _certify, _scaled
-        sc = _scaled(law, sigma2, ridge)      # solved in the scaled units of the theory engine
-        risks_s, aux_s, _ = K.world_curve(sc.lam, sc.b, sc.w, _saliency_order(law), n, P, s, ps_arr,
-                                          order == "random", sc.sigma2, sc.ridge, rtol)
-        risks = np.array([_certify(sc, law, p / n, s / p, sigma2, ridge, risks_s[i], aux_s[i, K.AUX_STATUS])
-                          for i, p in enumerate(ps_arr)]).reshape(ps_arr.size, len(RISK_FIELDS))
+        risks = _curve_atoms(law, n, P, s, ps_arr, sigma2, ridge, order, rtol)
     if ridge == 0.0 and s == n:  # every refit has s / n = 1 exactly: the interpolation threshold
         for name in ("small_oracle", "magnitude_retrained", "hessian_retrained", "random_retrained"):
             risks[:, RISK_FIELDS.index(name)] = math.inf
-    base = world_baselines(law, n=n, P=P, s=s, sigma2=sigma2, ridge=ridge, rtol=rtol)
-    fields = {name: risks[:, i].copy() for i, name in enumerate(RISK_FIELDS) if name != "small_oracle"}
+    base = _baselines(law, n, P, s, sigma2, ridge, rtol)
+    fields = {name: risks[:, i] for i, name in enumerate(RISK_FIELDS) if name != "small_oracle"}
     return WorldCurve(law, n, P, s, sigma2, ridge, order, ps_arr, **fields, small_oracle=base["small_oracle"],
                       small_random=base["small_random"], small_top_variance=base["small_top_variance"],
                       zero_model=base["zero_model"])
+
+
+# ------------------------------------------------------------------------------ Gaussian-B worlds (order random)
+def _gauss_model_law_random(law, f: float, sigma2: float):
+    """The model LGP of a GaussianLaw world fitted on a fraction f of its features in random order."""
+    extra = max((1.0 - f) * law.signal_power, 0.0)
+    model = GaussianLaw(law.nodes, f * law.b_var, law.node_weights, quad_error=law.quad_error,
+                        continuous=law.continuous,
+                        description=f"model of a fraction {f:.6g} (random order) of {law.description}")
+    return model, sigma2 + extra
+
+
+def _gauss_saliency_error(law):
+    return DCPredictError(
+        "order='saliency' with a Gaussian-B law is not supported: the model's law (the world's top features by "
+        "true saliency) is no longer Gaussian in B; use order='random', or the atom form law.atoms()")
+
+
+def _gauss_world_curve(law, n: int, P: int, s: int, ps: np.ndarray, sigma2: float, ridge: float, rtol: float):
+    """Risks (len(ps), N_RISKS) of the fixed-world sweep with order "random" for a GaussianLaw."""
+    from . import _kernels_gauss as G
+    lam, v, w, s2, r, L, Q = G._scaled(law, sigma2, ridge)
+    risks, aux, dc, status = G.world_curve_random(lam, v, w, n, P, s, ps, s2, r, rtol)
+    bad = np.flatnonzero(status != G.ST_OK)
+    if bad.size:
+        i = bad[0]
+        G._fail(status[i], law, float(ps[i]) / n, s / float(ps[i]), sigma2, ridge)
+    return np.maximum(risks * Q, sigma2)
+
+
+def _gauss_top_lambda_cut(law, frac: float) -> float:
+    """lam* with P(Lambda > lam*) = frac for a continuous GaussianLaw (its source density, scipy quad + brentq)."""
+    from scipy import integrate, optimize
+    src = law._source
+    dens = src["density"]
+    x0, x1 = math.log(src["lam_min"]), math.log(src["lam_max"])
+
+    def mass(xa, xb):
+        return integrate.quad(lambda x: float(dens(math.exp(x))) * math.exp(x), xa, xb, epsabs=0.0, epsrel=1e-13,
+                              limit=500)[0]
+
+    total = mass(x0, x1)
+    xs = optimize.brentq(lambda x: mass(x, x1) / total - frac, x0, x1, xtol=1e-15, rtol=1e-14)
+    return math.exp(xs)
+
+
+def _gauss_world_baselines(law, n: int, P: int, s: int, sigma2: float, ridge: float, rtol: float) -> dict:
+    """small_oracle, small_random, small_top_variance, zero_model for a GaussianLaw world."""
+    from . import _kernels_gauss as G
+    frac = s / P
+    kappa = P / n
+    from .theory import _gauss_predict, _gauss_solve_dc
+    pred = _gauss_predict(law, kappa, frac, sigma2, ridge, "double", rtol)
+    out = {"small_oracle": pred.small_oracle, "small_random": pred.random_retrained}
+    lam, v, w, s2, r, L, Q = G._scaled(law, sigma2, ridge)
+    if law.is_discrete:
+        # the s features of largest lambda; equal lambdas in proportion (B is independent of the choice)
+        mass = np.zeros_like(w)
+        remaining = frac
+        for value in np.unique(lam)[::-1]:
+            if remaining <= 0.0:
+                break
+            group = lam == value
+            wg = float(w[group].sum())
+            take = min(wg, remaining)
+            mass[group] = w[group] * (take / wg)
+            remaining -= take
+        res = G.refit_risk(lam, mass, mass * v, float(np.dot(w - mass, lam * v)), kappa, frac, r, s2, rtol)
+        if not res[2] == res[2]:
+            G._fail(G.ST_REFIT, law, kappa, frac, sigma2, ridge)
+        out["small_top_variance"] = max(float(res[3]) * Q, sigma2)
+    else:
+        src = law._source
+        if src is None:
+            raise DCPredictError("small_top_variance of a continuous Gaussian-B law needs its source density; this "
+                                 "law was rebuilt from its nodes (to_dict / from_dict) and has none")
+        cut = _gauss_top_lambda_cut(law, frac)
+        top = GaussianLaw.from_density(src["density"], cut, src["lam_max"], b_var=src["b_var"], tol=src["tol"])
+        noise = sigma2 + law.signal_power - frac * top.signal_power
+        model = GaussianLaw(top.nodes, frac * top.b_var, top.node_weights)
+        out["small_top_variance"] = _gauss_solve_dc(model, frac * kappa, max(noise, sigma2), ridge, rtol).gamma2
+    out["zero_model"] = sigma2 + law.signal_power
+    return out

@@ -45,7 +45,11 @@ from Sigma and beta (no test set).
 Seeds are keyed by values: the design and labels of trial t by ``(seed, t)``; the random order and the
 baselines' subsets by ``(seed, t)``; the random support and the fresh samples of (p, t) by
 ``(seed, p, t)``.  So a (p, trial)'s numbers do not depend on the workers, on the order of completion or
-on the other p of the sweep.  Each (p, trial) is one task (the design is redrawn from its seed).
+on the other p of the sweep.  Each trial is one task: the design is drawn once, stored column-major in the
+model order (a model of p features fits on the contiguous slice of its first p columns, no copy), and every p
+of the trial that is not yet in the log is evaluated on it; the model's coefficients are then read in
+increasing feature index, as if its columns had been sorted (so a model of all P features fits on the world's
+natural column order whatever ``order`` is: the design's columns are permuted in place for it).
 """
 from __future__ import annotations
 
@@ -67,7 +71,7 @@ from .simulation import SIM_FIELDS, _t975, atom_counts, warn_if_coarse
 from .world import ORDERS
 
 __all__ = ["simulate_world", "WorldSimulationResult", "WORLD_SIM_FIELDS", "world_instance", "run_world_unit",
-           "WorldSpec"]
+           "run_world_trial", "WorldSpec"]
 
 #: every field a world simulation measures: the linear simulator's 12 and the two labelled baselines
 WORLD_SIM_FIELDS = tuple(SIM_FIELDS) + ("small_random", "small_top_variance")
@@ -118,35 +122,57 @@ def _warn_if_coarse(law: Law, spec: WorldSpec) -> None:
 def run_world_unit(spec: WorldSpec, p: int, trial: int) -> np.ndarray:
     """One trial at one model size p: the risks in the order of :data:`WORLD_SIM_FIELDS`.
 
-    Top-level and picklable; deterministic given ``(spec, p, trial)`` (one BLAS thread).
+    Top-level and picklable; deterministic given ``(spec, p, trial)`` (one BLAS thread).  Equal to the
+    row of p of :func:`run_world_trial` (which draws the design once for many p).
+    """
+    return run_world_trial(spec, (int(p),), trial)[0]
+
+
+def run_world_trial(spec: WorldSpec, ps: tuple[int, ...], trial: int) -> np.ndarray:
+    """One trial at every model size of ``ps``: an array (len(ps), len(WORLD_SIM_FIELDS)).
+
+    The world design is drawn once and every p fits on it (common random numbers); a p's row depends
+    only on ``(spec, p, trial)``, never on the other values of ``ps``.  Top-level and picklable (the
+    task of :func:`simulate_world`); one BLAS thread.
     """
     with _BLAS.limit(1):
-        return _run_world_unit(spec, int(p), int(trial))
+        return _run_world_trial(spec, tuple(int(p) for p in ps), int(trial))
 
 
-def _run_world_unit(spec: WorldSpec, p: int, trial: int) -> np.ndarray:
+#: rows of the design drawn at a time (at most this fraction of the design in temporaries)
+_CHUNK_FRACTION = 16
+
+
+def _run_world_trial(spec: WorldSpec, ps: tuple[int, ...], trial: int) -> np.ndarray:
     n, P, s, r = spec.n, spec.P, spec.s, spec.ridge
     lam, beta, sigma2 = spec.lam, spec.beta, spec.sigma2
     sqrt_lam = np.sqrt(lam)
     lam_beta2 = lam * beta * beta
     signal = float(lam_beta2.sum())
 
-    drng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(_KEY_DATA, trial)))
-    X = drng.standard_normal((n, P))
-    X *= sqrt_lam
-    y = X @ beta
-    y += math.sqrt(sigma2) * drng.standard_normal(n)
-
     trng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(_KEY_TRIAL, trial)))
     perm = trng.permutation(P)                      # the random order of this trial
     small_random = np.sort(trng.choice(P, size=s, replace=False, shuffle=False))
     tie = trng.random(P)                            # random tie-break among equal variances
     top_var = np.sort(np.lexsort((tie, -lam))[:s])
-    prng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(_KEY_POINT, p, trial)))
 
-    cols = spec.saliency_order[:p] if spec.order == "saliency" else perm[:p]
-    cols = np.sort(cols)  # the fit does not depend on the column order; sorted columns slice faster
-    Xm = X[:, cols]
+    # the design, drawn once, stored column-major in the model order (a model of p features is the
+    # contiguous slice X[:, :p], no copy): the same numbers as drawing the n x P design row by row
+    layout = np.asarray(spec.saliency_order if spec.order == "saliency" else perm, dtype=np.int64)
+    pos = np.empty(P, dtype=np.int64)               # position in X of each world feature
+    pos[layout] = np.arange(P)
+    drng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(_KEY_DATA, trial)))
+    X = np.empty((n, P), order="F")
+    y = np.empty(n)
+    step = max(1, n // _CHUNK_FRACTION)
+    for r0 in range(0, n, step):
+        r1 = min(n, r0 + step)
+        Z = drng.standard_normal((r1 - r0, P))
+        Z *= sqrt_lam
+        np.dot(Z, beta, out=y[r0:r1])
+        X[r0:r1, :] = Z[:, layout]
+        del Z
+    y += math.sqrt(sigma2) * drng.standard_normal(n)
 
     def risk_on(S: np.ndarray, coef: np.ndarray) -> float:
         """World risk of the model with coefficients ``coef`` on world features ``S`` (zero elsewhere)."""
@@ -154,33 +180,50 @@ def _run_world_unit(spec: WorldSpec, p: int, trial: int) -> np.ndarray:
         return sigma2 + signal - float(lam_beta2[S].sum()) + float(np.dot(lam[S], d * d))
 
     def fit_same(S: np.ndarray) -> np.ndarray:
-        return fit_least_squares(X[:, S], y, r)
+        """Least squares on the world features S (sorted) with the training samples."""
+        return fit_least_squares(X[:, pos[S]], y, r)
 
-    b_hat = fit_least_squares(Xm, y, r)
-    out = np.empty(len(WORLD_SIM_FIELDS))
-    out[_FIDX["dense"]] = risk_on(cols, b_hat)
-    local = {
-        "magnitude": top_indices(np.abs(b_hat), s),
-        "hessian": top_indices(lam[cols] * b_hat * b_hat, s),
-        "random": np.sort(prng.choice(p, size=s, replace=False, shuffle=False)),
-        "oracle_pruned": np.sort(np.argsort(-lam_beta2[cols], kind="stable")[:s]),
-    }
-    for rule, idx in local.items():
-        S = cols[idx]
-        out[_FIDX[rule]] = risk_on(S, b_hat[idx])
-        if rule != "oracle_pruned":
-            out[_FIDX[rule + "_retrained_same"]] = risk_on(S, fit_same(S))
-    for rule in ("magnitude", "hessian", "random"):  # fresh samples: only the kept columns are drawn
-        S = cols[local[rule]]
-        Xf = prng.standard_normal((n, s))
-        Xf *= sqrt_lam[S]
-        noise2 = sigma2 + max(signal - float(lam_beta2[S].sum()), 0.0)
-        yf = Xf @ beta[S]
-        yf += math.sqrt(noise2) * prng.standard_normal(n)
-        out[_FIDX[rule + "_retrained"]] = risk_on(S, fit_least_squares(Xf, yf, r))
+    base = {}
     for name, S in (("small_oracle", np.sort(spec.saliency_order[:s])), ("small_random", small_random),
                     ("small_top_variance", top_var)):
-        out[_FIDX[name]] = risk_on(S, fit_same(S))
+        base[name] = risk_on(S, fit_same(S))
+
+    out = np.empty((len(ps), len(WORLD_SIM_FIELDS)))
+    for i in sorted(range(len(ps)), key=lambda i: ps[i]):  # p = P last: it may reorder X in place
+        p = ps[i]
+        if p == P and not np.array_equal(layout, np.arange(P)):
+            # every column: fit in the world's natural order, as a model of all P features in any order
+            from ._kernels import permute_columns
+            permute_columns(X, layout)
+            layout = np.arange(P, dtype=np.int64)
+            pos = layout.copy()
+        row = out[i]
+        prng = np.random.default_rng(np.random.SeedSequence(spec.seed, spawn_key=(_KEY_POINT, p, trial)))
+        fit = fit_least_squares(X[:, :p], y, r)     # coefficients in the order of layout[:p]
+        cols = np.sort(layout[:p])                   # the model's world features, sorted
+        b_hat = fit[pos[cols]]                       # ... and their coefficients
+        row[_FIDX["dense"]] = risk_on(cols, b_hat)
+        local = {
+            "magnitude": top_indices(np.abs(b_hat), s),
+            "hessian": top_indices(lam[cols] * b_hat * b_hat, s),
+            "random": np.sort(prng.choice(p, size=s, replace=False, shuffle=False)),
+            "oracle_pruned": np.sort(np.argsort(-lam_beta2[cols], kind="stable")[:s]),
+        }
+        for rule, idx in local.items():
+            S = cols[idx]
+            row[_FIDX[rule]] = risk_on(S, b_hat[idx])
+            if rule != "oracle_pruned":
+                row[_FIDX[rule + "_retrained_same"]] = risk_on(S, fit_same(S))
+        for rule in ("magnitude", "hessian", "random"):  # fresh samples: only the kept columns are drawn
+            S = cols[local[rule]]
+            Xf = prng.standard_normal((n, s))
+            Xf *= sqrt_lam[S]
+            noise2 = sigma2 + max(signal - float(lam_beta2[S].sum()), 0.0)
+            yf = Xf @ beta[S]
+            yf += math.sqrt(noise2) * prng.standard_normal(n)
+            row[_FIDX[rule + "_retrained"]] = risk_on(S, fit_least_squares(Xf, yf, r))
+        for name, v in base.items():
+            row[_FIDX[name]] = v
     return out
 
 
@@ -391,8 +434,8 @@ def simulate_world(law: Law, *, n: int, P: int, ps: Any, s: int, sigma2: float, 
     from ._limits import MAX_FEATURES, _unit_bytes, check_memory, check_scheduler
     if P > MAX_FEATURES or n > MAX_FEATURES:
         raise DCPredictError(f"P and n must be <= {MAX_FEATURES}; got P={P}, n={n}")
-    inflight = 1 if scheduler is not None else min(workers, len(ps_t) * trials)
-    unit = _unit_bytes(n, P, s) + 8.0 * 2 * n * max(ps_t)   # the world design and the model's columns
+    inflight = 1 if scheduler is not None else min(workers, trials)
+    unit = _unit_bytes(n, P, s)   # the world design (drawn once per trial; a model's columns are a slice of it)
     check_memory("this world simulation", unit * inflight + 8.0 * len(ps_t) * trials * len(WORLD_SIM_FIELDS))
     if scheduler is not None:
         scheduler = check_scheduler(scheduler)
@@ -417,11 +460,11 @@ def simulate_world(law: Law, *, n: int, P: int, ps: Any, s: int, sigma2: float, 
                 samples[i, t] = row
                 filled[i, t] = True
     try:
-        def tasks():
+        def tasks():  # one task per trial: the design is drawn once for every p of the trial still missing
             for t in range(trials):
-                for p in ps_t:
-                    if not filled[pidx[p], t]:
-                        yield (spec, p, t)
+                missing = tuple(p for p in ps_t if not filled[pidx[p], t])
+                if missing:
+                    yield (spec, missing, t)
 
         from ._progress import bar as _bar, note
         if store is not None and filled.any():
@@ -430,23 +473,28 @@ def simulate_world(law: Law, *, n: int, P: int, ps: Any, s: int, sigma2: float, 
         bar = _bar(int((~filled).sum()), f"simulate world: {len(ps_t)} model size(s) x {trials} trials",
                    enabled=progress)
         try:
-            runner = (run_dask(tasks(), scheduler, run_world_unit) if scheduler is not None
-                      else run_parallel(run_world_unit, tasks(), workers))
-            for (_, p, t), row in runner:
-                if not np.isfinite(row).all():
-                    f = WORLD_SIM_FIELDS[int(np.nonzero(~np.isfinite(row))[0][0])]
-                    raise DCPredictError(
-                        f"the world simulation produced {f} = {float(row[_FIDX[f]])!r} at p={p} trial {t}: the "
-                        "problem is out of the range double precision can simulate (check the scales of lam, b, "
-                        "sigma2 and ridge)")
-                i = pidx[p]
-                samples[i, t] = row
-                filled[i, t] = True
-                if store is not None:
+            runner = (run_dask(tasks(), scheduler, run_world_trial) if scheduler is not None
+                      else run_parallel(run_world_trial, tasks(), workers))
+            for (_, tps, t), rows in runner:
+                recs = []
+                for p, row in zip(tps, rows):
+                    if not np.isfinite(row).all():
+                        if store is not None and recs:  # the finished p of this trial are kept
+                            store.write_trials(recs)
+                        f = WORLD_SIM_FIELDS[int(np.nonzero(~np.isfinite(row))[0][0])]
+                        raise DCPredictError(
+                            f"the world simulation produced {f} = {float(row[_FIDX[f]])!r} at p={p} trial {t}: "
+                            "the problem is out of the range double precision can simulate (check the scales of "
+                            "lam, b, sigma2 and ridge)")
+                    i = pidx[p]
+                    samples[i, t] = row
+                    filled[i, t] = True
                     rec = {"kappa": p / n, "alpha": s / p, "trial": t, "seed": seed, "n": n, "p": p, "s": s}
                     rec.update({f: float(row[j]) for j, f in enumerate(WORLD_SIM_FIELDS)})
-                    store.write_trials([rec])
-                bar.update(1)
+                    recs.append(rec)
+                if store is not None:
+                    store.write_trials(recs)
+                bar.update(len(tps))
         finally:
             bar.close()
     finally:
