@@ -247,3 +247,27 @@ class one_line_warnings:
     def __exit__(self, *exc) -> None:
         import warnings
         warnings.showwarning = self._old
+
+
+class work_progress:
+    """A progress bar (tqdm, stderr) over ``total`` steps of work estimated at ``est`` seconds, shown (with the
+    estimate) when the work is not short; ``update()`` after each step."""
+
+    def __init__(self, total: int, unit: str, desc: str, est: float, *, threshold: float = 5.0) -> None:
+        self.total, self.unit, self.desc, self.est, self.threshold = total, unit, desc, est, threshold
+        self._bar = None
+
+    def __enter__(self):
+        if self.est >= self.threshold:
+            from tqdm.auto import tqdm
+            self._bar = tqdm(total=self.total, unit=self.unit, desc=f"{self.desc} (estimate {self.est:.0f} s)",
+                             file=sys.stderr, dynamic_ncols=True)
+        return self
+
+    def update(self, k: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.update(k)
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.close()

@@ -15,7 +15,7 @@ import io
 
 from .._validate import DCPredictError
 from ._common import (OUT_RULE, RIDGE_HELP, add_law_arguments, dumps, float_grid, is_any_curve_output,
-                      law_from_args, ridge_arg, write_text)
+                      law_from_args, ridge_arg, work_progress, write_text)
 from ._world import add_world_arguments, int_grid, integer, require, world_mode
 
 
@@ -88,11 +88,13 @@ def _tuned_world_rows(law, p: int, common: dict) -> list[dict]:
     return rows
 
 
-def _check_tuned_work(points: int, rules: int) -> None:
-    est = points * rules * _SECONDS_PER_TUNED_RULE
+def _check_tuned_work(points: int, rules: int, law=None) -> float:
+    from ..compression import _ridge_search_seconds
+    est = points * rules * (_SECONDS_PER_TUNED_RULE if law is None else _ridge_search_seconds(law))
     if est > _MAX_TUNED_SECONDS:
         raise DCPredictError(f"--ridge optimal on {points} points x {rules} rules would take about {est / 60:.0f} "
                              f"minutes (limit {_MAX_TUNED_SECONDS / 60:.0f}); use fewer --kappa/--alpha/--p values")
+    return est
 
 
 def _tuned_text(rows: list[dict]) -> str:
@@ -128,15 +130,17 @@ def _curve_world(args: argparse.Namespace) -> int:
         from ..world import default_ps
         common = _world_common(args)
         ps = list(default_ps(common["s"], common["P"])) if ps is None else ps
-        _check_tuned_work(len(ps), len(RISK_FIELDS) + 2)
         law = law_from_args(args)
+        est = _check_tuned_work(len(ps), len(RISK_FIELDS) + 2, law)
         records = []
-        for p in ps:
-            rec = {"p": int(p), "kappa": p / common["n"], "alpha": common["s"] / p}
-            for row in _tuned_world_rows(law, int(p), common):
-                rec[row["rule"]] = row["risk"]
-                rec[f"ridge_{row['rule']}"] = row["ridge"]
-            records.append(rec)
+        with work_progress(len(ps), "p", "--ridge optimal", est) as bar:
+            for p in ps:
+                rec = {"p": int(p), "kappa": p / common["n"], "alpha": common["s"] / p}
+                for row in _tuned_world_rows(law, int(p), common):
+                    rec[row["rule"]] = row["risk"]
+                    rec[f"ridge_{row['rule']}"] = row["ridge"]
+                records.append(rec)
+                bar.update()
     else:
         curve = predict_world_curve(law_from_args(args), ps=ps, **_world_common(args))
         records = curve.records()
@@ -194,16 +198,18 @@ def _curve(args: argparse.Namespace) -> int:
     from ..theory import predict_grid
     kappas, alphas = float_grid("--kappa", args.kappa), float_grid("--alpha", args.alpha)
     if args.ridge == "optimal":
-        _check_tuned_work(len(kappas) * len(alphas), len(RISK_FIELDS))
         law = law_from_args(args)
+        est = _check_tuned_work(len(kappas) * len(alphas), len(RISK_FIELDS), law)
         records = []
-        for k in kappas:
-            for a in alphas:
-                rec = {"kappa": k, "alpha": a}
-                for row in _tuned_rows(law, k, a, args.sigma2, RISK_FIELDS):
-                    rec[row["rule"]] = row["risk"]
-                    rec[f"ridge_{row['rule']}"] = row["ridge"]
-                records.append(rec)
+        with work_progress(len(kappas) * len(alphas), "point", "--ridge optimal", est) as bar:
+            for k in kappas:
+                for a in alphas:
+                    rec = {"kappa": k, "alpha": a}
+                    for row in _tuned_rows(law, k, a, args.sigma2, RISK_FIELDS):
+                        rec[row["rule"]] = row["risk"]
+                        rec[f"ridge_{row['rule']}"] = row["ridge"]
+                    records.append(rec)
+                    bar.update()
         cols = list(records[0])
     else:
         grid = predict_grid(law_from_args(args), kappas, alphas, sigma2=args.sigma2, ridge=args.ridge)
