@@ -391,10 +391,10 @@ class TrialLog:
         if (rec["seed"], rec["n"], rec["p"], rec["s"]) != (self.seed, self.n, *size):
             raise bad(f"seed/n/p/s are {rec['seed']}/{rec['n']}/{rec['p']}/{rec['s']}, "
                       f"expected {self.seed}/{self.n}/{size[0]}/{size[1]}")
+        self._check_ranges(rec, bad)
         if not isinstance(rec["check"], str) or rec["check"] != record_check(rec):
             raise self._refuse(f"line {lineno} was edited or corrupted after it was written (its checksum "
                                f"{_short(rec['check'])} does not match its content); it is not averaged in")
-        self._check_ranges(rec, bad)
         return (kappa, alpha, trial), np.array([float(rec[f]) for f in self.fields])
 
     def _check_ranges(self, rec: dict, bad: Callable[[str], DCPredictError]) -> None:

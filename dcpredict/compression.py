@@ -79,12 +79,16 @@ class _Units:
     ridge: float
     logL: float
     logQ: float
+    Q: float  # the scale itself when a double holds it (exact products), else inf
 
     def risk(self, x: float) -> float:
         """A risk (or noise level) back in the user's units; 0 and inf stay; an overflow gives inf (refused
         by the caller's certification)."""
         if x == 0.0 or not math.isfinite(x):
             return float(x)
+        if math.isfinite(self.Q):
+            with np.errstate(over="ignore"):
+                return float(np.float64(x) * self.Q)
         return _exp_or_inf(math.log(x) + self.logQ) if x > 0 else -_exp_or_inf(math.log(-x) + self.logQ)
 
     def coord(self, x: float) -> float:
@@ -131,6 +135,12 @@ def _units(law: Law, sigma2: float, ridge: float) -> _Units:
     else:
         top = float(terms.max())
         logQ = top + math.log(float(np.exp(terms - top).sum()))
+    with np.errstate(over="ignore", under="ignore"):
+        Q = float(sigma2 + np.dot(w, lam * b * b)) if terms.size else 1.0
+    if math.isfinite(Q) and Q > 0.0:
+        logQ = math.log(Q)  # the direct sum where a double holds it: scaled -> user units is one product
+    else:
+        Q = math.inf
     if sigma2 > 0.0 and math.log(sigma2) - logQ < math.log(RANGE_MIN) + 15 * math.log(10.0):
         raise DCPredictError(f"sigma2={sigma2!r} is more than 290 decades below the signal E[Lambda B^2] = "
                              f"exp({logQ:.6g}); the risks cannot be certified in double precision: use sigma2 = 0 "
@@ -138,8 +148,8 @@ def _units(law: Law, sigma2: float, ridge: float) -> _Units:
     shift = 0.5 * (math.log(L) - logQ)
     with np.errstate(under="ignore", over="ignore"):
         b_s = np.where(b == 0.0, 0.0, np.sign(b) * np.exp(np.where(b == 0.0, 0.0, logb) + shift))
-    s2 = math.exp(math.log(sigma2) - logQ) if sigma2 > 0.0 else 0.0
-    return _Units(lam_s, b_s, w / math.fsum(w), s2, ridge / L, math.log(L), logQ)
+    s2 = (sigma2 / Q if math.isfinite(Q) else math.exp(math.log(sigma2) - logQ)) if sigma2 > 0.0 else 0.0
+    return _Units(lam_s, b_s, w / math.fsum(w), s2, ridge / L, math.log(L), logQ, Q)
 
 
 def _certify_risk(name: str, x: float, sigma2_s: float, where: str) -> None:
@@ -151,12 +161,13 @@ def _certify_risk(name: str, x: float, sigma2_s: float, where: str) -> None:
                              "check the scales of the law, sigma2 and ridge")
 
 
-def _certify_user(name: str, x: float, where: str) -> float:
-    """A risk back in user units that overflowed the double range (a finite scaled risk) is refused."""
+def _certify_user(name: str, x: float, where: str, sigma2: float = 0.0) -> float:
+    """A risk back in user units: one that overflowed the double range (a finite scaled risk) is refused; one
+    below sigma2 by the rounding of the unscaling is sigma2 (a risk is sigma2 plus a sum of squares)."""
     if math.isinf(x):
         raise DCPredictError(f"{name} {where} exceeds the double-precision range (about 1.8e308); rescale the law "
                              "or sigma2")
-    return x
+    return max(x, sigma2)
 
 
 def _estimate(what: str, atoms: int, levels: int, steps: int, option: str) -> float:
@@ -413,12 +424,12 @@ def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, s
     if math.isnan(t):
         raise DCPredictError(f"the {rule} pruning threshold could not be certified {where}, alpha={alpha!r}")
     zero_s = u.sigma2 + float(np.dot(w, lam * b * b))
-    zero = _certify_user("zero_model", u.risk(zero_s), where)
+    zero = _certify_user("zero_model", u.risk(zero_s), where, sigma2)
     _certify_risk("dense", g2, u.sigma2, where)
     thresh = u.coord(float(t)) if rule != "hessian" else _exp_or_inf(math.log(t) + 0.5 * u.logQ) if t > 0 else float(t)
     common = dict(law=law, kappa=kappa, bits=bits, sigma2=sigma2, ridge=ridge, alpha=alpha, rule=rule,
-                  dense=_certify_user("dense", u.risk(float(g2)), where) if math.isfinite(g2) else math.inf,
-                  zero_model=zero, tau=u.tau(float(tau)), gamma2=u.risk(float(g2)), threshold=thresh)
+                  dense=_certify_user("dense", u.risk(float(g2)), where, sigma2) if math.isfinite(g2) else math.inf,
+                  zero_model=zero, tau=u.tau(float(tau)), gamma2=max(u.risk(float(g2)), sigma2), threshold=thresh)
     if not math.isfinite(g2):
         return QuantizedPrediction(step=step, risk=math.inf, step_optimal=step is None,
                                    unquantized=math.inf, **common)
@@ -427,7 +438,7 @@ def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, s
     for k in range(lam.size):
         unq += w[k] * lam[k] * KC.pruned_sq_error(b[k], m[k], v[k], te[k], keep[k])
     _certify_risk("unquantized", unq, u.sigma2, where)
-    common["unquantized"] = _certify_user("unquantized", u.risk(float(unq)), where)
+    common["unquantized"] = _certify_user("unquantized", u.risk(float(unq)), where, sigma2)
     levels = 2 if onebit else 2 * K + 1
 
     def risk_at(s: float) -> float:
@@ -435,7 +446,7 @@ def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, s
 
     def done(x_s: float, r_s: float, **extra) -> QuantizedPrediction:
         _certify_risk("risk", r_s, u.sigma2, where)
-        return QuantizedPrediction(step=u.coord(x_s), risk=_certify_user("risk", u.risk(r_s), where), **extra,
+        return QuantizedPrediction(step=u.coord(x_s), risk=_certify_user("risk", u.risk(r_s), where, sigma2), **extra,
                                    **common)
 
     if step_s is not None:
@@ -705,7 +716,7 @@ def predict_iterative(law: Law, *, kappa: float, alpha: float, rounds: int, sigm
         for name, x in (("pruned", pr), ("retrained", g2s)):
             _certify_risk(name, x, u.sigma2, where)
         rows.append(RoundResult(j + 1, target, total, u.coord(t),
-                                *(_certify_user(nm, u.risk(x), where) if math.isfinite(x) else x
+                                *(_certify_user(nm, u.risk(x), where, sigma2) if math.isfinite(x) else x
                                   for nm, x in (("pruned", pr), ("retrained", g2s))),
                                 kappa_s, u.risk(s2s), u.tau(tau_s)))
     rr = tuple(rows)
