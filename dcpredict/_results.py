@@ -88,6 +88,10 @@ RISK_NAMES = frozenset(("dense", "magnitude", "hessian", "random", "oracle_prune
                         "hessian_retrained_same", "random_retrained_same", "small_random", "small_top_variance",
                         "zero_model", "risk", "unquantized", "risk_at_zero", "one_shot_pruned", "one_shot_retrained",
                         "retrained", "pruned", "best_risk", "gamma2"))
+#: fields that are >= 0 (or inf) wherever they appear: sizes, ratios, roots, penalties, noise levels
+NONNEG_NAMES = frozenset(("kappa", "alpha", "ridge", "tau", "sigma2", "n", "p", "s", "P", "trials", "bits", "step",
+                          "kappa_S", "sigma2_S", "tau_S", "support_fraction", "kept_mass", "threshold_magnitude",
+                          "threshold_hessian", "model_sigma2", "tol", "risk_spread", "quad_error"))
 #: result types whose risk fields are exact theory values (simulated averages are checked for finiteness only)
 _THEORY_TYPES = frozenset(("DC", "RetrainedProblem", "Prediction", "PredictionGrid", "QuantizedPrediction",
                            "IterativePrediction", "RoundResult", "OptimalRidge", "WorldPrediction", "WorldCurve",
@@ -138,6 +142,8 @@ def _decode(data: Any, depth: int) -> Any:
         if (not isinstance(shape, list) or len(shape) > 8
                 or not all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k <= 2 ** 40 for k in shape)):
             raise _Bad(f"an array with shape {str(shape)[:40]} (a list of at most 8 sizes >= 0)")
+        if not _numbers_only(values, 0):
+            raise _Bad(f"an array whose values are not all numbers (a string, null, object or nesting deeper than 8)")
         try:
             arr = np.array(values, dtype=dtype)
         except (TypeError, ValueError, OverflowError, RecursionError):
@@ -192,6 +198,15 @@ def _decode(data: Any, depth: int) -> Any:
     except Exception as exc:  # noqa: BLE001 - any failure of a malformed object is the file's, not a bug
         raise _Bad(f"a {name} that cannot be rebuilt ({type(exc).__name__}: {str(exc)[:80]})") from None
     return obj
+
+
+def _numbers_only(values: Any, depth: int) -> bool:
+    """Every leaf of a nested list is a JSON number (bools only where the dtype is bool, checked by numpy)."""
+    if depth > 8:
+        return False
+    if isinstance(values, list):
+        return all(_numbers_only(v, depth + 1) for v in values)
+    return isinstance(values, (int, float))
 
 
 def _check_field(cls_name: str, key: str, annotation: str, v: Any) -> None:
@@ -263,6 +278,11 @@ def _check_risks(obj: Any, path_text: str, noise: float | None = None) -> None:
             for x in v.values():
                 if dataclasses.is_dataclass(x):
                     _check_risks(x, path_text, None)  # e.g. a refit problem has its own noise level
+        if f.name in NONNEG_NAMES and isinstance(v, (int, float, np.ndarray)) and not isinstance(v, bool):
+            arr = np.atleast_1d(np.asarray(v, dtype=np.float64))
+            if (np.isnan(arr) | (arr < 0.0)).any():
+                x = float(arr[np.flatnonzero(np.isnan(arr) | (arr < 0.0))[0]])
+                raise _Bad(f"field {f.name!r} of a {name} is {x!r}; it is a number >= 0")
         if f.name not in RISK_NAMES or name not in _THEORY_TYPES:
             continue
         vals = np.atleast_1d(np.asarray(v, dtype=np.float64)) if isinstance(v, (int, float, np.ndarray)) \

@@ -453,7 +453,12 @@ def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, s
         _estimate("this quantized risk", lam.size, levels, 1, "use a law with fewer atoms")
         return done(step_s, risk_at(step_s), step_optimal=False)
     # coordinate scale: rms of the kept coordinates
-    scale = math.sqrt(max(float(np.sum(w * (m ** 2 + v ** 2))), 1e-300))
+    scale2 = float(np.sum(w * (m ** 2 + v ** 2)))
+    if 0.0 < scale2 < 1e-200:
+        raise DCPredictError(f"the fit is zero to double precision {where} (its coordinates are below 1e-100 of the "
+                             "law's scale; a large ridge shrinks them): its quantized risk cannot be certified; the "
+                             "zero model's risk is sigma2 + E[Lambda B^2]")
+    scale = math.sqrt(max(scale2, 1e-300))
     # the scan covers clipping levels K * step from scale / 100 up, and steps up to 20 scale
     lo = scale / (100.0 * (K + 1))
     hi = 20.0 * scale

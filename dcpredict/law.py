@@ -511,7 +511,8 @@ def _probes(lam: np.ndarray, v: np.ndarray, lo: float, hi: float, lv_scale: floa
     lvm = lvm[lvm > 0.0]
     k_lo = (lvm.min() if lvm.size else lv_scale) * 1e-2
     k_hi = (lvm.max() if lvm.size else lv_scale) * 1e2
-    Ks = np.geomspace(k_lo, k_hi, max(5, int(math.ceil(math.log10(k_hi / k_lo) / 1.5)) + 1))[:, None, None]
+    Ks = np.geomspace(k_lo, k_hi, max(5, int(math.ceil((math.log10(k_hi) - math.log10(k_lo)) / 1.5)) + 1)
+                      )[:, None, None]
     taus = np.array([0.0, *np.geomspace(lo, hi, 4)])[None, :, None]
     c = lam[None, None, :] / (lam[None, None, :] + taus)            # (1, nt, N)
     cm = mids[None, None, :] / (mids[None, None, :] + taus)         # (1, nt, nm)
@@ -600,6 +601,9 @@ def _adaptive_rule(density: Callable, lo: float, hi: float, b_var: Any, tol: flo
                               lv_scale, mids, vmids, mass, bar)
 
 
+#: widest support of a continuous law (decades of lam_max / lam_min): the adaptive rule's work grows as the cube
+#: of the span (about 20 s for 24 decades on 2 shared cores), so 48 decades is already about 3 minutes
+MAX_DECADES = 48
 #: a progress bar (stderr) of work that turns out long appears after this many seconds
 PROGRESS_DELAY = 3.0
 
@@ -787,6 +791,12 @@ class GaussianLaw(Law):
             raise DCPredictError(f"density must be a function of lam; got {type(density).__name__}")
         if not (callable(b_var) or np.ndim(b_var) == 0):
             raise DCPredictError(f"b_var must be a number or a function of lam; got {type(b_var).__name__}")
+        decades = math.log10(hi) - math.log10(lo)
+        if decades > MAX_DECADES:
+            est = 20.0 * (decades / 24.0) ** 3
+            raise DCPredictError(f"the support [lam_min, lam_max] = [{lo:.6g}, {hi:.6g}] spans {decades:.0f} decades; "
+                                 f"the adaptive rule takes at most {MAX_DECADES} (its work grows as the cube of the "
+                                 f"span: about {est:.0f} s here): narrow the support")
         # a probe before any work: shape, dtype, finiteness and sign of density and b_var, a positive integral
         probe = np.geomspace(lo, hi, 17)
         d = _call_user(density, probe, "density", "density values")

@@ -182,13 +182,20 @@ def cli_message(exc: BaseException, args: argparse.Namespace | None = None) -> s
     (``P must be ...`` becomes ``--world-size must be ...``)."""
     import re
     text = " ".join(str(exc).split("\n")).strip() or type(exc).__name__
-    m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)( must | entries | = )", text)
-    if m and m.group(1) in FLAG_OF and args is not None:
-        flag = FLAG_OF[m.group(1)]
-        dest = flag[2:].replace("-", "_")
-        if getattr(args, dest, None) is not None and not (dest in ("lam", "b", "weights")
-                                                           and getattr(args, "law", None) is not None):
-            text = flag + text[len(m.group(1)):]
+    m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)(?: and ([A-Za-z_][A-Za-z0-9_]*))?( must | entries | = )", text)
+    if m and args is not None:
+        names = [g for g in (m.group(1), m.group(2)) if g]
+
+        def flag(name: str) -> str:
+            f = FLAG_OF.get(name)
+            if f is None:
+                return name
+            dest = f[2:].replace("-", "_")
+            given = getattr(args, dest, None) is not None
+            if not given or (dest in ("lam", "b", "weights") and getattr(args, "law", None) is not None):
+                return name
+            return f
+        text = " and ".join(flag(n) for n in names) + text[m.end(len(names)):]
     return text
 
 
