@@ -454,7 +454,7 @@ def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, s
         return done(step_s, risk_at(step_s), step_optimal=False)
     # coordinate scale: rms of the kept coordinates
     scale2 = float(np.sum(w * (m ** 2 + v ** 2)))
-    if 0.0 < scale2 < 1e-200:
+    if scale2 < 1e-200 and u.ridge > 0.0:
         raise DCPredictError(f"the fit is zero to double precision {where} (its coordinates are below 1e-100 of the "
                              "law's scale; a large ridge shrinks them): its quantized risk cannot be certified; the "
                              "zero model's risk is sigma2 + E[Lambda B^2]")

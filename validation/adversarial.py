@@ -719,9 +719,9 @@ def case_compression(i: int) -> tuple[str, str]:
             if isinstance(x, float) and math.isnan(x):
                 return "nan", f"{name} is nan [{kind}: {inputs}]"
     # the exact invariance lam -> c lam, B -> B / sqrt(c), ridge -> c ridge (step -> step / sqrt(c))
-    if kind == "quantized" and type(law) is Law and isinstance(ridge, float):
+    if kind == "quantized" and type(law) is Law and isinstance(kw["ridge"], float):
         c = 10.0 ** rng.uniform(-6, 6)
-        kw2 = {**kw, "law": Law(law.lam * c, law.b / math.sqrt(c), law.weights), "ridge": ridge * c}
+        kw2 = {**kw, "law": Law(law.lam * c, law.b / math.sqrt(c), law.weights), "ridge": kw["ridge"] * c}
         if isinstance(kw.get("step"), float):
             kw2["step"] = kw["step"] / math.sqrt(c)
         o2, v2, _, _ = _call(lambda: fn(**kw2))
