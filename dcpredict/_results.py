@@ -80,8 +80,9 @@ def decode(data: Any) -> Any:
 _MAX_DEPTH = 64
 #: dtypes an encoded array may have
 _DTYPES = ("float64", "float32", "int64", "int32", "int8", "int16", "uint8", "uint16", "uint32", "uint64", "bool")
-#: largest saved result read (bytes)
-MAX_RESULT_FILE = 1 << 30
+#: largest saved result read (bytes): a regular file, and a device or pipe (read only up to this)
+MAX_RESULT_FILE = 4 << 30
+MAX_STREAM = 64 << 20
 #: fields that are test risks: a finite number no smaller than the noise level sigma2, or a true inf
 RISK_NAMES = frozenset(("dense", "magnitude", "hessian", "random", "oracle_pruned", "small_oracle",
                         "magnitude_retrained", "hessian_retrained", "random_retrained", "magnitude_retrained_same",
@@ -306,13 +307,16 @@ def load_result(path: str | Path) -> Any:
         raise DCPredictError(f"path must be a file name; got {type(path).__name__}") from None
     try:
         with open(shown, "rb") as fh:
-            raw = fh.read(MAX_RESULT_FILE + 1)
+            import stat
+            # a regular file is read whole up to its size; a device or pipe only up to MAX_STREAM bytes
+            limit = MAX_RESULT_FILE if stat.S_ISREG(os.fstat(fh.fileno()).st_mode) else MAX_STREAM
+            raw = fh.read(limit + 1)
     except OSError as exc:
         raise DCPredictError(f"path {shown!r} cannot be read: {exc.strerror or exc}") from None
     except ValueError as exc:
         raise DCPredictError(f"path {shown!r} cannot be read: {exc}") from None
-    if len(raw) > MAX_RESULT_FILE:
-        raise DCPredictError(f"path {shown!r} is larger than {MAX_RESULT_FILE >> 20} MiB (or endless); it is not a "
+    if len(raw) > limit:
+        raise DCPredictError(f"path {shown!r} is larger than {limit >> 20} MiB (or endless); it is not a "
                              "saved dcpredict result")
     try:
         text = raw.decode("utf-8")

@@ -328,8 +328,9 @@ _MAX_PANELS = 4000
 ATOM_VIEW_B_ORDER = 64
 
 
-#: largest law file read (bytes)
-MAX_LAW_FILE = 256 * 2 ** 20
+#: largest law file read (bytes): a regular file, and a device or pipe (read only up to this)
+MAX_LAW_FILE = 1 << 30
+MAX_LAW_STREAM = 64 << 20
 
 
 def _read_json_file(path: Any, what: str) -> Any:
@@ -341,13 +342,16 @@ def _read_json_file(path: Any, what: str) -> Any:
         raise DCPredictError(f"{what} must be a path; got {type(path).__name__}") from None
     try:
         with open(shown, "rb") as fh:
-            data = fh.read(MAX_LAW_FILE + 1)
+            import stat
+            # a regular file is read up to MAX_LAW_FILE; a device or pipe only up to MAX_LAW_STREAM bytes
+            limit = MAX_LAW_FILE if stat.S_ISREG(os.fstat(fh.fileno()).st_mode) else MAX_LAW_STREAM
+            data = fh.read(limit + 1)
     except OSError as exc:
         raise DCPredictError(f"{what} {shown!r} cannot be read: {exc.strerror or exc}") from None
     except ValueError as exc:  # e.g. an embedded NUL in the path
         raise DCPredictError(f"{what} {shown!r} cannot be read: {exc}") from None
-    if len(data) > MAX_LAW_FILE:
-        raise DCPredictError(f"{what} {shown!r} is larger than {MAX_LAW_FILE // 2 ** 20} MiB (or endless); "
+    if len(data) > limit:
+        raise DCPredictError(f"{what} {shown!r} is larger than {limit // 2 ** 20} MiB (or endless); "
                              "it is not a law file")
     try:
         text = data.decode("utf-8")
