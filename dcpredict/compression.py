@@ -530,6 +530,13 @@ def predict_quantized(law: Law, *, kappa: float, bits: int, sigma2: float, ridge
     Returns
     -------
     QuantizedPrediction
+
+    Notes
+    -----
+    The work (atoms x quantizer levels x step evaluations) is estimated before it starts: above 5 s it runs
+    with a progress bar on stderr that states the estimate, above 10 minutes it is refused with the estimate
+    (give ``step``, fewer bits or a law with fewer atoms).  Everything is computed in scaled units (the exact
+    invariances of the theory page), so any law a double can hold gives a certified risk or a DCPredictError.
     """
     law = _check_law(law)
     kappa = check_real("kappa", kappa, lo=0.0, lo_open=True, hi=KAPPA_MAX)

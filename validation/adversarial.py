@@ -1404,6 +1404,8 @@ def case_reproducers(i: int) -> tuple[str, str]:
         return _repro_extra(extra[(i - len(cases)) % len(extra)])
     name, fn = cases[i]
     o, v, err, dt = _call(fn)
+    if o == "refused" and "names the flag" in name and "--world-size" not in str(v):
+        return "wrong", f"the refusal does not name --world-size: {v} [{name}]"
     if o != "ok":
         return o, f"{v} [{name}]"
     if "names the flag" in name:
@@ -1420,9 +1422,12 @@ def case_reproducers(i: int) -> tuple[str, str]:
 def _repro_extra(kind: str) -> tuple[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         if kind == "world_size_2_warning":
-            rc, out, err = _run_main_err(["simulate", "--world-size", "2", "--p", "1,2", "--s", "1", "--n", "10",
-                                          "--lam", "4,1,1,0.25", "--b", "2,1,0,0.5", "--sigma2", "0.1", "--trials",
-                                          "3", "--workers", "1", "--quiet"], cwd=tmp)
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("always")  # (the workers ignore warnings; this case is about them)
+                rc, out, err = _run_main_err(["simulate", "--world-size", "2", "--p", "1,2", "--s", "1", "--n", "10",
+                                              "--lam", "4,1,1,0.25", "--b", "2,1,0,0.5", "--sigma2", "0.1",
+                                              "--trials", "3", "--workers", "1", "--quiet"], cwd=tmp)
             lines = [x for x in err.splitlines() if x.strip()]
             if rc == "0" and len(lines) > 1:
                 return "multi-line", f"a successful run printed {len(lines)} lines on stderr [--world-size 2 warning]"
