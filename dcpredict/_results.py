@@ -298,6 +298,18 @@ def _check_risks(obj: Any, path_text: str, noise: float | None = None) -> None:
                        f"level sigma2 = {noise or 0.0!r}, or inf")
 
 
+def _read_bounded(fh, n: int) -> bytes:
+    """At most n bytes of a binary stream, read in chunks of 1 MiB (never a buffer of n allocated at once)."""
+    chunks, got = [], 0
+    while got < n:
+        chunk = fh.read(min(1 << 20, n - got))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
 def load_result(path: str | Path) -> Any:
     """Read a result written by ``save``, verified (schema, types, ranges); anything else raises only
     :class:`DCPredictError` naming the file and the problem."""
@@ -309,8 +321,11 @@ def load_result(path: str | Path) -> Any:
         with open(shown, "rb") as fh:
             import stat
             # a regular file is read whole up to its size; a device or pipe only up to MAX_STREAM bytes
-            limit = MAX_RESULT_FILE if stat.S_ISREG(os.fstat(fh.fileno()).st_mode) else MAX_STREAM
-            raw = fh.read(limit + 1)
+            st = os.fstat(fh.fileno())
+            regular = stat.S_ISREG(st.st_mode)
+            limit = MAX_RESULT_FILE if regular else MAX_STREAM
+            # (read() of a regular file allocates only its size; a stream is read in bounded chunks)
+            raw = fh.read() if regular and st.st_size <= limit else _read_bounded(fh, limit + 1)
     except OSError as exc:
         raise DCPredictError(f"path {shown!r} cannot be read: {exc.strerror or exc}") from None
     except ValueError as exc:
