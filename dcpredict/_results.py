@@ -77,48 +77,307 @@ def encode(obj: Any) -> Any:
 
 
 def decode(data: Any) -> Any:
-    """Inverse of :func:`encode`."""
+    """Inverse of :func:`encode`, verified: a malformed encoding raises only :class:`DCPredictError`."""
+    return _decode(data, 0)
+
+
+#: deepest nesting of an encoding (a result holds a few levels; a deeper file is not dcpredict's)
+_MAX_DEPTH = 64
+#: dtypes an encoded array may have
+_DTYPES = ("float64", "float32", "int64", "int32", "int8", "int16", "uint8", "uint16", "uint32", "uint64", "bool")
+#: largest saved result read (bytes): a regular file, and a device or pipe (read only up to this)
+MAX_RESULT_FILE = 4 << 30
+MAX_STREAM = 64 << 20
+#: fields that are test risks: a finite number no smaller than the noise level sigma2, or a true inf
+RISK_NAMES = frozenset(("dense", "magnitude", "hessian", "random", "oracle_pruned", "small_oracle",
+                        "magnitude_retrained", "hessian_retrained", "random_retrained", "magnitude_retrained_same",
+                        "hessian_retrained_same", "random_retrained_same", "small_random", "small_top_variance",
+                        "zero_model", "risk", "unquantized", "risk_at_zero", "one_shot_pruned", "one_shot_retrained",
+                        "retrained", "pruned", "best_risk", "gamma2"))
+#: fields that are >= 0 (or inf) wherever they appear: sizes, ratios, roots, penalties, noise levels
+NONNEG_NAMES = frozenset(("kappa", "alpha", "ridge", "tau", "sigma2", "n", "p", "s", "P", "trials", "bits", "step",
+                          "kappa_S", "sigma2_S", "tau_S", "support_fraction", "kept_mass", "threshold_magnitude",
+                          "threshold_hessian", "model_sigma2", "tol", "risk_spread", "quad_error"))
+#: result types whose risk fields are exact theory values (simulated averages are checked for finiteness only)
+_THEORY_TYPES = frozenset(("DC", "RetrainedProblem", "Prediction", "PredictionGrid", "QuantizedPrediction",
+                           "IterativePrediction", "RoundResult", "OptimalRidge", "WorldPrediction", "WorldCurve",
+                           "Advice", "Lemma1Risks"))
+
+
+class _Bad(Exception):
+    """A malformed encoding (turned into one DCPredictError naming the file by load_result)."""
+
+
+def _decode(data: Any, depth: int) -> Any:
     from .law import Law
+    if depth > _MAX_DEPTH:
+        raise _Bad(f"nested more than {_MAX_DEPTH} levels deep")
     if isinstance(data, list):
-        return [decode(v) for v in data]
+        return [_decode(v, depth + 1) for v in data]
+    if isinstance(data, float) and math.isnan(data):
+        raise _Bad("holds a nan (dcpredict never writes one)")
+    if isinstance(data, int) and not isinstance(data, bool) and abs(data) > 2 ** 63:
+        raise _Bad(f"holds the integer {str(data)[:30]}..., beyond what a dcpredict result holds")
     if not isinstance(data, dict):
         return data
-    if "__law__" in data:
+    tags = [k for k in ("__law__", "__ndarray__", "__tuple__", "__dict__", "__result__") if k in data]
+    if len(tags) != 1:
+        raise _Bad("a JSON object without exactly one type tag (__law__, __ndarray__, __tuple__, __dict__, __result__)")
+    tag = tags[0]
+    if tag == "__law__":
         d = data["__law__"]
-        if "gaussian_b" in d:  # a GaussianLaw (its nodes in Lambda and variances of B)
-            law = Law.from_dict(d)
-            law.description = data.get("description", law.description)
-            return law
-        return Law(d["lam"], d["b"], d["weights"], description=data.get("description", "atoms"))
-    if "__ndarray__" in data:
-        arr = np.array(data["__ndarray__"], dtype=data["dtype"])
-        return arr.reshape(data["shape"])
-    if "__tuple__" in data:
-        return tuple(decode(v) for v in data["__tuple__"])
-    if "__dict__" in data:
-        return {decode(k): decode(v) for k, v in data["__dict__"]}
-    if "__result__" in data:
-        name = data["__result__"]
-        cls = _REGISTRY.get(name)
-        if cls is None:
-            raise DCPredictError(f"result type {name!r} is not a dcpredict result (known: {', '.join(sorted(_REGISTRY))})")
-        return cls(**{k: decode(v) for k, v in data["fields"].items()})
-    raise DCPredictError("not a dcpredict result encoding: a dict without a type tag")
+        desc = data.get("description", "atoms")
+        if not isinstance(d, dict) or not isinstance(desc, str) or set(data) - {"__law__", "description"}:
+            raise _Bad("a law that is not {\"__law__\": {...}, \"description\": \"...\"}")
+        try:
+            if "gaussian_b" in d:  # a GaussianLaw (its nodes in Lambda and variances of B)
+                law = Law.from_dict(d)
+                law.description = desc
+                return law
+            if set(d) != {"lam", "b", "weights"}:
+                raise _Bad(f"a law with keys {sorted(map(str, d))[:6]} (expected lam, b, weights or gaussian_b)")
+            return Law(d["lam"], d["b"], d["weights"], description=desc)
+        except DCPredictError as exc:
+            raise _Bad(f"a law that is not valid: {exc}") from None
+    if tag == "__ndarray__":
+        values, dtype, shape = data["__ndarray__"], data.get("dtype"), data.get("shape")
+        if set(data) != {"__ndarray__", "dtype", "shape"} or not isinstance(values, list):
+            raise _Bad("an array that is not {\"__ndarray__\": [...], \"dtype\", \"shape\"}")
+        if dtype not in _DTYPES:
+            raise _Bad(f"an array of dtype {str(dtype)[:30]!r} (allowed: {', '.join(_DTYPES)})")
+        if (not isinstance(shape, list) or len(shape) > 8
+                or not all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k <= 2 ** 40 for k in shape)):
+            raise _Bad(f"an array with shape {str(shape)[:40]} (a list of at most 8 sizes >= 0)")
+        if not _numbers_only(values, 0):
+            raise _Bad(f"an array whose values are not all numbers (a string, null, object or nesting deeper than 8)")
+        try:
+            arr = np.array(values, dtype=dtype)
+        except (TypeError, ValueError, OverflowError, RecursionError):
+            raise _Bad(f"an array whose values are not all {dtype} numbers") from None
+        if arr.size != math.prod(shape) or (arr.ndim > 1 and arr.shape != tuple(shape)):
+            raise _Bad(f"an array of {arr.size} values with shape {shape}")
+        if arr.dtype.kind == "f" and np.isnan(arr).any():
+            raise _Bad("an array holding nan (dcpredict never writes one)")
+        return arr.reshape(shape)
+    if tag == "__tuple__":
+        if set(data) != {"__tuple__"} or not isinstance(data["__tuple__"], list):
+            raise _Bad("a tuple that is not {\"__tuple__\": [...]}")
+        return tuple(_decode(v, depth + 1) for v in data["__tuple__"])
+    if tag == "__dict__":
+        items = data["__dict__"]
+        if set(data) != {"__dict__"} or not isinstance(items, list) or not all(
+                isinstance(it, list) and len(it) == 2 for it in items):
+            raise _Bad("a dict that is not {\"__dict__\": [[key, value], ...]}")
+        out = {}
+        for k, v in items:
+            key = _decode(k, depth + 1)
+            try:
+                hash(key)
+            except TypeError:
+                raise _Bad(f"a dict with the unhashable key {str(k)[:40]}") from None
+            out[key] = _decode(v, depth + 1)
+        return out
+    name = data["__result__"]
+    fields = data.get("fields")
+    if not isinstance(name, str) or set(data) != {"__result__", "fields"} or not isinstance(fields, dict):
+        raise _Bad("a result that is not {\"__result__\": NAME, \"fields\": {...}}")
+    cls = _REGISTRY.get(name)
+    if cls is None:
+        raise DCPredictError(f"result type {name[:60]!r} is not a dcpredict result (known: {', '.join(sorted(_REGISTRY))})")
+    if dataclasses.is_dataclass(cls):
+        declared = {f.name: f for f in dataclasses.fields(cls)}
+        required = {n for n, f in declared.items()
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        missing, extra = sorted(required - set(fields)), sorted(set(fields) - set(declared))
+        if missing or extra:
+            raise _Bad(f"a {name} with " + "; ".join(
+                ([f"missing fields {', '.join(missing)}"] if missing else [])
+                + ([f"unknown fields {', '.join(map(str, extra))[:80]}"] if extra else [])))
+    values = {k: _decode(v, depth + 1) for k, v in fields.items()}
+    if dataclasses.is_dataclass(cls):
+        for k, v in values.items():
+            _check_field(name, k, str(declared[k].type), v)
+    try:
+        obj = cls(**values)
+    except DCPredictError as exc:
+        raise _Bad(f"a {name} that is not valid: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any failure of a malformed object is the file's, not a bug
+        raise _Bad(f"a {name} that cannot be rebuilt ({type(exc).__name__}: {str(exc)[:80]})") from None
+    return obj
+
+
+def _numbers_only(values: Any, depth: int) -> bool:
+    """Every leaf of a nested list is a JSON number (bools only where the dtype is bool, checked by numpy)."""
+    if depth > 8:
+        return False
+    if isinstance(values, list):
+        return all(_numbers_only(v, depth + 1) for v in values)
+    return isinstance(values, (int, float))
+
+
+def _check_field(cls_name: str, key: str, annotation: str, v: Any) -> None:
+    """The type of a field from its annotation (float, int, str, bool, Law, arrays; Optional forms)."""
+    from .law import Law
+    ann = annotation.replace(" ", "")
+    optional = ann.endswith("|None") or ann.startswith("None|")
+    base = ann.replace("|None", "").replace("None|", "")
+    where = f"field {key!r} of a {cls_name}"
+    if v is None:
+        if optional or base == "Any":
+            return
+        raise _Bad(f"{where} is null")
+    if base == "float":
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise _Bad(f"{where} must be a number; got {type(v).__name__}")
+        if isinstance(v, int) and abs(v) > 2 ** 1023:
+            raise _Bad(f"{where} is {str(v)[:20]}..., beyond the double range")
+    elif base == "int":
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise _Bad(f"{where} must be an integer; got {type(v).__name__} {str(v)[:20]}")
+    elif base == "str":
+        if not isinstance(v, str):
+            raise _Bad(f"{where} must be a string; got {type(v).__name__}")
+    elif base == "bool":
+        if not isinstance(v, bool):
+            raise _Bad(f"{where} must be true or false; got {type(v).__name__}")
+    elif base == "Law":
+        if not isinstance(v, Law):
+            raise _Bad(f"{where} must be a law; got {type(v).__name__}")
+    elif base == "np.ndarray":
+        if not isinstance(v, np.ndarray):
+            raise _Bad(f"{where} must be an array; got {type(v).__name__}")
+    elif base.startswith("tuple"):
+        if not isinstance(v, tuple):
+            raise _Bad(f"{where} must be a tuple; got {type(v).__name__}")
+    elif base.startswith("dict"):
+        if not isinstance(v, dict):
+            raise _Bad(f"{where} must be a dict; got {type(v).__name__}")
+    elif base.startswith("list"):
+        if not isinstance(v, list):
+            raise _Bad(f"{where} must be a list; got {type(v).__name__}")
+    elif base in _REGISTRY:
+        if not isinstance(v, _REGISTRY[base]):
+            raise _Bad(f"{where} must be a {base}; got {type(v).__name__}")
+
+
+def _check_risks(obj: Any, path_text: str, noise: float | None = None) -> None:
+    """Every risk field of a theory result (and of the results nested in it) is a finite number no smaller than
+    the noise level sigma2 (to rounding), or +inf; nothing anywhere is nan."""
+    name = type(obj).__name__
+    if not dataclasses.is_dataclass(obj):
+        return
+    own = getattr(obj, "sigma2", None)
+    if isinstance(own, (int, float)) and not isinstance(own, bool):
+        if not (math.isfinite(own) and own >= 0.0):
+            raise _Bad(f"field 'sigma2' of a {name} is {own!r}; a noise level is a finite number >= 0")
+        noise = float(own)
+    for f in dataclasses.fields(obj):
+        v = getattr(obj, f.name)
+        if dataclasses.is_dataclass(v):
+            _check_risks(v, path_text, noise if name != "Prediction" or f.name != "retrained" else None)
+            continue
+        if isinstance(v, (tuple, list)):
+            for x in v:
+                if dataclasses.is_dataclass(x):
+                    _check_risks(x, path_text, noise)
+        if isinstance(v, dict):
+            for x in v.values():
+                if dataclasses.is_dataclass(x):
+                    _check_risks(x, path_text, None)  # e.g. a refit problem has its own noise level
+        if f.name in NONNEG_NAMES and isinstance(v, (int, float, np.ndarray)) and not isinstance(v, bool):
+            arr = np.atleast_1d(np.asarray(v, dtype=np.float64))
+            if (np.isnan(arr) | (arr < 0.0)).any():
+                x = float(arr[np.flatnonzero(np.isnan(arr) | (arr < 0.0))[0]])
+                raise _Bad(f"field {f.name!r} of a {name} is {x!r}; it is a number >= 0")
+        if f.name not in RISK_NAMES or name not in _THEORY_TYPES:
+            continue
+        vals = np.atleast_1d(np.asarray(v, dtype=np.float64)) if isinstance(v, (int, float, np.ndarray)) \
+            and not isinstance(v, bool) else None
+        if vals is None:
+            continue
+        lo = (noise or 0.0) * (1.0 - 1e-9)
+        bad = ~((np.isfinite(vals) & (vals >= lo)) | (vals == np.inf))
+        if bad.any():
+            x = float(vals[np.flatnonzero(bad)[0]])
+            raise _Bad(f"field {f.name!r} of a {name} is {x!r}; a risk is a finite number no smaller than the noise "
+                       f"level sigma2 = {noise or 0.0!r}, or inf")
+
+
+def _read_bounded(fh, n: int) -> bytes:
+    """At most n bytes of a binary stream, read in chunks of 1 MiB (never a buffer of n allocated at once)."""
+    chunks, got = [], 0
+    while got < n:
+        chunk = fh.read(min(1 << 20, n - got))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
 
 def load_result(path: str | Path) -> Any:
-    """Read a result written by ``save``."""
+    """Read a result written by ``save``, verified (schema, types, ranges); anything else raises only
+    :class:`DCPredictError` naming the file and the problem."""
     try:
-        text = Path(path).read_text()
+        shown = os.fspath(path)
+    except TypeError:
+        raise DCPredictError(f"path must be a file name; got {type(path).__name__}") from None
+    try:
+        with open(shown, "rb") as fh:
+            import stat
+            # a regular file is read whole up to its size; a device or pipe only up to MAX_STREAM bytes
+            st = os.fstat(fh.fileno())
+            regular = stat.S_ISREG(st.st_mode)
+            limit = MAX_RESULT_FILE if regular else MAX_STREAM
+            # (read() of a regular file allocates only its size; a stream is read in bounded chunks)
+            raw = fh.read() if regular and st.st_size <= limit else _read_bounded(fh, limit + 1)
     except OSError as exc:
-        raise DCPredictError(f"path {str(path)!r} cannot be read: {exc.strerror}") from None
+        raise DCPredictError(f"path {shown!r} cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise DCPredictError(f"path {shown!r} cannot be read: {exc}") from None
+    if len(raw) > limit:
+        raise DCPredictError(f"path {shown!r} is larger than {limit >> 20} MiB (or endless); it is not a "
+                             "saved dcpredict result")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DCPredictError(f"path {shown!r} is not a saved dcpredict result (not UTF-8 text)") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DCPredictError(f"path {str(path)!r} is not JSON: {exc.msg} at line {exc.lineno}") from None
-    if not isinstance(data, dict) or data.get("format") != _FORMAT:
-        raise DCPredictError(f"path {str(path)!r} is not a saved dcpredict result (no \"format\": \"{_FORMAT}\")")
-    return decode(data["result"])
+        raise DCPredictError(f"path {shown!r} is not JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise DCPredictError(f"path {shown!r} is not a saved dcpredict result (JSON nested too deeply)") from None
+    except ValueError as exc:
+        raise DCPredictError(f"path {shown!r} is not JSON: {str(exc)[:100]}") from None
+    if not isinstance(data, dict) or data.get("format") != _FORMAT or "result" not in data:
+        raise DCPredictError(f"path {shown!r} is not a saved dcpredict result (no \"format\": \"{_FORMAT}\")")
+    try:
+        obj = _decode(data["result"], 0)
+        _check_risks(obj, shown)
+        # the object must serve its whole contract: a corrupted one is refused now, not when used later
+        if isinstance(obj, Result):
+            json.dumps(obj.to_dict(), allow_nan=True, default=_scalar_or_str)
+            obj.summary()
+            repr(obj)
+    except _Bad as exc:
+        raise DCPredictError(f"path {shown!r} is a corrupted dcpredict result: {str(exc)[:300]}") from None
+    except DCPredictError as exc:
+        raise DCPredictError(f"path {shown!r} is a corrupted dcpredict result: {str(exc)[:300]}") from None
+    except RecursionError:
+        raise DCPredictError(f"path {shown!r} is a corrupted dcpredict result (nested too deeply)") from None
+    except Exception as exc:  # noqa: BLE001 - a malformed object failing its own methods: the file's fault
+        raise DCPredictError(f"path {shown!r} is a corrupted dcpredict result ({type(exc).__name__} when it is "
+                             f"used: {str(exc)[:120]})") from None
+    return obj
+
+
+def _scalar_or_str(x: Any) -> Any:
+    if isinstance(x, (np.generic,)):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    raise TypeError(f"{type(x).__name__} is not JSON-ready")
 
 
 class Result:

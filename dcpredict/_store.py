@@ -12,13 +12,18 @@ The rule (the developers' guide: never change or delete a file dcpredict did not
   :class:`~dcpredict.DCPredictError` messages.
 
 Trial log (``simulate --out FILE.jsonl``): one JSON object per line and finished (kappa, alpha,
-trial), with exactly the keys kappa, alpha, trial, seed, n, p, s, the risk fields and ``run``
+trial), with exactly the keys kappa, alpha, trial, seed, n, p, s, the risk fields, ``run``
 (the fingerprint of the arguments that determine the numbers, the number of trials excluded, so
-that a rerun with more trials extends the log).  The arguments are kept readable in the sidecar
+that a rerun with more trials extends the log) and ``check`` (a checksum of the record's content and
+its run: a record edited or corrupted after it was written is reported by line, never averaged in).  The arguments are kept readable in the sidecar
 ``FILE.jsonl.args.json``.  An existing log is recognised only if *every* complete line is such a
 record; only then is a torn last line (a run killed mid-write) cut off.  Every record is
-validated on resume (keys, types, finite numbers, the point's p and s); a bad one is refused
-naming its line.
+validated on resume (keys, types, checksum, finite numbers, every risk no smaller than the noise
+level sigma2 of the run, the point's p and s); a bad one is refused naming its line and the problem.
+
+Runs sharing a log are serialized by an exclusive lock on the log file, taken before anything is
+written (a new log is created with O_EXCL and locked before its sidecar is written); a run that is
+refused (the lock is held, the file is foreign, the arguments differ) changes nothing.
 """
 from __future__ import annotations
 
@@ -38,8 +43,9 @@ from ._validate import DCPredictError
 __all__ = ["TrialLog", "write_output", "resolve", "SIDECAR_SUFFIX"]
 
 HEADER_KEY = "dcpredict_simulate"
-#: version 2: the fingerprint no longer includes the number of trials (a rerun with more trials extends the log)
-HEADER_VERSION = 2
+#: version 2: the fingerprint no longer includes the number of trials (a rerun with more trials extends the log);
+#: version 3: every record carries ``check``, a checksum of its own content and the run (an edit is detected)
+HEADER_VERSION = 3
 SIDECAR_SUFFIX = ".args.json"
 _INT_KEYS = ("trial", "seed", "n", "p", "s")
 
@@ -150,6 +156,13 @@ def write_output(text: str, out: str | os.PathLike, recognise: Callable[[bytes],
 
 
 # --------------------------------------------------------------------------- trial log
+def record_check(rec: dict) -> str:
+    """The checksum of a trial record: sha256 of its canonical JSON (every key but ``check``; ``run`` included)."""
+    body = {k: v for k, v in rec.items() if k != "check"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _short(v: Any) -> str:
     text = json.dumps(v)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -181,7 +194,9 @@ class TrialLog:
         self.run = hashlib.sha256(canonical.encode()).hexdigest()[:16]
         self.sidecar = resolve(self.path + SIDECAR_SUFFIX)
         self.fields = tuple(fields)
-        self.keys = frozenset(("kappa", "alpha", *_INT_KEYS, *self.fields, "run"))
+        self.keys = frozenset(("kappa", "alpha", *_INT_KEYS, *self.fields, "run", "check"))
+        sigma2 = self.header.get("sigma2", 0.0)
+        self.noise = float(sigma2) if isinstance(sigma2, (int, float)) and not isinstance(sigma2, bool) else 0.0
         self.points = dict(points)
         self.seed, self.n = int(seed), int(n)
         self._fd: int | None = None
@@ -242,49 +257,63 @@ class TrialLog:
         if kind == "special" or kind == "other":
             raise self._refuse("is not a regular file (a trial log is read back on resume; give a file name)")
         side_state, side = self._sidecar_state()
+        if side_state == "foreign":
+            raise DCPredictError(f"sidecar {self.sidecar!r} exists and was not written by dcpredict; "
+                                 "choose another --out (nothing was written)")
         if kind == "missing":
-            if side_state == "foreign":
-                raise DCPredictError(f"sidecar {self.sidecar!r} exists and was not written by dcpredict; "
-                                     "choose another --out (nothing was written)")
-            self._write_sidecar()
-            try:
+            try:  # the claim: only one run can create the log; it locks it before writing anything
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                return self._open_existing()  # another run created it just now: its lock decides
             except OSError as exc:
                 raise DCPredictError(f"out file {self._name()!r} cannot be created: {_err(exc)}") from None
-            self._lock(fd)
+            try:
+                self._lock(fd, block=True)  # a run that opened it meanwhile only reads it and lets go
+                self._write_sidecar()
+            except BaseException:
+                self.close()
+                try:
+                    os.unlink(self.path)  # the empty log this run created a moment ago
+                except OSError:
+                    pass
+                raise
             return {}
+        return self._open_existing()
+
+    def _open_existing(self) -> dict[tuple[float, float, int], np.ndarray]:
         try:
             fd = os.open(self.path, os.O_RDWR)
         except OSError as exc:
             raise DCPredictError(f"out file {self._name()!r} cannot be opened: {_err(exc)}") from None
         try:
             self._lock(fd)
+            # read the sidecar again under the lock (a run that held the lock may have just written it)
+            side_state, side = self._sidecar_state()
+            if side_state == "foreign":
+                raise DCPredictError(f"sidecar {self.sidecar!r} exists and was not written by dcpredict; "
+                                     "choose another --out (nothing was written)")
             done, keep = self._recognise(fd, side_state, side)
             if keep is not None:
                 os.ftruncate(fd, keep)
-            if side_state != "ours":
-                if side_state == "foreign":
-                    raise DCPredictError(f"sidecar {self.sidecar!r} exists and was not written by dcpredict; "
-                                         "choose another --out (nothing was written)")
-                self._write_sidecar()
-            elif side.get("run") != self.run:
-                self._write_sidecar()  # a stale sidecar of an earlier run whose log was replaced
+            if side_state != "ours" or side.get("run") != self.run:
+                self._write_sidecar()  # missing, or a stale sidecar of an earlier run whose log was replaced
             return done
         except BaseException:
             self.close()
             raise
 
-    def _lock(self, fd: int) -> None:
+    def _lock(self, fd: int, block: bool = False) -> None:
         self._fd = fd
         try:
             import fcntl
         except ImportError:  # pragma: no cover - non-POSIX
             return
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
         except OSError:
             self.close()
-            raise DCPredictError(f"out file {self._name()!r} is being written by another run") from None
+            raise DCPredictError(f"out file {self._name()!r} is being written by another run (its lock is held); "
+                                 "wait for it or choose another --out (nothing was written)") from None
 
     def _read(self, fd: int) -> bytes:
         size = os.fstat(fd).st_size
@@ -362,7 +391,23 @@ class TrialLog:
         if (rec["seed"], rec["n"], rec["p"], rec["s"]) != (self.seed, self.n, *size):
             raise bad(f"seed/n/p/s are {rec['seed']}/{rec['n']}/{rec['p']}/{rec['s']}, "
                       f"expected {self.seed}/{self.n}/{size[0]}/{size[1]}")
+        self._check_ranges(rec, bad)
+        if not isinstance(rec["check"], str) or rec["check"] != record_check(rec):
+            raise self._refuse(f"line {lineno} was edited or corrupted after it was written (its checksum "
+                               f"{_short(rec['check'])} does not match its content); it is not averaged in")
         return (kappa, alpha, trial), np.array([float(rec[f]) for f in self.fields])
+
+    def _check_ranges(self, rec: dict, bad: Callable[[str], DCPredictError]) -> None:
+        """A risk is a finite number no smaller than the run's noise level sigma2 (to rounding: a simulated risk
+        is sigma2 plus a sum of squares, computed as a difference of sums); a ``*_support`` field is >= 0."""
+        vals = [float(rec[f]) for f in self.fields]
+        scale = max([abs(v) for v in vals] + [self.noise])
+        for f, v in zip(self.fields, vals):
+            if f.endswith("_support"):
+                if v < 0.0:
+                    raise bad(f"{f} must be >= 0, got {v!r}")
+            elif v < self.noise - 1e-9 * scale:
+                raise bad(f"{f} = {v!r} is below the noise level sigma2 = {self.noise!r}; a risk never is")
 
     # ------------------------------------------------------------------ append
     def write_trials(self, records: list[dict]) -> None:
@@ -374,7 +419,9 @@ class TrialLog:
                     raise DCPredictError(f"the simulation produced {f} = {r[f]!r} at kappa={r['kappa']!r} "
                                          f"alpha={r['alpha']!r} trial {r['trial']}: the problem is out of the range "
                                          "double precision can simulate (nothing was stored for it)")
-            lines.append(json.dumps({**r, "run": self.run}, allow_nan=False))
+            rec = json.loads(json.dumps({**r, "run": self.run}, allow_nan=False))
+            rec["check"] = record_check(rec)
+            lines.append(json.dumps(rec, allow_nan=False))
         try:
             os.lseek(self._fd, 0, os.SEEK_END)
             _write_all(self._fd, ("\n".join(lines) + "\n").encode())

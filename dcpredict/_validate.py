@@ -58,6 +58,10 @@ def check_real(name: str, value: Any, *, lo: float | None = None, hi: float | No
     return x
 
 
+#: largest magnitude of an integer argument (int64)
+INT_MAX = 2 ** 63 - 1
+
+
 def check_int(name: str, value: Any, *, lo: int | None = None, hi: int | None = None) -> int:
     """Return ``value`` as an int (integral floats accepted), or raise ValueError."""
     allowed = _interval(lo, hi, False, False)
@@ -71,6 +75,9 @@ def check_int(name: str, value: Any, *, lo: int | None = None, hi: int | None = 
         raise DCPredictError(f"{name} must be an integer {allowed}; got {_fmt(value)}")
     if (lo is not None and x < lo) or (hi is not None and x > hi):
         raise DCPredictError(f"{name} must be an integer {allowed}; got {_fmt(value)}")
+    if abs(x) > INT_MAX:  # beyond what the compiled kernels (int64) and float64 sizes can hold
+        raise DCPredictError(f"{name} must be an integer {allowed} of at most {INT_MAX} in magnitude; "
+                             f"got {_fmt(value)}")
     return x
 
 
@@ -112,11 +119,22 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _num(x) -> str:
+    """A bound for a message: ints exactly (however large), floats with %g."""
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        x = int(x)
+        if abs(x) < 10 ** 300:
+            return f"{x:g}"
+        digits = str(abs(x))
+        return f"{'-' if x < 0 else ''}{digits[0]}{('.' + digits[1:4].rstrip('0')) if digits[1:4].strip('0') else ''}e+{len(digits) - 1:02d}"
+    return f"{x:g}"
+
+
 def _interval(lo, hi, lo_open, hi_open) -> str:
     if lo is None and hi is None:
         return "(any real)"
     if hi is None:
-        return f"{'>' if lo_open else '>='} {lo:g}"
+        return f"{'>' if lo_open else '>='} {_num(lo)}"
     if lo is None:
-        return f"{'<' if hi_open else '<='} {hi:g}"
-    return f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        return f"{'<' if hi_open else '<='} {_num(hi)}"
+    return f"in {'(' if lo_open else '['}{_num(lo)}, {_num(hi)}{')' if hi_open else ']'}"

@@ -55,6 +55,147 @@ def _arrays(law: Law) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return np.array(law.lam), np.array(law.b), np.array(law.weights)
 
 
+#: largest kappa accepted (as the theory paths); lam min/max and ridge/max(lam) must lie in [RANGE_MIN, RANGE_MAX]
+KAPPA_MAX = 1e200
+RANGE_MIN, RANGE_MAX = 1e-305, 1e305
+#: a request whose estimated run time exceeds this many seconds is refused before any work, with the estimate
+MAX_SECONDS = 600.0
+#: work estimated above this many seconds runs with a progress bar (tqdm, stderr) that states the estimate
+PROGRESS_SECONDS = 5.0
+#: measured cost of one (atom, quantizer level, step) term of the exact cell sums, in seconds (2 shared cores)
+_SECONDS_PER_TERM = 3e-8
+
+
+@dataclass(frozen=True)
+class _Units:
+    """The problem in scaled units (the exact invariances of the theory page, :ref:`theory-lgp`):
+    lam / L, B sqrt(L / Q), sigma2 / Q, ridge / L, the coordinates X = sqrt(p) beta_hat (and so the quantizer
+    step and the magnitude threshold) times sqrt(L / Q), with L = max lam and Q = sigma2 + E[Lambda B^2].
+    Every scaled quantity is O(1), so the kernels never overflow or underflow whatever the user's units."""
+    lam: np.ndarray
+    b: np.ndarray
+    w: np.ndarray
+    sigma2: float
+    ridge: float
+    logL: float
+    logQ: float
+    Q: float  # the scale itself when a double holds it (exact products), else inf
+
+    def risk(self, x: float) -> float:
+        """A risk (or noise level) back in the user's units; 0 and inf stay; an overflow gives inf (refused
+        by the caller's certification)."""
+        if x == 0.0 or not math.isfinite(x):
+            return float(x)
+        if math.isfinite(self.Q):
+            with np.errstate(over="ignore"):
+                return float(np.float64(x) * self.Q)
+        return _exp_or_inf(math.log(x) + self.logQ) if x > 0 else -_exp_or_inf(math.log(-x) + self.logQ)
+
+    def coord(self, x: float) -> float:
+        """A coordinate of X (step, magnitude threshold) back in the user's units."""
+        if x == 0.0 or not math.isfinite(x):
+            return float(x)
+        return _exp_or_inf(math.log(x) + 0.5 * (self.logQ - self.logL))
+
+    def coord_in(self, x: float) -> float:
+        """A user's coordinate (step) in scaled units."""
+        return _exp_or_inf(math.log(x) + 0.5 * (self.logL - self.logQ))
+
+    def tau(self, x: float) -> float:
+        if x == 0.0 or not math.isfinite(x):
+            return float(x)
+        return _exp_or_inf(math.log(x) + self.logL)
+
+
+def _exp_or_inf(y: float) -> float:
+    return math.inf if y > 709.78 else math.exp(y)
+
+
+def _units(law: Law, sigma2: float, ridge: float) -> _Units:
+    """Scale the law (refusing one whose dynamic range a double cannot hold), see :class:`_Units`."""
+    lam, b, w = _arrays(law)
+    keep = w > 0.0  # atoms of zero weight change no expectation (and may hold any value)
+    lam, b, w = lam[keep], b[keep], w[keep]
+    L = float(lam.max())
+    lam_s = lam / L
+    if float(lam_s.min()) < RANGE_MIN:
+        raise DCPredictError(f"lam must span at most 305 decades (min/max >= {RANGE_MIN:g}); got min "
+                             f"{float(lam.min())!r} and max {L!r}")
+    if ridge > 0.0 and not RANGE_MIN <= ridge / L <= RANGE_MAX:
+        raise DCPredictError(f"ridge relative to the law's scale max(lam) = {L!r} must be 0 or in "
+                             f"[{RANGE_MIN:g}, {RANGE_MAX:g}]; got ridge={ridge!r}")
+    with np.errstate(divide="ignore"):
+        logb = np.log(np.abs(b))
+        terms = np.log(w) + np.log(lam) + 2.0 * logb
+    terms = terms[np.isfinite(terms)]
+    if sigma2 > 0.0:
+        terms = np.append(terms, math.log(sigma2))
+    if terms.size == 0:
+        logQ = 0.0  # no signal and no noise: every risk is 0
+    else:
+        top = float(terms.max())
+        logQ = top + math.log(float(np.exp(terms - top).sum()))
+    with np.errstate(over="ignore", under="ignore"):
+        Q = float(sigma2 + np.dot(w, lam * b * b)) if terms.size else 1.0
+    if math.isfinite(Q) and Q > 0.0:
+        logQ = math.log(Q)  # the direct sum where a double holds it: scaled -> user units is one product
+    else:
+        Q = math.inf
+    if sigma2 > 0.0 and math.log(sigma2) - logQ < math.log(RANGE_MIN) + 15 * math.log(10.0):
+        raise DCPredictError(f"sigma2={sigma2!r} is more than 290 decades below the signal E[Lambda B^2] = "
+                             f"exp({logQ:.6g}); the risks cannot be certified in double precision: use sigma2 = 0 "
+                             "or rescale")
+    shift = 0.5 * (math.log(L) - logQ)
+    with np.errstate(under="ignore", over="ignore"):
+        b_s = np.where(b == 0.0, 0.0, np.sign(b) * np.exp(np.where(b == 0.0, 0.0, logb) + shift))
+    s2 = (sigma2 / Q if math.isfinite(Q) else math.exp(math.log(sigma2) - logQ)) if sigma2 > 0.0 else 0.0
+    return _Units(lam_s, b_s, w / math.fsum(w), s2, ridge / L, math.log(L), logQ, Q)
+
+
+def _certify_risk(name: str, x: float, sigma2_s: float, where: str) -> None:
+    """A scaled risk must be a number >= the scaled noise level (to rounding), or a true inf."""
+    if math.isnan(x):
+        raise DCPredictError(f"no certified result {where}: {name} is undefined (nan)")
+    if x < sigma2_s * (1.0 - 1e-9) - 1e-300:
+        raise DCPredictError(f"no certified result {where}: {name} came out below sigma2 (rounding); "
+                             "check the scales of the law, sigma2 and ridge")
+
+
+def _certify_user(name: str, x: float, where: str, sigma2: float = 0.0) -> float:
+    """A risk back in user units: one that overflowed the double range (a finite scaled risk) is refused; one
+    below sigma2 by the rounding of the unscaling is sigma2 (a risk is sigma2 plus a sum of squares)."""
+    if math.isinf(x):
+        raise DCPredictError(f"{name} {where} exceeds the double-precision range (about 1.8e308); rescale the law "
+                             "or sigma2")
+    return max(x, sigma2)
+
+
+def _estimate(what: str, atoms: int, levels: int, steps: int, option: str) -> float:
+    """Estimated run time (s) of ``steps`` evaluations of the exact cell sums; refused (before any work, with
+    the estimate and the option that bounds it) above MAX_SECONDS."""
+    est = atoms * levels * steps * _SECONDS_PER_TERM
+    if est > MAX_SECONDS:
+        raise DCPredictError(f"{what} would take about {est:.3g} s ({atoms} atoms x {levels} quantizer levels x "
+                             f"{steps} step evaluations; limit {MAX_SECONDS:g} s); {option}")
+    return est
+
+
+def _scan_with_progress(fn, steps: np.ndarray, est: float) -> np.ndarray:
+    """fn(steps) in chunks, with a progress bar on stderr (and the estimate) when the work is not short."""
+    if est < PROGRESS_SECONDS:
+        return fn(steps)
+    import sys
+    from tqdm.auto import tqdm
+    chunks = np.array_split(steps, min(steps.size, 50))
+    out = []
+    with tqdm(total=steps.size, file=sys.stderr, unit="step", desc=f"quantizer step scan (~{est:.0f} s)",
+              dynamic_ncols=True) as bar:
+        for c in chunks:
+            out.append(fn(c))
+            bar.update(c.size)
+    return np.concatenate(out)
+
+
 def _saliency_order(law: Law) -> np.ndarray:
     return np.argsort(-(law.lam * law.b ** 2), kind="stable").astype(np.int64)
 
@@ -255,48 +396,89 @@ class QuantizedPrediction(Result):
                 f"step={step} risk={self.risk:.6g}>")
 
 
-def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, step: float | None,
-               alpha: float, rule: str | None, rtol: float) -> QuantizedPrediction:
-    from . import _kernels_compress as KC
-    lam, b, w = _arrays(law)
+def _quant_cost(law: Law, bits: int, step: float | None) -> tuple[int, int, int]:
+    """(atoms, levels, step evaluations) of one quantized risk: the work estimate, known before any work."""
     K, onebit = quantizer_levels(bits)
+    npts = 1 if step is not None else int(math.ceil(math.log10(2000.0 * (K + 1)) * STEP_PER_DECADE)) + 61
+    return int(np.count_nonzero(np.asarray(law.weights) > 0)), (2 if onebit else 2 * K + 1), npts
+
+
+def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, step: float | None,
+               alpha: float, rule: str | None, rtol: float, progress: bool = True) -> QuantizedPrediction:
+    from . import _kernels_compress as KC
+    u = _units(law, sigma2, ridge)
+    lam, b, w = u.lam, u.b, u.w
+    K, onebit = quantizer_levels(bits)
+    where = f"at kappa={kappa!r}, bits={bits}, ridge={ridge!r}"
     code = KC.RULE_NONE if rule is None else (KC.RULE_MAGNITUDE if rule == "magnitude" else KC.RULE_HESSIAN)
-    tau, g2, t, _res, m, v, te, keep = KC.coordinate_setup(lam, b, w, kappa, ridge, sigma2, alpha, code, rtol)
-    zero = sigma2 + law.signal_power
+    step_s = None
+    if step is not None:
+        step_s = u.coord_in(step)
+        if not RANGE_MIN <= step_s <= RANGE_MAX:
+            raise DCPredictError(f"step relative to the coordinate scale sqrt((sigma2 + E[Lambda B^2]) / max(lam)) = "
+                                 f"{u.coord(1.0)!r} must be in [{RANGE_MIN:g}, {RANGE_MAX:g}]; got step={step!r}")
+    tau, g2, t, _res, m, v, te, keep = KC.coordinate_setup(lam, b, w, kappa, u.ridge, u.sigma2, alpha, code, rtol)
     if math.isnan(tau) or math.isnan(g2):
         raise DCPredictError(f"the DC could not be certified at kappa={kappa!r}, ridge={ridge!r} (no bracketed root "
                              "for tau); check the scales of the law, sigma2 and ridge")
+    if math.isnan(t):
+        raise DCPredictError(f"the {rule} pruning threshold could not be certified {where}, alpha={alpha!r}")
+    zero_s = u.sigma2 + float(np.dot(w, lam * b * b))
+    zero = _certify_user("zero_model", u.risk(zero_s), where, sigma2)
+    _certify_risk("dense", g2, u.sigma2, where)
+    thresh = u.coord(float(t)) if rule != "hessian" else _exp_or_inf(math.log(t) + 0.5 * u.logQ) if t > 0 else float(t)
     common = dict(law=law, kappa=kappa, bits=bits, sigma2=sigma2, ridge=ridge, alpha=alpha, rule=rule,
-                  dense=float(g2), zero_model=zero, tau=float(tau), gamma2=float(g2), threshold=float(t))
+                  dense=_certify_user("dense", u.risk(float(g2)), where, sigma2) if math.isfinite(g2) else math.inf,
+                  zero_model=zero, tau=u.tau(float(tau)), gamma2=max(u.risk(float(g2)), sigma2), threshold=thresh)
     if not math.isfinite(g2):
         return QuantizedPrediction(step=step, risk=math.inf, step_optimal=step is None,
                                    unquantized=math.inf, **common)
     # the fit before quantization (pruned if asked), in closed form (theory page, section 3)
-    unq = sigma2
+    unq = u.sigma2
     for k in range(lam.size):
         unq += w[k] * lam[k] * KC.pruned_sq_error(b[k], m[k], v[k], te[k], keep[k])
-    common["unquantized"] = float(unq)
+    _certify_risk("unquantized", unq, u.sigma2, where)
+    common["unquantized"] = _certify_user("unquantized", u.risk(float(unq)), where, sigma2)
+    levels = 2 if onebit else 2 * K + 1
 
     def risk_at(s: float) -> float:
-        return float(KC.quant_risk(lam, b, w, m, v, te, keep, sigma2, s, K, onebit))
+        return float(KC.quant_risk(lam, b, w, m, v, te, keep, u.sigma2, s, K, onebit))
 
-    if step is not None:
-        return QuantizedPrediction(step=step, risk=risk_at(step), step_optimal=False, **common)
+    def done(x_s: float, r_s: float, **extra) -> QuantizedPrediction:
+        _certify_risk("risk", r_s, u.sigma2, where)
+        return QuantizedPrediction(step=u.coord(x_s), risk=_certify_user("risk", u.risk(r_s), where, sigma2), **extra,
+                                   **common)
+
+    if step_s is not None:
+        _estimate("this quantized risk", lam.size, levels, 1, "use a law with fewer atoms")
+        return done(step_s, risk_at(step_s), step_optimal=False)
     # coordinate scale: rms of the kept coordinates
-    mask = w > 0
-    scale = math.sqrt(max(float(np.sum(w[mask] * (m[mask] ** 2 + v[mask] ** 2))), 1e-300))
+    scale2 = float(np.sum(w * (m ** 2 + v ** 2)))
+    if scale2 < 1e-200 and u.ridge > 0.0:
+        raise DCPredictError(f"the fit is zero to double precision {where} (its coordinates are below 1e-100 of the "
+                             "law's scale; a large ridge shrinks them): its quantized risk cannot be certified; the "
+                             "zero model's risk is sigma2 + E[Lambda B^2]")
+    scale = math.sqrt(max(scale2, 1e-300))
     # the scan covers clipping levels K * step from scale / 100 up, and steps up to 20 scale
     lo = scale / (100.0 * (K + 1))
     hi = 20.0 * scale
+    npts0 = int(math.ceil(math.log10(hi / lo) * STEP_PER_DECADE)) + 1
+    est = _estimate("the step search of this quantized risk", lam.size, levels, npts0 + 60,
+                    "give step= (one evaluation) or use a law with fewer atoms or fewer bits")
     for _ in range(6):
         npts = int(math.ceil(math.log10(hi / lo) * STEP_PER_DECADE)) + 1
-        u = np.linspace(math.log(lo), math.log(hi), npts)
-        vals = KC.quant_risk_scan(lam, b, w, m, v, te, keep, sigma2, np.exp(u), K, onebit)
-        res = _minimize_log(lambda x: risk_at(math.exp(x)), vals, u, XTOL)
+        grid = np.linspace(math.log(lo), math.log(hi), npts)
+        vals = _scan_with_progress(lambda st: KC.quant_risk_scan(lam, b, w, m, v, te, keep, u.sigma2, st, K, onebit),
+                                   np.exp(grid), est * npts / (npts0 + 60) if progress else 0.0)
+        if np.isnan(vals).any():
+            raise DCPredictError(f"no certified result {where}: the quantized risk is undefined (nan) at some step")
+        res = _minimize_log(lambda x: risk_at(math.exp(x)), vals, grid, XTOL)
         if res is not None:
-            return QuantizedPrediction(step=res.x, risk=res.fx, step_optimal=True, step_bracket=res.bracket,
-                                       risk_spread=res.spread, local_minima=res.local_minima, scan=res.scan,
-                                       **common)
+            return done(res.x, res.fx, step_optimal=True,
+                        step_bracket=(u.coord(res.bracket[0]), u.coord(res.bracket[1])),
+                        risk_spread=u.risk(res.spread),
+                        local_minima=tuple((u.coord(x), u.risk(r)) for x, r in res.local_minima),
+                        scan=(u.coord(res.scan[0]), u.coord(res.scan[1]), res.scan[2]))
         ib = int(np.argmin(vals))
         if ib == 0:
             lo /= 1e3
@@ -307,7 +489,7 @@ def _quant_one(law: Law, kappa: float, bits: int, sigma2: float, ridge: float, s
     limit = 0.0 if ib == 0 else math.inf
     if not onebit or limit == 0.0:
         return QuantizedPrediction(step=limit, risk=zero, step_optimal=True, **common)
-    raise DCPredictError(f"the quantizer step could not be optimized (risk decreasing up to step {hi:g}); "
+    raise DCPredictError(f"the quantizer step could not be optimized (risk decreasing up to step {u.coord(hi):g}); "
                          "give step explicitly")  # pragma: no cover - one bit diverges at large step
 
 
@@ -348,9 +530,16 @@ def predict_quantized(law: Law, *, kappa: float, bits: int, sigma2: float, ridge
     Returns
     -------
     QuantizedPrediction
+
+    Notes
+    -----
+    The work (atoms x quantizer levels x step evaluations) is estimated before it starts: above 5 s it runs
+    with a progress bar on stderr that states the estimate, above 10 minutes it is refused with the estimate
+    (give ``step``, fewer bits or a law with fewer atoms).  Everything is computed in scaled units (the exact
+    invariances of the theory page), so any law a double can hold gives a certified risk or a DCPredictError.
     """
     law = _check_law(law)
-    kappa = check_real("kappa", kappa, lo=0.0, lo_open=True)
+    kappa = check_real("kappa", kappa, lo=0.0, lo_open=True, hi=KAPPA_MAX)
     bits = check_int("bits", bits, lo=1, hi=MAX_BITS)
     sigma2 = check_real("sigma2", sigma2, lo=0.0)
     tune = isinstance(ridge, str)
@@ -371,8 +560,28 @@ def predict_quantized(law: Law, *, kappa: float, bits: int, sigma2: float, ridge
     rtol = check_real("rtol", rtol, lo=1e-15, hi=1e-3)
     if not tune:
         return _quant_one(law, kappa, bits, sigma2, ridge, step, alpha, rule, rtol)
-    res, _ = _minimize_ridge(lambda r: _quant_one(law, kappa, bits, sigma2, r, step, alpha, rule, rtol).risk, law,
-                              per_decade=8)
+    atoms, levels, npts = _quant_cost(law, bits, step)
+    n_ridge = int(round(math.log10(RIDGE_RANGE[1] / RIDGE_RANGE[0]) * 8)) + 2 + 2 * 45  # scan, r = 0, refinements
+    est = _estimate("ridge='optimal' (a step search at every ridge of the scan)", atoms, levels, npts * n_ridge,
+                    "give ridge= a number, or step=")
+    bar = None
+    if est >= PROGRESS_SECONDS:
+        import sys
+        from tqdm.auto import tqdm
+        bar = tqdm(total=n_ridge, file=sys.stderr, unit="ridge", desc=f"ridge search (~{est:.0f} s)",
+                   dynamic_ncols=True)
+
+    def at_ridge(r: float) -> float:
+        out = _quant_one(law, kappa, bits, sigma2, r, step, alpha, rule, rtol, progress=False).risk
+        if bar is not None:
+            bar.update(1)
+        return out
+
+    try:
+        res, _ = _minimize_ridge(at_ridge, law, per_decade=8)
+    finally:
+        if bar is not None:
+            bar.close()
     if res is not None and not math.isfinite(res.x):
         raise DCPredictError("ridge='optimal': the quantized risk keeps decreasing as the ridge grows (the zero "
                              "model is best); give a ridge explicitly")
@@ -517,7 +726,7 @@ def predict_iterative(law: Law, *, kappa: float, alpha: float, rounds: int, sigm
     IterativePrediction
     """
     law = _check_law(law)
-    kappa = check_real("kappa", kappa, lo=0.0, lo_open=True)
+    kappa = check_real("kappa", kappa, lo=0.0, lo_open=True, hi=KAPPA_MAX)
     alpha = check_real("alpha", alpha, lo=0.0, lo_open=True, hi=1.0)
     rounds = check_int("rounds", rounds, lo=1, hi=1000)
     sigma2 = check_real("sigma2", sigma2, lo=0.0)
@@ -525,12 +734,23 @@ def predict_iterative(law: Law, *, kappa: float, alpha: float, rounds: int, sigm
     rtol = check_real("rtol", rtol, lo=1e-15, hi=1e-3)
     from . import _kernels_compress as KC
     from .theory import predict
-    out = KC.iterative(*_arrays(law), kappa, alpha, rounds, sigma2, ridge, rtol)
+    u = _units(law, sigma2, ridge)
+    out = KC.iterative(u.lam, u.b, u.w, kappa, alpha, rounds, u.sigma2, u.ridge, rtol)
     if np.isnan(out).any():
         j = int(np.flatnonzero(np.isnan(out).any(axis=1))[0])
         raise DCPredictError(f"the refit of round {j + 1} could not be certified (no bracketed root for its tau) at "
                              f"kappa={kappa!r}, alpha={alpha!r}, ridge={ridge!r}")
-    rr = tuple(RoundResult(j + 1, *(float(x) for x in out[j])) for j in range(rounds))
+    rows = []
+    for j in range(rounds):
+        where = f"in round {j + 1} at kappa={kappa!r}, alpha={alpha!r}, ridge={ridge!r}"
+        target, total, t, pr, g2s, kappa_s, s2s, tau_s = (float(x) for x in out[j])
+        for name, x in (("pruned", pr), ("retrained", g2s)):
+            _certify_risk(name, x, u.sigma2, where)
+        rows.append(RoundResult(j + 1, target, total, u.coord(t),
+                                *(_certify_user(nm, u.risk(x), where, sigma2) if math.isfinite(x) else x
+                                  for nm, x in (("pruned", pr), ("retrained", g2s))),
+                                kappa_s, u.risk(s2s), u.tau(tau_s)))
+    rr = tuple(rows)
     one = predict(law, kappa=kappa, alpha=alpha, sigma2=sigma2, ridge=ridge, rtol=rtol)
     return IterativePrediction(law, kappa, alpha, rounds, sigma2, ridge, rr[-1].retrained, rr, float(one.dense),
                                float(one.magnitude), float(one.magnitude_retrained))
@@ -633,6 +853,13 @@ def _minimize_ridge(f: Callable[[float], float], law: Law, per_decade: int = RID
                 (math.exp(u[0]), math.exp(u[-1]), int(npts))), f0
 
 
+def _ridge_search_seconds(law: Law) -> float:
+    """Estimated seconds of one :func:`optimal_ridge` search on this law (measured on 2 shared cores, with a
+    margin of 2): about 160 risk evaluations, each linear in the law's nodes."""
+    size = law.n_nodes if hasattr(law, "n_nodes") else law.n_atoms
+    return 2.0 * (0.1 + 1e-3 * size)
+
+
 def optimal_ridge(law: Law, *, kappa: float, alpha: float | None = None, sigma2: float, rule: str,
                   rtol: float = DEFAULT_RTOL) -> OptimalRidge:
     """The ridge r >= 0 that minimizes the predicted risk of ``rule`` (a field of :data:`dcpredict.RISK_FIELDS`).
@@ -665,7 +892,7 @@ def optimal_ridge(law: Law, *, kappa: float, alpha: float | None = None, sigma2:
     """
     from . import RISK_FIELDS
     law = _check_law(law)
-    kappa = check_real("kappa", kappa, lo=0.0, lo_open=True)
+    kappa = check_real("kappa", kappa, lo=0.0, lo_open=True, hi=KAPPA_MAX)
     sigma2 = check_real("sigma2", sigma2, lo=0.0)
     rule = check_choice("rule", rule, tuple(RISK_FIELDS))
     if alpha is None:

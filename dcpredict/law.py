@@ -20,8 +20,10 @@ log Lambda with a carried error estimate (``GaussianLaw.quad_error``).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any, Callable, Union
 
@@ -247,13 +249,12 @@ class Law:
         u, wu = np.polynomial.legendre.leggauss(order)
         u = 0.5 * (u + 1.0)
         wu = 0.5 * wu
-        lam_nodes = np.asarray(quantile(u), dtype=np.float64)
-        if lam_nodes.shape != u.shape:
-            raise DCPredictError("quantile must map an array of probabilities to an array of the same shape")
+        if not callable(quantile):
+            raise DCPredictError(f"quantile must be a function of u in (0, 1); got {type(quantile).__name__}")
+        lam_nodes = _call_user(quantile, u, "quantile", "feature variances")
         check_array("lam (quadrature nodes)", lam_nodes, lo=0.0, lo_open=True)
         if callable(b_var):
-            var = np.asarray(b_var(lam_nodes), dtype=np.float64) * np.ones_like(lam_nodes)
-            check_array("b_var(lam)", var, lo=0.0)
+            var = _call_user(b_var, lam_nodes, "b_var", "variances")
         else:
             var = np.full_like(lam_nodes, check_real("b_var", b_var, lo=0.0))
         h, wh = np.polynomial.hermite_e.hermegauss(b_order)
@@ -367,29 +368,38 @@ class Law:
         """
         if not isinstance(spec, dict):
             raise DCPredictError(f"law must be a JSON object; got {type(spec).__name__}")
+        kinds = [k for k in ("lam", "gaussian_b", "power_law", "uniform", "index_power_law", "spectrum") if k in spec]
+        if len(kinds) > 1:
+            raise DCPredictError(f"law must have exactly one form; got keys {', '.join(kinds)}")
         if "lam" in spec:
             extra = set(spec) - {"lam", "b", "weights"}
             if extra:
                 raise DCPredictError(f"law has unknown keys {sorted(extra)}; allowed: lam, b, weights")
             if "b" not in spec:
                 raise DCPredictError("law needs 'b' next to 'lam'")
+            for k in ("lam", "b", "weights"):
+                if k in spec and isinstance(spec[k], (dict, str, bytes)):
+                    raise DCPredictError(f"law key {k!r} must be a list of numbers; got {type(spec[k]).__name__}")
             return cls(spec["lam"], spec["b"], spec.get("weights"))
         if "gaussian_b" in spec:
-            d = dict(spec["gaussian_b"])
+            d = _sub_spec(spec, "gaussian_b")
             extra = set(d) - {"lam", "b_var", "weights", "quad_error", "continuous"}
             missing = [k for k in ("lam", "b_var", "weights") if k not in d]
             if extra or missing:
                 raise DCPredictError("law 'gaussian_b' needs lam, b_var, weights (and optionally quad_error); "
                                      f"got keys {sorted(d)}")
+            continuous = d.get("continuous", False)
+            if not isinstance(continuous, bool):
+                raise DCPredictError(f"law 'gaussian_b' key 'continuous' must be true or false; got {continuous!r}"[:200])
             return GaussianLaw(d["lam"], d["b_var"], d["weights"], quad_error=d.get("quad_error", 0.0),
-                               continuous=bool(d.get("continuous", False)))
+                               continuous=continuous)
         for kind, builder, required, options in (
                 ("power_law", cls.power_law, ("exponent", "lam_min", "lam_max"), ("order", "b_order", "method", "tol")),
                 ("uniform", cls.uniform, ("lam_low", "lam_high"), ("order", "b_order", "method", "tol")),
                 ("index_power_law", cls.index_power_law, ("P", "a"), ("trace", "signal")),
                 ("spectrum", cls.from_spectrum, ("eigenvalues",), ("trace", "signal"))):
             if kind in spec:
-                params = dict(spec[kind])
+                params = _sub_spec(spec, kind)
                 missing = [k for k in required if k not in params]
                 if missing:
                     raise DCPredictError(f"law '{kind}' needs {', '.join(missing)}")
@@ -407,16 +417,11 @@ class Law:
 
     @classmethod
     def from_json(cls, path: str | Path) -> "Law":
-        """Read a law from a JSON file (see :meth:`from_dict` for the forms)."""
-        try:
-            text = Path(path).read_text()
-        except OSError as exc:
-            raise DCPredictError(f"law file {str(path)!r} cannot be read: {exc.strerror}") from None
-        try:
-            spec = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DCPredictError(f"law file {str(path)!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-        return cls.from_dict(spec)
+        """Read a law from a JSON file (see :meth:`from_dict` for the forms).
+
+        The file is read as UTF-8 text of at most 256 MiB (a pipe or device too, up to that size); anything
+        else (binary data, an endless device, JSON nested too deeply) is refused with a DCPredictError."""
+        return cls.from_dict(_read_json_file(path, "law file"))
 
     # ------------------------------------------------------------------ properties
     @property
@@ -465,10 +470,73 @@ _MAX_PANELS = 4000
 ATOM_VIEW_B_ORDER = 64
 
 
+#: largest law file read (bytes): a regular file, and a device or pipe (read only up to this)
+MAX_LAW_FILE = 1 << 30
+MAX_LAW_STREAM = 64 << 20
+
+
+def _read_bounded(fh, n: int) -> bytes:
+    """At most n bytes of a binary stream, read in chunks of 1 MiB (never a buffer of n allocated at once)."""
+    chunks, got = [], 0
+    while got < n:
+        chunk = fh.read(min(1 << 20, n - got))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _read_json_file(path: Any, what: str) -> Any:
+    """JSON read from a user's file: bounded size (also for devices and pipes), UTF-8, bounded nesting; every
+    problem is one DCPredictError naming the file."""
+    try:
+        shown = os.fspath(path)
+    except TypeError:
+        raise DCPredictError(f"{what} must be a path; got {type(path).__name__}") from None
+    try:
+        with open(shown, "rb") as fh:
+            import stat
+            # a regular file is read up to MAX_LAW_FILE; a device or pipe only up to MAX_LAW_STREAM bytes
+            st = os.fstat(fh.fileno())
+            regular = stat.S_ISREG(st.st_mode)
+            limit = MAX_LAW_FILE if regular else MAX_LAW_STREAM
+            # (read() of a regular file allocates only its size; a stream is read in bounded chunks)
+            data = fh.read() if regular and st.st_size <= limit else _read_bounded(fh, limit + 1)
+    except OSError as exc:
+        raise DCPredictError(f"{what} {shown!r} cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:  # e.g. an embedded NUL in the path
+        raise DCPredictError(f"{what} {shown!r} cannot be read: {exc}") from None
+    if len(data) > limit:
+        raise DCPredictError(f"{what} {shown!r} is larger than {limit // 2 ** 20} MiB (or endless); "
+                             "it is not a law file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DCPredictError(f"{what} {shown!r} is not UTF-8 text (byte {exc.start} is {data[exc.start]:#04x}); "
+                             "give a JSON file") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DCPredictError(f"{what} {shown!r} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:
+        raise DCPredictError(f"{what} {shown!r} is JSON nested too deeply to be a law") from None
+    except ValueError as exc:  # e.g. an integer literal with too many digits
+        raise DCPredictError(f"{what} {shown!r} is not valid JSON: {str(exc)[:100]}") from None
+
+
+def _sub_spec(spec: dict, kind: str) -> dict:
+    d = spec[kind]
+    if not isinstance(d, dict):
+        raise DCPredictError(f"law {kind!r} must be a JSON object of parameters; got {type(d).__name__} "
+                             f"{json.dumps(d, default=str)[:60]}")
+    return dict(d)
+
+
 def _method(method: Any, order: Any, b_order: Any) -> str:
     if method is None:
         return "atoms" if (order is not None or b_order is not None) else "gauss"
-    if method not in _METHODS:
+    if not isinstance(method, str) or method not in _METHODS:
         raise DCPredictError(f"method must be one of {', '.join(_METHODS)}; got {method!r}")
     if method == "gauss" and (order is not None or b_order is not None):
         raise DCPredictError("order and b_order set the atom discretisation: they need method='atoms'")
@@ -506,19 +574,69 @@ class _PowerDensity:
         return f"lambda^-{self.exponent:g}"
 
 
+#: smallest ratio min(lam) / max(lam) of a law the theory can scale (as dcpredict.theory.RANGE_MIN)
+_SPAN_MIN = 1e-305
+
+
+def _check_scalable(lam: np.ndarray, v: np.ndarray, w: np.ndarray) -> None:
+    """A Gaussian-B law whose nodes span more than a double's range, or whose signal E[Lambda v] overflows,
+    cannot be put in scaled units by the theory: refused at construction."""
+    top = float(lam.max())
+    if float(lam.min()) / top < _SPAN_MIN:
+        raise DCPredictError(f"lam must span at most 305 decades (min/max >= {_SPAN_MIN:g}); got min "
+                             f"{float(lam.min())!r} and max {top!r}")
+    with np.errstate(over="ignore"):
+        sig = float(np.dot(w, lam * v))
+    if not math.isfinite(sig):
+        raise DCPredictError("the signal E[Lambda B^2] = sum_k w_k lam_k b_var_k of this law exceeds the double "
+                             "range (about 1.8e308); rescale lam or b_var")
+
+
 def _restore_gaussian(nodes, b_var, weights, quad_error, description, continuous, source):
     return GaussianLaw(nodes, b_var, weights, quad_error=quad_error, description=description,
                        continuous=continuous, source=source)
 
 
+def _call_user(fn: Callable, lam: np.ndarray, name: str, what: str = "values") -> np.ndarray:
+    """``fn(lam)`` for a user's vectorized function, checked: its own exceptions, a wrong shape (a number is
+    broadcast), a non-real dtype, a non-finite or negative value all become one DCPredictError naming ``name``."""
+    where = f"at {lam.size} points in [{float(lam.min()):.6g}, {float(lam.max()):.6g}]"
+    try:
+        raw = fn(lam)
+    except DCPredictError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the user's function: its failure is reported, not leaked
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        text = str(exc).splitlines()[0][:120] if str(exc).strip() else ""
+        raise DCPredictError(f"{name} raised {type(exc).__name__}{': ' + text if text else ''} when called on an "
+                             f"array of lam {where}; it must be a vectorized function of lam returning {what}"
+                             ) from None
+    try:
+        arr = np.asarray(raw)
+    except BaseException:  # noqa: BLE001
+        arr = np.asarray(None, dtype=object)
+    if arr.dtype.kind not in "iuf":
+        raise DCPredictError(f"{name} must return real numbers ({what}) for an array of lam; got "
+                             f"{type(raw).__name__} of dtype {arr.dtype} {where}")
+    if arr.ndim == 0:
+        arr = np.full(lam.shape, float(arr))
+    elif arr.shape != lam.shape:
+        raise DCPredictError(f"{name} must return an array of the same shape as lam (or a number); got shape "
+                             f"{arr.shape} for lam of shape {lam.shape}")
+    arr = arr.astype(np.float64)
+    bad = ~np.isfinite(arr) | (arr < 0.0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DCPredictError(f"{name} must return finite {what} >= 0 on the support; {name}({float(lam[i])!r}) = "
+                             f"{float(arr[i])!r}")
+    return arr
+
+
 def _bvar_values(b_var: Any, lam: np.ndarray, name: str = "b_var") -> np.ndarray:
     """b_var evaluated at ``lam``: a number, a vectorized callable of Lambda, or an array of len(lam)."""
     if callable(b_var):
-        try:
-            var = np.asarray(b_var(lam), dtype=np.float64) * np.ones_like(lam)
-        except (TypeError, ValueError) as exc:
-            raise DCPredictError(f"{name}(lam) must return variances for an array of lam: {exc}") from None
-        return check_array(f"{name}(lam)", var, lo=0.0)
+        return _call_user(b_var, lam, name, "variances")
     if np.ndim(b_var) == 0:
         return np.full_like(lam, check_real(name, b_var, lo=0.0))
     var = check_array(name, b_var, lo=0.0)
@@ -554,7 +672,8 @@ def _probes(lam: np.ndarray, v: np.ndarray, lo: float, hi: float, lv_scale: floa
     lvm = lvm[lvm > 0.0]
     k_lo = (lvm.min() if lvm.size else lv_scale) * 1e-2
     k_hi = (lvm.max() if lvm.size else lv_scale) * 1e2
-    Ks = np.geomspace(k_lo, k_hi, max(5, int(math.ceil(math.log10(k_hi / k_lo) / 1.5)) + 1))[:, None, None]
+    Ks = np.geomspace(k_lo, k_hi, max(5, int(math.ceil((math.log10(k_hi) - math.log10(k_lo)) / 1.5)) + 1)
+                      )[:, None, None]
     taus = np.array([0.0, *np.geomspace(lo, hi, 4)])[None, :, None]
     c = lam[None, None, :] / (lam[None, None, :] + taus)            # (1, nt, N)
     cm = mids[None, None, :] / (mids[None, None, :] + taus)         # (1, nt, nm)
@@ -608,9 +727,7 @@ def _adaptive_rule(density: Callable, lo: float, hi: float, b_var: Any, tol: flo
 
     def weighted(x, w):
         lam = np.exp(x)
-        d = np.asarray(density(lam), dtype=np.float64) * np.ones_like(lam)
-        if not np.all(np.isfinite(d)) or np.any(d < 0.0):
-            raise DCPredictError("density must return finite values >= 0 on [lam_min, lam_max]")
+        d = _call_user(density, lam, "density", "density values")
         return lam, w * d * lam
 
     # scales from a fine rule
@@ -640,6 +757,42 @@ def _adaptive_rule(density: Callable, lo: float, hi: float, b_var: Any, tol: flo
 
     pending = list(zip(np.linspace(x0, x1, m + 1)[:-1], np.linspace(x0, x1, m + 1)[1:]))
     accepted: list[tuple[float, float]] = []
+    with _progress("adaptive quadrature in log lambda", "panel") as bar:
+        return _adaptive_loop(pending, accepted, probe_integrals, pscale, tol, width, weighted, b_var, lo, hi,
+                              lv_scale, mids, vmids, mass, bar)
+
+
+#: widest support of a continuous law (decades of lam_max / lam_min): the adaptive rule's work grows as the cube
+#: of the span (about 20 s for 24 decades on 2 shared cores), so 48 decades is already about 3 minutes
+MAX_DECADES = 48
+#: a progress bar (stderr) of work that turns out long appears after this many seconds
+PROGRESS_DELAY = 3.0
+
+
+class _NoBar:
+    def update(self, k: int = 1) -> None:
+        pass
+
+
+
+@contextlib.contextmanager
+def _progress(desc: str, unit: str):
+    """A tqdm bar on stderr that shows itself only when the work lasts more than PROGRESS_DELAY seconds."""
+    try:
+        import sys
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        yield _NoBar()
+        return
+    bar = tqdm(desc=desc, unit=unit, delay=PROGRESS_DELAY, file=sys.stderr, dynamic_ncols=True, leave=False)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def _adaptive_loop(pending, accepted, probe_integrals, pscale, tol, width, weighted, b_var, lo, hi, lv_scale, mids,
+                   vmids, mass, bar):
     errs: list[np.ndarray] = []
     kinds = None
     overflow = False
@@ -664,6 +817,7 @@ def _adaptive_rule(density: Callable, lo: float, hi: float, b_var: Any, tol: flo
             else:
                 nxt += [(a[i], mid[i]), (mid[i], b[i])]
         pending = nxt
+        bar.update(a.size)
     order = np.argsort([p[0] for p in accepted])
     edges = np.array([accepted[i][0] for i in order] + [accepted[order[-1]][1]])
     # p-reduction: on each accepted panel the fewest Gauss-Legendre nodes (4..10) whose probe integrals agree
@@ -683,6 +837,7 @@ def _adaptive_rule(density: Callable, lo: float, hi: float, b_var: Any, tol: flo
                 break
         xs.append(x_n)
         ws.append(w_n)
+        bar.update(1)
         total_err = diff if total_err is None else total_err + diff
     err = float(np.max(total_err))
     if overflow:
@@ -751,6 +906,11 @@ class GaussianLaw(Law):
             raise DCPredictError(f"b_var must have the same length as lam ({lam_a.size}); got {v_a.size}")
         # (not renormalized within 1e-14 of 1: keeps a save/load round trip bit-exact)
         w_a = _weights(weights, lam_a.size, renormalize_above=1e-14)
+        if not np.all(w_a > 0.0):  # nodes of zero weight change no expectation: dropped (never divided by)
+            pos = w_a > 0.0
+            lam_a, v_a, w_a = lam_a[pos], v_a[pos], w_a[pos]
+            w_a = w_a / math.fsum(w_a)
+        _check_scalable(lam_a, v_a, w_a)
         for arr in (lam_a, v_a, w_a):
             arr.setflags(write=False)
         self.nodes: np.ndarray = lam_a
@@ -790,6 +950,21 @@ class GaussianLaw(Law):
         tol = check_real("tol", tol, lo=1e-14, hi=1e-4)
         if not callable(density):
             raise DCPredictError(f"density must be a function of lam; got {type(density).__name__}")
+        if not (callable(b_var) or np.ndim(b_var) == 0):
+            raise DCPredictError(f"b_var must be a number or a function of lam; got {type(b_var).__name__}")
+        decades = math.log10(hi) - math.log10(lo)
+        if decades > MAX_DECADES:
+            est = 20.0 * (decades / 24.0) ** 3
+            raise DCPredictError(f"the support [lam_min, lam_max] = [{lo:.6g}, {hi:.6g}] spans {decades:.0f} decades; "
+                                 f"the adaptive rule takes at most {MAX_DECADES} (its work grows as the cube of the "
+                                 f"span: about {est:.0f} s here): narrow the support")
+        # a probe before any work: shape, dtype, finiteness and sign of density and b_var, a positive integral
+        probe = np.geomspace(lo, hi, 17)
+        d = _call_user(density, probe, "density", "density values")
+        _bvar_values(b_var, probe)
+        if not np.any(d > 0.0):
+            raise DCPredictError(f"density must be > 0 somewhere on [lam_min, lam_max]; it is 0 at all 17 probe "
+                                 f"points from {lo:.6g} to {hi:.6g}")
         lam, w, v, edges, err = _adaptive_rule(density, lo, hi, b_var, tol)
         desc = description or f"density on [{lo:g}, {hi:g}]"
         return cls(lam, v, w, quad_error=err, description=desc, continuous=True,

@@ -516,3 +516,23 @@ def test_trials_are_streamed_not_built_up_front():
         gen.close()
     assert all(math.isclose(r, math.sqrt(t[0])) for t, r in got)
     assert len(pulled) < 100
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("category", ["compression", "continuous", "world", "advisor", "results_file", "trial_log",
+                                      "cli_new"])
+def test_issue19_harness_sample_has_no_failure(category):
+    """A sample of the issue-19 adversarial categories (validation/adversarial.py) on this tree: every input is
+    a certified number or a one-line refusal (the full run, with the counts before and after, is
+    validation/RELIABILITY.md)."""
+    import json
+    import os
+    harness = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "validation", "adversarial.py")
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+           "PYTHONWARNINGS": "ignore"}
+    r = subprocess.run([sys.executable, harness, "--worker", category, "0", "12"], capture_output=True, text=True,
+                       env=env, timeout=900)
+    recs = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
+    assert len(recs) == 12
+    bad = [x for x in recs if x["outcome"] not in ("ok", "refused", "progress")]
+    assert not bad, bad

@@ -193,6 +193,8 @@ def test_repeated_trial_with_other_numbers_refused(tmp_path):
     lines = path.read_text().splitlines()
     rec = json.loads(lines[0])
     rec["dense"] += 1.0
+    from dcpredict._store import record_check
+    rec["check"] = record_check(rec)  # a consistent record (its checksum recomputed) of a trial already stored
     path.write_text("\n".join(lines + [json.dumps(rec)]) + "\n")
     with pytest.raises(DCPredictError, match="line 13 repeats trial"):
         run(tmp_path, path)
@@ -229,4 +231,4 @@ def test_log_records_have_exactly_the_documented_keys(tmp_path):
     run(tmp_path, path, trials=2)
     for line in path.read_text().splitlines():
         rec = json.loads(line)
-        assert set(rec) == {"kappa", "alpha", "trial", "seed", "n", "p", "s", "run", *SIM_FIELDS}
+        assert set(rec) == {"kappa", "alpha", "trial", "seed", "n", "p", "s", "run", "check", *SIM_FIELDS}

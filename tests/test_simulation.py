@@ -164,7 +164,7 @@ def test_out_file_and_resume_after_partial_write(tmp_path):
     full = simulate_sweep(ISSUE_LAW, out=out, **kw)
     recs = _lines(out)  # one line per (kappa, alpha, trial), no header
     args = json.loads(open(str(out) + ".args.json").read())
-    assert args["dcpredict_simulate"] == 2 and args["kappas"] == [0.5, 2.0] and "workers" not in args
+    assert args["dcpredict_simulate"] == 3 and args["kappas"] == [0.5, 2.0] and "workers" not in args
     assert {r["run"] for r in recs} == {args["run"]}
     assert len(recs) == 2 * 2 * 6
     assert {(r["kappa"], r["alpha"], r["trial"]) for r in recs} == {(k, a, t) for k in (0.5, 2.0)

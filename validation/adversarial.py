@@ -46,9 +46,15 @@ import threading
 import time
 
 N_CASES = {"predict": 300, "grid": 150, "api_types": 240, "cli_theory": 240, "cli_simulate": 120, "files": 200,
-           "kill": 24}
-TIMEOUT = {"predict": 60, "grid": 40, "api_types": 20, "cli_theory": 20, "cli_simulate": 30, "files": 30, "kill": 120}
-FAILURES = ("traceback", "nan", "wrong", "file-changed", "hang", "crash")
+           "kill": 24,
+           # issue 19
+           "compression": 250, "continuous": 200, "world": 150, "advisor": 100, "results_file": 200,
+           "trial_log": 100, "cli_new": 150, "lock": 8, "reproducers": 24}
+TIMEOUT = {"predict": 60, "grid": 40, "api_types": 20, "cli_theory": 20, "cli_simulate": 30, "files": 30, "kill": 120,
+           "compression": 60, "continuous": 60, "world": 60, "advisor": 60, "results_file": 30, "trial_log": 60,
+           "cli_new": 60, "lock": 200, "reproducers": 90}
+FAILURES = ("traceback", "nan", "wrong", "file-changed", "hang", "crash", "tampered-accepted", "silent",
+            "multi-line")
 MEM_LIMIT = 4 * 2 ** 30
 #: predict inputs also computed with precision="mp" (a reference, when mpmath certifies it; 30 s each at most)
 MP_CASES = 300
@@ -582,8 +588,869 @@ def case_kill(i: int) -> tuple[str, str]:
         return "ok", f"killed with {n_before} of 160 records"
 
 
+# =============================================================================== issue 19: the newer surface
+#: the categories of issue 19 (compression, continuous laws, world, advisor, storage, CLI, the issue's reproducers)
+NEW_CATEGORIES = ("compression", "continuous", "world", "advisor", "results_file", "trial_log", "cli_new", "lock",
+                  "reproducers")
+#: a run longer than this with nothing on stderr (no progress, no estimate) is a failure ("silent")
+SILENT_SECONDS = 60.0
+
+
+def _call(fn) -> tuple[str, object, str, float]:
+    """Run fn() with stderr captured: (outcome, value or detail, stderr text, seconds); outcome 'ok' or a
+    classification of the exception."""
+    err = io.StringIO()
+    t0 = time.time()
+    try:
+        with contextlib.redirect_stderr(err):
+            value = fn()
+    except Hang:
+        return ("progress" if err.getvalue().strip() else "hang"), "no answer within the alarm", err.getvalue(), \
+            time.time() - t0
+    except _CliOutcome as exc:
+        return exc.outcome, exc.detail, err.getvalue(), time.time() - t0
+    except BaseException as exc:  # noqa: BLE001 - classified
+        o, d = _classify_exc(exc)
+        return o, d, err.getvalue(), time.time() - t0
+    dt = time.time() - t0
+    if dt > SILENT_SECONDS and not err.getvalue().strip():
+        return "silent", f"answered after {dt:.0f} s with nothing on stderr (no progress, no estimate)", "", dt
+    return "ok", value, err.getvalue(), dt
+
+
+def _bad_number(x) -> str | None:
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return None
+    if isinstance(x, float) and math.isnan(x):
+        return "nan"
+    return None
+
+
+def _risk_ok(name: str, x, sigma2: float) -> tuple[str, str] | None:
+    if x is None:
+        return None
+    x = float(x)
+    if math.isnan(x):
+        return "nan", f"{name} is nan"
+    if x == math.inf:
+        return None
+    if not math.isfinite(x) or x < sigma2 * (1 - 1e-9) - 1e-300:
+        return "wrong", f"{name} = {x!r} is not a risk >= sigma2 = {sigma2!r}"
+    return None
+
+
+def _small_law(rng, extreme: bool = True):
+    """An atom law (possibly extreme, possibly with zero weights) or a Gaussian-B law."""
+    import numpy as np
+    from dcpredict import GaussianLaw, Law
+    r = rng.random()
+    if r < 0.55:
+        return _law(rng, extreme)
+    k = int(rng.integers(1, 5))
+    lam = 10.0 ** rng.uniform(-2, 1, size=k)
+    if extreme and rng.random() < 0.3:
+        lam = lam * 10.0 ** rng.uniform(-300, 300)
+    w = rng.dirichlet(np.ones(k))
+    if rng.random() < 0.3 and k > 1:
+        w[0] = 0.0
+        w = w / w.sum()
+    if r < 0.8:
+        return Law(lam, rng.standard_normal(k), w)
+    return GaussianLaw(lam, 10.0 ** rng.uniform(-2, 1, size=k), w)
+
+
+def case_compression(i: int) -> tuple[str, str]:
+    import numpy as np
+    import dcpredict
+    from dcpredict import Law
+    rng = _rng("compression", i)
+    kind = ("quantized", "quantized", "iterative", "optimal_ridge")[i % 4]
+    try:
+        law = _small_law(rng)
+    except BaseException as exc:  # noqa: BLE001 - a law the tree refuses to build: a refusal of its own
+        o, d = _classify_exc(exc)
+        return o, f"{d} [law construction]"
+    L = float(np.max(law.lam))
+    kappa = _kappa(rng) if rng.random() < 0.6 else _pick(rng, [0.5, 2.0, 1.0, 1e12])
+    sigma2 = _sigma2(rng, law) if rng.random() < 0.8 else _pick(rng, [1e12, 1e300, 1e-300])
+    ridge = 0.0 if rng.random() < 0.4 else _ridge(rng, L)
+    kw = dict(law=law, kappa=kappa, sigma2=sigma2)
+    if kind == "quantized":
+        kw["bits"] = _pick(rng, [1, 2, 3, 4, 8, 16, 1, 2])
+        if kw["bits"] in (8, 16) and (type(law) is not Law or law.n_atoms > 4):
+            kw["bits"] = 4  # (the old tree's step scan is one compiled call: it cannot be interrupted)
+        kw["ridge"] = ridge
+        if rng.random() < 0.4:
+            kw["step"] = _pick(rng, [0.5, 10.0 ** rng.uniform(-300, 300), 1e300, 1e-300, 0.5, 0.1])
+        if rng.random() < 0.3:
+            kw["alpha"], kw["rule"] = float(rng.uniform(0.05, 1.0)), _pick(rng, ["magnitude", "hessian"])
+        fn = dcpredict.predict_quantized
+    elif kind == "iterative":
+        kw.update(alpha=_pick(rng, [float(rng.uniform(0.05, 1)), 1e-300, 1.0, float(rng.uniform(0.05, 1))]),
+                  rounds=_pick(rng, [1, 2, 3, 5]), ridge=ridge)
+        fn = dcpredict.predict_iterative
+    else:
+        kw.update(alpha=float(rng.uniform(0.05, 1)), rule=_pick(rng, ["dense", "magnitude", "hessian_retrained",
+                                                                       "random"]))
+        fn = dcpredict.optimal_ridge
+    if rng.random() < 0.35:  # one argument of a wrong type or out of range
+        key = _pick(rng, [k for k in kw if k != "law"])
+        kw[key] = _pick(rng, [-1.0, 0.0, float("nan"), float("inf"), "x", None, 10 ** 400, True, 2.5, [1.0], 1e300,
+                              "optimal" if key == "ridge" else 17])
+    inputs = ", ".join(f"{k}={v!r:.12}" if k != "law" else f"law~{L:.2g}" for k, v in kw.items())
+    o, v, err, dt = _call(lambda: fn(**kw))
+    if o != "ok":
+        return o, f"{v} [{kind}: {inputs}]"
+    s2 = float(kw["sigma2"]) if isinstance(kw["sigma2"], (int, float)) else 0.0
+    if kind == "quantized":
+        vals = {"risk": v.risk, "unquantized": v.unquantized, "dense": v.dense, "zero_model": v.zero_model}
+    elif kind == "iterative":
+        vals = {"retrained": v.retrained, **{f"round{r.round}_pruned": r.pruned for r in v.rounds},
+                **{f"round{r.round}_retrained": r.retrained for r in v.rounds}}
+    else:
+        vals = {"risk": v.risk}
+    for name, x in vals.items():
+        bad = _risk_ok(name, x, s2)
+        if bad:
+            return bad[0], f"{bad[1]} [{kind}: {inputs}]"
+    if kind == "quantized":
+        for name in ("tau", "gamma2", "threshold", "step"):
+            x = getattr(v, name)
+            if isinstance(x, float) and math.isnan(x):
+                return "nan", f"{name} is nan [{kind}: {inputs}]"
+    # the exact invariance lam -> c lam, B -> B / sqrt(c), ridge -> c ridge (step -> step / sqrt(c))
+    if kind == "quantized" and type(law) is Law and isinstance(kw["ridge"], float):
+        c = 10.0 ** rng.uniform(-6, 6)
+        kw2 = {**kw, "law": Law(law.lam * c, law.b / math.sqrt(c), law.weights), "ridge": kw["ridge"] * c}
+        if isinstance(kw.get("step"), float):
+            kw2["step"] = kw["step"] / math.sqrt(c)
+        o2, v2, _, _ = _call(lambda: fn(**kw2))
+        if o2 == "ok" and not _close(float(v.risk), float(v2.risk), 1e-6):
+            return "wrong", f"risk {v.risk!r} vs {v2.risk!r} after rescaling features by {c:.3g} [{kind}: {inputs}]"
+    return "ok", ""
+
+
+class _Dens:
+    """Adversarial densities (picklable by name)."""
+
+
+def _density(rng):
+    import numpy as np
+    kinds = {
+        "ok": lambda x: x ** -1.0,
+        "const": lambda x: 1.0,
+        "shape": lambda x: x[:1],
+        "shape2": lambda x: np.concatenate([x, x]),
+        "raise": lambda x: 1 / 0,
+        "keyerror": lambda x: {}["k"],
+        "string": lambda x: "abc",
+        "none": lambda x: None,
+        "nan": lambda x: x * np.nan,
+        "neg": lambda x: -x,
+        "inf": lambda x: x * np.inf,
+        "zero": lambda x: x * 0.0,
+        "complex": lambda x: x + 1j,
+        "bool": lambda x: x > 1,
+        "list": lambda x: list(x),
+        "2d": lambda x: np.outer(x, x),
+        "recursion": None,
+        "steep": lambda x: x ** -1.5,
+        "huge": lambda x: x ** 300.0,
+        "spike": lambda x: np.where(np.abs(np.log(x)) < 1e-3, 1e300, 1.0),
+    }
+
+    def rec(x):
+        return rec(x)
+    kinds["recursion"] = rec
+    name = _pick(rng, list(kinds))
+    return name, kinds[name]
+
+
+def case_continuous(i: int) -> tuple[str, str]:
+    import numpy as np
+    import dcpredict
+    from dcpredict import Law
+    rng = _rng("continuous", i)
+    kind = i % 4
+    if kind == 0:  # from_density with an adversarial density and support
+        name, dens = _density(rng)
+        lo = _pick(rng, [1.0, 1e-12, 1e-300, 0.5, -1.0, 0.0, float("nan")])
+        hi = _pick(rng, [3.0, 1e12, 1e300, 2.0, 1.0])
+        b_var = _pick(rng, [1.0, lambda x: x, lambda x: "v", lambda x: -x, lambda x: x[:2], 0.0, -1.0])
+        tol = _pick(rng, [1e-12, 1e-8, 1e-4, 1e-20, 1.0])
+        inputs = f"from_density({name}, {lo!r}, {hi!r}, tol={tol!r})"
+        o, v, err, dt = _call(lambda: Law.from_density(dens, lo, hi, b_var=b_var, tol=tol))
+    elif kind == 1:  # from_dict with random (often malformed) specs
+        spec = _random_spec(rng)
+        inputs = f"from_dict({json.dumps(spec, default=str)[:120]})"
+        o, v, err, dt = _call(lambda: Law.from_dict(spec))
+    elif kind == 2:  # spectra and power laws, extreme or degenerate
+        P = _pick(rng, [1, 2, 10, 1000, 0, -1, 2.5])
+        a = _pick(rng, [0.5, 2.0, 1e-300, 1e300, 0.0, -1.0])
+        which = _pick(rng, ["spectrum", "index", "power", "uniform"])
+        if which == "spectrum":
+            eig = _pick(rng, [[1e300, 1e-300], [1.0, 2.0], [0.0, 1.0], [1e308, 1e308], [5e-324, 1.0], [],
+                              [1.0] * 3, "abc", [[1.0]], [float("inf")]])
+            inputs = f"from_spectrum({eig!r:.60})"
+            o, v, err, dt = _call(lambda: Law.from_spectrum(eig, b_var=_pick(rng, [1.0, 1e300, 0.0, [1.0, 2.0]])))
+        elif which == "index":
+            inputs = f"index_power_law({P!r}, {a!r})"
+            o, v, err, dt = _call(lambda: Law.index_power_law(P, a))
+        elif which == "power":
+            lo, hi = _pick(rng, [(1.0, 2.0), (1e-300, 1e300), (1e-12, 1e12), (2.0, 1.0), (1.0, 1.0)])
+            inputs = f"power_law({a!r}, {lo!r}, {hi!r})"
+            o, v, err, dt = _call(lambda: Law.power_law(a if abs(a) < 10 else 1.0, lo, hi))
+        else:
+            lo, hi = _pick(rng, [(1.0, 2.0), (1e-300, 1e300), (1e-12, 1e12), (2.0, 1.0), (1.0, 1.0)])
+            inputs = f"uniform({lo!r}, {hi!r})"
+            o, v, err, dt = _call(lambda: Law.uniform(lo, hi))
+    else:  # a valid continuous law, then the theory on it
+        a = float(rng.uniform(0, 2))
+        lo = 10.0 ** rng.uniform(-6, 0)
+        hi = lo * 10.0 ** rng.uniform(0.1, 6)
+        kappa, alpha = _kappa(rng, huge=False), _alpha(rng)
+        sigma2 = _pick(rng, [0.0, 0.2, 1e-300, 1e300])
+        inputs = f"predict(power_law({a:.3g}, {lo:.3g}, {hi:.3g}), kappa={kappa:.3g}, alpha={alpha:.3g}, sigma2={sigma2!r})"
+
+        def go():
+            law = Law.power_law(a, lo, hi)
+            return dcpredict.predict(law, kappa=kappa, alpha=alpha, sigma2=sigma2).risks()
+        o, v, err, dt = _call(go)
+        if o == "ok":
+            bad = _check_risks(v, float(sigma2))
+            if bad:
+                return bad[0], f"{bad[1]} [{inputs}]"
+    if o != "ok":
+        return o, f"{v} [{inputs}]"
+    if isinstance(v, Law) and not isinstance(v, dict):
+        arrs = [np.asarray(getattr(v, "nodes", v.lam)), np.asarray(getattr(v, "node_weights", v.weights))]
+        if any(np.isnan(x).any() for x in arrs):
+            return "nan", f"the law has nan nodes or weights [{inputs}]"
+        try:
+            pw = v.signal_power
+        except BaseException as exc:  # noqa: BLE001
+            return "traceback", f"signal_power fails: {type(exc).__name__} [{inputs}]"
+        if isinstance(pw, float) and math.isnan(pw):
+            return "nan", f"signal_power is nan [{inputs}]"
+    return "ok", ""
+
+
+def _random_spec(rng):
+    junk = _pick(rng, [[1, 2, 3], "abc", None, 1.5, {"x": 1}, [], {}, [[1]], True, -1, 1e400 if False else 1e308])
+    forms = [
+        lambda: {"spectrum": junk},
+        lambda: {"spectrum": {"eigenvalues": junk}},
+        lambda: {"spectrum": {"eigenvalues": [1, 2, 3], "trace": junk}},
+        lambda: {"power_law": junk},
+        lambda: {"power_law": {"exponent": junk, "lam_min": 1, "lam_max": 2}},
+        lambda: {"power_law": {"exponent": 1, "lam_min": 1, "lam_max": 2, "method": junk}},
+        lambda: {"power_law": {"exponent": 1, "lam_min": 1, "lam_max": 2, "order": junk}},
+        lambda: {"uniform": {"lam_low": junk, "lam_high": 2}},
+        lambda: {"index_power_law": {"P": junk, "a": 1}},
+        lambda: {"index_power_law": junk},
+        lambda: {"gaussian_b": junk},
+        lambda: {"gaussian_b": {"lam": [1, 2], "b_var": [1, 1], "weights": junk}},
+        lambda: {"gaussian_b": {"lam": [1, 2], "b_var": [1, 1], "weights": [1, 0], "continuous": junk}},
+        lambda: {"lam": junk, "b": [1]},
+        lambda: {"lam": [1, 2], "b": junk},
+        lambda: {"lam": [1, 2], "b": [1, 1], "weights": junk},
+        lambda: {"lam": [1], "b": [1], "power_law": {"exponent": 1, "lam_min": 1, "lam_max": 2}},
+        lambda: junk,
+    ]
+    return _pick(rng, forms)()
+
+
+def case_world(i: int) -> tuple[str, str]:
+    import numpy as np
+    import dcpredict
+    rng = _rng("world", i)
+    try:
+        law = _small_law(rng, extreme=rng.random() < 0.4)
+    except BaseException as exc:  # noqa: BLE001
+        o, d = _classify_exc(exc)
+        return o, f"{d} [law construction]"
+    P = _pick(rng, [100, 1000, 50, 200, 10 ** 7])
+    n = _pick(rng, [20, 100, 1, 50, 10 ** 6])
+    s = int(_pick(rng, [5, 1, 10, 20]))
+    p = int(rng.integers(s, min(P, 10 ** 6) + 1))
+    sigma2 = _pick(rng, [0.1, 0.0, 1e300, 1e-300, 0.1])
+    ridge = _pick(rng, [0.0, 0.0, 0.1, 1e300, 1e-300])
+    order = _pick(rng, ["saliency", "random"])
+    if rng.random() < 0.35:
+        bad = _pick(rng, [-1, 0, 2.5, "x", None, float("nan"), 10 ** 400, True])
+        key = _pick(rng, ["n", "P", "p", "s", "sigma2", "ridge", "order"])
+        n, P, p, s, sigma2, ridge, order = [bad if k == key else v for k, v in
+                                            zip(("n", "P", "p", "s", "sigma2", "ridge", "order"),
+                                                (n, P, p, s, sigma2, ridge, order))]
+    curve = i % 3 == 2
+    inputs = f"n={n!r} P={P!r} p={p!r} s={s!r} sigma2={sigma2!r} ridge={ridge!r} order={order} curve={curve}"
+    if curve:
+        ps = _pick(rng, [None, [20, 30, 50], None, [0, 10], [10 ** 6]])
+        fn = lambda: dcpredict.predict_world_curve(law, n=n, P=P, s=s, sigma2=sigma2, ridge=ridge, order=order,  # noqa
+                                                   ps=ps)
+    else:
+        fn = lambda: dcpredict.predict_world(law, n=n, P=P, p=p, s=s, sigma2=sigma2, ridge=ridge, order=order)  # noqa
+    o, v, err, dt = _call(fn)
+    if o != "ok":
+        return o, f"{v} [{inputs}]"
+    s2 = float(sigma2) if isinstance(sigma2, (int, float)) else 0.0
+    for name in ("dense", "magnitude", "hessian", "random", "oracle_pruned", "small_oracle", "small_random",
+                 "zero_model"):
+        x = getattr(v, name, None)
+        if x is None:
+            continue
+        for xx in np.atleast_1d(np.asarray(x, dtype=float)):
+            bad = _risk_ok(name, float(xx), s2)
+            if bad:
+                return bad[0], f"{bad[1]} [{inputs}]"
+    return "ok", ""
+
+
+def case_advisor(i: int) -> tuple[str, str]:
+    import numpy as np
+    import dcpredict
+    from dcpredict import Law
+    rng = _rng("advisor", i)
+    if i % 5 == 4:
+        k = int(rng.integers(2, 60))
+        law = Law.empirical(np.geomspace(1e-3, 1e3, k), np.linspace(-1, 1, k))
+        P = None
+    else:
+        try:
+            law = _small_law(rng, extreme=rng.random() < 0.3)
+        except BaseException as exc:  # noqa: BLE001
+            o, d = _classify_exc(exc)
+            return o, f"{d} [law construction]"
+        P = _pick(rng, [100, 50, 1000, 60])
+    n = _pick(rng, [20, 50, 100])
+    s = _pick(rng, [5, 10, 1])
+    sigma2 = _pick(rng, [0.1, 0.0, 1e300, 1e-300, 0.1])
+    order = _pick(rng, ["saliency", "random"])
+    ridge = _pick(rng, [0.0, 0.0, 0.1])
+    rules = _pick(rng, [("magnitude", "hessian"), ("magnitude", "hessian", "random", "magnitude_retrained",
+                                                    "hessian_retrained", "random_retrained")])
+    if rng.random() < 0.35:
+        bad = _pick(rng, [-1, 0, 2.5, "x", None, float("nan"), 10 ** 400, True, 10 ** 12, ("nope",), ()])
+        key = _pick(rng, ["n", "P", "s", "sigma2", "ridge", "order", "rules"])
+        n, P, s, sigma2, ridge, order, rules = [bad if k == key else v for k, v in
+                                                zip(("n", "P", "s", "sigma2", "ridge", "order", "rules"),
+                                                    (n, P, s, sigma2, ridge, order, rules))]
+    inputs = f"n={n!r} s={s!r} P={P!r} sigma2={sigma2!r} order={order} ridge={ridge!r} rules={rules!r} atoms={law.n_atoms}"
+    o, v, err, dt = _call(lambda: dcpredict.advise(law, sigma2=sigma2, n=n, s=s, P=P, order=order, ridge=ridge,
+                                                   rules=rules))
+    if o != "ok":
+        return o, f"{v} [{inputs}]"
+    for name in ("best_risk", "small_oracle", "small_random", "small_top_variance", "zero_model"):
+        bad = _risk_ok(name, getattr(v, name), float(sigma2) if isinstance(sigma2, (int, float)) else 0.0)
+        if bad:
+            return bad[0], f"{bad[1]} [{inputs}]"
+    try:
+        json.dumps(v.to_dict(), allow_nan=True, default=str)
+    except BaseException as exc:  # noqa: BLE001
+        return "traceback", f"to_dict fails: {type(exc).__name__} [{inputs}]"
+    return "ok", ""
+
+
+# ------------------------------------------------------------------------------- storage: results and trial logs
+_RESULTS_CACHE: dict = {}
+
+
+def _saved_results(tmp: str) -> dict:
+    """One saved file per result type (made once per worker)."""
+    if _RESULTS_CACHE:
+        return _RESULTS_CACHE
+    import dcpredict as dp
+    law = dp.Law([4, 1, 1, 0.25], [2, 1, 0, 0.5], [0.1, 0.2, 0.4, 0.3])
+    makers = {
+        "Prediction": lambda: dp.predict(law, kappa=2.0, alpha=0.3, sigma2=0.2),
+        "Prediction_inf": lambda: dp.predict(law, kappa=1.0, alpha=0.3, sigma2=0.2),
+        "PredictionGrid": lambda: dp.predict_grid(law, [0.5, 2.0], [0.3, 0.6], sigma2=0.2),
+        "QuantizedPrediction": lambda: dp.predict_quantized(law, kappa=2.0, bits=2, sigma2=0.2),
+        "IterativePrediction": lambda: dp.predict_iterative(law, kappa=2.0, alpha=0.3, rounds=2, sigma2=0.2),
+        "WorldPrediction": lambda: dp.predict_world(law, n=50, P=200, p=100, s=10, sigma2=0.2),
+        "GaussianLawPrediction": lambda: dp.predict(dp.Law.from_spectrum([1.0, 2.0, 3.0]), kappa=2.0, alpha=0.5,
+                                                    sigma2=0.2),
+        "SimulationResult": lambda: dp.simulate(law, kappa=2.0, alpha=0.3, sigma2=0.2, n=12, trials=2, workers=1),
+    }
+    for name, make in makers.items():
+        try:
+            res = make()
+        except BaseException:  # noqa: BLE001 - a type this tree cannot make
+            continue
+        path = os.path.join(tmp, f"{name}.json")
+        if not os.path.exists(path):
+            try:
+                res.save(path)
+            except BaseException:  # noqa: BLE001
+                continue
+        with open(path) as fh:
+            _RESULTS_CACHE[name] = (type(res), fh.read(), res.sigma2 if hasattr(res, "sigma2") else 0.0)
+    return _RESULTS_CACHE
+
+
+_RISK_KEYS = ("dense", "magnitude", "hessian", "random", "oracle_pruned", "risk", "unquantized", "retrained",
+              "small_oracle", "zero_model", "gamma2")
+
+
+def _json_paths(obj, path=()):
+    """(path, value) of every leaf of a JSON value."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _json_paths(v, path + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _json_paths(v, path + (i,))
+    else:
+        yield path, obj
+
+
+def _set_path(obj, path, value):
+    for k in path[:-1]:
+        obj = obj[k]
+    obj[path[-1]] = value
+
+
+def _del_path(obj, path):
+    for k in path[:-1]:
+        obj = obj[k]
+    if isinstance(obj, dict):
+        del obj[path[-1]]
+    else:
+        obj.pop(path[-1])
+
+
+def case_results_file(i: int) -> tuple[str, str]:
+    """A saved result tampered with (or a file that is not dcpredict's): load must raise only DCPredictError, and
+    what it accepts must be a valid result (risks >= sigma2 or inf, no nan, to_dict works)."""
+    rng = _rng("results_file", i)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache_dir = os.path.join(tempfile.gettempdir(), f"dcp-adv-results-{os.getpid()}")
+        os.makedirs(cache_dir, exist_ok=True)
+        cache = _saved_results(cache_dir)
+        if not cache:
+            return "harness-error", "no result could be saved"
+        name = _pick(rng, sorted(cache))
+        cls, text, sigma2 = cache[name]
+        data = json.loads(text)
+        leaves = list(_json_paths(data))
+        mutation = _pick(rng, ["risk_neg", "risk_nan", "risk_str", "risk_huge", "risk_below", "any_value",
+                               "delete", "add_key", "type_tag", "truncate", "bytes", "deep", "not_json", "format",
+                               "ndarray_dtype", "ndarray_shape", "law"])
+        raw = None
+        # a risk field's own value (its last key), or an entry of a risk field's array
+        risk_leaves = [(p, v) for p, v in leaves if isinstance(v, (int, float)) and not isinstance(v, bool) and (
+            (isinstance(p[-1], str) and p[-1] in _RISK_KEYS)
+            or any(isinstance(p[j], str) and p[j] in _RISK_KEYS and p[j + 1] == "__ndarray__"
+                   for j in range(len(p) - 1)))]
+        tampered_range = False
+        if mutation.startswith("risk_") and risk_leaves:
+            p, v = _pick(rng, risk_leaves)
+            if mutation == "risk_neg":
+                _set_path(data, p, -abs(float(v)) - 1.0)
+            elif mutation == "risk_nan":
+                _set_path(data, p, float("nan"))
+            elif mutation == "risk_str":
+                _set_path(data, p, "0.5")
+            elif mutation == "risk_huge":
+                _set_path(data, p, "__HUGE__")
+                raw = json.dumps(data).replace('"__HUGE__"', "1" + "0" * 400, 1)
+            else:
+                _set_path(data, p, float(sigma2) * 0.5 if sigma2 else -1e-3)
+            # (a risk of a nested refit problem has that problem's own, smaller, noise level)
+            tampered_range = not (mutation == "risk_below" and "retrained" in p[:-1])
+            where = "/".join(map(str, p))[-60:]
+        elif mutation == "any_value":
+            p, v = _pick(rng, leaves)
+            _set_path(data, p, _pick(rng, [None, "x", [], {}, True, -1, 1e308, [1, 2]]))
+            where = "/".join(map(str, p))[-60:]
+        elif mutation == "delete":
+            p, _ = _pick(rng, leaves)
+            _del_path(data, p[: int(rng.integers(1, len(p) + 1))] if len(p) > 0 else p)
+            where = "/".join(map(str, p))[-60:]
+        elif mutation == "add_key":
+            data["result"]["fields"]["extra"] = 1 if "fields" in data["result"] else None
+            where = "result/fields"
+        elif mutation == "type_tag":
+            data["result"]["__result__"] = _pick(rng, ["Nope", "Law", "__class__", 5, None, "Result"])
+            where = "__result__"
+        elif mutation == "truncate":
+            raw = text[: int(rng.integers(0, len(text)))]
+            where = "truncated"
+        elif mutation == "bytes":
+            raw = bytes(rng.integers(0, 256, size=int(rng.integers(1, 500)), dtype="uint8"))
+            where = "random bytes"
+        elif mutation == "deep":
+            raw = '{"format": "dcpredict-result", "result": ' + "[" * 200000 + "]" * 200000 + "}"
+            where = "deep"
+        elif mutation == "not_json":
+            raw = "hello\nworld\n"
+            where = "text"
+        elif mutation == "format":
+            data["format"] = _pick(rng, ["dcpredict-results", None, 1])
+            where = "format"
+        elif mutation in ("ndarray_dtype", "ndarray_shape"):
+            arrs = [(p, v) for p, v in leaves if p and p[-1] in ("dtype", "shape")]
+            if not arrs:
+                return "ok", "no array"
+            p, v = _pick(rng, arrs)
+            _set_path(data, p, _pick(rng, ["object", "complex128", "<U5", [3, 3], [-1], [10 ** 12], "float64"])
+                      if mutation == "ndarray_dtype" else _pick(rng, [[99], [-1], "x", [2, 2, 2]]))
+            where = "/".join(map(str, p))[-60:]
+        else:
+            laws = [(p, v) for p, v in leaves if "__law__" in p]
+            if not laws:
+                return "ok", "no law"
+            p, v = _pick(rng, laws)
+            _set_path(data, p, _pick(rng, [-1.0, 0.0, float("nan"), "x", None, 1e308]))
+            where = "/".join(map(str, p))[-60:]
+        path = os.path.join(tmp, "r.json")
+        with open(path, "wb") as fh:
+            fh.write(raw if isinstance(raw, bytes) else (raw if raw is not None else json.dumps(data)).encode())
+        inputs = f"{name}: {mutation} at {where}"
+        o, v, err, dt = _call(lambda: cls.load(path))
+        if o != "ok":
+            return o, f"{v} [{inputs}]"
+        try:
+            d = v.to_dict()
+            json.dumps(d, allow_nan=True, default=str)
+            v.summary()
+        except BaseException as exc:  # noqa: BLE001
+            return "tampered-accepted", f"accepted, then to_dict/summary fails ({type(exc).__name__}) [{inputs}]"
+        if tampered_range:
+            return "tampered-accepted", f"a risk out of range was accepted [{inputs}]"
+        for p, x in _json_paths(json.loads(json.dumps(d, allow_nan=True, default=str))):
+            if isinstance(x, float) and math.isnan(x):
+                return "tampered-accepted", f"accepted with a nan at {'/'.join(map(str, p))} [{inputs}]"
+        return "ok", ""
+
+
+_LOG_ARGS = ["simulate", "--lam", "4,1", "--b", "1,0.5", "--sigma2", "0.2", "--kappa", "2", "--alpha", "0.5",
+             "--n", "12", "--trials", "3", "--workers", "1", "--quiet", "--json"]
+
+
+def case_trial_log(i: int) -> tuple[str, str]:
+    """A trial log with one record edited: the resume must refuse it (naming the line), leave the file unchanged,
+    and never average the edit in."""
+    rng = _rng("trial_log", i)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "log.jsonl")
+        o, d = _run_main([*_LOG_ARGS, "--out", out], cwd=tmp)
+        if o != "ok":
+            return "harness-error", f"setup failed: {d[:100]}"
+        ref = json.loads(d)
+        lines = open(out).read().splitlines()
+        k = int(rng.integers(0, len(lines)))
+        rec = json.loads(lines[k])
+        fields = [f for f in rec if f not in ("kappa", "alpha", "trial", "seed", "n", "p", "s", "run", "check")]
+        f = _pick(rng, fields)
+        mutation = _pick(rng, ["1e10", "-5", "1.7e308", "nan", "string", "small", "scaled", "zero", "key",
+                               "swap", "int_field"])
+        if mutation == "1e10":
+            rec[f] = 1e10
+        elif mutation == "-5":
+            rec[f] = -5.0
+        elif mutation == "1.7e308":
+            rec[f] = 1.7e308
+        elif mutation == "nan":
+            rec[f] = float("nan")
+        elif mutation == "string":
+            rec[f] = "0.5"
+        elif mutation == "small":
+            rec[f] = rec[f] * (1 + 1e-6)
+        elif mutation == "scaled":
+            rec[f] = rec[f] * float(rng.uniform(1.5, 3))
+        elif mutation == "zero":
+            rec[f] = 0.0
+        elif mutation == "key":
+            rec["extra"] = 1
+        elif mutation == "swap":
+            other = _pick(rng, fields)
+            rec[f], rec[other] = rec[other], rec[f]
+            if rec[f] == rec[other]:
+                rec[f] = rec[f] + 0.125
+        else:
+            rec["seed"] = rec["seed"] + 1
+        lines[k] = json.dumps(rec)
+        with open(out, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+        before = _fingerprint(out)
+        side = out + ".args.json"
+        side_before = _fingerprint(side) if os.path.exists(side) else None
+        o, d = _run_main([*_LOG_ARGS, "--out", out], cwd=tmp)
+        inputs = f"record {k + 1}: {f} {mutation}"
+        if _fingerprint(out) != before or (side_before and _fingerprint(side) != side_before):
+            return "file-changed", f"the refused log or its sidecar was modified [{inputs}]"
+        if o == "ok":
+            try:
+                got = json.loads(d)
+            except ValueError:
+                got = None
+            return "tampered-accepted", f"the edited record was read back{'' if got == ref else ' and averaged in'} [{inputs}]"
+        return o, f"{d} [{inputs}]"
+
+
+def case_lock(i: int) -> tuple[str, str]:
+    """Two simulate runs started at once on one --out with different --sigma2: one wins, the other exits 2 and
+    changes nothing (the log and its sidecar agree: same run)."""
+    rng = _rng("lock", i)
+    cli = [sys.executable, "-c", "import sys; from dcpredict.cli import main; sys.exit(main(sys.argv[1:]))"]
+    base = ["simulate", "--lam", "4,1", "--b", "1,0.5", "--kappa", "2", "--alpha", "0.5", "--n", "40",
+            "--trials", "30", "--workers", "1", "--quiet", "--json"]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "log.jsonl")
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        a = subprocess.Popen([*cli, *base, "--sigma2", "0.2", "--out", out], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, env=env)
+        time.sleep(float(rng.uniform(0.0, 0.05)))
+        b = subprocess.Popen([*cli, *base, "--sigma2", "0.3", "--out", out], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True, env=env)
+        ea, eb = a.communicate(timeout=200)[1], b.communicate(timeout=200)[1]
+        codes = sorted([a.returncode, b.returncode])
+        if any(c not in (0, 2) for c in codes):
+            return "traceback", f"exit codes {codes}: {(ea + eb).strip().splitlines()[-1][:160] if (ea + eb).strip() else ''}"
+        try:
+            side = json.load(open(out + ".args.json"))
+            runs = {json.loads(x)["run"] for x in open(out).read().splitlines() if x.strip()}
+        except (OSError, ValueError, KeyError) as exc:
+            return "wrong", f"log or sidecar unreadable after the race: {type(exc).__name__}"
+        if runs and runs != {side.get("run")}:
+            return "file-changed", f"the sidecar ({side.get('run')}) no longer matches the log's run {sorted(runs)} " \
+                                   f"(exit codes {codes})"
+        if codes == [0, 0]:
+            return "ok", "the runs were serialized (the second resumed or refused)"
+        return "refused", "the second run was refused and changed nothing"
+
+
+# ------------------------------------------------------------------------------- the command line
+def _law_file(tmp: str, kind: str) -> str:
+    path = os.path.join(tmp, "law.json")
+    if kind == "devzero":
+        return "/dev/zero"
+    if kind == "missing":
+        return os.path.join(tmp, "nope.json")
+    if kind == "dir":
+        return tmp
+    content = {"binary": b"\xff\xfe\x00\x01" * 20, "deep": b"[" * 100000 + b"]" * 100000,
+               "deep_obj": b'{"a":' * 50000 + b"1" + b"}" * 50000, "list": b"[1, 2, 3]",
+               "spectrum_list": b'{"spectrum": [1, 2, 3]}', "empty": b"", "nan": b'{"lam": [NaN], "b": [1]}',
+               "huge_int": b'{"lam": [' + b"9" * 5000 + b'], "b": [1]}', "ok": b'{"lam": [4, 1], "b": [1, 0.5]}',
+               "gauss_bad": b'{"gaussian_b": {"lam": [1, 2], "b_var": [1, 1], "weights": [1, 0], "continuous": "no"}}',
+               "span": b'{"spectrum": {"eigenvalues": [1e300, 1e-300]}}',
+               "latin1": '{"lam": [1], "b": [1], "d\xe9": 1}'.encode("latin-1")}[kind]
+    with open(path, "wb") as fh:
+        fh.write(content)
+    return path
+
+
+CLI_NEW_TOKENS = {
+    "--bits": ["0", "17", "2.5", "x", "1", "16", "-1"],
+    "--step": ["0", "-1", "nan", "1e300", "1e-300", "x", "0.5"],
+    "--sigma2": ["1e300", "1e12", "-1", "nan", "0"],
+    "--kappa": ["0.5", "1e300", "0", "-1", "nan", "1"],
+    "--rounds": ["0", "1001", "x", "2"],
+    "--lam": ["1e-12,1e12", "1e-300,1e300", "0,1", "1,2"],
+    "--world-size": ["0", "-1", "2", "x", "1e30", "2.5"],
+    "--scheduler": ["inproc://x", "inproc://", "tcp://127.0.0.1:1"],
+    "--map": ["map.txt", "map.png", "map.svg", "nodir/map.png", "map"],
+    "--law": ["binary", "deep", "deep_obj", "list", "spectrum_list", "empty", "nan", "huge_int", "devzero", "missing",
+              "dir", "gauss_bad", "span", "latin1", "ok"],
+}
+
+
+def case_cli_new(i: int) -> tuple[str, str]:
+    rng = _rng("cli_new", i)
+    key = list(CLI_NEW_TOKENS)[i % len(CLI_NEW_TOKENS)]
+    tok = _pick(rng, CLI_NEW_TOKENS[key])
+    with tempfile.TemporaryDirectory() as tmp:
+        law = ["--lam", "1e-12,1e12", "--b", "1,1"] if rng.random() < 0.3 else ["--lam", "4,1", "--b", "1,0.5"]
+        if key in ("--bits", "--step", "--sigma2", "--kappa", "--lam"):
+            cmd = _pick(rng, ["quantize", "quantize", "iterate", "optimal-ridge"])
+            opts = {"--kappa": "0.5", "--sigma2": "0.2"}
+            if cmd == "quantize":
+                opts["--bits"] = "2"
+            elif cmd == "iterate":
+                opts.update({"--alpha": "0.3", "--rounds": "2"})
+            else:
+                opts.update({"--alpha": "0.3", "--rule": "magnitude"})
+            if key == "--lam":
+                law = ["--lam", tok, "--b", "1,1"]
+            elif key not in ("--bits", "--step") or cmd == "quantize":
+                opts[key] = tok
+            argv = [cmd, *law, "--json"] + [x for kv in opts.items() for x in kv]
+        elif key == "--rounds":
+            argv = ["iterate", *law, "--kappa", "2", "--alpha", "0.3", "--sigma2", "0.2", "--rounds", tok]
+        elif key == "--world-size":
+            cmd = _pick(rng, ["predict", "curve", "simulate"])
+            argv = [cmd, *law, "--sigma2", "0.2", "--world-size", tok, "--n", "10", "--s", "1"]
+            argv += ["--p", "1,2"] if cmd != "predict" else ["--p", "2"]
+            if cmd == "simulate":
+                argv += ["--trials", "2", "--workers", "1", "--quiet"]
+        elif key == "--scheduler":
+            argv = ["simulate", *law, "--sigma2", "0.2", "--kappa", "2", "--alpha", "0.5", "--n", "10", "--trials", "2",
+                    "--quiet", "--scheduler", tok]
+        elif key == "--map":
+            argv = ["advise", "--lam", "4,1", "--b", "1,0.5", "--sigma2", "0.2", "--n", "20", "--s", "3",
+                    "--world-size", "30", "--map", os.path.join(tmp, tok)]
+        else:
+            argv = [_pick(rng, ["predict", "quantize"]), "--law", _law_file(tmp, tok), "--kappa", "2", "--sigma2",
+                    "0.2"]
+            argv += ["--alpha", "0.5"] if argv[0] == "predict" else ["--bits", "2"]
+        err = io.StringIO()
+        t0 = time.time()
+        o, d = _run_main(argv, cwd=tmp)
+        dt = time.time() - t0
+        inputs = " ".join(a if len(a) < 40 else a[:37] + "..." for a in argv)[:200]
+        if dt > SILENT_SECONDS and o in ("ok", "refused"):
+            return "silent", f"answered after {dt:.0f} s [{inputs}]"
+        if o == "refused" and key == "--world-size" and "error: P " in d:
+            return "wrong", f"the refusal names P, not --world-size: {d} [{inputs}]"
+        if o == "ok":
+            bad = _scan_output(d, 0.2 if "--sigma2" not in argv else 0.0)
+            if bad:
+                return bad[0], f"{bad[1]} [{inputs}]"
+        return o, (f"{d} [{inputs}]" if o != "ok" else "")
+
+
+def _run_main_err(argv, cwd=None) -> tuple[str, str, str]:
+    """_run_main, also returning stderr (for the one-line-warning check)."""
+    from dcpredict.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    old = os.getcwd()
+    try:
+        if cwd:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                rc = main(list(argv))
+            except SystemExit as exc:
+                rc = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        os.chdir(old)
+    return str(rc), out.getvalue(), err.getvalue()
+
+
+# ------------------------------------------------------------------------------- the issue's reproducers
+def _reproducers():
+    import numpy as np
+    import dcpredict as dc
+    from dcpredict import GaussianLaw, Law
+    tmp = tempfile.mkdtemp()
+
+    def cli(*argv):
+        o, d = _run_main(list(argv), cwd=tmp)
+        if o != "ok":
+            raise _CliOutcome(o, d)
+        return d
+    deep = os.path.join(tmp, "deep.json")
+    with open(deep, "w") as fh:
+        fh.write("[" * 100000 + "]" * 100000)
+    binary = os.path.join(tmp, "bin.json")
+    with open(binary, "wb") as fh:
+        fh.write(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    return [
+        ("quantized nan (lam 1e-300..1e300, step 0.5)", lambda: dc.predict_quantized(
+            Law([1e-300, 1e300, 1e-300, 1e300], [1.971, -2.86, -1.084, -1.018], [0.345, 0.041, 0.305, 0.309]),
+            kappa=10, bits=1, sigma2=0, step=0.5)),
+        ("quantized sigma2=1e300", lambda: dc.predict_quantized(Law([3.88e-12], [2.325]), kappa=2, bits=16,
+                                                                sigma2=1e300)),
+        ("cli quantize sigma2=1e300", lambda: cli("quantize", "--lam", "1e-12,1e12", "--b", "1,1", "--kappa", "0.5",
+                                                   "--sigma2", "1e300", "--bits", "1", "--json")),
+        ("predict_world zero-weight node", lambda: dc.predict_world(GaussianLaw([1, 2], [1, 1], [1, 0]), n=20, P=100,
+                                                                    p=60, s=5, sigma2=0.1, order="random")),
+        ("advise zero-weight node", lambda: dc.advise(GaussianLaw([1, 2], [1, 1], [1, 0]), n=20, P=100, s=5,
+                                                      sigma2=0.1, order="random")),
+        ("predict from_spectrum([1e300, 1e-300])", lambda: dc.predict(Law.from_spectrum([1e300, 1e-300]), kappa=1.5,
+                                                                     alpha=0.4, sigma2=0.2)),
+        ("Law.from_dict({'spectrum': [1,2,3]})", lambda: Law.from_dict({"spectrum": [1, 2, 3]})),
+        ("--law binary file", lambda: cli("predict", "--law", binary, "--kappa", "2", "--alpha", "0.5",
+                                          "--sigma2", "0.1")),
+        ("--law deeply nested JSON", lambda: cli("predict", "--law", deep, "--kappa", "2", "--alpha", "0.5",
+                                                 "--sigma2", "0.1")),
+        ("--law /dev/zero", lambda: cli("predict", "--law", "/dev/zero", "--kappa", "2", "--alpha", "0.5",
+                                        "--sigma2", "0.1")),
+        ("--scheduler inproc://", lambda: cli("simulate", "--lam", "4,1", "--b", "1,1", "--sigma2", "0.1", "--kappa",
+                                              "2", "--alpha", "0.5", "--n", "10", "--trials", "2", "--quiet",
+                                              "--scheduler", "inproc://")),
+        ("advise --map map.txt", lambda: cli("advise", "--lam", "4,1", "--b", "1,0.5", "--sigma2", "0.2", "--n", "20",
+                                             "--s", "3", "--world-size", "30", "--map", os.path.join(tmp, "map.txt"))),
+        ("density raising", lambda: Law.from_density(lambda x: 1 / 0, 1.0, 3.0)),
+        ("density returning a string", lambda: Law.from_density(lambda x: "abc", 1.0, 3.0)),
+        ("density of the wrong shape", lambda: Law.from_density(lambda x: x[:1], 1.0, 3.0)),
+        ("density x^-1.5 on [1e-12, 1e12]", lambda: Law.from_density(lambda x: x ** -1.5, 1e-12, 1e12)),
+        ("advise on 10000 atoms", lambda: dc.advise(Law.empirical(np.geomspace(1e-3, 1e3, 10000),
+                                                                  np.linspace(-1, 1, 10000)), sigma2=0.1, n=100, s=10)),
+        ("predict index_power_law(10**7)", lambda: dc.predict(Law.index_power_law(10 ** 7, 2.0), kappa=2, alpha=0.5,
+                                                               sigma2=0.1)),
+        ("quantized on 10000 Gaussian nodes", lambda: dc.predict_quantized(GaussianLaw([1] * 10000, [1] * 10000),
+                                                                            kappa=2, bits=2, sigma2=0.1)),
+        ("--world-size 0 names the flag", lambda: cli("predict", "--lam", "4,1", "--b", "1,1", "--sigma2", "0.1",
+                                                      "--world-size", "0", "--p", "1", "--s", "1", "--n", "10")),
+    ]
+
+
+class _CliOutcome(Exception):
+    def __init__(self, outcome, detail):
+        super().__init__(detail)
+        self.outcome, self.detail = outcome, detail
+
+
+N_REPRODUCERS = 24
+
+
+def case_reproducers(i: int) -> tuple[str, str]:
+    cases = _reproducers()
+    extra = ["world_size_2_warning", "tampered_1e10", "tampered_neg", "tampered_huge"]
+    if i >= len(cases):
+        return _repro_extra(extra[(i - len(cases)) % len(extra)])
+    name, fn = cases[i]
+    o, v, err, dt = _call(fn)
+    if o == "refused" and "names the flag" in name and "--world-size" not in str(v):
+        return "wrong", f"the refusal does not name --world-size: {v} [{name}]"
+    if o != "ok":
+        return o, f"{v} [{name}]"
+    if "names the flag" in name:
+        return "wrong", f"accepted [{name}]"
+    if isinstance(v, str) and "nan" in v.lower().replace("nano", ""):
+        return "nan", f"nan in the output [{name}]"
+    for attr in ("risk", "unquantized", "dense"):
+        x = getattr(v, attr, None)
+        if isinstance(x, float) and math.isnan(x):
+            return "nan", f"{attr} is nan [{name}]"
+    return "ok", f"{dt:.1f} s"
+
+
+def _repro_extra(kind: str) -> tuple[str, str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        if kind == "world_size_2_warning":
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("always")  # (the workers ignore warnings; this case is about them)
+                rc, out, err = _run_main_err(["simulate", "--world-size", "2", "--p", "1,2", "--s", "1", "--n", "10",
+                                              "--lam", "4,1,1,0.25", "--b", "2,1,0,0.5", "--sigma2", "0.1",
+                                              "--trials", "3", "--workers", "1", "--quiet"], cwd=tmp)
+            lines = [x for x in err.splitlines() if x.strip()]
+            if rc == "0" and len(lines) > 1:
+                return "multi-line", f"a successful run printed {len(lines)} lines on stderr [--world-size 2 warning]"
+            return "ok", ""
+        out = os.path.join(tmp, "log.jsonl")
+        o, d = _run_main([*_LOG_ARGS, "--out", out], cwd=tmp)
+        lines = open(out).read().splitlines()
+        rec = json.loads(lines[1])
+        rec["dense" if kind != "tampered_neg" else "hessian"] = {"tampered_1e10": 1e10, "tampered_neg": -5.0,
+                                                                 "tampered_huge": 1.7e308}[kind]
+        lines[1] = json.dumps(rec)
+        open(out, "w").write("\n".join(lines) + "\n")
+        o, d = _run_main([*_LOG_ARGS, "--out", out], cwd=tmp)
+        if o == "ok":
+            return "tampered-accepted", f"an edited record was averaged in [{kind}]"
+        return o, f"{d} [{kind}]"
+
+
 CASES = {"predict": case_predict, "grid": case_grid, "api_types": case_api_types, "cli_theory": case_cli_theory,
-         "cli_simulate": case_cli_simulate, "files": case_files, "kill": case_kill}
+         "cli_simulate": case_cli_simulate, "files": case_files, "kill": case_kill,
+         "compression": case_compression, "continuous": case_continuous, "world": case_world,
+         "advisor": case_advisor, "results_file": case_results_file, "trial_log": case_trial_log,
+         "cli_new": case_cli_new, "lock": case_lock, "reproducers": case_reproducers}
 
 
 def worker(cat: str, start: int, stop: int) -> None:
@@ -651,34 +1518,57 @@ def run_tree(tree: str, cat: str, n: int) -> list[dict]:
 
 def summarise(recs: list[dict]) -> dict:
     c = collections.Counter(r["outcome"] for r in recs)
-    return {"inputs": len(recs), "ok": c["ok"], "refused": c["refused"],
+    return {"inputs": len(recs), "ok": c["ok"] + c["progress"], "refused": c["refused"],
             **{k: c[k] for k in FAILURES}, "failures": sum(c[k] for k in FAILURES), "harness": c["harness-error"]}
 
 
-def markdown(res: dict, trees: dict, elapsed: dict) -> str:
-    lines = ["# Reliability: adversarial inputs, before and after issue 9", "",
-             "Generated by `python validation/adversarial.py --before <tree at 43e9e09> --after .` "
-             f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; before: `{trees['before']}`, "
-             f"after: `{trees['after']}`).  The same generated inputs are given to both trees; see the module "
+def _table(res: dict, cats: list) -> list[str]:
+    lines = ["| category | inputs | before: failures | after: failures | before: refused / ok | "
+             "after: refused / ok |", "|---|---:|---:|---:|---:|---:|"]
+    tot = collections.Counter()
+    empty = {"inputs": 0, "ok": 0, "refused": 0, "failures": 0, **{k: 0 for k in FAILURES}}
+
+    def kinds(s):
+        parts = [f"{s[k]} {k}" for k in FAILURES if s[k]]
+        return f"**{s['failures']}**" + (f" ({', '.join(parts)})" if parts else "")
+    for cat in cats:
+        b = summarise(res["before"][cat]) if cat in res["before"] else None
+        a = summarise(res["after"][cat]) if cat in res["after"] else empty
+        tot.update({"inputs": a["inputs"], "bf": b["failures"] if b else 0, "af": a["failures"]})
+        lines.append(f"| {cat} | {a['inputs']} | {kinds(b) if b else '-'} | {kinds(a)} | "
+                     f"{(str(b['refused']) + ' / ' + str(b['ok'])) if b else '-'} | {a['refused']} / {a['ok']} |")
+    lines.append(f"| **total** | {tot['inputs']} | **{tot['bf']}** | **{tot['af']}** | | |")
+    return lines
+
+
+def markdown(res: dict, trees: dict, elapsed: dict, cat_trees: dict | None = None) -> str:
+    cat_trees = cat_trees or {}
+    old = [c for c in res["after"] if c not in NEW_CATEGORIES]
+    new = [c for c in NEW_CATEGORIES if c in res["after"] or c in res["before"]]
+    when = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
+    lines = ["# Reliability: adversarial inputs, before and after issues 9 and 19", "",
+             "Generated by `python validation/adversarial.py --before <old tree> --after .` "
+             f"(last update {when}).  The same generated inputs are given to both trees; see the module "
              "docstring of `validation/adversarial.py` for the classification.  A *failure* is a traceback, a nan, "
              "a wrong or uncertified number (disagreeing with mpmath, with the exact feature-scale invariance, "
              "with the point prediction, or below sigma^2), a changed file that dcpredict did not write, a hang "
-             "or a crash.", "",
-             "| category | inputs | before: failures | after: failures | before: refused / ok | "
-             "after: refused / ok |", "|---|---:|---:|---:|---:|---:|"]
-    tot = collections.Counter()
-    for cat in res["after"]:
-        b, a = summarise(res["before"][cat]), summarise(res["after"][cat])
-        tot.update({"inputs": a["inputs"], "bf": b["failures"], "af": a["failures"]})
-
-        def kinds(s):
-            parts = [f"{s[k]} {k}" for k in FAILURES if s[k]]
-            return f"**{s['failures']}**" + (f" ({', '.join(parts)})" if parts else "")
-        lines.append(f"| {cat} | {a['inputs']} | {kinds(b)} | {kinds(a)} | {b['refused']} / {b['ok']} | "
-                     f"{a['refused']} / {a['ok']} |")
-    lines.append(f"| **total** | {tot['inputs']} | **{tot['bf']}** | **{tot['af']}** | | |")
+             "(no answer within the per-input alarm and nothing on stderr) or a crash; for issue 19 also a "
+             "*tampered-accepted* file (a saved result or trial-log record edited out of range, or edited at all "
+             "for a trial log, read back without a refusal), a *silent* run (over 60 s with nothing on stderr: no "
+             "progress, no estimate) and a *multi-line* message on a successful run.  A run stopped by the alarm "
+             "while it showed progress counts as ok.", ""]
+    if new:
+        t = cat_trees.get(new[0], trees)
+        lines += ["## Issue 19: compression, continuous laws, world, advisor, saved results, trial logs, CLI", "",
+                  f"before: `{t.get('before')}` (the tree before issue 19), after: `{t.get('after')}`.", ""]
+        lines += _table(res, new) + [""]
+    if old:
+        lines += ["## Issue 9: the theory, the grid, the first command line and its files", "",
+                  f"before: the tree at 43e9e09 (`{trees.get('before9', trees.get('before'))}`), after: "
+                  f"`{trees.get('after9', trees.get('after'))}`.", ""]
+        lines += _table(res, old) + [""]
     spent = {side: sum(r["seconds"] or 0.0 for recs in res[side].values() for r in recs) for side in res}
-    lines += ["", f"Time spent on the inputs (sum over inputs, 2 shared cores): before {spent['before']:.0f} s, "
+    lines += [f"Time spent on the inputs (sum over inputs, 2 shared cores): before {spent['before']:.0f} s, "
               f"after {spent['after']:.0f} s.", ""]
     nh = sum(summarise(recs)["harness"] for side in res.values() for recs in side.values())
     if nh:
@@ -693,7 +1583,7 @@ def markdown(res: dict, trees: dict, elapsed: dict) -> str:
                 text = re.sub(r"-?\d[\d.e+-]*", "#", re.sub(r"^dcpredict ", "", text))
                 reasons[(cat, text[:110])] += 1
     lines += ["## Most common refusals after (one line each, exit 2 on the command line)", ""]
-    for (cat, text), k in reasons.most_common(15):
+    for (cat, text), k in reasons.most_common(25):
         lines.append(f"- {cat}: {k} x `{text}`")
     lines.append("")
     for side in ("after", "before"):
@@ -736,10 +1626,17 @@ def main() -> None:
     res: dict = {"before": {}, "after": {}}
     elapsed = {"before": 0.0, "after": 0.0}
     trees = {"before": args.before, "after": args.after}
+    cat_trees: dict = {}
     if args.update:
         with open(os.path.splitext(args.out)[0] + ".json") as fh:
             prev = json.load(fh)
         res, elapsed = prev["results"], prev["elapsed"]
+        cat_trees = prev.get("cat_trees", {})
+        old_trees = prev.get("trees", {})
+        trees["before9"] = old_trees.get("before9", old_trees.get("before"))
+        trees["after9"] = old_trees.get("after9", old_trees.get("after"))
+    for cat in cats:
+        cat_trees[cat] = {"before": args.before, "after": args.after}
     for side in args.sides.split(","):
         t0 = time.time()
         for cat in cats:
@@ -748,10 +1645,10 @@ def main() -> None:
             s = summarise(res[side][cat])
             print(f"{side:6} {cat:13} {s}", flush=True)
         elapsed[side] = elapsed[side] + time.time() - t0 if args.update else time.time() - t0
-    with open(args.out, "w") as fh:
-        fh.write(markdown(res, trees, elapsed) + "\n")
     with open(os.path.splitext(args.out)[0] + ".json", "w") as fh:
-        json.dump({"trees": trees, "elapsed": elapsed, "results": res}, fh, indent=0)
+        json.dump({"trees": trees, "cat_trees": cat_trees, "elapsed": elapsed, "results": res}, fh, indent=0)
+    with open(args.out, "w") as fh:
+        fh.write(markdown(res, trees, elapsed, cat_trees) + "\n")
     print(f"wrote {args.out}")
 
 

@@ -172,10 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    from ._common import cli_message, one_line_warnings, precheck
     try:
-        return int(args.func(args) or 0)
+        with one_line_warnings(args.command):
+            precheck(args)
+            return int(args.func(args) or 0)
     except DCPredictError as exc:
-        print(f"dcpredict {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"dcpredict {args.command}: error: {cli_message(exc, args)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"dcpredict {args.command}: interrupted", file=sys.stderr)

@@ -248,3 +248,93 @@ def dumps(obj: Any) -> str:
     reads either back); a value that does not exist is ``null``.  See :func:`strict`.
     """
     return json.dumps(strict(obj), indent=None, allow_nan=False)
+
+
+# --------------------------------------------------------------------------- checks before any work
+#: API argument names and the command-line flag that sets each (refusals name the flag the user typed)
+FLAG_OF = {"P": "--world-size", "p": "--p", "s": "--s", "n": "--n", "kappa": "--kappa", "alpha": "--alpha",
+           "kappas": "--kappa", "alphas": "--alpha", "sigma2": "--sigma2", "ridge": "--ridge", "bits": "--bits",
+           "step": "--step", "rounds": "--rounds", "rule": "--rule", "trials": "--trials", "seed": "--seed",
+           "workers": "--workers", "order": "--order", "tol": "--tol", "lam": "--lam", "b": "--b",
+           "weights": "--weights", "scheduler": "--scheduler", "rules": "--rules"}
+#: formats an image output (--map) may have: the one dcpredict writes and recognises again (PNG)
+IMAGE_FORMATS = (".png",)
+
+
+def cli_message(exc: BaseException, args: argparse.Namespace | None = None) -> str:
+    """The one line of a refusal, with an API argument name replaced by the flag the user gave for it
+    (``P must be ...`` becomes ``--world-size must be ...``)."""
+    import re
+    text = " ".join(str(exc).split("\n")).strip() or type(exc).__name__
+    m = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)(?: and ([A-Za-z_][A-Za-z0-9_]*))?( must | entries | = )", text)
+    if m and args is not None:
+        names = [g for g in (m.group(1), m.group(2)) if g]
+
+        def flag(name: str) -> str:
+            f = FLAG_OF.get(name)
+            if f is None:
+                return name
+            dest = f[2:].replace("-", "_")
+            given = getattr(args, dest, None) is not None
+            if not given or (dest in ("lam", "b", "weights") and getattr(args, "law", None) is not None):
+                return name
+            return f
+        text = " and ".join(flag(n) for n in names) + text[m.end(len(names)):]
+    return text
+
+
+def precheck(args: argparse.Namespace) -> None:
+    """Checks of the command line that cost nothing, done before any work: a Dask address the command line can
+    use, and every output path (its format, its directory, and a file there that dcpredict did not write)."""
+    import os
+    sched = getattr(args, "scheduler", None)
+    if isinstance(sched, str) and sched.strip().startswith("inproc://"):
+        raise DCPredictError(f"--scheduler {sched!r} names a scheduler inside this process, and the command line "
+                             "starts none: give tcp://HOST:PORT of a running dask scheduler")
+    outputs = []
+    m = getattr(args, "map", None)
+    if isinstance(m, str):
+        if os.path.splitext(m)[1].lower() not in IMAGE_FORMATS:
+            raise DCPredictError(f"--map {m!r} must be a {'/'.join(IMAGE_FORMATS)} file (the phase map is drawn "
+                                 "as PNG)")
+        outputs.append(("--map", m))
+    out = getattr(args, "out", None)
+    if isinstance(out, str) and getattr(args, "command", None) == "curve":
+        outputs.append(("--out", out))
+    for flag, path in outputs:
+        from .._store import resolve
+        target = resolve(path)
+        parent = os.path.dirname(target) or "."
+        if not os.path.isdir(parent):
+            raise DCPredictError(f"{flag} {path!r}: directory {parent!r} does not exist (nothing was computed)")
+        if flag == "--map":
+            from .._store import check_outputs
+            check_outputs([path], "--map")
+        elif os.path.isfile(target):
+            from .._store import _read_all
+            if not is_any_curve_output(_read_all(target)):
+                raise DCPredictError(f"--out {path!r} exists and is not a dcpredict curve output (CSV or JSON); "
+                                     "dcpredict replaces only its own output files: choose a new file name (the "
+                                     "file was left unchanged, nothing was computed)")
+
+
+class one_line_warnings:
+    """Warnings during a command are printed as one line each, ``dcpredict CMD: warning: message``."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __enter__(self):
+        import warnings
+        self._old = warnings.showwarning
+        cmd = self.command
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            print(f"dcpredict {cmd}: warning: {' '.join(str(message).split())}", file=file or sys.stderr)
+
+        warnings.showwarning = show
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import warnings
+        warnings.showwarning = self._old

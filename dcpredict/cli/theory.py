@@ -96,11 +96,13 @@ def _tuned_world_rows(law, p: int, common: dict) -> list[dict]:
     return rows
 
 
-def _check_tuned_work(points: int, rules: int) -> None:
-    est = points * rules * _SECONDS_PER_TUNED_RULE
+def _check_tuned_work(points: int, rules: int, law=None) -> float:
+    from ..compression import _ridge_search_seconds
+    est = points * rules * (_SECONDS_PER_TUNED_RULE if law is None else _ridge_search_seconds(law))
     if est > _MAX_TUNED_SECONDS:
         raise DCPredictError(f"--ridge optimal on {points} points x {rules} rules would take about {est / 60:.0f} "
                              f"minutes (limit {_MAX_TUNED_SECONDS / 60:.0f}); use fewer --kappa/--alpha/--p values")
+    return est
 
 
 def _tuned_text(rows: list[dict]) -> str:
@@ -152,11 +154,11 @@ def _curve_world(args: argparse.Namespace) -> int:
         from ..world import default_ps
         common = _world_common(args)
         ps = list(default_ps(common["s"], common["P"])) if ps is None else ps
-        _check_tuned_work(len(ps), len(RISK_FIELDS) + 2)
         law = law_from_args(args)
+        est = _check_tuned_work(len(ps), len(RISK_FIELDS) + 2, law)
         records = []
         from .._progress import bar as _bar
-        bar = _bar(len(ps), "curve --ridge optimal", unit="p", enabled=not args.quiet)
+        bar = _bar(len(ps), f"curve --ridge optimal (estimate {est:.0f} s)", unit="p", enabled=not args.quiet)
         for p in ps:
             rec = {"p": int(p), "kappa": p / common["n"], "alpha": common["s"] / p}
             for row in _tuned_world_rows(law, int(p), common):
@@ -242,11 +244,11 @@ def _curve(args: argparse.Namespace) -> int:
     from ..theory import predict_grid
     kappas, alphas = float_grid("--kappa", args.kappa), float_grid("--alpha", args.alpha)
     if args.ridge == "optimal":
-        _check_tuned_work(len(kappas) * len(alphas), len(RISK_FIELDS))
         law = law_from_args(args)
+        est = _check_tuned_work(len(kappas) * len(alphas), len(RISK_FIELDS), law)
         records = []
         from .._progress import bar as _bar
-        bar = _bar(len(kappas) * len(alphas), "curve --ridge optimal", unit="point", enabled=not args.quiet)
+        bar = _bar(len(kappas) * len(alphas), f"curve --ridge optimal (estimate {est:.0f} s)", unit="point", enabled=not args.quiet)
         for k in kappas:
             for a in alphas:
                 rec = {"kappa": k, "alpha": a}
