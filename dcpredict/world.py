@@ -411,8 +411,8 @@ class WorldCurve(Result):
         ps = np.asarray(self.ps)
         for name in WORLD_BASELINES:
             value = np.array(getattr(self, name), dtype=float)
-            if value.ndim == 0:
-                value = np.full(ps.shape, float(value))
+            if value.ndim == 0:  # a read-only zero-stride view: one double per baseline, not one per p
+                value = np.broadcast_to(value, ps.shape)
             elif value.shape != ps.shape or not (value.size == 0 or np.all((value == value[0])
                                                                              | (np.isnan(value) & np.isnan(value[0])))):
                 raise DCPredictError(f"WorldCurve {name} must be one number or a constant array of len(ps) = "
