@@ -56,24 +56,36 @@ def explore(world: str = "fig3a", *, query: str | None = None, **controls: Any):
     return Explorer(state)
 
 
-def serve(*, host: str = "127.0.0.1", port: int = 5006, show: bool = False, ready=None):
+def _free_port(host: str) -> int:
+    import socket
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 5006, show: bool = False, ready=None) -> None:
     """Serve the explorer at ``http://HOST:PORT/`` until interrupted (``dcpredict explore``).
 
-    ``ready(url)`` is called once the server listens (the command prints the URL there).
+    Only the app is served (its page at ``/``, Bokeh's websocket and static files); port 0 takes a free
+    port.  ``ready(url)`` is called once the server listens (the command prints the URL there).
     """
     _require_panel()
     import panel as pn
     from .app import Explorer
 
+    if port == 0:
+        port = _free_port(host)
+    origins = {f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"}
+    if host in ("0.0.0.0", "::"):
+        import socket
+        origins.add(f"{socket.gethostname()}:{port}")
+
     def app():
         return Explorer(server=True).view
 
-    server = pn.serve({"/": app}, address=host, port=port, show=False, start=False, title="dcpredict explore",
-                      websocket_origin=[f"{host}:{p}" for p in {port}] if port else None, print=False)
-    actual = server.port
-    if port == 0:   # the origin check needs the port the OS chose
-        server._tornado._websocket_origins = {f"{host}:{actual}"}  # pragma: no cover - set below instead
-    url = f"http://{host}:{actual}/"
+    server = pn.serve({"/": app}, address=host, port=port, show=False, start=False, verbose=False,
+                      title="dcpredict explore", websocket_origin=sorted(origins))
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{server.port}/"
     if ready is not None:
         ready(url)
     if show:

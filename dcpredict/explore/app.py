@@ -28,19 +28,23 @@ COMPUTE_LOCK = threading.RLock()
 
 _COLORS = dict(zip(S.CURVE_FIELDS, Category10_10))
 _LINE_STYLE = {"small_oracle": ("black", "dashed"), "small_top_variance": ("gray", "dotdash"),
-               "small_random": ("silver", "dotted"), "zero_model": ("firebrick", "dashed")}
+               "small_random": ("silver", "dotted"), "zero_model": ("saddlebrown", "dotdash")}
 _PHASE_COLORS = ("#4c72b0", "#55a868", "#c4a000", "#c44e52")
+_PHASES = ("pruning a bigger model", "small_oracle", "small_top_variance", "zero model")
 #: model sizes simulated on request (geometric in [s, P], the integers nearest to these fractions)
 SIM_POINTS = 7
 SIM_FIELDS = ("dense", "magnitude", "hessian", "oracle_pruned", "magnitude_retrained", "hessian_retrained")
 #: rows of budgets s computed per step of the phase map (progress and cancellation between steps)
 MAP_CHUNK = 8
 
+#: styles of the HTML panes (each pane renders in its own shadow root, so each gets the sheet)
 _CSS = """
-.dcp-pre pre {font-size: 11px; line-height: 1.25; white-space: pre; overflow-x: auto; margin: 0}
-.dcp-table table {border-collapse: collapse; font-size: 12px}
-.dcp-table td, .dcp-table th {border-bottom: 1px solid #ddd; padding: 2px 8px; text-align: right}
-.dcp-table td:first-child, .dcp-table th:first-child {text-align: left}
+pre {font-size: 11px; line-height: 1.25; white-space: pre; overflow-x: auto; margin: 0}
+pre.dcp-wrap {white-space: pre-wrap; word-break: break-all}
+table {border-collapse: collapse; font-size: 12px}
+td, th {border-bottom: 1px solid #ddd; padding: 2px 8px; text-align: right}
+td:first-child, th:first-child {text-align: left}
+.swatch {display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 10px; vertical-align: middle}
 """
 
 
@@ -62,7 +66,6 @@ class Explorer(pn.viewable.Viewer):
 
     def __init__(self, state: S.State | None = None, *, server: bool = False) -> None:
         super().__init__()
-        pn.extension(raw_css=[_CSS])
         self.server = server
         self._doc = pn.state.curdoc if server else None
         self._generation = 0
@@ -116,10 +119,16 @@ class Explorer(pn.viewable.Viewer):
                                                      label="sidecar JSON", button_type="default", width=150)
         self.png_download = pn.widgets.FileDownload(callback=self._png_file, filename="dcpredict_explore.png",
                                                     label="PNG", button_type="default", width=150)
-        self.command = pn.pane.HTML("", css_classes=["dcp-pre", "dcp-command"], sizing_mode="stretch_width")
-        self.url = pn.pane.HTML("", css_classes=["dcp-pre", "dcp-url"], sizing_mode="stretch_width")
-        self.advice_text = pn.pane.HTML("", css_classes=["dcp-pre", "dcp-advice"], sizing_mode="stretch_width")
-        self.advice_table = pn.pane.HTML("", css_classes=["dcp-table"])
+        css = dict(stylesheets=[_CSS])
+        self.command = pn.pane.HTML("", css_classes=["dcp-command"], sizing_mode="stretch_width", **css)
+        self.url = pn.pane.HTML("", css_classes=["dcp-url"], sizing_mode="stretch_width", **css)
+        self.advice_text = pn.pane.HTML("", css_classes=["dcp-advice"], sizing_mode="stretch_width", **css)
+        self.advice_table = pn.pane.HTML("", css_classes=["dcp-table"], **css)
+        self.map_legend = pn.pane.HTML("".join(
+            f'<span class="swatch" style="background:{c}"></span>{html.escape(n)}'
+            for c, n in zip(_PHASE_COLORS, _PHASES)) + '<span class="swatch" style="background:none">&#9733;</span>'
+            'the advice (best p, s)', **css)
+        self.map_auto = pn.widgets.Checkbox(name="recompute on every change", value=True)
         self.data = pn.pane.HTML("", css_classes=["dcp-data"], width=0, height=0, margin=0)
         self.grid = pn.pane.Str("", css_classes=["dcp-grid"])
         self.timing = pn.pane.Str("", css_classes=["dcp-timing"])
@@ -137,7 +146,7 @@ class Explorer(pn.viewable.Viewer):
         f = figure(x_axis_type="log", y_axis_type="log", width=720, height=430, toolbar_location="above",
                    tools="pan,wheel_zoom,box_zoom,reset,save", title="risk against p/n at fixed s",
                    x_axis_label="p / n (model size over samples)", y_axis_label="test risk (world)")
-        self.curve_src = ColumnDataSource({"x": [], "p": [], **{k: [] for k in S.CURVE_FIELDS}})
+        self.curve_src = ColumnDataSource({"x": [], "p": [], **{k: [] for k in S.CURVE_FIELDS}}, name="dcp-curve")
         items = []
         for k in S.CURVE_FIELDS:
             dash = "dashed" if k.endswith("_retrained") else "solid"
@@ -147,21 +156,21 @@ class Explorer(pn.viewable.Viewer):
             items.append(LegendItem(label=k, renderers=[r]))
         self.line_src = {}
         for k, (color, dash) in _LINE_STYLE.items():
-            src = ColumnDataSource({"x": [], "y": []})
+            src = ColumnDataSource({"x": [], "y": []}, name=f"dcp-{k}")
             r = f.line("x", "y", source=src, color=color, line_dash=dash, line_width=2)
             f.add_tools(HoverTool(renderers=[r], tooltips=[("line", k), ("risk", "@y{0.00000}")]))
             items.append(LegendItem(label=k, renderers=[r]))
             self.line_src[k] = src
-        self.best_src = ColumnDataSource({"x": [], "y": [], "label": []})
+        self.best_src = ColumnDataSource({"x": [], "y": [], "label": []}, name="dcp-best")
         r = f.scatter("x", "y", source=self.best_src, marker="star", size=16, color="black")
         f.add_tools(HoverTool(renderers=[r], tooltips=[("best", "@label")]))
         items.append(LegendItem(label="advice: best", renderers=[r]))
-        self.sim_src = ColumnDataSource({"x": [], "y": [], "lo": [], "hi": [], "color": [], "field": [], "p": []})
+        self.sim_src = ColumnDataSource({"x": [], "y": [], "lo": [], "hi": [], "color": [], "field": [], "p": []},
+                                        name="dcp-sim")
         r = f.scatter("x", "y", source=self.sim_src, color="color", size=8, marker="circle", fill_alpha=0.6)
         f.add_layout(Whisker(source=self.sim_src, base="x", lower="lo", upper="hi", line_color="color"))
         f.add_tools(HoverTool(renderers=[r], tooltips=[("simulated", "@field"), ("p", "@p"),
                                                        ("mean", "@y{0.00000}"), ("95% CI", "@lo{0.0000} - @hi{0.0000}")]))
-        items.append(LegendItem(label="simulation (mean, 95% CI)", renderers=[r]))
         legend = Legend(items=items, location="top_left", click_policy="hide", label_text_font_size="9pt")
         f.add_layout(legend, "right")
         self.curve_fig = f
@@ -169,7 +178,7 @@ class Explorer(pn.viewable.Viewer):
         m = figure(x_axis_type="log", y_axis_type="log", width=520, height=430, toolbar_location="above",
                    tools="pan,wheel_zoom,reset,save", title="phase map: best option at (p, s)",
                    x_axis_label="model size p", y_axis_label="budget s")
-        self.map_src = ColumnDataSource({"left": [], "right": [], "bottom": [], "top": [], "color": [],
+        self.map_src = ColumnDataSource(name="dcp-map", data={"left": [], "right": [], "bottom": [], "top": [], "color": [],
                                          "phase": [], "p": [], "s": [], "rule": [], "risk": []})
         r = m.quad(left="left", right="right", bottom="bottom", top="top", fill_color="color", line_color=None,
                    source=self.map_src)
@@ -177,10 +186,6 @@ class Explorer(pn.viewable.Viewer):
                                                        ("rule", "@rule"), ("pruned risk", "@risk{0.00000}")]))
         self.mark_src = ColumnDataSource({"x": [], "y": []})
         m.scatter("x", "y", source=self.mark_src, marker="star", size=18, color="white", line_color="black")
-        for i, name in enumerate(("pruning a bigger model", "small_oracle", "small_top_variance", "zero model")):
-            m.quad(left=[], right=[], bottom=[], top=[], fill_color=_PHASE_COLORS[i], legend_label=name)
-        m.legend.location = "bottom_right"
-        m.legend.label_text_font_size = "9pt"
         self.map_fig = m
 
     # ------------------------------------------------------------------ layout
@@ -193,12 +198,13 @@ class Explorer(pn.viewable.Viewer):
                             width=290)
         sim_box = pn.Column(pn.pane.Markdown("**simulation**"), self.sim_trials, self.sim_button, self.sim_progress,
                             self.sim_status)
-        map_box = pn.Column(pn.pane.Markdown("**phase map**"), self.map_button, self.map_progress, self.map_status)
+        map_box = pn.Column(pn.pane.Markdown("**phase map**"), self.map_auto, self.map_button, self.map_progress,
+                            self.map_status)
         export = pn.Column(pn.pane.Markdown("**export**"), self.png_download, self.json_download)
         side = pn.Column(law_box, sim_box, map_box, export, width=300)
         main = pn.Column(
             self.error,
-            pn.Row(pn.pane.Bokeh(self.curve_fig), pn.pane.Bokeh(self.map_fig)),
+            pn.Row(pn.pane.Bokeh(self.curve_fig), pn.Column(pn.pane.Bokeh(self.map_fig), self.map_legend)),
             self.grid, self.timing,
             pn.Row(pn.Column(pn.pane.Markdown("**advice (as `dcpredict advise`)**"), self.advice_table, width=560),
                    pn.Column(pn.pane.Markdown("**equivalent command**"), self.command,
@@ -236,7 +242,7 @@ class Explorer(pn.viewable.Viewer):
             ev = S.Evaluation(st, error=S.ControlError("preset", f"unexpected error (please report): "
                                                                  f"{type(exc).__name__}: {exc}"))
         self.evaluation = ev
-        self.command.object = f"<pre>{html.escape(S.cli_command(st))}</pre>"
+        self.command.object = f'<pre class="dcp-wrap">{html.escape(S.cli_command(st))}</pre>'
         self._set_url(st)
         if not ev.ok:
             self._show_error(str(ev.error))
@@ -249,6 +255,8 @@ class Explorer(pn.viewable.Viewer):
         self._clear_sim()
         self._clear_map(ev)
         dt = time.perf_counter() - t0
+        if self.map_auto.value:
+            self._on_map()
         self.timings.append(dt)
         self.timing.object = f"computed in {1e3 * dt:.0f} ms (advice search and curve)"
         self.grid.object = ev.grid + f"; ridge {ev.curve_ridge:g}" + (
@@ -269,7 +277,7 @@ class Explorer(pn.viewable.Viewer):
             except Exception:
                 host = None
         url = f"http://{host}/?{query}" if host else f"?{query}  (append to the address of dcpredict explore)"
-        self.url.object = f"<pre>{html.escape(url)}</pre>"
+        self.url.object = f'<pre class="dcp-wrap">{html.escape(url)}</pre>'
         self.share_url = url
 
     @staticmethod
@@ -303,13 +311,14 @@ class Explorer(pn.viewable.Viewer):
         for r in a._records():
             name = r["option"]
             if r["kind"] == "prune":
-                note = r["where"] + ("  <b>BEST</b>" if name == a.best_rule else "")
+                note = r["where"]
             else:
                 v = verdicts[name]
                 gap = "" if not math.isfinite(v["relative_gap"]) else f" ({100 * v['relative_gap']:+.2f} %)"
                 note = f"BEST {v['verdict'].upper()} it{gap}"
+            best = " <b>&larr; BEST</b>" if r["kind"] == "prune" and name == a.best_rule else ""
             rows.append(f"<tr><td>{html.escape(name)}</td><td>{r['p']}</td><td>{r['s']}</td>"
-                        f"<td>{html.escape(_fmt(r['risk']))}</td><td>{html.escape(note)}</td></tr>")
+                        f"<td>{html.escape(_fmt(r['risk']))}</td><td>{html.escape(note)}{best}</td></tr>")
         what = (f"train the first s = {a.s} features (no pruning)" if a.best_p == a.s else
                 f"fit p = {a.best_p} features (p/n = {a.best_p / a.n:.4g}), prune to s = {a.s} by {a.best_rule}")
         head = f"<p class='dcp-best'><b>BEST:</b> {html.escape(what)}: risk {html.escape(_fmt(a.best_risk))}</p>"
@@ -385,7 +394,8 @@ class Explorer(pn.viewable.Viewer):
                 self.sim_src.data = snapshot
                 self.sim_progress.value = done
                 self.sim_status.object = (f"simulated {done} of {len(ps)} model sizes ({trials} trials each, "
-                                          f"{elapsed:.1f} s); markers: mean and 95 % interval")
+                                          f"{elapsed:.1f} s); markers: mean and 95 % interval, coloured as "
+                                          "their rule's line")
             self._schedule(show)
 
     def _clear_map(self, ev: S.Evaluation) -> None:
@@ -393,7 +403,8 @@ class Explorer(pn.viewable.Viewer):
         a = ev.advice
         self.mark_src.data = {"x": [a.best_p], "y": [a.s]}
         self.map_progress.visible = False
-        self.map_status.object = "press 'compute phase map' (200 p x 120 s, about 1-3 s)"
+        self.map_status.object = ("recomputing ..." if self.map_auto.value else
+                                  "press 'compute phase map' (200 p x 120 s, about 1-3 s)")
         self.phase_map = None
 
     def _on_map(self, event=None) -> None:
@@ -478,7 +489,7 @@ def _map_data(pm) -> dict[str, list]:
     sb, st = _edges(pm.ss)
     jj, ii = np.nonzero(pm.category >= 0)
     cat = pm.category[jj, ii]
-    phases = ("pruning a bigger model", "small_oracle", "small_top_variance", "zero model")
+    phases = _PHASES
     return {"left": pl[ii].tolist(), "right": pr[ii].tolist(), "bottom": sb[jj].tolist(), "top": st[jj].tolist(),
             "color": [_PHASE_COLORS[c] for c in cat], "phase": [phases[c] for c in cat],
             "p": pm.ps[ii].tolist(), "s": pm.ss[jj].tolist(),
