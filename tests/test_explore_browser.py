@@ -131,8 +131,9 @@ class Page:
     def source(self, name: str) -> dict:
         """The columns of a Bokeh data source as the browser holds them (what is drawn)."""
         return self.drv.execute_script(
-            "const ds = Bokeh.documents[0].get_model_by_name(arguments[0]); const out = {};"
-            "for (const [k, v] of ds.data) { out[k] = Array.from(v); } return out;", name)
+            "const ds = Bokeh.documents[0].get_model_by_name(arguments[0]); const d = ds.data; const out = {};"
+            "const entries = (d instanceof Map) ? Array.from(d.entries()) : Object.entries(d);"
+            "for (const [k, v] of entries) { out[k] = Array.from(v); } return out;", name)
 
     def wait(self, cond, what: str, timeout: float = 90.0):
         deadline = time.time() + timeout
@@ -155,10 +156,8 @@ class Page:
     def type(self, control: str, text: str) -> None:
         from selenium.webdriver.common.keys import Keys
         el = self.input(control)
-        el.click()
-        el.send_keys(Keys.CONTROL, "a")
-        el.send_keys(Keys.DELETE)
-        el.send_keys(text, Keys.ENTER)
+        old = el.get_attribute("value") or ""
+        el.send_keys(Keys.END, Keys.BACKSPACE * len(old), text, Keys.ENTER)
 
     def choose(self, control: str, label: str) -> None:
         from selenium.webdriver.support.ui import Select
@@ -223,7 +222,7 @@ def test_explorer_in_a_browser(server, browser, tmp_path):
 
     # 4. a bad input: the inline message names the control, in the command's words; nothing else changes
     page.type("s", "5000")
-    msg = page.wait(lambda: [t for t in page.visible_texts(".dcp-error") if t.strip()], "the inline message")[0]
+    msg = page.wait(lambda: [t for t in page.visible_texts(".dcp-error-text") if t.strip()], "the inline message")[0]
     rc, _, err = _cli(_atoms_argv(FIG3B, s=5000))
     assert rc == 2
     words = err.strip().removeprefix("dcpredict advise: error: ")
@@ -233,7 +232,7 @@ def test_explorer_in_a_browser(server, browser, tmp_path):
     # the server stayed up and recovers
     page.type("s", "60")
     page.wait(lambda: page.data() and page.data().get("s") == 60, "the curve at s = 60")
-    assert not [t for t in page.visible_texts(".dcp-error") if t.strip()]
+    assert not [t for t in page.visible_texts(".dcp-error-text") if t.strip()]
 
     # 5. simulation markers on request (background, progress)
     page.type("s", "40")

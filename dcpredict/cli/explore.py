@@ -25,6 +25,10 @@ def _explore(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise DCPredictError(f"--port must be an integer in [0, 65535]; got {args.port}")
 
+    import logging
+    # the server's log on stderr: warnings and errors of the app, Bokeh and Tornado (a trace here is a bug)
+    logging.basicConfig(level=logging.WARNING, format="dcpredict explore: %(levelname)s %(name)s: %(message)s")
+
     def ready(url: str) -> None:
         print(f"dcpredict explore: serving {url} (Ctrl-C to stop)", flush=True)
 

@@ -82,8 +82,16 @@ class Explorer(pn.viewable.Viewer):
                     init_error = exc
         self._build_widgets(state)
         self._build_plots()
+        self._host = None
+        self._location = None
+        if server:
+            try:
+                self._host = pn.state.headers.get("Host")
+                self._location = pn.state.location
+            except Exception:
+                pass
         self._build_layout()
-        self.update()
+        self.update(immediate=True)
         if init_error is not None:
             self._show_error(f"URL: {init_error}")
 
@@ -104,8 +112,7 @@ class Explorer(pn.viewable.Viewer):
         self.preset.param.watch(self._on_preset, "value")
         for w in self.inputs.values():
             w.param.watch(self._on_change, "value")
-        self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["dcp-error"],
-                                   sizing_mode="stretch_width")
+        self.error = pn.pane.HTML("", visible=False, css_classes=["dcp-error"], sizing_mode="stretch_width")
         self.sim_button = pn.widgets.Button(name="simulate markers", button_type="primary", width=150)
         self.sim_trials = pn.widgets.IntInput(name="trials per p", value=20, start=2, end=10_000, width=100)
         self.sim_progress = pn.indicators.Progress(value=0, max=SIM_POINTS, width=150, visible=False)
@@ -230,9 +237,13 @@ class Explorer(pn.viewable.Viewer):
         if not self._updating:
             self.update()
 
-    def update(self) -> None:
-        """Recompute for the current controls; a bad control shows its message and leaves the plots."""
+    def update(self, *, immediate: bool = False) -> None:
+        """Recompute for the current controls; a bad control shows its message and leaves the plots.
+
+        The computation runs here; the page's models change in :meth:`_apply`, on the session's event loop
+        when served (Bokeh's document lock), at once otherwise (``immediate``, Jupyter)."""
         self._generation += 1     # cancels a running simulation or phase map
+        gen = self._generation
         t0 = time.perf_counter()
         st = self.current_state()
         try:
@@ -242,6 +253,16 @@ class Explorer(pn.viewable.Viewer):
             ev = S.Evaluation(st, error=S.ControlError("preset", f"unexpected error (please report): "
                                                                  f"{type(exc).__name__}: {exc}"))
         self.evaluation = ev
+        dt = time.perf_counter() - t0
+        if immediate:
+            self._apply(gen, ev, dt)
+        else:
+            self._schedule(lambda: self._apply(gen, ev, dt))
+
+    def _apply(self, gen: int, ev: S.Evaluation, dt: float) -> None:
+        if gen != self._generation:
+            return                # a newer evaluation follows
+        st = ev.state
         self.command.object = f'<pre class="dcp-wrap">{html.escape(S.cli_command(st))}</pre>'
         self._set_url(st)
         if not ev.ok:
@@ -254,7 +275,6 @@ class Explorer(pn.viewable.Viewer):
         self._draw_advice(ev)
         self._clear_sim()
         self._clear_map(ev)
-        dt = time.perf_counter() - t0
         if self.map_auto.value:
             self._on_map()
         self.timings.append(dt)
@@ -264,18 +284,15 @@ class Explorer(pn.viewable.Viewer):
         self.data.object = self._data_html(S.curve_data(ev))
 
     def _show_error(self, message: str) -> None:
-        self.error.object = html.escape(message)
+        self.error.object = (f'<div class="dcp-error-text" style="background:#f8d7da; color:#721c24; padding:8px 12px; '
+                             f'border:1px solid #f5c2c7; border-radius:4px; font-size:14px">{html.escape(message)}</div>')
         self.error.visible = True
 
     def _set_url(self, st: S.State) -> None:
         query = S.to_query(st)
-        host = None
-        if self.server:
-            try:
-                host = pn.state.headers.get("Host")
-                pn.state.location.search = "?" + query
-            except Exception:
-                host = None
+        host = self._host
+        if self._location is not None:
+            self._location.search = "?" + query
         url = f"http://{host}/?{query}" if host else f"?{query}  (append to the address of dcpredict explore)"
         self.url.object = f'<pre class="dcp-wrap">{html.escape(url)}</pre>'
         self.share_url = url
@@ -332,7 +349,15 @@ class Explorer(pn.viewable.Viewer):
         """Run ``fn`` where it may touch the Bokeh models: the session's event loop when served."""
         doc = self._doc
         if doc is not None and doc.session_context is not None:
-            doc.add_next_tick_callback(fn)
+            def guarded():
+                try:
+                    fn()
+                except Exception as exc:  # a bug: one line in the page and the log, never a trace
+                    import logging
+                    logging.getLogger("dcpredict.explore").error("unexpected error (please report): %s: %s",
+                                                                 type(exc).__name__, exc)
+                    self._show_error(f"unexpected error (please report): {type(exc).__name__}: {exc}")
+            doc.add_next_tick_callback(guarded)
         else:
             fn()
 
