@@ -35,7 +35,7 @@ _PHASES = ("pruning a bigger model", "small_oracle", "small_top_variance", "zero
 SIM_POINTS = 7
 SIM_FIELDS = ("dense", "magnitude", "hessian", "oracle_pruned", "magnitude_retrained", "hessian_retrained")
 #: rows of budgets s computed per step of the phase map (progress and cancellation between steps)
-MAP_CHUNK = 8
+MAP_CHUNK = 4
 
 #: styles of the HTML panes (each pane renders in its own shadow root, so each gets the sheet)
 _CSS = """
@@ -116,11 +116,11 @@ class Explorer(pn.viewable.Viewer):
         self.sim_button = pn.widgets.Button(name="simulate markers", button_type="primary", width=150)
         self.sim_trials = pn.widgets.IntInput(name="trials per p", value=20, start=2, end=10_000, width=100)
         self.sim_progress = pn.indicators.Progress(value=0, max=SIM_POINTS, width=150, visible=False)
-        self.sim_status = pn.pane.Str("", css_classes=["dcp-sim-status"])
+        self.sim_status = _Status("dcp-sim-status")
         self.sim_button.on_click(self._on_simulate)
         self.map_button = pn.widgets.Button(name="compute phase map", button_type="primary", width=150)
         self.map_progress = pn.indicators.Progress(value=0, max=100, width=150, visible=False)
-        self.map_status = pn.pane.Str("", css_classes=["dcp-map-status"])
+        self.map_status = _Status("dcp-map-status")
         self.map_button.on_click(self._on_map)
         self.json_download = pn.widgets.FileDownload(callback=self._sidecar_file, filename="dcpredict_explore.json",
                                                      label="sidecar JSON", button_type="default", width=150)
@@ -137,8 +137,8 @@ class Explorer(pn.viewable.Viewer):
             'the advice (best p, s)', **css)
         self.map_auto = pn.widgets.Checkbox(name="recompute on every change", value=True)
         self.data = pn.pane.HTML("", css_classes=["dcp-data"], width=0, height=0, margin=0)
-        self.grid = pn.pane.Str("", css_classes=["dcp-grid"])
-        self.timing = pn.pane.Str("", css_classes=["dcp-timing"])
+        self.grid = _Status("dcp-grid")
+        self.timing = _Status("dcp-timing")
 
     def _set_visibility(self, preset: str) -> None:
         for k, w in self.inputs.items():
@@ -263,7 +263,7 @@ class Explorer(pn.viewable.Viewer):
         if gen != self._generation:
             return                # a newer evaluation follows
         st = ev.state
-        self.command.object = f'<pre class="dcp-wrap">{html.escape(S.cli_command(st))}</pre>'
+        self.command.object = f'<pre class="dcp-wrap dcp-command-text">{html.escape(S.cli_command(st))}</pre>'
         self._set_url(st)
         if not ev.ok:
             self._show_error(str(ev.error))
@@ -278,8 +278,8 @@ class Explorer(pn.viewable.Viewer):
         if self.map_auto.value:
             self._on_map()
         self.timings.append(dt)
-        self.timing.object = f"computed in {1e3 * dt:.0f} ms (advice search and curve)"
-        self.grid.object = ev.grid + f"; ridge {ev.curve_ridge:g}" + (
+        self.timing.text = f"computed in {1e3 * dt:.0f} ms (advice search and curve)"
+        self.grid.text = ev.grid + f"; ridge {ev.curve_ridge:g}" + (
             " (tuned by the advice)" if st.get("ridge").strip().lower() == "optimal" else "")
         self.data.object = self._data_html(S.curve_data(ev))
 
@@ -294,7 +294,7 @@ class Explorer(pn.viewable.Viewer):
         if self._location is not None:
             self._location.search = "?" + query
         url = f"http://{host}/?{query}" if host else f"?{query}  (append to the address of dcpredict explore)"
-        self.url.object = f'<pre class="dcp-wrap">{html.escape(url)}</pre>'
+        self.url.object = f'<pre class="dcp-wrap dcp-url-text">{html.escape(url)}</pre>'
         self.share_url = url
 
     @staticmethod
@@ -364,22 +364,25 @@ class Explorer(pn.viewable.Viewer):
     def _clear_sim(self) -> None:
         self.sim_src.data = {k: [] for k in self.sim_src.data}
         self.sim_progress.visible = False
-        self.sim_status.object = ""
+        self.sim_status.text = ""
 
     def _on_simulate(self, event=None) -> None:
         ev = self.evaluation
         if ev is None or not ev.ok:
-            self.sim_status.object = "fix the inputs first"
+            self.sim_status.text = "fix the inputs first"
             return
         trials = int(self.sim_trials.value or 0)
         if trials < 2:
-            self.sim_status.object = "trials per p: trials must be an integer >= 2"
+            self.sim_status.text = "trials per p: trials must be an integer >= 2"
             return
         gen = self._generation
         a = ev.advice
-        ps = np.unique(np.geomspace(a.s, a.P, SIM_POINTS).round().astype(np.int64)).tolist()
+        ps = sim_ps(a.s, a.P, a.n)
+        if not ps:
+            self.sim_status.text = "no model size to simulate away from the interpolation peak p = n"
+            return
         self.sim_progress.max, self.sim_progress.value, self.sim_progress.visible = len(ps), 0, True
-        self.sim_status.object = f"simulating {len(ps)} model sizes x {trials} trials ..."
+        self.sim_status.text = f"simulating {len(ps)} model sizes x {trials} trials ..."
         threading.Thread(target=self._simulate, args=(gen, ev, ps, trials), daemon=True).start()
 
     def _simulate(self, gen: int, ev: S.Evaluation, ps: list[int], trials: int) -> None:
@@ -396,7 +399,7 @@ class Explorer(pn.viewable.Viewer):
             except Exception as exc:   # one line, never a trace
                 msg = f"simulation: {exc}" if isinstance(exc, DCPredictError) else \
                     f"simulation: unexpected error (please report): {type(exc).__name__}: {exc}"
-                self._schedule(lambda: setattr(self.sim_status, "object", msg))
+                self._schedule(lambda: setattr(self.sim_status, "text", msg))
                 return
             for k in SIM_FIELDS:
                 mean = float(res.mean[k][0])
@@ -418,7 +421,7 @@ class Explorer(pn.viewable.Viewer):
                     return
                 self.sim_src.data = snapshot
                 self.sim_progress.value = done
-                self.sim_status.object = (f"simulated {done} of {len(ps)} model sizes ({trials} trials each, "
+                self.sim_status.text = (f"simulated {done} of {len(ps)} model sizes ({trials} trials each, "
                                           f"{elapsed:.1f} s); markers: mean and 95 % interval, coloured as "
                                           "their rule's line")
             self._schedule(show)
@@ -428,18 +431,18 @@ class Explorer(pn.viewable.Viewer):
         a = ev.advice
         self.mark_src.data = {"x": [a.best_p], "y": [a.s]}
         self.map_progress.visible = False
-        self.map_status.object = ("recomputing ..." if self.map_auto.value else
+        self.map_status.text = ("recomputing ..." if self.map_auto.value else
                                   "press 'compute phase map' (200 p x 120 s, about 1-3 s)")
         self.phase_map = None
 
     def _on_map(self, event=None) -> None:
         ev = self.evaluation
         if ev is None or not ev.ok:
-            self.map_status.object = "fix the inputs first"
+            self.map_status.text = "fix the inputs first"
             return
         gen = self._generation
         self.map_progress.value, self.map_progress.visible = 0, True
-        self.map_status.object = "computing the phase map ..."
+        self.map_status.text = "computing the phase map ..."
         threading.Thread(target=self._compute_map, args=(gen, ev), daemon=True).start()
 
     def _compute_map(self, gen: int, ev: S.Evaluation) -> None:
@@ -460,7 +463,7 @@ class Explorer(pn.viewable.Viewer):
             except Exception as exc:
                 msg = f"phase map: {exc}" if isinstance(exc, DCPredictError) else \
                     f"phase map: unexpected error (please report): {type(exc).__name__}: {exc}"
-                self._schedule(lambda: setattr(self.map_status, "object", msg))
+                self._schedule(lambda: setattr(self.map_status, "text", msg))
                 return
             frac = min(100, int(100 * (j + MAP_CHUNK) / ss.size))
             self._schedule(lambda frac=frac: (gen == self._generation) and setattr(self.map_progress, "value", frac))
@@ -480,7 +483,7 @@ class Explorer(pn.viewable.Viewer):
             self.phase_map = pm
             self.map_src.data = _map_data(pm)
             self.map_progress.value = 100
-            self.map_status.object = (f"phase map: {pm.ps.size} p x {pm.ss.size} s in {elapsed:.1f} s; "
+            self.map_status.text = (f"phase map: {pm.ps.size} p x {pm.ss.size} s in {elapsed:.1f} s; "
                                       f"star: the advice (p = {a.best_p}, s = {a.s})")
         self._schedule(show)
 
@@ -494,6 +497,35 @@ class Explorer(pn.viewable.Viewer):
 
     def _png_file(self):
         return io.BytesIO(render_png(self.evaluation))
+
+
+def sim_ps(s: int, P: int, n: int) -> list[int]:
+    """The simulated model sizes: SIM_POINTS integers spread geometrically over [s, P], none within 5 % of n
+    (the interpolation peak, where a finite simulation's risk has no finite mean to compare with)."""
+    g = np.unique(np.geomspace(s, P, SIM_POINTS).round().astype(np.int64))
+    near = np.abs(g - n) <= max(2, 0.05 * n)
+    g = np.where(near & (g < n), np.floor(0.95 * n - 1), np.where(near, np.ceil(1.05 * n + 1), g)).astype(np.int64)
+    g = np.unique(g[(g >= s) & (g <= P)])
+    return g.tolist()
+
+
+class _Status(pn.pane.HTML):
+    """A line of text whose element carries ``css`` as its class (readable through the shadow root)."""
+
+    def __init__(self, css: str, **kw) -> None:
+        super().__init__("", sizing_mode="stretch_width", **kw)
+        self._css = css
+        self._text = ""
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text = value
+        self.object = f'<span class="{self._css}" style="font-family: monospace; font-size: 12px">' \
+                      f'{html.escape(value)}</span>'
 
 
 def _fmt(x: float) -> str:
