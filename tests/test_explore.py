@@ -73,7 +73,7 @@ def test_equivalent_command_is_written_out():
     pl = S.State.from_preset("power_law", exponent="2")
     first, second = S.cli_command(pl, "w.json").split("\n")
     assert json.loads(shlex.split(first)[1]) == {"power_law": {"exponent": 2.0, "lam_min": 0.1, "lam_max": 10.0,
-                                                               "method": "atoms", "order": 16, "b_order": 16}}
+                                                               "method": "atoms", "order": 12, "b_order": 12}}
     assert shlex.split(first)[2:] == [">", "w.json"]
     assert shlex.split(second)[:4] == ["dcpredict", "advise", "--law", "w.json"]
 

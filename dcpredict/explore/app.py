@@ -240,47 +240,87 @@ class Explorer(pn.viewable.Viewer):
     def update(self, *, immediate: bool = False) -> None:
         """Recompute for the current controls; a bad control shows its message and leaves the plots.
 
-        The computation runs here; the page's models change in :meth:`_apply`, on the session's event loop
-        when served (Bokeh's document lock), at once otherwise (``immediate``, Jupyter)."""
-        self._generation += 1     # cancels a running simulation or phase map
+        Two steps: the curve is computed here and drawn at once; the advice (the search of ``dcpredict
+        advise``) follows from a background thread, then the phase map.  The page's models change on the
+        session's event loop when served (Bokeh's document lock), at once otherwise (``immediate``, Jupyter).
+        """
+        self._generation += 1     # cancels a running advice, simulation or phase map
         gen = self._generation
         t0 = time.perf_counter()
         st = self.current_state()
         try:
             with COMPUTE_LOCK:
-                ev = S.evaluate(st)
+                ev = S.evaluate_curve(st)
         except Exception as exc:  # a bug: one line in the page, never a trace
-            ev = S.Evaluation(st, error=S.ControlError("preset", f"unexpected error (please report): "
-                                                                 f"{type(exc).__name__}: {exc}"))
+            ev = _bug(st, exc)
         self.evaluation = ev
         dt = time.perf_counter() - t0
-        if immediate:
-            self._apply(gen, ev, dt)
-        else:
-            self._schedule(lambda: self._apply(gen, ev, dt))
+        run = (lambda fn: fn()) if immediate else self._schedule
+        run(lambda: self._apply_curve(gen, ev, dt))
+        if ev.ok:
+            if immediate:
+                self._advise(gen, ev, t0, run)
+            else:
+                threading.Thread(target=self._advise, args=(gen, ev, t0, run), daemon=True).start()
 
-    def _apply(self, gen: int, ev: S.Evaluation, dt: float) -> None:
+    def _advise(self, gen: int, ev: S.Evaluation, t0: float, run) -> None:
+        if gen != self._generation:
+            return
+        try:
+            with COMPUTE_LOCK:
+                if gen != self._generation:
+                    return
+                full = S.evaluate_advice(ev)
+        except Exception as exc:  # a bug: one line in the page, never a trace
+            full = _bug(ev.state, exc)
+        dt = time.perf_counter() - t0
+        run(lambda: self._apply_advice(gen, full, dt))
+
+    def _apply_curve(self, gen: int, ev: S.Evaluation, dt: float) -> None:
         if gen != self._generation:
             return                # a newer evaluation follows
         st = ev.state
         self.command.object = f'<pre class="dcp-wrap dcp-command-text">{html.escape(S.cli_command(st))}</pre>'
         self._set_url(st)
+        self._clear_sim()
         if not ev.ok:
             self._show_error(str(ev.error))
             self.data.object = self._data_html(S.curve_data(ev))
             return
         self.error.visible = False
         self.error.object = ""
-        self._draw_curve(ev)
+        self.advice_table.object = "<p><i>searching every model size (as dcpredict advise) ...</i></p>"
+        self.advice_text.object = ""
+        self.best_src.data = {"x": [], "y": [], "label": []}
+        self.map_src.data = {k: [] for k in self.map_src.data}
+        self.phase_map = None
+        if ev.curve is not None:
+            self._draw_curve(ev)
+            self.timings.append(dt)
+            self.timing.text = f"curve in {1e3 * dt:.0f} ms; the advice follows"
+            self.grid.text = ev.grid + f"; ridge {ev.curve_ridge:g}"
+        else:
+            self.timing.text = "ridge 'optimal': tuning the ridge (the curve is drawn at the tuned ridge) ..."
+        self.data.object = self._data_html(S.curve_data(ev))
+
+    def _apply_advice(self, gen: int, ev: S.Evaluation, dt: float) -> None:
+        if gen != self._generation:
+            return
+        self.evaluation = ev
+        if not ev.ok:
+            self._show_error(str(ev.error))
+            self.advice_table.object = ""
+            self.data.object = self._data_html(S.curve_data(ev))
+            return
+        if ev.tuned:
+            self._draw_curve(ev)
+            self.grid.text = ev.grid + f"; ridge {ev.curve_ridge:g} (tuned by the advice)"
+        self._draw_best(ev)
         self._draw_advice(ev)
-        self._clear_sim()
+        self.timing.text = f"{self.timing.text.split(';')[0]}; curve and advice in {1e3 * dt:.0f} ms"
         self._clear_map(ev)
         if self.map_auto.value:
             self._on_map()
-        self.timings.append(dt)
-        self.timing.text = f"computed in {1e3 * dt:.0f} ms (advice search and curve)"
-        self.grid.text = ev.grid + f"; ridge {ev.curve_ridge:g}" + (
-            " (tuned by the advice)" if st.get("ridge").strip().lower() == "optimal" else "")
         self.data.object = self._data_html(S.curve_data(ev))
 
     def _show_error(self, message: str) -> None:
@@ -314,11 +354,13 @@ class Explorer(pn.viewable.Viewer):
         for k, src in self.line_src.items():
             v = _finite(getattr(c, k))[0]
             src.data = {"x": xr, "y": [v, v]}
+        self.curve_fig.title.text = (f"{S.PRESET_LABELS[ev.state.preset]}: P = {c.P}, n = {c.n}, s = {c.s}, "
+                                     f"sigma2 = {c.sigma2:g}, ridge = {c.ridge:g}, {c.order} order")
+
+    def _draw_best(self, ev: S.Evaluation) -> None:
         a = ev.advice
         self.best_src.data = {"x": [a.best_p / a.n], "y": _finite(a.best_risk),
                               "label": [f"{a.best_rule} at p = {a.best_p}, risk {a.best_risk:.6g}"]}
-        self.curve_fig.title.text = (f"{S.PRESET_LABELS[ev.state.preset]}: P = {c.P}, n = {c.n}, s = {c.s}, "
-                                     f"sigma2 = {c.sigma2:g}, ridge = {c.ridge:g}, {c.order} order")
 
     def _draw_advice(self, ev: S.Evaluation) -> None:
         a = ev.advice
@@ -368,8 +410,8 @@ class Explorer(pn.viewable.Viewer):
 
     def _on_simulate(self, event=None) -> None:
         ev = self.evaluation
-        if ev is None or not ev.ok:
-            self.sim_status.text = "fix the inputs first"
+        if ev is None or not ev.ok or ev.advice is None:
+            self.sim_status.text = "fix the inputs first" if ev is None or not ev.ok else "wait for the advice"
             return
         trials = int(self.sim_trials.value or 0)
         if trials < 2:
@@ -437,8 +479,8 @@ class Explorer(pn.viewable.Viewer):
 
     def _on_map(self, event=None) -> None:
         ev = self.evaluation
-        if ev is None or not ev.ok:
-            self.map_status.text = "fix the inputs first"
+        if ev is None or not ev.ok or ev.advice is None:
+            self.map_status.text = "fix the inputs first" if ev is None or not ev.ok else "wait for the advice"
             return
         gen = self._generation
         self.map_progress.value, self.map_progress.visible = 0, True
@@ -497,6 +539,11 @@ class Explorer(pn.viewable.Viewer):
 
     def _png_file(self):
         return io.BytesIO(render_png(self.evaluation))
+
+
+def _bug(st: S.State, exc: BaseException) -> S.Evaluation:
+    return S.Evaluation(st, error=S.ControlError("preset", f"unexpected error (please report): "
+                                                           f"{type(exc).__name__}: {exc}"))
 
 
 def sim_ps(s: int, P: int, n: int) -> list[int]:

@@ -23,7 +23,7 @@ import numpy as np
 from .._validate import DCPredictError
 
 __all__ = ["State", "PRESETS", "PRESET_LABELS", "CONTROL_LABELS", "ControlError", "Evaluation", "evaluate",
-           "display_ps", "to_query", "from_query", "cli_argv", "cli_command", "law_spec", "build_law",
+           "display_ps", "evaluate_curve", "evaluate_advice", "to_query", "from_query", "cli_argv", "cli_command", "law_spec", "build_law",
            "parse_inputs", "DISPLAY_POINTS", "DISPLAY_NEAR_N", "CURVE_FIELDS", "LINE_FIELDS", "sidecar",
            "curve_data"]
 
@@ -55,7 +55,7 @@ PRESETS: dict[str, dict[str, str]] = {
 PRESET_LABELS = {"fig3a": "Fig. 3a world (beta spiked)", "fig3b": "Fig. 3b world (Sigma spiked)",
                  "power_law": "power-law spectrum (atoms)", "gaussian_b": "continuous Gaussian-B law"}
 #: discretisation of the power-law preset: Gauss-Legendre nodes in Lambda x Gauss-Hermite nodes in B
-POWER_LAW_ATOMS = (16, 16)
+POWER_LAW_ATOMS = (12, 12)
 
 #: the controls of each preset's law
 LAW_CONTROLS = {"fig3a": ("lam", "b", "weights"), "fig3b": ("lam", "b", "weights"),
@@ -186,10 +186,24 @@ def _control_of(message: str, candidates: tuple[str, ...]) -> str | None:
     return head if head in candidates else None
 
 
+_LAW_CACHE: dict[str, Any] = {}
+
+
 def build_law(state: State):
-    """The world's :class:`dcpredict.Law`, built exactly as ``dcpredict advise`` builds it from the options."""
-    from ..law import Law
+    """The world's :class:`dcpredict.Law`, built exactly as ``dcpredict advise`` builds it from the options
+    (the last few are kept: a continuous law's quadrature takes about 0.1 s)."""
     spec = law_spec(state)
+    key = json.dumps(spec, sort_keys=True)
+    if key not in _LAW_CACHE:
+        law = _build_law(state, spec)
+        if len(_LAW_CACHE) >= 16:
+            _LAW_CACHE.pop(next(iter(_LAW_CACHE)))
+        _LAW_CACHE[key] = law
+    return _LAW_CACHE[key]
+
+
+def _build_law(state: State, spec: dict):
+    from ..law import Law
     try:
         if "lam" in spec:   # --lam/--b/--weights: Law(lam, b, weights) as law_from_args
             return Law(spec["lam"], spec["b"], spec["weights"])
@@ -231,14 +245,14 @@ def display_ps(s: int, P: int, n: int, extra: Any = ()) -> np.ndarray:
 def grid_text(s: int, P: int, n: int) -> str:
     if P - s + 1 <= DISPLAY_POINTS:
         return f"p grid: every integer in [{s}, {P}] ({P - s + 1} models)"
-    return (f"p grid: {DISPLAY_POINTS} geometrically spaced integers in [{s}, {P}], every integer within "
-            f"{DISPLAY_NEAR_N} of n = {n}, and the advice's best p")
+    return (f"p grid: {DISPLAY_POINTS} geometrically spaced integers in [{s}, {P}] and every integer within "
+            f"{DISPLAY_NEAR_N} of n = {n}")
 
 
 @dataclass
 class Evaluation:
-    """What the page shows for one state: the advice (as ``dcpredict advise``), the drawn curve, the
-    equivalent command; ``error`` (a ControlError) instead when a control is bad."""
+    """What the page shows for one state: the drawn curve, then the advice (as ``dcpredict advise``);
+    ``error`` (a ControlError) instead when a control is bad.  ``advice`` is None until computed."""
     state: State
     advice: Any = None
     curve: Any = None
@@ -246,31 +260,75 @@ class Evaluation:
     error: ControlError | None = None
     curve_ridge: float = 0.0
     grid: str = ""
+    inputs: dict | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
+    @property
+    def tuned(self) -> bool:
+        """ridge 'optimal': the curve is drawn at the ridge the advice tunes (so only with the advice)."""
+        return self.inputs is not None and self.inputs["ridge"] == "optimal"
 
-def evaluate(state: State) -> Evaluation:
-    """Advice and curve for ``state``; a bad control gives ``Evaluation.error`` (never raises
-    DCPredictError).  With ridge 'optimal' the curve is drawn at the advice's tuned ridge."""
-    from ..advisor import advise
+
+def _world_error(exc: DCPredictError, state: State) -> ControlError:
+    return ControlError(_control_of(str(exc), _WORLD_CONTROLS) or _guess(str(exc), state), str(exc))
+
+
+def _curve(law, kw: dict, ridge: float):
     from ..world import predict_world_curve
+    ps = display_ps(kw["s"], kw["P"], kw["n"])
+    return predict_world_curve(law, n=kw["n"], P=kw["P"], s=kw["s"], sigma2=kw["sigma2"], ps=ps, ridge=ridge,
+                               order=kw["order"])
+
+
+def evaluate_curve(state: State) -> Evaluation:
+    """The first, fast half of :func:`evaluate`: the inputs checked as ``dcpredict advise`` checks them (its
+    words on failure) and the curve (not with ridge 'optimal': that curve needs the tuned ridge)."""
+    from ..advisor import PRUNE_RULES, _check_inputs
     try:
         kw = parse_inputs(state)
+        ridge = kw["ridge"]
         try:
-            adv = advise(kw["law"], sigma2=kw["sigma2"], n=kw["n"], s=kw["s"], P=kw["P"], order=kw["order"],
-                         ridge=kw["ridge"])
+            law, sigma2, n, s, P, _, order, r, _, _ = _check_inputs(
+                kw["law"], kw["sigma2"], kw["n"], kw["s"], kw["P"], kw["order"],
+                0.0 if ridge == "optimal" else ridge, PRUNE_RULES, 1e-3)
+            kw.update(sigma2=sigma2, n=n, s=s, P=P, order=order)
+            if ridge == "optimal":
+                return Evaluation(state, law=law, inputs=kw)
+            kw["ridge"] = r
+            curve = _curve(law, kw, r)
         except DCPredictError as exc:
-            control = _control_of(str(exc), _WORLD_CONTROLS) or _guess(str(exc), state)
-            raise ControlError(control, str(exc)) from None
-        ps = display_ps(adv.s, adv.P, adv.n, extra=(adv.best_p,))
-        curve = predict_world_curve(kw["law"], n=adv.n, P=adv.P, s=adv.s, sigma2=adv.sigma2, ps=ps,
-                                    ridge=adv.ridge, order=adv.order)
-        return Evaluation(state, adv, curve, kw["law"], None, adv.ridge, grid_text(adv.s, adv.P, adv.n))
+            raise _world_error(exc, state) from None
+        return Evaluation(state, None, curve, law, None, r, grid_text(s, P, n), kw)
     except ControlError as exc:
         return Evaluation(state, error=exc)
+
+
+def evaluate_advice(ev: Evaluation) -> Evaluation:
+    """The second half: the advice of ``dcpredict advise`` (and, for ridge 'optimal', the curve at the tuned
+    ridge).  Returns a new Evaluation (``error`` set if the advisor refuses)."""
+    from ..advisor import advise
+    if not ev.ok:
+        return ev
+    kw = ev.inputs
+    try:
+        adv = advise(ev.law, sigma2=kw["sigma2"], n=kw["n"], s=kw["s"], P=kw["P"], order=kw["order"],
+                     ridge=kw["ridge"])
+        curve, ridge = ev.curve, ev.curve_ridge
+        if curve is None:
+            curve, ridge = _curve(ev.law, kw, adv.ridge), adv.ridge
+    except DCPredictError as exc:
+        return Evaluation(ev.state, error=_world_error(exc, ev.state))
+    return dataclasses.replace(ev, advice=adv, curve=curve, curve_ridge=ridge,
+                               grid=grid_text(kw["s"], kw["P"], kw["n"]))
+
+
+def evaluate(state: State) -> Evaluation:
+    """Curve and advice for ``state``; a bad control gives ``Evaluation.error`` (never raises
+    DCPredictError).  With ridge 'optimal' the curve is drawn at the advice's tuned ridge."""
+    return evaluate_advice(evaluate_curve(state))
 
 
 def _guess(message: str, state: State) -> str:
@@ -317,6 +375,8 @@ def curve_data(ev: Evaluation) -> dict[str, Any]:
     if not ev.ok:
         return {"error": str(ev.error), "control": ev.error.control}
     c = ev.curve
+    if c is None:
+        return {"pending": "tuning the ridge"}
     out: dict[str, Any] = {"p": [int(p) for p in c.ps], "p_over_n": [float(p) / c.n for p in c.ps],
                            "n": c.n, "P": c.P, "s": c.s, "sigma2": c.sigma2, "ridge": c.ridge, "order": c.order}
     for f in CURVE_FIELDS:
@@ -324,7 +384,7 @@ def curve_data(ev: Evaluation) -> dict[str, Any]:
     for f in LINE_FIELDS:
         out[f] = _num(getattr(c, f))
     a = ev.advice
-    out["best"] = {"p": a.best_p, "rule": a.best_rule, "risk": _num(a.best_risk)}
+    out["best"] = None if a is None else {"p": a.best_p, "rule": a.best_rule, "risk": _num(a.best_risk)}
     out["grid"] = ev.grid
     return out
 
@@ -339,7 +399,7 @@ def sidecar(ev: Evaluation, url: str | None = None) -> dict[str, Any]:
         out["url"] = url
     if ev.ok:
         out["law"] = law_spec(ev.state)
-        out["advice"] = ev.advice.to_dict()
+        out["advice"] = None if ev.advice is None else ev.advice.to_dict()
         out["curve"] = curve_data(ev)
     else:
         out["error"] = str(ev.error)
