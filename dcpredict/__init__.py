@@ -57,7 +57,7 @@ _LAZY = {
     "simulate_iterative": "compression_sim",
 }
 _SUBMODULES = ("random_features", "lemma1", "correlated_simulation", "theory", "world", "world_simulation",
-               "simulation", "correlated", "advisor", "figures", "validation")
+               "simulation", "correlated", "advisor", "figures", "validation", "explore")
 
 __all__ = ["DCPredictError", "Law", "GaussianLaw", "RISK_FIELDS", *_LAZY, *_SUBMODULES]
 

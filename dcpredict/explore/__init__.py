@@ -1,12 +1,14 @@
 """An interactive explorer of the fixed world: curves, phase map and advice that move with the controls.
 
-``dcpredict explore`` serves it as a web page (loopback by default); :func:`explore` returns the same
-panel for Jupyter.  Needs the ``explore`` extra (Panel and Bokeh), imported only when called.  The logic
+``dcpredict explore`` serves it as a web page (loopback by default); ``dcpredict.explore()`` (the
+function :func:`explore`; the module is callable) returns the same panel for Jupyter.  Needs the ``explore`` extra (Panel and Bokeh), imported only when called.  The logic
 (state, URL query string, equivalent command, inline messages) is :mod:`dcpredict.explore.state`, which
 needs no web framework.
 """
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 __all__ = ["explore", "serve"]
@@ -92,3 +94,13 @@ def serve(*, host: str = "127.0.0.1", port: int = 5006, show: bool = False, read
         server.io_loop.add_callback(server.show, "/")
     server.start()
     server.io_loop.start()
+
+
+class _CallableModule(types.ModuleType):
+    """``dcpredict.explore(...)`` is :func:`explore` (the module stays importable: ``dcpredict.explore.state``)."""
+
+    def __call__(self, *args: Any, **kwargs: Any):
+        return explore(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
