@@ -181,3 +181,35 @@ def test_import_dcpredict_does_not_import_panel():
 def test_explore_command_refuses_a_bad_port():
     rc, out, err = _cli(["explore", "--port", "70000"])
     assert rc == 2 and err == "dcpredict explore: error: --port must be an integer in [0, 65535]; got 70000\n"
+
+
+# ------------------------------------------------------------------------------------------ the Panel object
+@pytest.mark.slow
+def test_panel_object_in_process():
+    """The Jupyter object (``dcpredict.explore()``): follows its widgets, shows bad input inline, exports."""
+    pytest.importorskip("panel")
+    import time
+
+    import dcpredict
+    ex = dcpredict.explore("fig3b", s=60)
+    ex.map_auto.value = False
+    assert ex.evaluation.advice.s == 60
+    rc, want, _ = _cli(S.cli_argv(S.State.from_preset("fig3b", s="60")))
+    assert f'<pre class="dcp-advice-text">' in ex.advice_text.object and ex.evaluation.advice.summary() + "\n" == want
+    ex.inputs["s"].value = "80"
+    assert ex.curve_src.data["p"][0] == 80                     # the curve at once
+    deadline = time.time() + 60
+    while ex.evaluation.advice is None and time.time() < deadline:   # the advice from its thread
+        time.sleep(0.05)
+    assert ex.evaluation.advice.s == 80
+    ex.inputs["s"].value = "5000"
+    assert ex.error.visible and "s: s must be an integer in [1, P] = [1, 1000]" in ex.error.object
+    assert ex.curve_src.data["p"][0] == 80                     # the last good curve stays
+    ex.inputs["s"].value = "80"
+    while ex.evaluation.advice is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert not ex.error.visible
+    side = json.loads(ex._sidecar_file().getvalue())
+    assert side["controls"]["s"] == "80" and side["advice"]["inputs"]["s"] == 80
+    png = ex._png_file().getvalue()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and b"dcpredict" in png

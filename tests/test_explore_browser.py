@@ -1,7 +1,8 @@
 """End to end: ``dcpredict explore`` in a subprocess, the page in headless Chromium (Selenium).
 
 Run with ``python -m pytest -q -m browser tests/test_explore_browser.py`` (needs the explore extra, selenium,
-/usr/bin/chromium and /usr/bin/chromedriver; skipped when they are missing).  The screenshot is kept under
+/usr/bin/chromium and /usr/bin/chromedriver; skipped when they are missing, failed instead when
+DCPREDICT_REQUIRE_BROWSER is set, as in .ci/run).  The screenshot is kept under
 the test's tmp dir and, if DCPREDICT_EXPLORE_SCREENSHOT names a path, copied there.
 
 Every number the page shows is checked against the command line (``dcpredict advise``, run in process) and
@@ -65,10 +66,17 @@ def _atoms_argv(world: dict, *, s: int, n: int = 200, P: int = 1000, sigma2: flo
 
 @pytest.fixture(scope="module")
 def server():
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.skip(f"needs {CHROMIUM} and {CHROMEDRIVER} (Debian packages chromium, chromium-driver)")
-    pytest.importorskip("panel")
-    pytest.importorskip("selenium")
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(p)]
+    for mod in ("panel", "bokeh", "selenium"):
+        try:
+            __import__(mod)
+        except ImportError:
+            missing.append(f"the Python package {mod} (pip install 'dcpredict[explore]')")
+    if missing:
+        why = f"needs {', '.join(missing)} (Debian packages chromium, chromium-driver)"
+        if os.environ.get("DCPREDICT_REQUIRE_BROWSER"):
+            pytest.fail(why)
+        pytest.skip(why)
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                PYTHONUNBUFFERED="1")
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"dcpredict_explore_{os.getpid()}.log", "w+")

@@ -97,14 +97,14 @@ class Explorer(pn.viewable.Viewer):
 
     # ------------------------------------------------------------------ widgets
     def _build_widgets(self, state: S.State) -> None:
-        self.preset = pn.widgets.Select(name="world", options={v: k for k, v in S.PRESET_LABELS.items()},
+        self.preset = pn.widgets.Select(label="world", options={v: k for k, v in S.PRESET_LABELS.items()},
                                         value=state.preset, css_classes=["dcp-preset"], width=260)
         names = sorted({k for p in S.PRESETS.values() for k in p} - {"order"})
         self.inputs: dict[str, Any] = {}
         for k in names:
-            self.inputs[k] = pn.widgets.TextInput(name=S.CONTROL_LABELS[k], value=S.PRESETS[state.preset].get(k, ""),
+            self.inputs[k] = pn.widgets.TextInput(label=S.CONTROL_LABELS[k], value=S.PRESETS[state.preset].get(k, ""),
                                                   css_classes=[f"dcp-{k}"], width=125)
-        self.inputs["order"] = pn.widgets.Select(name="order", options=["saliency", "random"],
+        self.inputs["order"] = pn.widgets.Select(label="order", options=["saliency", "random"],
                                                  css_classes=["dcp-order"], width=125)
         for k, v in state.controls.items():
             self.inputs[k].value = v
@@ -113,19 +113,19 @@ class Explorer(pn.viewable.Viewer):
         for w in self.inputs.values():
             w.param.watch(self._on_change, "value")
         self.error = pn.pane.HTML("", visible=False, css_classes=["dcp-error"], sizing_mode="stretch_width")
-        self.sim_button = pn.widgets.Button(name="simulate markers", button_type="primary", width=150)
-        self.sim_trials = pn.widgets.IntInput(name="trials per p", value=20, start=2, end=10_000, width=100)
+        self.sim_button = pn.widgets.Button(label="simulate markers", color="primary", width=150)
+        self.sim_trials = pn.widgets.IntInput(label="trials per p", value=20, start=2, end=10_000, width=100)
         self.sim_progress = pn.indicators.Progress(value=0, max=SIM_POINTS, width=150, visible=False)
         self.sim_status = _Status("dcp-sim-status")
         self.sim_button.on_click(self._on_simulate)
-        self.map_button = pn.widgets.Button(name="compute phase map", button_type="primary", width=150)
+        self.map_button = pn.widgets.Button(label="compute phase map", color="primary", width=150)
         self.map_progress = pn.indicators.Progress(value=0, max=100, width=150, visible=False)
         self.map_status = _Status("dcp-map-status")
         self.map_button.on_click(self._on_map)
         self.json_download = pn.widgets.FileDownload(callback=self._sidecar_file, filename="dcpredict_explore.json",
-                                                     label="sidecar JSON", button_type="default", width=150)
+                                                     label="sidecar JSON", color="default", width=150)
         self.png_download = pn.widgets.FileDownload(callback=self._png_file, filename="dcpredict_explore.png",
-                                                    label="PNG", button_type="default", width=150)
+                                                    label="PNG", color="default", width=150)
         css = dict(stylesheets=[_CSS])
         self.command = pn.pane.HTML("", css_classes=["dcp-command"], sizing_mode="stretch_width", **css)
         self.url = pn.pane.HTML("", css_classes=["dcp-url"], sizing_mode="stretch_width", **css)
@@ -135,7 +135,7 @@ class Explorer(pn.viewable.Viewer):
             f'<span class="swatch" style="background:{c}"></span>{html.escape(n)}'
             for c, n in zip(_PHASE_COLORS, _PHASES)) + '<span class="swatch" style="background:none">&#9733;</span>'
             'the advice (best p, s)', **css)
-        self.map_auto = pn.widgets.Checkbox(name="recompute on every change", value=True)
+        self.map_auto = pn.widgets.Checkbox(label="recompute on every change", value=True)
         self.data = pn.pane.HTML("", css_classes=["dcp-data"], width=0, height=0, margin=0)
         self.grid = _Status("dcp-grid")
         self.timing = _Status("dcp-timing")
