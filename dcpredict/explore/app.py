@@ -34,6 +34,8 @@ _PHASES = ("pruning a bigger model", "small_oracle", "small_top_variance", "zero
 #: model sizes simulated on request (geometric in [s, P], the integers nearest to these fractions)
 SIM_POINTS = 7
 SIM_FIELDS = ("dense", "magnitude", "hessian", "oracle_pruned", "magnitude_retrained", "hessian_retrained")
+#: the advice's search starts this long after the curve is drawn (it holds the GIL; the curve goes out first)
+ADVICE_DELAY_MS = 30
 #: rows of budgets s computed per step of the phase map (progress and cancellation between steps)
 MAP_CHUNK = 4
 
@@ -257,11 +259,20 @@ class Explorer(pn.viewable.Viewer):
         dt = time.perf_counter() - t0
         run = (lambda fn: fn()) if immediate else self._schedule
         run(lambda: self._apply_curve(gen, ev, dt))
-        if ev.ok:
-            if immediate:
-                self._advise(gen, ev, t0, run)
-            else:
-                threading.Thread(target=self._advise, args=(gen, ev, t0, run), daemon=True).start()
+        if not ev.ok:
+            return
+        if immediate:
+            self._advise(gen, ev, t0, run)
+            return
+
+        def start() -> None:
+            threading.Thread(target=self._advise, args=(gen, ev, t0, run), daemon=True).start()
+        doc = self._doc
+        if doc is not None and doc.session_context is not None:
+            # the compiled search holds the GIL: start it once the curve has gone out to the browser
+            doc.add_timeout_callback(start, ADVICE_DELAY_MS)
+        else:
+            start()
 
     def _advise(self, gen: int, ev: S.Evaluation, t0: float, run) -> None:
         if gen != self._generation:
