@@ -421,15 +421,15 @@ class Explorer(pn.viewable.Viewer):
 
     def _on_simulate(self, event=None) -> None:
         ev = self.evaluation
-        if ev is None or not ev.ok or ev.advice is None:
-            self.sim_status.text = "fix the inputs first" if ev is None or not ev.ok else "wait for the advice"
+        if ev is None or not ev.ok or ev.curve is None:
+            self.sim_status.text = "fix the inputs first" if ev is None or not ev.ok else "wait for the tuned ridge"
             return
         trials = int(self.sim_trials.value or 0)
         if trials < 2:
             self.sim_status.text = "trials per p: trials must be an integer >= 2"
             return
         gen = self._generation
-        a = ev.advice
+        a = ev.curve
         ps = sim_ps(a.s, a.P, a.n)
         if not ps:
             self.sim_status.text = "no model size to simulate away from the interpolation peak p = n"
@@ -440,7 +440,7 @@ class Explorer(pn.viewable.Viewer):
 
     def _simulate(self, gen: int, ev: S.Evaluation, ps: list[int], trials: int) -> None:
         from ..world_simulation import simulate_world
-        a = ev.advice
+        a = ev.curve
         acc: dict[str, list] = {k: [] for k in self.sim_src.data}
         t0 = time.perf_counter()
         for i, p in enumerate(ps):
