@@ -272,6 +272,17 @@ def test_explorer_in_a_browser(server, browser, tmp_path):
     rc, want, _ = _cli(_atoms_argv(FIG3B, s=55))
     page.wait(lambda: page.advice_shown(want), "the advice from the URL")
 
+    # a bad URL: the inline message names the control (or the URL), the page still works
+    browser.get(url + "?world=fig3b&s=abc")
+    msg = page.wait(lambda: [t for t in page.visible_texts(".dcp-error-text") if t.strip()], "the URL's message")[0]
+    rc, _, err = _cli(_atoms_argv(FIG3B, s=40)[:-4] + ["--s", "abc", "--world-size", "1000"])
+    assert rc == 2 and msg.strip() == "s: " + err.strip().removeprefix("dcpredict advise: error: ")
+    browser.get(url + "?world=mnist")
+    msg = page.wait(lambda: [t for t in page.visible_texts(".dcp-error-text") if t.strip()], "the URL's message")[0]
+    assert msg.strip() == ("URL: world: world must be one of 'fig3a', 'fig3b', 'power_law', 'gaussian_b'; "
+                           "got 'mnist'")
+    page.wait(lambda: page.data() and page.data().get("s") == 40, "the default world under the message")
+
     # nothing but one-line messages in the server's log; the server is still running
     assert proc.poll() is None
     log.flush()

@@ -19,6 +19,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=_explore)
 
 
+def _closed_page_filter(record) -> bool:
+    """A page closed while the server was writing to its websocket is not an error: one line, no trace."""
+    exc = record.exc_info[1] if record.exc_info else None
+    if exc is not None and type(exc).__name__ in ("WebSocketClosedError", "StreamClosedError"):
+        record.msg, record.args, record.exc_info, record.exc_text = (
+            "a page was closed while the server was writing to it", None, None, None)
+        record.levelname = "INFO"
+        return False
+    return True
+
+
 def _explore(args: argparse.Namespace) -> int:
     from .._validate import DCPredictError
     from ..explore import serve
@@ -28,6 +39,8 @@ def _explore(args: argparse.Namespace) -> int:
     import logging
     # the server's log on stderr: warnings and errors of the app, Bokeh and Tornado (a trace here is a bug)
     logging.basicConfig(level=logging.WARNING, format="dcpredict explore: %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_closed_page_filter)
 
     def ready(url: str) -> None:
         print(f"dcpredict explore: serving {url} (Ctrl-C to stop)", flush=True)

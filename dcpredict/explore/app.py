@@ -86,6 +86,9 @@ class Explorer(pn.viewable.Viewer):
         self._build_plots()
         self._host = None
         self._location = None
+        self._closed = False
+        if server and self._doc is not None:
+            self._doc.on_session_destroyed(lambda session_context: self._session_closed())
         if server:
             try:
                 self._host = pn.state.headers.get("Host")
@@ -398,8 +401,15 @@ class Explorer(pn.viewable.Viewer):
                                     "<th>where / verdict of BEST</th></tr>" + "".join(rows) + "</table>")
 
     # ------------------------------------------------------------------ background work
+    def _session_closed(self) -> None:
+        """The page was closed: cancel the background work, send nothing more."""
+        self._closed = True
+        self._generation += 1
+
     def _schedule(self, fn) -> None:
         """Run ``fn`` where it may touch the Bokeh models: the session's event loop when served."""
+        if self._closed:
+            return
         doc = self._doc
         if doc is not None and doc.session_context is not None:
             def guarded():
