@@ -54,6 +54,8 @@ def explore(world: str = "fig3a", *, query: str | None = None, **controls: Any):
     else:
         state = State.from_preset(world, **controls)
     _require_panel()
+    import panel as pn
+    pn.extension()          # in a notebook: loads Panel's and Bokeh's JavaScript (harmless elsewhere)
     from .app import Explorer
     return Explorer(state)
 

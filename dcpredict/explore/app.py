@@ -10,6 +10,7 @@ import json
 import math
 import threading
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -452,13 +453,20 @@ class Explorer(pn.viewable.Viewer):
         from ..world_simulation import simulate_world
         a = ev.curve
         acc: dict[str, list] = {k: [] for k in self.sim_src.data}
+        notes: list[str] = []
         t0 = time.perf_counter()
         for i, p in enumerate(ps):
             if gen != self._generation:
                 return              # inputs changed: cancelled, the markers were cleared
             try:
-                res = simulate_world(ev.law, n=a.n, P=a.P, ps=[p], s=a.s, sigma2=a.sigma2, ridge=a.ridge,
-                                     order=a.order, trials=trials, seed=0, workers=1, progress=False)
+                with warnings.catch_warnings(record=True) as caught:   # shown in the page, not the log
+                    warnings.simplefilter("always")
+                    res = simulate_world(ev.law, n=a.n, P=a.P, ps=[p], s=a.s, sigma2=a.sigma2, ridge=a.ridge,
+                                         order=a.order, trials=trials, seed=0, workers=1, progress=False)
+                for w in caught:
+                    note = " ".join(str(w.message).split())
+                    if note not in notes:
+                        notes.append(note)
             except Exception as exc:   # one line, never a trace
                 msg = f"simulation: {exc}" if isinstance(exc, DCPredictError) else \
                     f"simulation: unexpected error (please report): {type(exc).__name__}: {exc}"
@@ -486,7 +494,7 @@ class Explorer(pn.viewable.Viewer):
                 self.sim_progress.value = done
                 self.sim_status.text = (f"simulated {done} of {len(ps)} model sizes ({trials} trials each, "
                                           f"{elapsed:.1f} s); markers: mean and 95 % interval, coloured as "
-                                          "their rule's line")
+                                          "their rule's line" + "".join(f"; warning: {n}" for n in notes))
             self._schedule(show)
 
     def _clear_map(self, ev: S.Evaluation) -> None:
