@@ -262,6 +262,19 @@ def test_explorer_in_a_browser(server, browser, tmp_path):
     assert "world=fig3b" in shared and "s=40" in shared
     assert "world=fig3b" in browser.current_url
     page.wait(lambda: " p x " in " ".join(page.texts(".dcp-map-status")), "the phase map", timeout=120)
+    # the phase map as drawn, cell by cell, against dcpredict.advisor.phase_map on the same grid
+    from dcpredict import Law
+    from dcpredict.advisor import PHASES, phase_map
+    drawn = page.source("dcp-map")
+    ps, ss = sorted(set(drawn["p"])), sorted(set(drawn["s"]))
+    assert ps[0] == 1 and ps[-1] == 1000 and 40 in ss and len(drawn["p"]) > 5000
+    pm = phase_map(Law(FIG3B["lam"], FIG3B["b"], FIG3B["weights"]), n=200, P=1000, sigma2=0.1, ps=ps, ss=ss)
+    want = {(int(pm.ps[i]), int(pm.ss[j])): PHASES[pm.category[j, i]]
+            for j in range(pm.ss.size) for i in range(pm.ps.size) if pm.category[j, i] >= 0}
+    got = {(int(p), int(s)): c for p, s, c in zip(drawn["p"], drawn["s"], drawn["phase"])}
+    assert got == want
+    best = page.data()["best"]
+    assert page.source("dcp-mark") == {"x": [best["p"]], "y": [40]}
     shot = tmp_path / "explorer.png"
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000

@@ -197,7 +197,7 @@ class Explorer(pn.viewable.Viewer):
                    source=self.map_src)
         m.add_tools(HoverTool(renderers=[r], tooltips=[("p", "@p"), ("s", "@s"), ("best", "@phase"),
                                                        ("rule", "@rule"), ("pruned risk", "@risk{0.00000}")]))
-        self.mark_src = ColumnDataSource({"x": [], "y": []})
+        self.mark_src = ColumnDataSource({"x": [], "y": []}, name="dcp-mark")
         m.scatter("x", "y", source=self.mark_src, marker="star", size=18, color="white", line_color="black")
         self.map_fig = m
 
