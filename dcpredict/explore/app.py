@@ -632,7 +632,6 @@ def _map_data(pm) -> dict[str, list]:
 
 def render_png(ev: S.Evaluation) -> bytes:
     """The current curve as a PNG (matplotlib, Agg), with Software=dcpredict metadata."""
-    import matplotlib
     from matplotlib.figure import Figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from .. import __version__
@@ -662,5 +661,4 @@ def render_png(ev: S.Evaluation) -> bytes:
         ax.legend(fontsize=7, ncol=2)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": f"dcpredict {__version__}"})
-    _ = matplotlib
     return buf.getvalue()
