@@ -635,7 +635,7 @@ def render_png(ev: S.Evaluation) -> bytes:
     from matplotlib.figure import Figure
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from .. import __version__
-    fig = Figure(figsize=(8, 5), dpi=120)
+    fig = Figure(figsize=(10, 5), dpi=120, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     if ev is None or not ev.ok:
@@ -652,13 +652,18 @@ def render_png(ev: S.Evaluation) -> bytes:
                        ls={"dashed": "--", "dotdash": "-.", "dotted": ":"}[dash], label=k)
         a = ev.advice
         ax.plot([a.best_p / a.n], [a.best_risk], "k*", ms=12, label=f"best: {a.best_rule}, p = {a.best_p}")
+        from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
         ax.set_xscale("log")
         ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("p / n")
         ax.set_ylabel("test risk (world)")
         ax.set_title(f"{S.PRESET_LABELS[ev.state.preset]}: P = {c.P}, n = {c.n}, s = {c.s}, sigma2 = {c.sigma2:g}, "
                      f"ridge = {c.ridge:g}, {c.order}", fontsize=9)
-        ax.legend(fontsize=7, ncol=2)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": f"dcpredict {__version__}"})
     return buf.getvalue()
