@@ -78,9 +78,10 @@ class Explorer(pn.viewable.Viewer):
         init_error = None
         if state is None:
             state = S.State.from_preset("fig3a")
-            if server and pn.state.session_args:
+            if server and any(not k.startswith("bokeh-") for k in pn.state.session_args):
                 try:
-                    state = S.from_query(pn.state.session_args)
+                    state = S.from_query({k: v for k, v in pn.state.session_args.items()
+                                          if not k.startswith("bokeh-")})   # Bokeh's own (embedding) args
                 except DCPredictError as exc:
                     init_error = exc
         self._build_widgets(state)
