@@ -58,7 +58,7 @@ _LAZY = {
     "simulate_iterative": "compression_sim",
 }
 _SUBMODULES = ("random_features", "lemma1", "correlated_simulation", "theory", "world", "world_simulation",
-               "simulation", "correlated", "advisor", "figures", "validation", "data")
+               "simulation", "correlated", "advisor", "figures", "validation", "data", "explore")
 
 __all__ = ["DCPredictError", "Law", "GaussianLaw", "ScalingWarning", "RISK_FIELDS", *_LAZY, *_SUBMODULES]
 

@@ -18,7 +18,7 @@ import re
 import sys
 
 # subcommand modules, in the order they appear in --help
-_COMMANDS = ("theory", "simulate", "figures", "compress", "data", "nn")
+_COMMANDS = ("theory", "simulate", "figures", "compress", "data", "nn", "explore")
 
 
 class _Parser(argparse.ArgumentParser):
