@@ -415,7 +415,8 @@ class Advice(Result):
 
 
 def advise(law: Law, *, sigma2: float, n: int, s: int, P: int | None = None, order: str = "saliency",
-           ridge: float = 0.0, rules: Sequence[str] = PRUNE_RULES, tol: float = DEFAULT_TOL) -> Advice:
+           ridge: float = 0.0, rules: Sequence[str] = PRUNE_RULES, tol: float = DEFAULT_TOL,
+           finite_size: bool = False) -> Advice:
     """The model size p and pruning rule with the lowest predicted risk at a budget of s weights.
 
     Parameters
@@ -443,6 +444,10 @@ def advise(law: Law, *, sigma2: float, n: int, s: int, P: int | None = None, ord
         Pruning rules searched (default :data:`PRUNE_RULES`; ``oracle_pruned`` may be added).
     tol : float
         Relative tolerance of the verdicts, in [0, 0.5): within it the verdict is "ties".
+    finite_size : bool
+        True: every risk is the finite-size expected risk at these n, p and s (theory page,
+        :ref:`theory-finite`; about a second per p, so p is searched on a coarse grid refined to the integer
+        minimum); returns a :class:`~dcpredict.finite.FiniteAdvice` with the asymptotic answer alongside.
 
     Returns
     -------
@@ -457,6 +462,10 @@ def advise(law: Law, *, sigma2: float, n: int, s: int, P: int | None = None, ord
     >>> a = dcpredict.advise(law, sigma2=0.1, n=200, s=40, P=1000)        # doctest: +SKIP
     >>> a.best, a.best_at_edge, a.verdicts["small_oracle"]["verdict"]     # doctest: +SKIP
     """
+    if finite_size is not False:  # finite-size mode: all logic in dcpredict.finite
+        from .finite import advise_finite
+        return advise_finite(law, sigma2=sigma2, n=n, s=s, P=P, order=order, ridge=ridge, rules=rules, tol=tol,
+                             finite_size=finite_size)
     if isinstance(ridge, str) and ridge == "optimal":
         return _advise_tuned(law, sigma2=sigma2, n=n, s=s, P=P, order=order, rules=rules, tol=tol)
     law, sigma2, n, s, P, P_from, order, ridge, rules, tol = _check_inputs(law, sigma2, n, s, P, order, ridge,

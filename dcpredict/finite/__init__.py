@@ -40,13 +40,21 @@ from ._core import (APPROX_MINNORM, APPROX_ORDER, ASYMPTOTIC, EXACT, MAX_ATOMS_O
 
 __all__ = ["FinitePrediction", "FiniteWorldPrediction", "FiniteWorldCurve", "predict_finite",
            "predict_world_finite", "predict_world_curve_finite", "dense_ols", "dense_minnorm_isotropic",
-           "threshold_risk_ols", "finite_instance", "MAX_ATOMS_ORDER_STAT"]
+           "threshold_risk_ols", "finite_instance", "MAX_ATOMS_ORDER_STAT",
+           "FiniteAdvice", "advise_finite"]
 
 _RULES = ("magnitude", "hessian")
 
 
 def _round_half_up(x: float) -> int:
     return int(math.floor(x + 0.5))
+
+
+def _check_flag(finite_size: Any) -> None:
+    if finite_size is False:
+        raise DCPredictError("n is used only in finite-size mode: pass finite_size=True with n, or drop n")
+    if finite_size is not True:
+        raise DCPredictError(f"finite_size must be True or False; got {finite_size!r}")
 
 
 def _check_law(law: Any) -> Law:
@@ -243,8 +251,8 @@ class FiniteWorldCurve(WorldCurve):
 
 
 # ------------------------------------------------------------------------------ API
-def predict_finite(law: Law, *, kappa: float, alpha: float, sigma2: float, n: int, ridge: float = 0.0,
-                   precision: str = "double", rtol: float = 1e-12) -> FinitePrediction:
+def predict_finite(law: Law, *, kappa: float, alpha: float, sigma2: float, n: Any, ridge: float = 0.0,
+                   precision: str = "double", rtol: float = 1e-12, finite_size: Any = True) -> FinitePrediction:
     """Finite-size expected risks at n samples (``dcpredict.predict(..., finite_size=True, n=n)``).
 
     The instance is the simulator's: p = round(kappa n) features, atom counts by largest remainders,
@@ -252,6 +260,9 @@ def predict_finite(law: Law, *, kappa: float, alpha: float, sigma2: float, n: in
     field's method is in ``methods``.
     """
     from ..theory import predict
+    _check_flag(finite_size)
+    if n is None:
+        raise DCPredictError("finite_size=True needs the number of training samples n (an integer >= 2); got n=None")
     law = _check_law(law)
     n = check_int("n", n, lo=2)
     kappa = check_real("kappa", kappa, lo=0.0, lo_open=True)
@@ -312,11 +323,12 @@ def _world_parts(law: Law, n: int, P: int, p: int, s: int, sigma2: float, order:
 
 
 def predict_world_finite(law: Law, *, n: int, P: int, p: int, s: int, sigma2: float, ridge: float = 0.0,
-                         order: str = "saliency", precision: str = "double", rtol: float = 1e-12
-                         ) -> FiniteWorldPrediction:
+                         order: str = "saliency", precision: str = "double", rtol: float = 1e-12,
+                         finite_size: Any = True) -> FiniteWorldPrediction:
     """Finite-size world risks (``dcpredict.predict_world(..., finite_size=True)``): the world of P features
     with atom counts by largest remainders (as :func:`dcpredict.simulate_world`), the model on its first p."""
     from ..world import predict_world
+    _check_flag(finite_size)
     law = _check_law(law)
     asym = predict_world(law, n=n, P=P, p=p, s=s, sigma2=sigma2, ridge=ridge, order=order, precision=precision,
                          rtol=rtol)
@@ -352,13 +364,14 @@ def predict_world_finite(law: Law, *, n: int, P: int, p: int, s: int, sigma2: fl
 
 def predict_world_curve_finite(law: Law, *, n: int, P: int, s: int, sigma2: float, ps: Any = None,
                                ridge: float = 0.0, order: str = "saliency", rtol: float = 1e-12,
-                               progress: bool = True) -> FiniteWorldCurve:
+                               progress: bool = True, finite_size: Any = True) -> FiniteWorldCurve:
     """Finite-size world risks for many p (``dcpredict.predict_world_curve(..., finite_size=True)``).
 
     Each p costs about 0.1-2 s (the order statistics), so the default grid has at most 60 values of p; a
     progress bar goes to stderr.
     """
     from ..world import default_ps, predict_world_curve
+    _check_flag(finite_size)
     law = _check_law(law)
     if ps is None:
         ps = default_ps(check_int("s", s, lo=1), check_int("P", P, lo=1), num=60)
@@ -386,3 +399,98 @@ def predict_world_curve_finite(law: Law, *, n: int, P: int, s: int, sigma2: floa
     return FiniteWorldCurve(law, n, P, s, float(sigma2), asym.ridge, order, asym.ps, **fields, **b,
                             asymptotic={k: np.array(getattr(asym, k)) for k in WorldCurve.CURVE_FIELDS},
                             methods={k: ", ".join(sorted(v)) for k, v in methods.items()})
+
+
+# ------------------------------------------------------------------------------ advisor
+from ..advisor import Advice  # noqa: E402
+
+#: p values of the finite-size advisor's coarse grid (each costs about a second), then integer refinement
+ADVISE_GRID = 24
+
+
+@dataclass(frozen=True, repr=False)
+class FiniteAdvice(Advice):
+    """:class:`~dcpredict.advisor.Advice` in finite-size mode: every risk is the finite-size expected risk at
+    these n, p and s; ``asymptotic_best`` is the asymptotic advisor's answer, for comparison; the search is a
+    coarse grid of p refined to the integer minimum around the best grid point (``exhaustive`` False)."""
+    finite_size: bool = True
+    asymptotic_best: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out.update({"finite_size": True, "asymptotic_best": dict(self.asymptotic_best)})
+        return out
+
+    def summary(self) -> str:
+        a = self.asymptotic_best
+        return ("FINITE-SIZE mode (expected risks at these n and p; theory page, finite size)\n"
+                + super().summary().replace("(asymptotic theory;", "(finite-size theory;")
+                + f"\nasymptotic advisor: {a.get('rule')} at p = {a.get('p')} (asymptotic risk {fmt(a.get('risk', math.nan))})")
+
+
+def advise_finite(law: Law, *, sigma2: float, n: int, s: int, P: Any = None, order: str = "saliency",
+                  ridge: Any = 0.0, rules: Any = None, tol: float = 1e-3, finite_size: Any = True,
+                  progress: bool = True) -> FiniteAdvice:
+    """:func:`dcpredict.advise` with finite-size risks (``advise(..., finite_size=True)``)."""
+    from ..advisor import PRUNE_RULES, SAME_RISK, _check_inputs, advise
+    _check_flag(finite_size)
+    if isinstance(ridge, str):
+        raise DCPredictError(f"finite_size=True supports a numeric ridge only (finite-size corrections are for "
+                             f"ridge 0; ridge > 0 falls back to the asymptotic); got ridge={ridge!r}")
+    rules = PRUNE_RULES if rules is None else rules
+    law, sigma2, n, s, P, P_from, order, ridge, rules, tol = _check_inputs(law, sigma2, n, s, P, order, ridge,
+                                                                           rules, tol)
+    _check_law(law)
+    asym = advise(law, sigma2=sigma2, n=n, s=s, P=P, order=order, ridge=ridge, rules=rules, tol=tol)
+    cache: dict[int, FiniteWorldPrediction] = {}
+
+    def at(p: int) -> FiniteWorldPrediction:
+        if p not in cache:
+            cache[p] = predict_world_finite(law, n=n, P=P, p=p, s=s, sigma2=sigma2, ridge=ridge, order=order)
+        return cache[p]
+
+    grid = np.unique(np.concatenate([np.linspace(s, P, min(ADVISE_GRID, P - s + 1)).round(),
+                                     [asym.best_p]]).astype(int))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=grid.size, file=sys.stderr, desc="finite-size advise", unit="p")
+    try:
+        for p in grid:
+            at(int(p))
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    optima: dict[str, dict[str, Any]] = {}
+    for rule in rules:
+        ps_sorted = sorted(cache)
+        vals = [getattr(cache[p], rule) for p in ps_sorted]
+        i = int(np.argmin(vals))
+        lo = ps_sorted[max(i - 1, 0)]
+        hi = ps_sorted[min(i + 1, len(ps_sorted) - 1)]
+        # integer refinement: ternary search on [lo, hi] (the risk is unimodal between grid neighbours)
+        a, b = lo, hi
+        while b - a > 2:
+            m1, m2 = a + (b - a) // 3, b - (b - a) // 3
+            if getattr(at(m1), rule) <= getattr(at(m2), rule):
+                b = m2
+            else:
+                a = m1
+        for p in range(a, b + 1):
+            at(p)
+        best_p = min(range(a, b + 1), key=lambda q: (getattr(cache[q], rule), q))
+        optima[rule] = {"p": int(best_p), "risk": float(getattr(cache[best_p], rule))}
+    low = min(v["risk"] for v in optima.values())
+    close = [r for r in rules if optima[r]["risk"] <= low + SAME_RISK * abs(low) or optima[r]["risk"] == low]
+    best_rule = min(close, key=lambda r: (optima[r]["p"], rules.index(r)))
+    ps = np.array(sorted(cache), dtype=np.int64)
+    curves = {r: np.array([getattr(cache[int(p)], r) for p in ps]) for r in rules}
+    any_p = cache[int(ps[0])]
+    return FiniteAdvice(law=law, n=n, P=P, s=s, sigma2=sigma2, ridge=ridge, order=order, rules=rules, tol=tol,
+                        P_from=P_from, best_p=int(optima[best_rule]["p"]), best_rule=best_rule,
+                        best_risk=float(optima[best_rule]["risk"]), rule_optima=optima,
+                        small_random=float(any_p.small_random), small_top_variance=float(any_p.small_top_variance),
+                        small_oracle=float(any_p.small_oracle), zero_model=float(any_p.zero_model),
+                        ps=ps, curves=curves, exhaustive=False, asymptotic_best=dict(asym.best))

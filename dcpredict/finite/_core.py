@@ -20,7 +20,7 @@ from .._validate import DCPredictError
 MAX_ATOMS_ORDER_STAT = 64
 #: quadrature of the coordinate law: Simpson on u in [-U_MAX, U_MAX] with N_NODES nodes (u = (x - m) / v)
 U_MAX = 9.0
-N_NODES = 1201
+N_NODES = 601
 #: relative tolerance of the expected kept count sum_k counts_k P(kept | k) = s (the order-statistics check)
 KEEP_TOL = 1e-6
 
@@ -175,6 +175,22 @@ def _tail(t: np.ndarray, m: float, v: float) -> np.ndarray:
     return special.ndtr((m - t) / v) + special.ndtr((-t - m) / v)
 
 
+def _nodes(m: float, v: float) -> tuple[np.ndarray, np.ndarray]:
+    """Simpson nodes and normal weights in u on [-U_MAX, U_MAX], split at the kink x = 0 of the score |x|
+    (u0 = -m / v) so that each panel's integrand is smooth."""
+    u0 = -m / v if v > 0 else -2 * U_MAX
+    half = (N_NODES // 2) | 1
+    pieces = [(-U_MAX, u0), (u0, U_MAX)] if -U_MAX < u0 < U_MAX else [(-U_MAX, U_MAX)]
+    us, ws = [], []
+    for a, b in pieces:
+        nn = half if len(pieces) == 2 else N_NODES
+        u = np.linspace(a, b, nn)
+        us.append(u)
+        ws.append(_simpson(nn) * (u[1] - u[0]) * np.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi))
+    u, w = np.concatenate(us), np.concatenate(ws)
+    return u, w / w.sum()
+
+
 def order_stat_prune(cm: CoordModel, lam, beta, counts, s: int, rule: str):
     """Kept probability and E[(beta - beta_hat 1{kept})^2] per atom when the s largest scores are kept.
 
@@ -189,9 +205,6 @@ def order_stat_prune(cm: CoordModel, lam, beta, counts, s: int, rule: str):
     p = int(counts.sum())
     if s >= p:
         return np.ones(K), second_moment_err(cm, beta), 0.0
-    u = np.linspace(-U_MAX, U_MAX, N_NODES)
-    wq = _simpson(N_NODES) * (u[1] - u[0]) * np.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi)
-    wq /= wq.sum()
     scale = np.sqrt(lam) if rule == "hessian" else np.ones(K)
     above = s <= p - s                      # count the others above (L = s) or below (L = p - s) the score
     L = s if above else p - s
@@ -201,6 +214,7 @@ def order_stat_prune(cm: CoordModel, lam, beta, counts, s: int, rule: str):
     for k in range(K):
         if counts[k] == 0:
             continue
+        u, wq = _nodes(cm.m[k], cm.v[k])
         x = cm.m[k] + cm.v[k] * u
         score = scale[k] * np.abs(x)
         logcf = np.zeros((u.size, p), dtype=complex)
