@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--out-dir", default="validation", help="output directory (default: validation)")
     v.add_argument("--workers", type=int, default=None, help="simulation processes (default: all cores)")
     v.add_argument("--progress", action="store_true", help="progress bars on stderr")
+    v.add_argument("--finite-size", action="store_true",
+                   help="compare the finite-size predictions too (theory page, finite size): their z-scores "
+                        "next to the asymptotic ones (report: DIR/FINITE_REPORT[_quick].md)")
     v.set_defaults(func=_validate)
 
     a = sub.add_parser("advise", help="train small or prune big: best model size and pruning rule in a given world",
@@ -68,6 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "hessian_retrained,random_retrained; oracle_pruned may be added)")
     a.add_argument("--tol", type=float, default=1e-3,
                    help="relative tolerance of the verdicts: within it a comparison is a tie (default 1e-3)")
+    a.add_argument("--finite-size", action="store_true",
+                   help="finite-size mode: risks at these n and p (theory page, finite size); coarse grid of p "
+                        "refined to the integer minimum, about a second per p")
     a.add_argument("--json", action="store_true", help="print the advice as JSON")
     a.add_argument("--map", metavar="PATH.png",
                    help="also draw the (p, s) phase map of this world to this PNG (with --json its data is in "
@@ -94,6 +100,13 @@ def _figure(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    if args.finite_size:
+        from ..finite.validation import run_finite_validation
+        frep = run_finite_validation(quick=args.quick, out_dir=args.out_dir, workers=args.workers,
+                                     progress=args.progress)
+        print(frep.summary())
+        print(f"wrote {frep.report_path} ({frep.elapsed:.0f} s)")
+        return 0
     from ..validation import run_validation
     rep = run_validation(quick=args.quick, out_dir=args.out_dir, workers=args.workers, progress=args.progress)
     print(rep.summary())
@@ -124,7 +137,7 @@ def _advise(args: argparse.Namespace) -> int:
                                  "the world (or give a finite spectrum with --spectrum)")
     rules = PRUNE_RULES if args.rules is None else tuple(t.strip() for t in args.rules.split(","))
     adv = advise(law, sigma2=args.sigma2, n=args.n, s=args.s, P=args.world_size, order=args.order,
-                 ridge=args.ridge, rules=rules, tol=args.tol)
+                 ridge=args.ridge, rules=rules, tol=args.tol, finite_size=args.finite_size)
     pm = None
     if args.map:
         try:
