@@ -86,7 +86,8 @@ def _refit(lam, beta, kept, sigma_S2: float, n: int) -> tuple[float, str]:
     if s_int == n:
         return (math.inf if sigma_S2 > 0 else 0.0), EXACT
     cm = C.coord_model(lam, beta, kept, sigma_S2, n)
-    return cm.dense, (EXACT if cm.exact else APPROX_MINNORM)
+    return cm.dense, (EXACT if cm.exact else
+                      (C.UNCORRECTED_MINNORM if cm.regime == "min-norm-uncorrected" else APPROX_MINNORM))
 
 
 def _model_risks(lam, beta, counts, sigma_eff2: float, n: int, s: int, oracle_kept, small_oracle, asym: dict,
@@ -103,7 +104,7 @@ def _model_risks(lam, beta, counts, sigma_eff2: float, n: int, s: int, oracle_ke
         return dict(asym), {k: ASYMPTOTIC for k in RISK_FIELDS}, 0.0
     p = int(counts.sum())
     cm = C.coord_model(lam, beta, counts, sigma_eff2, n)
-    base = EXACT if cm.exact else APPROX_MINNORM
+    base = EXACT if cm.exact else (C.UNCORRECTED_MINNORM if cm.regime == "min-norm-uncorrected" else APPROX_MINNORM)
     risks["dense"], methods["dense"] = cm.dense, base
     comp, noise = small_oracle
     risks["small_oracle"], methods["small_oracle"] = _refit(lam, beta, comp, noise, n)
@@ -127,7 +128,7 @@ def _model_risks(lam, beta, counts, sigma_eff2: float, n: int, s: int, oracle_ke
             risks[rule], methods[rule] = asym[rule], ASYMPTOTIC
             risks[rule + "_retrained"], methods[rule + "_retrained"] = asym[rule + "_retrained"], ASYMPTOTIC
             continue
-        keep, err2, ke = C.order_stat_prune(cm, lam, beta, counts, s, rule)
+        keep, err2, ke = C.mixed_order_stat_prune(cm, lam, beta, counts, s, rule, abs(n - p) + 1.0)
         if ke > C.KEEP_TOL:
             raise DCPredictError(f"no certified finite-size {rule} risk (n={n}, p={p}, s={s}): the expected kept "
                                  f"count misses s by a relative {ke:.2g} > {C.KEEP_TOL:g}")
@@ -197,7 +198,7 @@ class FinitePrediction(Prediction):
 
 def _short(method: str) -> str:
     return {EXACT: "exact", APPROX_ORDER: "order-stat", APPROX_MINNORM: "minnorm-approx",
-            ASYMPTOTIC: "asymptotic"}.get(method, method)
+            ASYMPTOTIC: "asymptotic", C.UNCORRECTED_MINNORM: "minnorm-uncorrected"}.get(method, method)
 
 
 @dataclass(frozen=True, repr=False)

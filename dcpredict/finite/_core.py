@@ -20,7 +20,7 @@ from .._validate import DCPredictError
 MAX_ATOMS_ORDER_STAT = 64
 #: quadrature of the coordinate law: Simpson on u in [-U_MAX, U_MAX] with N_NODES nodes (u = (x - m) / v)
 U_MAX = 9.0
-N_NODES = 601
+N_NODES = 321
 #: relative tolerance of the expected kept count sum_k counts_k P(kept | k) = s (the order-statistics check)
 KEEP_TOL = 1e-5
 #: doublings of N_NODES tried before the order statistics are declared uncertified
@@ -30,6 +30,10 @@ EXACT = "exact"
 APPROX_ORDER = "finite: exact variance scale + finite-p order statistics (approximate)"
 APPROX_MINNORM = "finite: min-norm variance with the inverse-Wishart correction (approximate)"
 ASYMPTOTIC = "asymptotic (no finite-size correction for this case)"
+UNCORRECTED_MINNORM = ("asymptotic variance scale (anisotropic min-norm beyond p/n = 1.6, where no correction was "
+                       "validated) with finite-p order statistics")
+#: anisotropic min-norm: the variance correction is applied for p/n up to this (validated range), not beyond
+MINNORM_CORRECTION_MAX = 1.6
 
 
 @dataclass(frozen=True)
@@ -86,8 +90,11 @@ def coord_model(lam: np.ndarray, beta: np.ndarray, counts: np.ndarray, sigma_eff
     Student t with n - p + 1 degrees of freedom), dense risk exact.
 
     Min-norm: the DC of the finite composition (tau, shrinkage c = lam / (lam + tau), D = 1 - sum c^2 / n)
-    with its variance part a = (1 - D) / D corrected to 1 / (1 / a - 1 / n) (exact for isotropic features,
-    where it is the inverse-Wishart mean n / (p - n - 1)); the bias part sum lam (1 - c)^2 beta^2 / D is kept.
+    with its variance part a = (1 - D) / D corrected to 1 / (1 / a - theta / n), theta = E[c^2]^2 / E[c^4]
+    (theta = 1 and the result exact for isotropic features, where it is the inverse-Wishart mean
+    n / (p - n - 1); theta < 1 for anisotropic ones is an empirical effective-rank factor, fitted on two
+    spectra and checked on the others, see validation/FINITE_SIZE.md); the bias part
+    sum lam (1 - c)^2 beta^2 / D is kept (exact for isotropic features).
     """
     keep = counts > 0
     p = int(counts.sum())
@@ -112,7 +119,12 @@ def coord_model(lam: np.ndarray, beta: np.ndarray, counts: np.ndarray, sigma_eff
             return CoordModel(c * beta, v, dense, isotropic, "min-norm")
         a_fin = 0.0
     else:
-        inv_a = D / (1.0 - D) - 1.0 / n
+        w = counts[keep] / counts[keep].sum()
+        ck = c[keep]
+        theta = float(np.dot(w, ck ** 2)) ** 2 / float(np.dot(w, ck ** 4))   # 1 for isotropic features
+        if not isotropic and p > MINNORM_CORRECTION_MAX * n:
+            theta = 0.0     # beyond the validated range: the asymptotic variance (the result says so)
+        inv_a = D / (1.0 - D) - theta / n
         if inv_a <= 0.0:
             raise DCPredictError(f"the finite-size min-norm correction is undefined at p={p}, n={n} "
                                  f"(1/a - 1/n = {inv_a:.3g} <= 0); use finite_size=False")
@@ -121,7 +133,8 @@ def coord_model(lam: np.ndarray, beta: np.ndarray, counts: np.ndarray, sigma_eff
     g = (dense - sigma_eff2 - bias_num) * n / sum_c2 if sum_c2 > 0 else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         v = np.where(keep, np.sqrt(np.maximum(c * c * g / (n * lam), 0.0)), 0.0)
-    return CoordModel(c * beta, v, dense, isotropic, "min-norm")
+    return CoordModel(c * beta, v, dense, isotropic,
+                      "min-norm" if isotropic or p <= MINNORM_CORRECTION_MAX * n else "min-norm-uncorrected")
 
 
 # ------------------------------------------------------------------------------ linear (fixed-support) risks
@@ -272,3 +285,36 @@ def _order_stat_prune(cm: CoordModel, lam, beta, counts, s: int, rule: str):
         err2[k] = beta[k] ** 2 + float(np.dot(wsimp, pi * gain))
     keep_error = abs(float(np.dot(counts, keep)) - s) / s
     return keep, err2, keep_error
+
+
+#: bins of the shared-scale mixture (equal probability in V ~ chi^2_nu)
+MIX_BINS = 6
+
+
+def scale_mixture(nu: float, bins: int = MIX_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Bins of the shared variance scale: (probabilities, factors) with factor_i = (nu - 2) E[1/V | bin i],
+    V ~ chi^2_nu, equal-probability bins; sum_i prob_i factor_i = 1 exactly (E[1/V] = 1 / (nu - 2))."""
+    edges = stats.chi2.ppf(np.linspace(0.0, 1.0, bins + 1), nu)
+    prob = np.diff(stats.chi2.cdf(edges, nu))
+    inv = np.diff(stats.chi2.cdf(edges, nu - 2.0)) / (nu - 2.0)     # E[1/V; bin] = P(chi^2_{nu-2} in bin)/(nu-2)
+    return prob, (nu - 2.0) * inv / prob
+
+
+def mixed_order_stat_prune(cm: CoordModel, lam, beta, counts, s: int, rule: str, nu: float):
+    """:func:`order_stat_prune` averaged over a shared scale of the coordinates' noise: given V ~ chi^2_nu the
+    coordinates are independent N(m_k, v_k^2 (nu - 2) / V).  For OLS (nu = n - p + 1) this reproduces the exact
+    Student-t marginals (and so every exact fixed-threshold and linear risk) and adds the common scale the p
+    coordinates share; for min-norm nu = p - n + 1 (the isotropic inverse-Wishart scale)."""
+    if not nu > 4.0:
+        return order_stat_prune(cm, lam, beta, counts, s, rule)
+    prob, fac = scale_mixture(nu)
+    keep = np.zeros(lam.size)
+    err2 = np.zeros(lam.size)
+    ke = 0.0
+    for pr, f in zip(prob, fac):
+        cmi = CoordModel(cm.m, cm.v * math.sqrt(f), cm.dense, cm.exact, cm.regime)
+        k, e, kerr = order_stat_prune(cmi, lam, beta, counts, s, rule)
+        keep += pr * k
+        err2 += pr * e
+        ke = max(ke, kerr)
+    return keep, err2, ke
