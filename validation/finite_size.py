@@ -32,6 +32,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "finite_size_sims.json"
 REPORT = HERE / "FINITE_SIZE.md"
+ROWS = HERE / "finite_size_rows.json"
+FIGURE = HERE / "finite_size.png"
 
 
 def worlds():
@@ -119,7 +121,15 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--trials-scale", type=float, default=1.0)
     ap.add_argument("--no-sim", action="store_true", help="use only cached simulations")
+    ap.add_argument("--topup", action="append", default=[],
+                    help="add --topup-trials trials (another seed) to the cached cases whose key contains this")
+    ap.add_argument("--topup-trials", type=int, default=3000)
+    ap.add_argument("--report-only", action="store_true", help="rewrite the report and figure from the saved rows")
     args = ap.parse_args(argv)
+    if args.report_only:
+        saved = json.loads(ROWS.read_text())
+        write_report(saved["rows"], args, saved["t_pred"])
+        return 0
     import dcpredict
     from dcpredict.finite import predict_finite, predict_world_finite
     cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
@@ -138,6 +148,20 @@ def main(argv=None) -> int:
             cache[k] = {"mean": m, "se": se, "trials": T, "seconds": time.time() - t0}
             CACHE.write_text(json.dumps(cache, indent=1))
             print(f"[{i + 1}/{len(todo)}] simulated {k} ({T} trials, {time.time() - t0:.0f} s)", file=sys.stderr)
+        if any(sub in k for sub in args.topup) and not args.no_sim:
+            old = cache[k]
+            T2 = args.topup_trials
+            m2, se2 = simulate(lam, beta, counts, noise, n, ss, T2, seed=zlib.crc32(k.encode()) + 7919 * old["trials"])
+            T1 = old["trials"]
+            m1, se1 = np.array(old["mean"]), np.array(old["se"])
+            m = (T1 * m1 + T2 * np.array(m2)) / (T1 + T2)
+            # pooled variance of the per-trial risks (within-sample variances plus the spread of the two means)
+            v = ((T1 - 1) * (se1 ** 2 * T1) + (T2 - 1) * (np.array(se2) ** 2 * T2)
+                 + T1 * T2 / (T1 + T2) * (m1 - np.array(m2)) ** 2) / (T1 + T2 - 1)
+            cache[k] = {"mean": m.tolist(), "se": np.sqrt(v / (T1 + T2)).tolist(), "trials": T1 + T2,
+                        "seconds": old["seconds"]}
+            CACHE.write_text(json.dumps(cache, indent=1))
+            print(f"topped up {k} to {T1 + T2} trials", file=sys.stderr)
         sim = cache[k]
         law = dcpredict.Law(lam, B, w)
         for j, s in enumerate(ss):
@@ -157,6 +181,7 @@ def main(argv=None) -> int:
                              "field": f, "sim": mu, "se": se, "finite": fin, "asymptotic": asy,
                              "err_f": (fin - mu) / mu, "err_a": (asy - mu) / mu, "se_rel": se / mu,
                              "method": pred.methods[f], "trials": sim["trials"]})
+    ROWS.write_text(json.dumps({"rows": rows, "t_pred": t_pred}))
     write_report(rows, args, t_pred)
     return 0
 
@@ -187,7 +212,8 @@ def write_report(rows, args, t_pred):
            f"date (UTC) {time.strftime('%Y-%m-%d %H:%M', time.gmtime())}; prediction time {t_pred:.0f} s in total.",
            "- Simulation: plain numpy, independent of dcpredict (see the script's docstring): Gaussian design, "
            "ridge 0 (OLS for p < n, min-norm for p > n), exact population risks; trials per point: "
-           "6000 (n = 100), 3000 (n = 200), 1200 (n = 400).",
+           "6000 (n = 100), 3000 (n = 200), 1200 (n = 400), more where the column `trials` says so (cases "
+           "topped up with another seed after a first run, see `--topup`).",
            "- Theory: `predict(..., finite_size=True, n=n)` (laws) and `predict_world(..., finite_size=True)` "
            "(worlds of P features, the model on the first p by saliency); the asymptotic column is the same "
            "call with finite_size=False at the instance's own ratios p/n and s/p.",
@@ -205,18 +231,57 @@ def write_report(rows, args, t_pred):
             f"{r['world']} n={r['n']} p={r['p']} s={r['s']} {r['field']} (finite {100 * r['err_f']:+.2f} %, "
             f"asymptotic {100 * r['err_a']:+.2f} %, se {100 * r['se_rel']:.2f} %)" for r in bad))
     out += ["", "## All comparisons", "",
-            "| world | n | p | p/n | s | field | simulation (mean +- se) | finite | err | asymptotic | err | "
-            "method | verdict |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+            "| world | n | p | p/n | s | field | simulation (mean +- se) | trials | finite | err | asymptotic | err | "
+            "method | verdict |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     short = {"exact": "exact"}
     for r in rows:
         m = short.get(r["method"], "order-stat" if "order" in r["method"] else
                       ("minnorm-approx" if "min-norm" in r["method"] else r["method"]))
         out.append(f"| {r['world']} | {r['n']} | {r['p']} | {r['ratio']:.3g} | {r['s']} | {r['field']} | "
-                   f"{r['sim']:.5g} +- {r['se']:.2g} | {r['finite']:.5g} | {100 * r['err_f']:+.2f} % | "
+                   f"{r['sim']:.5g} +- {r['se']:.2g} | {r['trials']} | {r['finite']:.5g} | {100 * r['err_f']:+.2f} % | "
                    f"{r['asymptotic']:.5g} | {100 * r['err_a']:+.2f} % | {m} | {verdict(r)} |")
+    out.insert(out.index("## All comparisons"), f"![errors](finite_size.png)\n")
     REPORT.write_text("\n".join(out) + "\n")
+    draw(rows)
     print("\n".join(out[:14]))
 
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def draw(rows):
+    """Left: |error| of both modes against p/n (every comparison); right: the fig3b law at n = 200."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2))
+    r = np.array([x["ratio"] for x in rows])
+    jit = 0.004 * np.random.default_rng(0).standard_normal(r.size)
+    ax[0].scatter(r + jit, [100 * abs(x["err_a"]) for x in rows], s=9, c="tab:red", label="asymptotic", alpha=0.6)
+    ax[0].scatter(r + jit, [100 * abs(x["err_f"]) for x in rows], s=9, c="tab:blue", label="finite size", alpha=0.6)
+    ax[0].axvspan(0.8, 1.25, color="0.9", zorder=0, label="near the peak")
+    ax[0].set_yscale("log")
+    ax[0].set_xlabel("p / n")
+    ax[0].set_ylabel("|theory - simulation| / simulation  (%)")
+    ax[0].set_title(f"{len(rows)} comparisons, 8 worlds, n = 100, 200, 400")
+    ax[0].legend(fontsize=8)
+    sel = [x for x in rows if x["world"].startswith("spiked-Sigma") and x["n"] == 200]
+    for f, col in (("dense", "k"), ("hessian", "tab:green"), ("magnitude", "tab:purple")):
+        pts = sorted((x for x in sel if x["field"] == f and (f == "dense" or x["s"] < 0.3 * x["p"])),
+                     key=lambda x: x["ratio"])
+        if not pts:
+            continue
+        q = np.array([x["ratio"] for x in pts])
+        ax[1].errorbar(q, [x["sim"] for x in pts], yerr=[2 * x["se"] for x in pts], fmt="o", color=col, ms=4,
+                       label=f"{f} simulation (+-2 se)")
+        ax[1].plot(q, [x["finite"] for x in pts], "-", color=col, label=f"{f} finite size")
+        ax[1].plot(q, [x["asymptotic"] for x in pts], "--", color=col, alpha=0.7, label=f"{f} asymptotic")
+    ax[1].set_yscale("log")
+    ax[1].set_xlabel("p / n")
+    ax[1].set_ylabel("test risk")
+    ax[1].set_title("spiked-Sigma law (fig3b), n = 200, s = 0.1 p")
+    ax[1].legend(fontsize=7, ncol=1)
+    fig.tight_layout()
+    fig.savefig(FIGURE, dpi=110)
+    plt.close(fig)
