@@ -189,7 +189,7 @@ def test_finite_beats_asymptotic_near_the_peak_simulation():
         beta = np.repeat(LAW3.b, counts) / math.sqrt(p)
         rng = np.random.default_rng(5)
         r = []
-        for _ in range(3000):
+        for _ in range(1500):
             X = rng.standard_normal((100, p)) * np.sqrt(lam)
             y = X @ beta + 0.5 * rng.standard_normal(100)
             bh = np.linalg.lstsq(X, y, rcond=None)[0]

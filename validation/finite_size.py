@@ -226,6 +226,12 @@ def write_report(rows, args, t_pred):
            f"asymptotic mean {z_a.mean():+.2f}, sd {z_a.std():.2f}",
            f"- acceptance (near: finite <= asymptotic / 3, elsewhere: finite <= asymptotic; or finite within 2 se): "
            f"**{len(rows) - len(bad)} of {len(rows)}** comparisons meet it."]
+    out.append("- history (honesty note): the first full run met the acceptance in 473 of 480 comparisons; the 7 misses "
+               "were 2.0-2.2 se deviations in three simulated cases (two of them on exact formulas: the OLS dense "
+               "risk of spiked-Sigma n=400 p=340 and the isotropic min-norm risk of spiked-beta n=200 p=220, plus "
+               "sparse-beta n=400 p=340 Hessian s=34).  Those three cases were then topped up with 4000 more trials "
+               "from another seed (column `trials`); the numbers below include them.  Selecting cases to top up "
+               "by their deviation biases the mean z slightly towards 0.")
     if bad:
         out.append("- comparisons that do not: " + "; ".join(
             f"{r['world']} n={r['n']} p={r['p']} s={r['s']} {r['field']} (finite {100 * r['err_f']:+.2f} %, "
@@ -246,9 +252,6 @@ def write_report(rows, args, t_pred):
     print("\n".join(out[:14]))
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
 
 def draw(rows):
     """Left: |error| of both modes against p/n (every comparison); right: the fig3b law at n = 200."""
@@ -267,21 +270,23 @@ def draw(rows):
     ax[0].set_title(f"{len(rows)} comparisons, 8 worlds, n = 100, 200, 400")
     ax[0].legend(fontsize=8)
     sel = [x for x in rows if x["world"].startswith("spiked-Sigma") and x["n"] == 200]
-    for f, col in (("dense", "k"), ("hessian", "tab:green"), ("magnitude", "tab:purple")):
+    for off, (f, col) in zip((-0.012, 0.0, 0.012), (("dense", "k"), ("hessian", "tab:green"),
+                                                    ("magnitude", "tab:purple"))):
         pts = sorted((x for x in sel if x["field"] == f and (f == "dense" or x["s"] < 0.3 * x["p"])),
                      key=lambda x: x["ratio"])
-        if not pts:
-            continue
-        q = np.array([x["ratio"] for x in pts])
-        ax[1].errorbar(q, [x["sim"] for x in pts], yerr=[2 * x["se"] for x in pts], fmt="o", color=col, ms=4,
-                       label=f"{f} simulation (+-2 se)")
-        ax[1].plot(q, [x["finite"] for x in pts], "-", color=col, label=f"{f} finite size")
-        ax[1].plot(q, [x["asymptotic"] for x in pts], "--", color=col, alpha=0.7, label=f"{f} asymptotic")
-    ax[1].set_yscale("log")
+        q = np.array([x["ratio"] for x in pts]) + off
+        ax[1].errorbar(q, [0.0] * len(pts), yerr=[200 * x["se_rel"] for x in pts], fmt="none", color=col, alpha=0.5)
+        ax[1].plot(q, [100 * x["err_f"] for x in pts], "o", color=col, label=f"{f}: finite size")
+        ax[1].plot(q, [100 * x["err_a"] for x in pts], "x", color=col, ms=8, label=f"{f}: asymptotic")
+    ax[1].axhline(0.0, color="0.5", lw=0.8)
     ax[1].set_xlabel("p / n")
-    ax[1].set_ylabel("test risk")
-    ax[1].set_title("spiked-Sigma law (fig3b), n = 200, s = 0.1 p")
-    ax[1].legend(fontsize=7, ncol=1)
+    ax[1].set_ylabel("(theory - simulation) / simulation  (%)")
+    ax[1].set_title("spiked-Sigma (fig3b law), n = 200, s = 0.1 p; bars: 2 se")
+    ax[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(FIGURE, dpi=110)
     plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
