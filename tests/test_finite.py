@@ -202,3 +202,21 @@ def test_finite_beats_asymptotic_near_the_peak_simulation():
         for j, f in enumerate(("dense", "magnitude")):
             assert abs(getattr(fin, f) - m[j]) < 4 * se[j]
             assert abs(getattr(fin, f) - m[j]) < abs(fin.asymptotic[f] - m[j])
+
+
+def test_world_curve_hook_equals_pointwise():
+    c = dcpredict.predict_world_curve(LAW3, n=30, P=60, s=6, sigma2=0.25, ps=[10, 45], finite_size=True)
+    assert c.finite_size and c.to_dict()["finite_size"] is True and "FINITE-SIZE" in c.summary()
+    w = dcpredict.predict_world(LAW3, n=30, P=60, p=45, s=6, sigma2=0.25, finite_size=True)
+    assert c.hessian[1] == pytest.approx(w.hessian, rel=1e-12) and c.asymptotic["hessian"][1] == pytest.approx(w.asymptotic["hessian"], rel=1e-10)
+
+
+def test_advise_hook():
+    a = dcpredict.advise(LAW3, sigma2=0.25, n=20, s=5, P=30, finite_size=True)
+    assert a.finite_size and a.to_dict()["finite_size"] is True and "FINITE-SIZE" in a.summary()
+    w = dcpredict.predict_world(LAW3, n=20, P=30, p=a.best_p, s=5, sigma2=0.25, finite_size=True)
+    assert a.best_risk == pytest.approx(getattr(w, a.best_rule), rel=1e-12)
+    for p in (a.best_p - 1, a.best_p + 1):   # the integer minimum of its rule
+        if 5 <= p <= 30:
+            q = dcpredict.predict_world(LAW3, n=20, P=30, p=p, s=5, sigma2=0.25, finite_size=True)
+            assert getattr(q, a.best_rule) >= a.best_risk * (1 - 1e-12)
