@@ -434,7 +434,8 @@ class Advice(Result):
 
 
 def advise(law: Law, *, sigma2: float | None = None, n: int, s: int, P: int | None = None, order: str | None = None,
-           ridge: float = 0.0, rules: Sequence[str] = PRUNE_RULES, tol: float = DEFAULT_TOL) -> Advice:
+           ridge: float = 0.0, rules: Sequence[str] = PRUNE_RULES, tol: float = DEFAULT_TOL,
+           finite_size: bool = False) -> Advice:
     """The model size p and pruning rule with the lowest predicted risk at a budget of s weights.
 
     Parameters
@@ -464,6 +465,10 @@ def advise(law: Law, *, sigma2: float | None = None, n: int, s: int, P: int | No
         Pruning rules searched (default :data:`PRUNE_RULES`; ``oracle_pruned`` may be added).
     tol : float
         Relative tolerance of the verdicts, in [0, 0.5): within it the verdict is "ties".
+    finite_size : bool
+        True: every risk is the finite-size expected risk at these n, p and s (theory page,
+        :ref:`theory-finite`; about a second per p, so p is searched on a coarse grid refined to the integer
+        minimum); returns a :class:`~dcpredict.finite.FiniteAdvice` with the asymptotic answer alongside.
 
     Returns
     -------
@@ -485,6 +490,10 @@ def advise(law: Law, *, sigma2: float | None = None, n: int, s: int, P: int | No
         return advise_data(law, n=n, s=s, order="given" if order is None else order, ridge=ridge, rules=rules,
                            tol=tol)
     order = "saliency" if order is None else order
+    if finite_size is not False:  # finite-size mode: all logic in dcpredict.finite
+        from .finite import advise_finite
+        return advise_finite(law, sigma2=sigma2, n=n, s=s, P=P, order=order, ridge=ridge, rules=rules, tol=tol,
+                             finite_size=finite_size)
     if isinstance(ridge, str) and ridge == "optimal":
         return _advise_tuned(law, sigma2=sigma2, n=n, s=s, P=P, order=order, rules=rules, tol=tol)
     law, sigma2, n, s, P, P_from, order, ridge, rules, tol = _check_inputs(law, sigma2, n, s, P, order, ridge,

@@ -525,7 +525,8 @@ def solve_dc(law: Law, *, kappa: float, sigma2: float, ridge: float = 0.0, preci
 
 
 def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float = 0.0,
-            precision: str = "double", rtol: float = DEFAULT_RTOL) -> Prediction:
+            precision: str = "double", rtol: float = DEFAULT_RTOL, finite_size: bool = False,
+            n: int | None = None) -> Prediction:
     """Predicted test risks of the dense fit and of every pruning rule at one (kappa, alpha).
 
     Parameters
@@ -546,6 +547,13 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
         with how far ridge, lam and kappa - 1 sit from O(1); slow; for certification).
     rtol : float
         Relative width of the final bracket of every root (default 1e-12).
+    finite_size : bool
+        False (default): the asymptotic DC.  True: the expected risks of the finite instance with ``n``
+        samples, p = round(kappa n) features and s = round(alpha p) kept weights, exact where exact results
+        exist and approximate elsewhere (theory page, :ref:`theory-finite`); returns a
+        :class:`~dcpredict.finite.FinitePrediction` that states the method of every field.
+    n : int, optional
+        Number of training samples; required with ``finite_size=True`` and only allowed with it.
 
     Returns
     -------
@@ -571,6 +579,10 @@ def predict(law: Law, *, kappa: float, alpha: float, sigma2: float, ridge: float
     scaled by max lam and by sigma^2 + E[Lambda B^2], tau is sought in log tau), no risk is nan or
     below sigma^2, and inf means the risk truly diverges (the interpolation threshold).
     """
+    if finite_size is not False or n is not None:  # finite-size mode: all logic in dcpredict.finite
+        from .finite import predict_finite
+        return predict_finite(law, kappa=kappa, alpha=alpha, sigma2=sigma2, n=n, ridge=ridge, precision=precision,
+                              rtol=rtol, finite_size=finite_size)
     law, kappa, sigma2, ridge, rtol = _check_common(law, kappa, sigma2, ridge, rtol)
     alpha = _real("alpha", alpha, 0.0, 1.0, lo_open=True)
     if precision != "double":

@@ -182,10 +182,17 @@ def _label(r: dict) -> str:
 
 
 def run_validation(quick: bool = False, out_dir: str | Path | None = "validation", workers: int | None = None,
-                   progress: bool = True) -> ValidationReport:
+                   progress: bool = True, finite_size: bool = False) -> ValidationReport:
     """Run the grid, write ``out_dir/REPORT.md`` and ``out_dir/summary.png`` (quick: ``REPORT_quick.md``,
     ``summary_quick.png``); ``out_dir=None`` writes nothing.  Returns the report (``.passed``).
-    ``progress`` (default True): a ``[k/K]`` line per stage and bars with estimates on stderr."""
+    ``progress`` (default True): a ``[k/K]`` line per stage and bars with estimates on stderr.
+
+    ``finite_size=True``: the same grid compared with the finite-size predictions and the asymptotic ones side
+    by side (z-scores, no pass/fail; :func:`dcpredict.finite.validation.run_finite_validation`, report
+    ``out_dir/FINITE_REPORT.md``)."""
+    if finite_size is not False:  # finite-size mode: all logic in dcpredict.finite
+        from .finite.validation import run_finite_validation
+        return run_finite_validation(quick=quick, out_dir=out_dir, workers=workers, progress=progress)
     from .simulation import simulate_sweep
     from .theory import predict
     if workers is not None:

@@ -289,7 +289,8 @@ class WorldPrediction(Result):
 
 
 def predict_world(law: Law, *, n: int, P: int, p: int, s: int, sigma2: float, ridge: float = 0.0,
-                  order: str = "saliency", precision: str = "double", rtol: float = 1e-12) -> WorldPrediction:
+                  order: str = "saliency", precision: str = "double", rtol: float = 1e-12,
+                  finite_size: bool = False) -> WorldPrediction:
     """World test risks of a model of p of P features, pruned to s weights (the paper's Figs. 3 and 7).
 
     Parameters
@@ -315,6 +316,11 @@ def predict_world(law: Law, *, n: int, P: int, p: int, s: int, sigma2: float, ri
         "mp" solves the model's equations at 50 digits with mpmath.
     rtol : float
         Relative width of the final bracket of every root.
+    finite_size : bool
+        True: the expected risks of the finite world (atom counts as :func:`dcpredict.simulate_world`) at
+        these n, p and s, exact where exact results exist and approximate elsewhere (theory page,
+        :ref:`theory-finite`); returns a :class:`~dcpredict.finite.FiniteWorldPrediction` stating the method
+        of every field.
 
     Returns
     -------
@@ -325,6 +331,10 @@ def predict_world(law: Law, *, n: int, P: int, p: int, s: int, sigma2: float, ri
     --------
     predict_world_curve : the same for many p at once (compiled, parallel).
     """
+    if finite_size is not False:  # finite-size mode: all logic in dcpredict.finite
+        from .finite import predict_world_finite
+        return predict_world_finite(law, n=n, P=P, p=p, s=s, sigma2=sigma2, ridge=ridge, order=order,
+                                    precision=precision, rtol=rtol, finite_size=finite_size)
     law, n, P, s, sigma2, ridge, order, rtol = _check_world(law, n, P, s, sigma2, ridge, order, rtol)
     p = _int("p", p, s, P)
     if precision == "double" and not isinstance(law, GaussianLaw):
@@ -528,13 +538,20 @@ def default_ps(s: int, P: int, num: int = DEFAULT_CURVE_POINTS) -> np.ndarray:
 
 
 def predict_world_curve(law: Law, *, n: int, P: int, s: int, sigma2: float, ps: Any = None, ridge: float = 0.0,
-                        order: str = "saliency", rtol: float = 1e-12) -> WorldCurve:
+                        order: str = "saliency", rtol: float = 1e-12, finite_size: bool = False) -> WorldCurve:
     """World test risks for many model sizes p at a fixed budget s, in parallel compiled code.
 
     Parameters are those of :func:`predict_world`; ``ps`` is a sequence of integers in [s, P] (default
     :func:`default_ps`: every integer from s to P when P - s < 10 000, else 10 000 evenly spaced ones;
-    the values used are in the result).  Each p equals :func:`predict_world` at that p.
+    the values used are in the result).  Each p equals :func:`predict_world` at that p.  ``finite_size=True``:
+    the finite-size risks of :func:`predict_world` with ``finite_size=True`` at each p (about a second per p;
+    default grid at most 60 values of p; a :class:`~dcpredict.finite.FiniteWorldCurve` with the asymptotic
+    arrays too).
     """
+    if finite_size is not False:  # finite-size mode: all logic in dcpredict.finite
+        from .finite import predict_world_curve_finite
+        return predict_world_curve_finite(law, n=n, P=P, s=s, sigma2=sigma2, ps=ps, ridge=ridge, order=order,
+                                          rtol=rtol, finite_size=finite_size)
     law, n, P, s, sigma2, ridge, order, rtol = _check_world(law, n, P, s, sigma2, ridge, order, rtol)
     if ps is None:
         ps_arr = default_ps(s, P)

@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--quiet", action="store_true", help="no progress output (by default: a [k/K] line per stage "
                                                         "and bars with estimates, on stderr)")
     v.add_argument("--progress", action="store_true", help=argparse.SUPPRESS)   # the default now
+    v.add_argument("--finite-size", action="store_true",
+                   help="compare the finite-size predictions too (theory page, finite size): their z-scores "
+                        "next to the asymptotic ones (report: DIR/FINITE_REPORT[_quick].md)")
     v.set_defaults(func=_validate)
 
     a = sub.add_parser("advise", help="train small or prune big: best model size and pruning rule in a given world",
@@ -80,6 +83,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "hessian_retrained,random_retrained; oracle_pruned may be added)")
     a.add_argument("--tol", type=float, default=1e-3,
                    help="relative tolerance of the verdicts: within it a comparison is a tie (default 1e-3)")
+    a.add_argument("--finite-size", action="store_true",
+                   help="finite-size mode: risks at these n and p (theory page, finite size); coarse grid of p "
+                        "refined to the integer minimum, about a second per p")
     a.add_argument("--json", action="store_true", help="print the advice as JSON")
     a.add_argument("--quiet", action="store_true", help="no progress output on stderr (the --map computation, a dataset's search and --check)")
     a.add_argument("--map", metavar="PATH.png",
@@ -120,6 +126,13 @@ def _figure(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    if args.finite_size:
+        from ..finite.validation import run_finite_validation
+        frep = run_finite_validation(quick=args.quick, out_dir=args.out_dir, workers=args.workers,
+                                     progress=not args.quiet)
+        print(frep.summary())
+        print(f"wrote {frep.report_path} ({frep.elapsed:.0f} s)")
+        return 0
     from ..validation import run_validation
     rep = run_validation(quick=args.quick, out_dir=args.out_dir, workers=args.workers, progress=not args.quiet)
     print(rep.summary())
@@ -159,7 +172,7 @@ def _advise(args: argparse.Namespace) -> int:
                                  "--covariance)")
     rules = PRUNE_RULES if args.rules is None else tuple(t.strip() for t in args.rules.split(","))
     adv = advise(law, sigma2=args.sigma2, n=args.n, s=args.s, P=args.world_size, order=args.order,
-                 ridge=args.ridge, rules=rules, tol=args.tol)
+                 ridge=args.ridge, rules=rules, tol=args.tol, finite_size=args.finite_size)
     pm = None
     if args.map:
         try:

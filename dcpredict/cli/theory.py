@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                   "(one prediction per p)")
     p.add_argument("--precision", choices=("double", "mp"), default="double",
                    help="mp: solve at 50 digits with mpmath (slow; a certificate)")
+    p.add_argument("--finite-size", action="store_true",
+                   help="finite-size mode: expected risks at these n and p (exact where exact results exist, "
+                        "approximate elsewhere; theory page, finite size); with --kappa/--alpha give --n")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object (strict JSON: an infinite risk is the string \"inf\") with the "
                         "inputs and the nine risks; a JSON list of them for several points")
@@ -49,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--alpha", default=None, help="alpha values (default 1)")
     add_world_arguments(c, p_help="model sizes p in [s, P]: a comma list or START:STOP:NUM (default: every "
                                   "integer from s to P, or 10000 evenly spaced when there are more); one row per p")
+    c.add_argument("--finite-size", action="store_true",
+                   help="finite-size mode: expected risks at these n and p (exact where exact results exist, "
+                        "approximate elsewhere; theory page, finite size); with --kappa/--alpha give --n")
     c.add_argument("--format", choices=("csv", "json"), default="csv")
     c.add_argument("--out", metavar="FILE", help="write to this file instead of stdout; " + OUT_RULE)
     c.add_argument("--quiet", action="store_true",
@@ -136,7 +142,7 @@ def _predict_world(args: argparse.Namespace) -> int:
             objs.append({**inputs, "rules": rows})
             texts.append(head + "\n" + _tuned_text(rows))
             continue
-        pred = predict_world(law, p=p, precision=args.precision, **common)
+        pred = predict_world(law, p=p, precision=args.precision, finite_size=args.finite_size, **common)
         d = pred.to_dict()
         if not args.details:
             d = {k: d[k] for k in ("world", "n", "p", "s", "sigma2", "ridge", "order", "precision")} | pred.risks()
@@ -168,7 +174,7 @@ def _curve_world(args: argparse.Namespace) -> int:
             bar.update(1)
         bar.close()
     else:
-        curve = predict_world_curve(law_from_args(args), ps=ps, **_world_common(args))
+        curve = predict_world_curve(law_from_args(args), ps=ps, finite_size=args.finite_size, **_world_common(args))
         records = curve.records()
     if args.format == "json":   # every record also carries the scalar inputs (the law: in the command line)
         c = _world_common(args)
@@ -186,10 +192,34 @@ def _curve_world(args: argparse.Namespace) -> int:
     return 0
 
 
+def _finite_checks(args: argparse.Namespace) -> None:
+    if args.finite_size and args.ridge == "optimal":
+        raise DCPredictError("--finite-size takes a numeric --ridge (its corrections are for ridge 0), not 'optimal'")
+    if args.finite_size and args.world_size is None and args.n is None:
+        raise DCPredictError("--finite-size with --kappa/--alpha needs --n N (the number of training samples)")
+
+
 def _predict(args: argparse.Namespace) -> int:
     instance_world_size(args)
+    _finite_checks(args)
     if world_mode(args):
         return _predict_world(args)
+    if args.finite_size:  # kappa/alpha in finite-size mode: n samples, p = round(kappa n)
+        from ..theory import predict
+        if args.kappa is None or args.alpha is None:
+            raise DCPredictError("give --kappa, --alpha and --n with --finite-size")
+        law, n = law_from_args(args), integer("--n", args.n)
+        objs, texts = [], []
+        for k in float_grid("--kappa", args.kappa):
+            for a in float_grid("--alpha", args.alpha):
+                pred = predict(law, kappa=k, alpha=a, sigma2=args.sigma2, ridge=args.ridge, precision=args.precision,
+                               finite_size=True, n=n)
+                objs.append(pred.to_dict() if args.details else
+                            {"law": law.to_dict(), "kappa": k, "alpha": a, "n": n, "sigma2": args.sigma2,
+                             "ridge": args.ridge, "finite_size": True, **pred.risks()})
+                texts.append(pred.summary())
+        _emit(objs, texts, args.json)
+        return 0
     if args.n is not None:
         raise DCPredictError("--n belongs to the fixed world (--world-size P --p ... --s S); with --kappa and "
                              "--alpha the theory needs no n")
@@ -232,8 +262,27 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _curve(args: argparse.Namespace) -> int:
     instance_world_size(args)
+    _finite_checks(args)
     if world_mode(args):
         return _curve_world(args)
+    if args.finite_size:  # one finite-size prediction per (kappa, alpha): columns p, kappa, alpha, n, s, risks
+        from .. import RISK_FIELDS
+        from ..theory import predict
+        if args.kappa is None:
+            raise DCPredictError("give --kappa (and --alpha) and --n with --finite-size")
+        n, law = integer("--n", args.n), law_from_args(args)
+        alphas = float_grid("--alpha", "1" if args.alpha is None else args.alpha)
+        records = []
+        for k in float_grid("--kappa", args.kappa):
+            for a in alphas:
+                pr = predict(law, kappa=k, alpha=a, sigma2=args.sigma2, ridge=args.ridge, finite_size=True, n=n)
+                records.append({"p": pr.p, "kappa": pr.p / n, "alpha": pr.s / pr.p, "n": n, "s": pr.s,
+                                **pr.risks()})
+        cols = ["p", "kappa", "alpha", "n", "s", *RISK_FIELDS]
+        text = (dumps(records) + "\n" if args.format == "json" else
+                ",".join(cols) + "\n" + "".join(",".join(repr(r[c]) for c in cols) + "\n" for r in records))
+        write_text(text, args.out, recognise=is_any_curve_output)
+        return 0
     if args.n is not None:
         raise DCPredictError("--n belongs to the fixed world (--world-size P --s S [--p ...]); a kappa/alpha "
                              "curve needs no n")
