@@ -49,7 +49,7 @@ N_CASES = {"predict": 300, "grid": 150, "api_types": 240, "cli_theory": 240, "cl
            "kill": 24,
            # issue 19
            "compression": 250, "continuous": 200, "world": 150, "advisor": 100, "results_file": 200,
-           "trial_log": 100, "cli_new": 150, "lock": 8, "reproducers": 24}
+           "trial_log": 100, "cli_new": 150, "lock": 24, "reproducers": 24}
 TIMEOUT = {"predict": 60, "grid": 40, "api_types": 20, "cli_theory": 20, "cli_simulate": 30, "files": 30, "kill": 120,
            "compression": 60, "continuous": 60, "world": 60, "advisor": 60, "results_file": 30, "trial_log": 60,
            "cli_new": 60, "lock": 200, "reproducers": 90}
