@@ -210,7 +210,7 @@ def _build_law(state: State, spec: dict):
         return Law.from_dict(spec)   # --law FILE.json: Law.from_json -> Law.from_dict
     except DCPredictError as exc:
         control = _control_of(str(exc), LAW_CONTROLS[state.preset]) or LAW_CONTROLS[state.preset][0]
-        raise ControlError(control, str(exc)) from None
+        raise ControlError(control, _cli_words(exc, state)) from None
 
 
 def parse_inputs(state: State) -> dict[str, Any]:
@@ -273,7 +273,20 @@ class Evaluation:
 
 
 def _world_error(exc: DCPredictError, state: State) -> ControlError:
-    return ControlError(_control_of(str(exc), _WORLD_CONTROLS) or _guess(str(exc), state), str(exc))
+    """The control named by the API's message, with the words ``dcpredict advise`` prints for it (the API's
+    argument names replaced by the flags the command line was given, e.g. ``--s`` for ``s``)."""
+    return ControlError(_control_of(str(exc), _WORLD_CONTROLS) or _guess(str(exc), state), _cli_words(exc, state))
+
+
+def _cli_words(exc: DCPredictError, state: State) -> str:
+    from ..cli import build_parser, join_negative_values
+    from ..cli._common import cli_message
+    try:
+        parser = build_parser()   # the command line's own reading of the same options (main() does the same)
+        args = parser.parse_args(join_negative_values(cli_argv(state, "world.json"), parser))
+    except (SystemExit, DCPredictError):  # the command line would refuse earlier: keep the API's words
+        return str(exc)
+    return cli_message(exc, args)
 
 
 def _curve(law, kw: dict, ridge: float):
@@ -381,8 +394,8 @@ def curve_data(ev: Evaluation) -> dict[str, Any]:
                            "n": c.n, "P": c.P, "s": c.s, "sigma2": c.sigma2, "ridge": c.ridge, "order": c.order}
     for f in CURVE_FIELDS:
         out[f] = [_num(v) for v in getattr(c, f)]
-    for f in LINE_FIELDS:
-        out[f] = _num(getattr(c, f))
+    for f in LINE_FIELDS:  # the world's baselines: one number each (c.small_oracle etc. are arrays over ps)
+        out[f] = _num(c.baselines[f])
     a = ev.advice
     out["best"] = None if a is None else {"p": a.best_p, "rule": a.best_rule, "risk": _num(a.best_risk)}
     out["grid"] = ev.grid
