@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted((ROOT / "docs" / "user_guide").glob("*.md")) + [ROOT / "README.md"]
 FENCE = re.compile(r"^```python[^\n]*\n(.*?)^```", re.S | re.M)
 #: pages whose examples take more than about a second (simulations, advisor searches)
-SLOW = {"simulation.md", "advisor.md", "README.md", "outputs.md", "figures.md", "curves.md"}
+SLOW = {"simulation.md", "advisor.md", "README.md", "outputs.md", "figures.md", "curves.md", "data.md"}
 
 
 def blocks(page: Path) -> list[str]:
