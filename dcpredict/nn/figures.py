@@ -188,7 +188,6 @@ def draw(data: dict[str, Any], path: str | Path) -> Path:
         from matplotlib.figure import Figure
     except ImportError:  # pragma: no cover
         raise DCPredictError("drawing figures needs matplotlib: pip install matplotlib") from None
-    import textwrap
     tr, fz = data["curves"]["trained"], data["curves"]["frozen"]
     fig = Figure(figsize=(15, 5.6))
     axs = fig.subplots(1, 3)
@@ -201,15 +200,17 @@ def draw(data: dict[str, Any], path: str | Path) -> Path:
         for st, (lab, col, mk) in styles.items():
             sr = tr[f"{st}.{metric}"]
             w, m, se = np.array(sr["width"]), np.array(sr["mean"]), np.array(sr["se"])
-            ax.errorbar(w, 100 * m, yerr=100 * se, color=col, marker=mk, ms=4, lw=1.2, capsize=2, label=lab)
+            ax.errorbar(w, 100 * m, yerr=100 * se, color=col, marker=mk, ms=4, lw=1.2, capsize=3.2, label=lab)
         small = np.array(tr[f"dense.{metric}"]["mean"])[np.array(tr[f"dense.{metric}"]["width"]) == bw]
         ax.axhline(100 * float(small[0]), color="tab:blue", ls="--", lw=0.8,
                    label=f"small network: width {bw} dense (s = {tr['s']})")
         ax.axvline(bw, color="k", lw=0.5, ls=":")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("width (hidden units)")
-        ax.set_ylabel("error (%)" + (", log scale" if metric == "test_error" else ""))
-        if metric == "test_error":
+        vals = [v for st in styles for v in tr[f"{st}.{metric}"]["mean"] if v is not None and v > 0]
+        logy = metric == "test_error" and bool(vals) and max(vals) / min(vals) > 4   # a narrow range stays linear
+        ax.set_ylabel("error (%)" + (", log scale" if logy else ""))
+        if logy:
             from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
             ax.set_yscale("log")
             ax.yaxis.set_major_locator(FixedLocator([1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100]))
@@ -231,7 +232,7 @@ def draw(data: dict[str, Any], path: str | Path) -> Path:
         sr = fz[key]
         closed = "closed" in key
         ax.errorbar(sr["width"], sr["mean"], yerr=sr["se"], color=col, marker=mk, ms=7 if closed else 4, lw=1,
-                    capsize=2, ls="none" if closed else "-", mfc="none" if closed else col, label=lab, zorder=3)
+                    capsize=3.2, ls="none" if closed else "-", mfc="none" if closed else col, label=lab, zorder=3)
     fbw = data["params"]["frozen"]["budget_width"]
     sd = fz["dense.test_loss"]
     if fbw in sd["width"]:
@@ -246,10 +247,11 @@ def draw(data: dict[str, Any], path: str | Path) -> Path:
     ax.set_title("(c) first layer frozen: random features + least squares", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="upper left")
-    lines = textwrap.wrap(data["caption"], 230)
-    fig.subplots_adjust(left=0.05, right=0.99, top=0.88, bottom=0.13 + 0.028 * len(lines), wspace=0.25)
-    fig.text(0.01, 0.01, "\n".join(lines), fontsize=7.5, va="bottom", ha="left")
-    fig.suptitle(f"Grow, then prune: {data['dataset']}" + (" (quick)" if data.get("quick") else ""), fontsize=12)
+    # the caption (protocol, findings) lives in the sidecar and the docs; the PNG keeps a short title
+    seeds = data["params"]["trained"]["seeds"]
+    fig.subplots_adjust(left=0.05, right=0.99, top=0.85, bottom=0.12, wspace=0.25)
+    fig.suptitle(f"Grow, then prune: {data['dataset']}" + (" (quick)" if data.get("quick") else "")
+                 + f"  (mean \u00b1 1 se over {seeds} seeds)", fontsize=12)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110, metadata={"Software": "dcpredict"})
