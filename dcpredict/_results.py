@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import DCPredictError
+from ._validate import DCPredictError, read_user_bytes
 
 __all__ = ["Result", "load_result", "encode", "decode", "fmt"]
 
@@ -149,7 +149,7 @@ def _decode(data: Any, depth: int) -> Any:
                 or not all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k <= 2 ** 40 for k in shape)):
             raise _Bad(f"an array with shape {str(shape)[:40]} (a list of at most 8 sizes >= 0)")
         if not _numbers_only(values, 0):
-            raise _Bad(f"an array whose values are not all numbers (a string, null, object or nesting deeper than 8)")
+            raise _Bad("an array whose values are not all numbers (a string, null, object or nesting deeper than 8)")
         try:
             arr = np.array(values, dtype=dtype)
         except (TypeError, ValueError, OverflowError, RecursionError):
@@ -303,41 +303,10 @@ def _check_risks(obj: Any, path_text: str, noise: float | None = None) -> None:
                        f"level sigma2 = {noise or 0.0!r}, or inf")
 
 
-def _read_bounded(fh, n: int) -> bytes:
-    """At most n bytes of a binary stream, read in chunks of 1 MiB (never a buffer of n allocated at once)."""
-    chunks, got = [], 0
-    while got < n:
-        chunk = fh.read(min(1 << 20, n - got))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
 def load_result(path: str | Path) -> Any:
     """Read a result written by ``save``, verified (schema, types, ranges); anything else raises only
     :class:`DCPredictError` naming the file and the problem."""
-    try:
-        shown = os.fspath(path)
-    except TypeError:
-        raise DCPredictError(f"path must be a file name; got {type(path).__name__}") from None
-    try:
-        with open(shown, "rb") as fh:
-            import stat
-            # a regular file is read whole up to its size; a device or pipe only up to MAX_STREAM bytes
-            st = os.fstat(fh.fileno())
-            regular = stat.S_ISREG(st.st_mode)
-            limit = MAX_RESULT_FILE if regular else MAX_STREAM
-            # (read() of a regular file allocates only its size; a stream is read in bounded chunks)
-            raw = fh.read() if regular and st.st_size <= limit else _read_bounded(fh, limit + 1)
-    except OSError as exc:
-        raise DCPredictError(f"path {shown!r} cannot be read: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise DCPredictError(f"path {shown!r} cannot be read: {exc}") from None
-    if len(raw) > limit:
-        raise DCPredictError(f"path {shown!r} is larger than {limit >> 20} MiB (or endless); it is not a "
-                             "saved dcpredict result")
+    shown, raw = read_user_bytes(path, "path", MAX_RESULT_FILE, MAX_STREAM, "a saved dcpredict result")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

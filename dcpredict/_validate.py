@@ -138,3 +138,39 @@ def _interval(lo, hi, lo_open, hi_open) -> str:
     if lo is None:
         return f"{'<' if hi_open else '<='} {_num(hi)}"
     return f"in {'(' if lo_open else '['}{_num(lo)}, {_num(hi)}{')' if hi_open else ']'}"
+
+
+def read_user_bytes(path: Any, what: str, file_limit: int, stream_limit: int, kind: str) -> tuple[str, bytes]:
+    """The bytes of a user's file, bounded: a regular file up to ``file_limit`` bytes, a device or pipe only up
+    to ``stream_limit`` (read in 1 MiB chunks, never one buffer of the limit).  Returns (the path as shown,
+    the bytes); every problem is one DCPredictError naming ``what`` and the file (``kind``: what the file
+    would have to be, e.g. "a law file")."""
+    import os
+    import stat
+    try:
+        shown = os.fspath(path)
+    except TypeError:
+        raise DCPredictError(f"{what} must be a path; got {type(path).__name__}") from None
+    try:
+        with open(shown, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            regular = stat.S_ISREG(st.st_mode)
+            limit = file_limit if regular else stream_limit
+            if regular and st.st_size <= limit:
+                data = fh.read()   # read() of a regular file allocates only its size
+            else:
+                chunks, got = [], 0
+                while got < limit + 1:
+                    chunk = fh.read(min(1 << 20, limit + 1 - got))
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    got += len(chunk)
+                data = b"".join(chunks)
+    except OSError as exc:
+        raise DCPredictError(f"{what} {shown!r} cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:  # e.g. an embedded NUL in the path
+        raise DCPredictError(f"{what} {shown!r} cannot be read: {exc}") from None
+    if len(data) > limit:
+        raise DCPredictError(f"{what} {shown!r} is larger than {limit >> 20} MiB (or endless); it is not {kind}")
+    return shown, data

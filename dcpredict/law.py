@@ -23,13 +23,12 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any, Callable, Union
 
 import numpy as np
 
-from ._validate import DCPredictError, check_array, check_int, check_real
+from ._validate import DCPredictError, check_array, check_int, check_real, read_user_bytes
 
 __all__ = ["Law", "ScalingWarning", "looks_unscaled"]
 
@@ -475,41 +474,10 @@ MAX_LAW_FILE = 1 << 30
 MAX_LAW_STREAM = 64 << 20
 
 
-def _read_bounded(fh, n: int) -> bytes:
-    """At most n bytes of a binary stream, read in chunks of 1 MiB (never a buffer of n allocated at once)."""
-    chunks, got = [], 0
-    while got < n:
-        chunk = fh.read(min(1 << 20, n - got))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
-
-
 def _read_json_file(path: Any, what: str) -> Any:
     """JSON read from a user's file: bounded size (also for devices and pipes), UTF-8, bounded nesting; every
     problem is one DCPredictError naming the file."""
-    try:
-        shown = os.fspath(path)
-    except TypeError:
-        raise DCPredictError(f"{what} must be a path; got {type(path).__name__}") from None
-    try:
-        with open(shown, "rb") as fh:
-            import stat
-            # a regular file is read up to MAX_LAW_FILE; a device or pipe only up to MAX_LAW_STREAM bytes
-            st = os.fstat(fh.fileno())
-            regular = stat.S_ISREG(st.st_mode)
-            limit = MAX_LAW_FILE if regular else MAX_LAW_STREAM
-            # (read() of a regular file allocates only its size; a stream is read in bounded chunks)
-            data = fh.read() if regular and st.st_size <= limit else _read_bounded(fh, limit + 1)
-    except OSError as exc:
-        raise DCPredictError(f"{what} {shown!r} cannot be read: {exc.strerror or exc}") from None
-    except ValueError as exc:  # e.g. an embedded NUL in the path
-        raise DCPredictError(f"{what} {shown!r} cannot be read: {exc}") from None
-    if len(data) > limit:
-        raise DCPredictError(f"{what} {shown!r} is larger than {limit // 2 ** 20} MiB (or endless); "
-                             "it is not a law file")
+    shown, data = read_user_bytes(path, what, MAX_LAW_FILE, MAX_LAW_STREAM, "a law file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
