@@ -300,7 +300,7 @@ def run_experiment(world: DataWorld, *, n: int, s: int, ps: Any, trials: int, se
         raise DCPredictError(f"order must be one of {', '.join(map(repr, ORDERS))}; got {order!r}")
     ridge = check_real("ridge", ridge, lo=0.0)
     seed = check_int("seed", seed, lo=0)
-    from .._parallel import default_workers, run_parallel
+    from .._parallel import default_workers
     workers = default_workers() if workers is None else check_int("workers", workers, lo=1)
     from .._limits import check_memory, check_scheduler
     pmax = max(ps_t)
