@@ -183,10 +183,14 @@ class TrialLog:
         The sweep's points with their sizes; a record of another point is refused.
     seed, n : int
         Checked in every record.
+    unchecked : tuple of str
+        Fields of ``fields`` that are not risks (counts, timings, settings, codes): only their finiteness is
+        checked, not the noise-level floor.
     """
 
     def __init__(self, path: str | os.PathLike, header: dict, *, fields: tuple[str, ...],
-                 points: dict[tuple[float, float], tuple[int, int]], seed: int, n: int) -> None:
+                 points: dict[tuple[float, float], tuple[int, int]], seed: int, n: int,
+                 unchecked: tuple[str, ...] = ()) -> None:
         self.given = os.fspath(path)
         self.path = resolve(self.given)
         self.header = json.loads(json.dumps(header))
@@ -194,6 +198,7 @@ class TrialLog:
         self.run = hashlib.sha256(canonical.encode()).hexdigest()[:16]
         self.sidecar = resolve(self.path + SIDECAR_SUFFIX)
         self.fields = tuple(fields)
+        self.unchecked = frozenset(unchecked)
         self.keys = frozenset(("kappa", "alpha", *_INT_KEYS, *self.fields, "run", "check"))
         sigma2 = self.header.get("sigma2", 0.0)
         self.noise = float(sigma2) if isinstance(sigma2, (int, float)) and not isinstance(sigma2, bool) else 0.0
@@ -403,6 +408,8 @@ class TrialLog:
         vals = [float(rec[f]) for f in self.fields]
         scale = max([abs(v) for v in vals] + [self.noise])
         for f, v in zip(self.fields, vals):
+            if f in self.unchecked:
+                continue
             if f.endswith("_support"):
                 if v < 0.0:
                     raise bad(f"{f} must be >= 0, got {v!r}")

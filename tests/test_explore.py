@@ -203,7 +203,7 @@ def test_panel_object_in_process():
         time.sleep(0.05)
     assert ex.evaluation.advice.s == 80
     ex.inputs["s"].value = "5000"
-    assert ex.error.visible and "s: s must be an integer in [1, P] = [1, 1000]" in ex.error.object
+    assert ex.error.visible and "s: --s must be an integer in [1, P] = [1, 1000]" in ex.error.object
     assert ex.curve_src.data["p"][0] == 80                     # the last good curve stays
     ex.inputs["s"].value = "80"
     while ex.evaluation.advice is None and time.time() < deadline:

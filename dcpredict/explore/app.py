@@ -649,7 +649,7 @@ def render_png(ev: S.Evaluation) -> bytes:
             ax.plot(x, _finite(getattr(c, k)), label=k, color=_COLORS[k],
                     ls="--" if k.endswith("_retrained") else "-")
         for k, (color, dash) in _LINE_STYLE.items():
-            ax.axhline(float(getattr(c, k)), color=color if color != "silver" else "darkgray",
+            ax.axhline(c.baselines[k], color=color if color != "silver" else "darkgray",
                        ls={"dashed": "--", "dotdash": "-.", "dotted": ":"}[dash], label=k)
         a = ev.advice
         ax.plot([a.best_p / a.n], [a.best_risk], "k*", ms=12, label=f"best: {a.best_rule}, p = {a.best_p}")
