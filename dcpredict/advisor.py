@@ -222,8 +222,39 @@ def _verify(law: Law, p: int, rule: str, risk: float, *, n, P, s, sigma2, ridge,
 
 
 # ----------------------------------------------------------------------------------------- result
+class AdviceVerdicts:
+    """The verdicts shared by :class:`Advice` and the dataset advisor's ``DataAdvice``: the best model against
+    each baseline and the zero model, with the relative tolerance ``tol`` (a subclass has ``best_risk``,
+    ``zero_model``, ``tol``, ``s``, ``P`` and ``baselines``)."""
+
+    @property
+    def verdicts(self) -> dict[str, dict[str, Any]]:
+        """For each baseline and the zero model: ``{"verdict", "risk", "relative_gap"}`` of the best model.
+
+        ``verdict`` is "beats", "ties" or "loses to" with relative tolerance ``tol``; ``relative_gap`` is
+        best_risk / risk - 1 (negative: the best pruned model is better).
+        """
+        out = {}
+        for name in BASELINES + ("zero_model",):
+            ref = getattr(self, name)
+            verdict, gap = _compare(self.best_risk, ref, self.tol)
+            out[name] = {"verdict": verdict, "risk": ref, "relative_gap": gap}
+        return out
+
+    @property
+    def nothing_beats_zero(self) -> bool:
+        """True iff neither the best pruned model nor any baseline beats the zero model beyond ``tol``."""
+        return all(_compare(r, self.zero_model, self.tol)[0] != "beats"
+                   for r in (self.best_risk, *self.baselines.values()))
+
+    def _where(self, p: int) -> str:
+        if p == self.s:
+            return "p = s (nothing pruned)" if p != self.P else "p = s = P"
+        return "edge p = P" if p == self.P else "interior"
+
+
 @dataclass(frozen=True, repr=False)
-class Advice(Result):
+class Advice(AdviceVerdicts, Result):
     """Result of :func:`advise`: the best model size and pruning rule in a fixed world, and the baselines.
 
     Attributes
@@ -279,31 +310,6 @@ class Advice(Result):
     def best_at_edge(self) -> bool:
         """True iff the best p is P: the risk still falls at the largest model, more features would help."""
         return self.best_p == self.P
-
-    @property
-    def verdicts(self) -> dict[str, dict[str, Any]]:
-        """For each baseline and the zero model: ``{"verdict", "risk", "relative_gap"}`` of the best model.
-
-        ``verdict`` is "beats", "ties" or "loses to" with relative tolerance ``tol``; ``relative_gap`` is
-        best_risk / risk - 1 (negative: the best pruned model is better).
-        """
-        out = {}
-        for name in BASELINES + ("zero_model",):
-            ref = getattr(self, name)
-            verdict, gap = _compare(self.best_risk, ref, self.tol)
-            out[name] = {"verdict": verdict, "risk": ref, "relative_gap": gap}
-        return out
-
-    @property
-    def nothing_beats_zero(self) -> bool:
-        """True iff neither the best pruned model nor any baseline beats the zero model beyond ``tol``."""
-        return all(_compare(r, self.zero_model, self.tol)[0] != "beats"
-                   for r in (self.best_risk, *self.baselines.values()))
-
-    def _where(self, p: int) -> str:
-        if p == self.s:
-            return "p = s (nothing pruned)" if p != self.P else "p = s = P"
-        return "edge p = P" if p == self.P else "interior"
 
     # ------------------------------------------------------------------ contract
     def to_dict(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._results import Result, fmt
+from ..advisor import AdviceVerdicts
 from .._validate import DCPredictError, check_int, check_real
 from ._world import DataWorld, ORDERS
 
@@ -44,7 +45,7 @@ def _grid(s: int, P: int, n: int) -> np.ndarray:
 
 
 @dataclass(frozen=True, repr=False)
-class DataAdvice(Result):
+class DataAdvice(AdviceVerdicts, Result):
     """Result of :func:`advise_data`: the best model size and pruning rule on a dataset, and the baselines.
 
     The same answer as :class:`dcpredict.advisor.Advice` (``best``, ``baselines``, ``zero_model``, ``verdicts``,
@@ -89,27 +90,6 @@ class DataAdvice(Result):
     @property
     def best_at_edge(self) -> bool:
         return self.best_p == self.P
-
-    @property
-    def verdicts(self) -> dict[str, dict[str, Any]]:
-        from ..advisor import BASELINES, _compare
-        out = {}
-        for name in BASELINES + ("zero_model",):
-            ref = getattr(self, name)
-            verdict, gap = _compare(self.best_risk, ref, self.tol)
-            out[name] = {"verdict": verdict, "risk": ref, "relative_gap": gap}
-        return out
-
-    @property
-    def nothing_beats_zero(self) -> bool:
-        from ..advisor import _compare
-        return all(_compare(r, self.zero_model, self.tol)[0] != "beats"
-                   for r in (self.best_risk, *self.baselines.values()))
-
-    def _where(self, p: int) -> str:
-        if p == self.s:
-            return "p = s (nothing pruned)" if p != self.P else "p = s = P"
-        return "edge p = P" if p == self.P else "interior"
 
     def to_dict(self) -> dict[str, Any]:
         """The advisor's JSON (best, baselines, zero_model, best_at_edge, nothing_beats_zero, verdicts, tolerance,
