@@ -26,6 +26,7 @@ import numpy as np
 from ._results import Result, fmt as _fmt
 from ._validate import DCPredictError, check_choice, check_int, check_real
 from .law import Law
+from .theory import _problem_scale
 
 __all__ = ["QuantizedPrediction", "IterativePrediction", "RoundResult", "OptimalRidge", "predict_quantized",
            "predict_iterative", "optimal_ridge", "quantizer_levels", "PRUNE_RULES", "MAX_BITS"]
@@ -116,35 +117,13 @@ def _units(law: Law, sigma2: float, ridge: float) -> _Units:
     lam, b, w = _arrays(law)
     keep = w > 0.0  # atoms of zero weight change no expectation (and may hold any value)
     lam, b, w = lam[keep], b[keep], w[keep]
-    L = float(lam.max())
-    lam_s = lam / L
-    if float(lam_s.min()) < RANGE_MIN:
-        raise DCPredictError(f"lam must span at most 305 decades (min/max >= {RANGE_MIN:g}); got min "
-                             f"{float(lam.min())!r} and max {L!r}")
-    if ridge > 0.0 and not RANGE_MIN <= ridge / L <= RANGE_MAX:
-        raise DCPredictError(f"ridge relative to the law's scale max(lam) = {L!r} must be 0 or in "
-                             f"[{RANGE_MIN:g}, {RANGE_MAX:g}]; got ridge={ridge!r}")
-    with np.errstate(divide="ignore"):
-        logb = np.log(np.abs(b))
-        terms = np.log(w) + np.log(lam) + 2.0 * logb
-    terms = terms[np.isfinite(terms)]
-    if sigma2 > 0.0:
-        terms = np.append(terms, math.log(sigma2))
-    if terms.size == 0:
-        logQ = 0.0  # no signal and no noise: every risk is 0
-    else:
-        top = float(terms.max())
-        logQ = top + math.log(float(np.exp(terms - top).sum()))
+    L, lam_s, logb, logQ, nterms = _problem_scale(lam, b, w, sigma2, ridge)
     with np.errstate(over="ignore", under="ignore"):
-        Q = float(sigma2 + np.dot(w, lam * b * b)) if terms.size else 1.0
+        Q = float(sigma2 + np.dot(w, lam * b * b)) if nterms else 1.0
     if math.isfinite(Q) and Q > 0.0:
         logQ = math.log(Q)  # the direct sum where a double holds it: scaled -> user units is one product
     else:
         Q = math.inf
-    if sigma2 > 0.0 and math.log(sigma2) - logQ < math.log(RANGE_MIN) + 15 * math.log(10.0):
-        raise DCPredictError(f"sigma2={sigma2!r} is more than 290 decades below the signal E[Lambda B^2] = "
-                             f"exp({logQ:.6g}); the risks cannot be certified in double precision: use sigma2 = 0 "
-                             "or rescale")
     shift = 0.5 * (math.log(L) - logQ)
     with np.errstate(under="ignore", over="ignore"):
         b_s = np.where(b == 0.0, 0.0, np.sign(b) * np.exp(np.where(b == 0.0, 0.0, logb) + shift))

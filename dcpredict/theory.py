@@ -148,8 +148,11 @@ def _scaled(law: Law, sigma2: float, ridge: float) -> _Scaled:
     return _law_state(law, sigma2, ridge)[0]
 
 
-def _scaled_uncached(law: Law, sigma2: float, ridge: float) -> _Scaled:
-    lam, b, w = np.array(law.lam), np.array(law.b), np.array(law.weights)
+def _problem_scale(lam: np.ndarray, b: np.ndarray, w: np.ndarray, sigma2: float,
+                   ridge: float) -> tuple[float, np.ndarray, np.ndarray, float, int]:
+    """The scales of a problem, or DCPredictError when a double cannot hold it (shared by the theory and the
+    compression paths): L = max(lam), lam / L, log|b|, logQ = log(sigma2 + E[Lambda B^2]) summed in logs, and
+    the number of finite log terms (0: no signal and no noise)."""
     L = float(lam.max())
     lam_s = lam / L
     if float(lam_s.min()) < RANGE_MIN:
@@ -169,11 +172,21 @@ def _scaled_uncached(law: Law, sigma2: float, ridge: float) -> _Scaled:
     else:
         top = float(terms.max())
         logQ = top + float(np.log(np.exp(terms - top).sum()))
+    _check_noise_scale(sigma2, logQ)
+    return L, lam_s, logb, logQ, int(terms.size)
+
+
+def _check_noise_scale(sigma2: float, logQ: float) -> None:
     if sigma2 > 0.0 and np.log(sigma2) - logQ < np.log(RANGE_MIN) + 15 * np.log(10.0):
         # risks of order sigma2 (e.g. an OLS fit without bias) would underflow next to the signal's scale
         raise DCPredictError(f"sigma2={sigma2!r} is more than 290 decades below the signal E[Lambda B^2] = "
                              f"exp({logQ:.6g}); the risks cannot be certified in double precision: use sigma2 = 0 "
                              "or rescale")
+
+
+def _scaled_uncached(law: Law, sigma2: float, ridge: float) -> _Scaled:
+    lam, b, w = np.array(law.lam), np.array(law.b), np.array(law.weights)
+    L, lam_s, logb, logQ, _ = _problem_scale(lam, b, w, sigma2, ridge)
     shift = 0.5 * (np.log(L) - logQ)
     with np.errstate(under="ignore"):
         b_s = np.where(b == 0.0, 0.0, np.sign(b) * np.exp(np.where(b == 0.0, 0.0, logb) + shift))
