@@ -252,6 +252,20 @@ class AdviceVerdicts:
             return "p = s (nothing pruned)" if p != self.P else "p = s = P"
         return "edge p = P" if p == self.P else "interior"
 
+    def _curve_table(self, max_rows: int) -> list[str]:
+        """The searched curves thinned to about ``max_rows`` rows of p, the best p always included."""
+        short = {"magnitude": "mag", "hessian": "hes", "random": "rand", "magnitude_retrained": "mag_rt",
+                 "hessian_retrained": "hes_rt", "random_retrained": "rand_rt", "oracle_pruned": "orc_pr"}
+        idx = np.unique(np.linspace(0, self.ps.size - 1, min(max_rows, self.ps.size)).round().astype(int))
+        kb = int(np.searchsorted(self.ps, self.best_p))
+        idx = np.unique(np.append(idx, kb))
+        lines = [f"{'p':>7}{'p/n':>8}" + "".join(f"{short[r]:>11}" for r in self.rules)]
+        for i in idx:
+            p = int(self.ps[i])
+            lines.append(f"{p:>7}{p / self.n:>8.3g}" + "".join(f"{_fmt(self.curves[r][i], 5):>11}" for r in self.rules)
+                         + ("  <- best" if i == kb else ""))
+        return lines
+
 
 @dataclass(frozen=True, repr=False)
 class Advice(AdviceVerdicts, Result):
@@ -383,17 +397,7 @@ class Advice(AdviceVerdicts, Result):
         lines += wrap.wrap("small_random: s features not chosen by saliency; small_top_variance: the s "
                            "largest-variance features (no labels needed); small_oracle: the s truly most salient "
                            "features (needs the truth); zero_model: predict 0, sigma2 + E[Lambda B^2]")
-        # thinned curve table
-        short = {"magnitude": "mag", "hessian": "hes", "random": "rand", "magnitude_retrained": "mag_rt",
-                 "hessian_retrained": "hes_rt", "random_retrained": "rand_rt", "oracle_pruned": "orc_pr"}
-        idx = np.unique(np.linspace(0, self.ps.size - 1, min(max_rows, self.ps.size)).round().astype(int))
-        kb = int(np.searchsorted(self.ps, self.best_p))
-        idx = np.unique(np.append(idx, kb))
-        lines += ["-" * W, f"{'p':>7}{'p/n':>8}" + "".join(f"{short[r]:>11}" for r in self.rules)]
-        for i in idx:
-            p = int(self.ps[i])
-            lines.append(f"{p:>7}{p / self.n:>8.3g}" + "".join(f"{_fmt(self.curves[r][i], 5):>11}" for r in self.rules)
-                         + ("  <- best" if i == kb else ""))
+        lines += ["-" * W, *self._curve_table(max_rows)]
         lines.append("=" * W)
         return "\n".join(lines)
 

@@ -165,16 +165,7 @@ class DataAdvice(AdviceVerdicts, Result):
         lines += wrap.wrap("The theory replaces the rows by Gaussian rows with the same second moments; on real data "
                            "it can be far off (check it: --check TRIALS, or DataWorld.compare). Differences within a "
                            "few stderr are Monte Carlo noise of the theory's draws.")
-        short = {"magnitude": "mag", "hessian": "hes", "random": "rand", "magnitude_retrained": "mag_rt",
-                 "hessian_retrained": "hes_rt", "random_retrained": "rand_rt", "oracle_pruned": "orc_pr"}
-        idx = np.unique(np.linspace(0, self.ps.size - 1, min(max_rows, self.ps.size)).round().astype(int))
-        kb = int(np.searchsorted(self.ps, self.best_p))
-        idx = np.unique(np.append(idx, kb))
-        lines += ["-" * W, f"{'p':>7}{'p/n':>8}" + "".join(f"{short[r]:>11}" for r in self.rules)]
-        for i in idx:
-            p = int(self.ps[i])
-            lines.append(f"{p:>7}{p / self.n:>8.3g}" + "".join(f"{fmt(self.curves[r][i], 5):>11}" for r in self.rules)
-                         + ("  <- best" if i == kb else ""))
+        lines += ["-" * W, *self._curve_table(max_rows)]
         lines.append("=" * W)
         return "\n".join(lines)
 
