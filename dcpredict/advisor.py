@@ -224,8 +224,19 @@ def _verify(law: Law, p: int, rule: str, risk: float, *, n, P, s, sigma2, ridge,
 # ----------------------------------------------------------------------------------------- result
 class AdviceVerdicts:
     """The verdicts shared by :class:`Advice` and the dataset advisor's ``DataAdvice``: the best model against
-    each baseline and the zero model, with the relative tolerance ``tol`` (a subclass has ``best_risk``,
-    ``zero_model``, ``tol``, ``s``, ``P`` and ``baselines``)."""
+    each baseline and the zero model, with the relative tolerance ``tol`` (a subclass has ``best_p``,
+    ``best_risk``, the baseline risks, ``zero_model``, ``tol``, ``s``, ``n``, ``P``, ``ps``, ``rules`` and
+    ``curves``)."""
+
+    @property
+    def baselines(self) -> dict[str, float]:
+        """Risks of the small models (no big model): small_random, small_top_variance, small_oracle."""
+        return {k: getattr(self, k) for k in BASELINES}
+
+    @property
+    def best_at_edge(self) -> bool:
+        """True iff the best p is P: the risk still falls at the largest model, more features would help."""
+        return self.best_p == self.P
 
     @property
     def verdicts(self) -> dict[str, dict[str, Any]]:
@@ -314,16 +325,6 @@ class Advice(AdviceVerdicts, Result):
     def best(self) -> dict[str, Any]:
         """``{"p", "rule", "risk"}`` of the best pruned model."""
         return {"p": self.best_p, "rule": self.best_rule, "risk": self.best_risk}
-
-    @property
-    def baselines(self) -> dict[str, float]:
-        """Risks of the small models (no big model): small_random, small_top_variance, small_oracle."""
-        return {k: getattr(self, k) for k in BASELINES}
-
-    @property
-    def best_at_edge(self) -> bool:
-        """True iff the best p is P: the risk still falls at the largest model, more features would help."""
-        return self.best_p == self.P
 
     # ------------------------------------------------------------------ contract
     def to_dict(self) -> dict[str, Any]:

@@ -178,10 +178,18 @@ def _headline(d: dict[str, Any]) -> str | None:
     pruned = {f: at_P[f] for f in ("magnitude", "hessian", "oracle_pruned") if isinstance(at_P.get(f), (int, float))}
     if not pruned or not isinstance(small, (int, float)):
         return None
+    names = {"magnitude": "magnitude", "hessian": "Hessian", "oracle_pruned": "oracle"}
+    # a rule a user can apply (magnitude, Hessian) is named before the oracle, which needs the truth
+    usable = {f: v for f, v in pruned.items() if f != "oracle_pruned"}
+    if usable and min(usable.values()) < small:
+        best = min(usable, key=usable.get)
+        return (f"prune big wins: {names[best]} pruning at p = P ({pruned[best]:.3f}) beats training small "
+                f"({small:.3f})")
     best = min(pruned, key=pruned.get)
-    name = {"magnitude": "magnitude", "hessian": "Hessian", "oracle_pruned": "oracle"}[best]
+    name = names[best]
     if pruned[best] < small:
-        return f"prune big wins: {name} pruning at p = P ({pruned[best]:.3f}) beats training small ({small:.3f})"
+        return (f"prune big wins only with the truth: oracle pruning at p = P ({pruned[best]:.3f}) beats training "
+                f"small ({small:.3f}); magnitude and Hessian pruning do not")
     return (f"train small wins: {small:.3f}; no pruned model of p > s gets below it "
             f"(at p = P the best is {name} pruning, {pruned[best]:.3f})")
 

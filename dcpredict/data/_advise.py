@@ -82,15 +82,6 @@ class DataAdvice(AdviceVerdicts, Result):
     def best(self) -> dict[str, Any]:
         return {"p": self.best_p, "rule": self.best_rule, "risk": self.best_risk, "stderr": self.best_stderr}
 
-    @property
-    def baselines(self) -> dict[str, float]:
-        from ..advisor import BASELINES
-        return {k: getattr(self, k) for k in BASELINES}
-
-    @property
-    def best_at_edge(self) -> bool:
-        return self.best_p == self.P
-
     def to_dict(self) -> dict[str, Any]:
         """The advisor's JSON (best, baselines, zero_model, best_at_edge, nothing_beats_zero, verdicts, tolerance,
         rule_optima, inputs, search) with the standard errors of the sampled risks."""
