@@ -4,8 +4,6 @@ The end-to-end test in headless Chromium is tests/test_explore_browser.py (``-m 
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 import shlex
@@ -16,20 +14,12 @@ import numpy as np
 import pytest
 
 from dcpredict.explore import state as S
+from _cli_helper import run_cli
 
 # the paper's Fig. 3a world written out here: 4 % of B equal 10 c, the rest c, c = 1/sqrt(4.96)
 C = 1.0 / math.sqrt(4.96)
 
 
-def _cli(argv):
-    from dcpredict.cli import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = main(argv)
-        except SystemExit as exc:
-            rc = exc.code
-    return rc, out.getvalue(), err.getvalue()
 
 
 # ------------------------------------------------------------------------------------------ URL state
@@ -87,7 +77,7 @@ def test_advice_text_is_the_commands(preset, changes, tmp_path):
     law_file = tmp_path / "world.json"
     if preset in ("power_law", "gaussian_b"):
         law_file.write_text(json.dumps(S.law_spec(st)))
-    rc, out, err = _cli(S.cli_argv(st, str(law_file)))
+    rc, out, err = run_cli(S.cli_argv(st, str(law_file)))
     assert (rc, err) == (0, "")
     assert out == ev.advice.summary() + "\n"
 
@@ -106,7 +96,7 @@ def test_inline_message_is_the_commands_words(preset, changes, control, tmp_path
     law_file = tmp_path / "world.json"
     if preset in ("power_law", "gaussian_b"):
         law_file.write_text(json.dumps(S.law_spec(st)))
-    rc, out, err = _cli(S.cli_argv(st, str(law_file)))
+    rc, out, err = run_cli(S.cli_argv(st, str(law_file)))
     assert rc == 2 and out == "" and err.count("\n") == 1
     prefix = "dcpredict advise: error: "
     assert err.startswith(prefix)
@@ -179,7 +169,7 @@ def test_import_dcpredict_does_not_import_panel():
 
 
 def test_explore_command_refuses_a_bad_port():
-    rc, out, err = _cli(["explore", "--port", "70000"])
+    rc, out, err = run_cli(["explore", "--port", "70000"])
     assert rc == 2 and err == "dcpredict explore: error: --port must be an integer in [0, 65535]; got 70000\n"
 
 
@@ -194,7 +184,7 @@ def test_panel_object_in_process():
     ex = dcpredict.explore("fig3b", s=60)
     ex.map_auto.value = False
     assert ex.evaluation.advice.s == 60
-    rc, want, _ = _cli(S.cli_argv(S.State.from_preset("fig3b", s="60")))
+    rc, want, _ = run_cli(S.cli_argv(S.State.from_preset("fig3b", s="60")))
     assert f'<pre class="dcp-advice-text">' in ex.advice_text.object and ex.evaluation.advice.summary() + "\n" == want
     ex.inputs["s"].value = "80"
     assert ex.curve_src.data["p"][0] == 80                     # the curve at once

@@ -10,8 +10,6 @@ Every number the page shows is checked against the command line (``dcpredict adv
 """
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import os
 import re
@@ -24,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _cli_helper import run_cli
 
 pytestmark = pytest.mark.browser
 
@@ -47,15 +46,6 @@ function deep(root, sel, out) {
 """
 
 
-def _cli(argv: list[str]) -> tuple[int, str, str]:
-    from dcpredict.cli import main
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = main(argv)
-        except SystemExit as exc:
-            rc = exc.code
-    return rc, out.getvalue(), err.getvalue()
 
 
 def _atoms_argv(world: dict, *, s: int, n: int = 200, P: int = 1000, sigma2: float = 0.1) -> list[str]:
@@ -208,7 +198,7 @@ def test_explorer_in_a_browser(server, browser, tmp_path):
     page.wait(lambda: page.data(), "the first curve")
 
     # 1. the default: the Fig. 3a world, s = 40; advice text identical to `dcpredict advise`
-    rc, want, _ = _cli(_atoms_argv(FIG3A, s=40))
+    rc, want, _ = run_cli(_atoms_argv(FIG3A, s=40))
     assert rc == 0
     page.wait(lambda: page.advice_shown(want), "the advice")
     _check_curve(page, FIG3A, s=40)
@@ -216,7 +206,7 @@ def test_explorer_in_a_browser(server, browser, tmp_path):
     # 2. change s (typed into the page): everything follows
     page.type("s", "80")
     page.wait(lambda: page.data() and page.data().get("s") == 80, "the curve at s = 80")
-    rc, want, _ = _cli(_atoms_argv(FIG3A, s=80))
+    rc, want, _ = run_cli(_atoms_argv(FIG3A, s=80))
     page.wait(lambda: page.advice_shown(want), "the advice at s = 80")
     data = _check_curve(page, FIG3A, s=80)
     best = page.source("dcp-best")
@@ -224,7 +214,7 @@ def test_explorer_in_a_browser(server, browser, tmp_path):
 
     # 3. the preset: Fig. 3b (its controls reset to the paper's s = 40)
     page.choose("preset", "Fig. 3b world (Sigma spiked)")
-    rc, want, _ = _cli(_atoms_argv(FIG3B, s=40))
+    rc, want, _ = run_cli(_atoms_argv(FIG3B, s=40))
     page.wait(lambda: page.advice_shown(want), "the Fig. 3b world's advice")
     _check_curve(page, FIG3B, s=40)
     table = page.texts(".dcp-best")[0]
@@ -235,7 +225,7 @@ def test_explorer_in_a_browser(server, browser, tmp_path):
     # 4. a bad input: the inline message names the control, in the command's words; nothing else changes
     page.type("s", "5000")
     msg = page.wait(lambda: [t for t in page.visible_texts(".dcp-error-text") if t.strip()], "the inline message")[0]
-    rc, _, err = _cli(_atoms_argv(FIG3B, s=5000))
+    rc, _, err = run_cli(_atoms_argv(FIG3B, s=5000))
     assert rc == 2
     words = err.strip().removeprefix("dcpredict advise: error: ")
     assert words != err.strip()
@@ -282,13 +272,13 @@ def test_explorer_in_a_browser(server, browser, tmp_path):
         shutil.copyfile(shot, os.environ["DCPREDICT_EXPLORE_SCREENSHOT"])
     browser.get(shared.replace("s=40", "s=55"))
     page.wait(lambda: page.data() and page.data().get("s") == 55, "the state from the URL")
-    rc, want, _ = _cli(_atoms_argv(FIG3B, s=55))
+    rc, want, _ = run_cli(_atoms_argv(FIG3B, s=55))
     page.wait(lambda: page.advice_shown(want), "the advice from the URL")
 
     # a bad URL: the inline message names the control (or the URL), the page still works
     browser.get(url + "?world=fig3b&s=abc")
     msg = page.wait(lambda: [t for t in page.visible_texts(".dcp-error-text") if t.strip()], "the URL's message")[0]
-    rc, _, err = _cli(_atoms_argv(FIG3B, s=40)[:-4] + ["--s", "abc", "--world-size", "1000"])
+    rc, _, err = run_cli(_atoms_argv(FIG3B, s=40)[:-4] + ["--s", "abc", "--world-size", "1000"])
     assert rc == 2 and msg.strip() == "s: " + err.strip().removeprefix("dcpredict advise: error: ")
     browser.get(url + "?world=mnist")
     msg = page.wait(lambda: [t for t in page.visible_texts(".dcp-error-text") if t.strip()], "the URL's message")[0]
