@@ -183,7 +183,10 @@ def compute(name: str, *, quick: bool = False, workers: int = 1, progress: bool 
 
 
 def draw(data: dict[str, Any], path: str | Path) -> Path:
-    """Render the figure from its sidecar content (no recomputation)."""
+    """Render the figure from its sidecar content (no recomputation); a PNG that dcpredict did not write is
+    refused and left unchanged."""
+    from .._store import check_outputs
+    check_outputs([path], "figure file")
     try:
         from matplotlib.figure import Figure
     except ImportError:  # pragma: no cover

@@ -126,7 +126,8 @@ def _positive_widths(widths: Any) -> list[int]:
 
 
 def _write_features(directory: str, data: NNData, width: int, k: int, feats) -> None:
-    from .._store import resolve
+    import io
+    from .._store import _atomic_replace, resolve
     d = resolve(directory)
     os.makedirs(d, exist_ok=True)
     files = {f"labels_train.npy": data.y_train, f"labels_test.npy": data.y_test,
@@ -142,10 +143,9 @@ def _write_features(directory: str, data: NNData, width: int, k: int, feats) -> 
                 raise DCPredictError(f"save_features: {path!r} exists and is not the same array; dcpredict does "
                                      "not replace files it did not write (choose another directory)")
             continue
-        tmp = path + ".dcpredict-tmp"
-        with open(tmp, "wb") as fh:
-            np.save(fh, np.ascontiguousarray(arr), allow_pickle=False)
-        os.replace(tmp, path)
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+        _atomic_replace(path, buf.getvalue())   # the store's writer: a fresh temporary file, then one rename
 
 
 def grow_prune(data: Any = "digits", *, model: str = "mlp", widths: Any = (4, 8, 16, 32, 64, 128, 256),
